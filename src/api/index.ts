@@ -1,0 +1,31 @@
+// The EventBus resource: schema, validation, defaults, lint, update rules and the CRD.
+export { EVENTBUS_API_VERSION, EVENTBUS_KIND, EventBusSchema, JetStreamAuth, StanAuth } from "./schema.js";
+export type { EventBus, EventBusSpec, JetStreamBus, NativeStrategy, NatsExotic, JetStreamExotic, SecretKeySelector } from "./schema.js";
+export { BusMode } from "./model.js";
+export type {
+  PodTemplate,
+  ResolvedEventBus,
+  ResolvedJetStream,
+  ResolvedJetStreamExotic,
+  ResolvedPersistence,
+  ResolvedSpec,
+  ResolvedStan,
+  ResolvedStanExotic,
+} from "./model.js";
+export { validate, type ValidateOptions, type ValidationResult } from "./validate.js";
+export { validateUpdate } from "./update.js";
+export { withDefaults } from "./with-defaults.js";
+export { lint, LINT_RULES, LintProfile, Severity, type Finding } from "./lint.js";
+export { eventBusCrd, toStructuralSchema, EVENTBUS_GROUP, EVENTBUS_VERSION, EVENTBUS_PLURAL, EVENTBUS_SHORT_NAMES } from "./crd.js";
+export { readManifests, validateManifests, type ManifestDocument, type DocumentResult } from "./manifest.js";
+export { IssueCode, formatIssue, formatPath, type Issue } from "./issues.js";
+export { EventBusValidationError, ManifestReadError, ApiErrorCode } from "./errors.js";
+export { Duration } from "./duration.js";
+export { Size, formatBytes } from "./size.js";
+export { Quantity } from "./quantity.js";
+export { ValueParseError } from "./value-error.js";
+export { parseNatsUrls, DEFAULT_NATS_CLIENT_PORT, type NatsServerUrl } from "./nats-url.js";
+export { RetentionPolicy, DiscardPolicy, STREAM_CONFIG_KEYS, type StreamConfig } from "./stream-config.js";
+export type { ServerSettings } from "./settings.js";
+export { jetStreamObjectNames, stanObjectNames, maxBusNameLength, MAX_OBJECT_NAME_LENGTH } from "./names.js";
+export * as defaults from "./defaults.js";

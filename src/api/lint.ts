@@ -1,0 +1,191 @@
+import { PUBLISHER_RETRY_WINDOW } from "./defaults.js";
+import { formatPath, type Path } from "./issues.js";
+import type { ResolvedEventBus, ResolvedJetStream, ResolvedSpec, ResolvedStan } from "./model.js";
+import type { StreamConfig } from "./stream-config.js";
+
+/** How serious a finding is. `error` fails `eventbus lint`. */
+export const Severity = { error: "error", warning: "warning", info: "info" } as const;
+export type Severity = (typeof Severity)[keyof typeof Severity];
+
+/** Lint profiles: `production` is strict; `development` is quiet and only speaks of real hazards. */
+export const LintProfile = { development: "development", production: "production" } as const;
+export type LintProfile = (typeof LintProfile)[keyof typeof LintProfile];
+
+/** One production-readiness finding. */
+export interface Finding {
+  readonly rule: string;
+  readonly severity: Severity;
+  readonly path: string;
+  readonly message: string;
+}
+
+interface Rule {
+  readonly id: string;
+  readonly description: string;
+  /** Severity per profile; absent means the rule is silent in that profile. */
+  readonly severity: Partial<Record<LintProfile, Severity>>;
+  readonly check: (spec: ResolvedSpec, bus: ResolvedEventBus) => { path: Path; message: string }[];
+}
+
+const managed = (spec: ResolvedSpec): spec is ResolvedJetStream | ResolvedStan => spec.mode === "jetstream" || spec.mode === "nats.native";
+const specPath = (spec: ResolvedSpec): Path => (spec.mode === "nats.native" ? ["spec", "nats", "native"] : spec.mode === "nats.exotic" ? ["spec", "nats", "exotic"] : ["spec", spec.mode]);
+const streamOf = (spec: ResolvedSpec): StreamConfig | undefined => (spec.mode === "jetstream" || spec.mode === "jetstreamExotic" ? spec.streamConfig : undefined);
+const one = (path: Path, message: string) => [{ path, message }];
+const none: { path: Path; message: string }[] = [];
+
+/** The rules, in the order they are reported. */
+export const LINT_RULES: readonly Rule[] = [
+  {
+    id: "replicas-min",
+    description: "A managed bus has fewer than 3 servers, so losing one server stops it.",
+    severity: { production: "error" },
+    check: (s) => (managed(s) && s.replicas < 3 ? one([...specPath(s), "replicas"], `${s.replicas} server(s): one failure stops the bus; use 3 or more`) : none),
+  },
+  {
+    id: "replicas-even",
+    description: "An even number of servers tolerates no more failures than one server fewer.",
+    severity: { production: "info" },
+    check: (s) =>
+      managed(s) && s.replicas >= 4 && s.replicas % 2 === 0
+        ? one([...specPath(s), "replicas"], `${s.replicas} servers tolerate as many failures as ${s.replicas - 1}; use an odd number`)
+        : none,
+  },
+  {
+    id: "persistence-missing",
+    description: "A managed bus without persistence loses every message when its servers restart.",
+    severity: { production: "error", development: "info" },
+    check: (s) => (managed(s) && !s.persistence ? one([...specPath(s), "persistence"], "not set: the store is in memory or on ephemeral disk and is lost on restart") : none),
+  },
+  {
+    id: "auth-none",
+    description: "Any client that reaches the bus can publish and consume.",
+    severity: { production: "error", development: "info" },
+    check: (s) => ((s.mode === "jetstream" || s.mode === "nats.native" || s.mode === "nats.exotic") && s.auth === "none" ? one([...specPath(s), "auth"], "none: any client that reaches the bus can publish and consume") : none),
+  },
+  {
+    id: "tls-disabled",
+    description: "Traffic between clients and servers, and between servers, is not encrypted.",
+    severity: { production: "error" },
+    check: (s) => (s.mode === "jetstream" && !s.tls ? one(["spec", "jetstream", "tls", "enabled"], "false: credentials and events cross the network in clear text") : none),
+  },
+  {
+    id: "version-latest",
+    description: "`latest` moves with eventbus releases; a production bus should name its version.",
+    severity: { production: "error", development: "info" },
+    check: (s) => (s.mode === "jetstream" && s.version === "latest" ? one(["spec", "jetstream", "version"], `"latest" changes with eventbus releases; pin a version such as "2.10"`) : none),
+  },
+  {
+    id: "stream-replicas-single",
+    description: "The stream keeps one copy of each event on a multi-server bus.",
+    severity: { production: "error", development: "warning" },
+    check: (s) =>
+      s.mode === "jetstream" && s.replicas >= 3 && s.streamConfig.replicas === 1
+        ? one(["spec", "jetstream", "streamConfig", "replicas"], `1 on a ${s.replicas}-server bus: losing one server loses its events; use 3`)
+        : none,
+  },
+  {
+    id: "retention-unbounded",
+    description: "The stream has no age, count or size limit and grows until the disk is full.",
+    severity: { production: "warning" },
+    check: (s) => {
+      const c = streamOf(s);
+      if (c) return c.maxAge.isZero() && c.maxMsgs === -1 && c.maxBytes === -1 ? one([...specPath(s), "streamConfig"], "no maxAge, maxMsgs or maxBytes: the stream grows until the disk is full") : none;
+      return s.mode === "nats.native" && s.maxAge.isZero() && s.maxMsgs === 0 && s.maxBytes.bytes === 0 ? one([...specPath(s), "maxAge"], "no maxAge, maxMsgs or maxBytes: channels grow until the disk is full") : none;
+    },
+  },
+  {
+    id: "duplicates-window-short",
+    description: "The dedup window is shorter than the publisher's retry window, so a retried event can be stored twice.",
+    severity: { production: "warning", development: "info" },
+    check: (s) => {
+      const c = streamOf(s);
+      return c && c.duplicates.compare(PUBLISHER_RETRY_WINDOW) < 0
+        ? one([...specPath(s), "streamConfig", "duplicates"], `${c.duplicates} is shorter than the publisher's ${PUBLISHER_RETRY_WINDOW} retry window: a retried event can be stored twice`)
+        : none;
+    },
+  },
+  {
+    id: "discard-new-limits",
+    description: "With discard new and limits retention a full stream refuses new events instead of dropping old ones.",
+    severity: { production: "warning", development: "info" },
+    check: (s) => {
+      const c = streamOf(s);
+      return c && c.discard === "new" && c.retention === "limits"
+        ? one([...specPath(s), "streamConfig", "discard"], "new with limits retention: once a limit is reached, publishers get errors until events age out")
+        : none;
+    },
+  },
+  {
+    id: "retention-workqueue",
+    description: "Work-queue retention lets only one consumer take each event, so two sensors cannot share an event.",
+    severity: { production: "warning", development: "warning" },
+    check: (s) => {
+      const c = streamOf(s);
+      return c && c.retention === "workqueue"
+        ? one([...specPath(s), "streamConfig", "retention"], "workqueue: two sensors that depend on the same event cannot both receive it")
+        : none;
+    },
+  },
+  {
+    id: "file-store-unbounded",
+    description: "max_file_store is -1 on a persistent bus, so JetStream may fill the whole volume.",
+    severity: { production: "warning" },
+    check: (s) =>
+      s.mode === "jetstream" && s.persistence && s.settings.maxFileStore.isUnlimited()
+        ? one(["spec", "jetstream", "settings", "max_file_store"], "-1: JetStream may fill the volume and stop accepting writes; set it below volumeSize")
+        : none,
+  },
+  {
+    id: "resources-missing",
+    description: "The server container has no resource requests, so the scheduler may overcommit its node.",
+    severity: { production: "warning" },
+    check: (s) => (managed(s) && !s.pod.containerTemplate?.resources?.requests ? one([...specPath(s), "containerTemplate", "resources", "requests"], "not set: the servers may be starved or evicted under node pressure") : none),
+  },
+  {
+    id: "anti-affinity-missing",
+    description: "Nothing keeps the servers on different nodes, so one node failure can take the quorum.",
+    severity: { production: "warning" },
+    check: (s) => (managed(s) && s.replicas >= 3 && !s.pod.affinity ? one([...specPath(s), "affinity"], "not set: several servers may land on one node, and its failure takes the quorum") : none),
+  },
+  {
+    id: "max-payload-large",
+    description: "Payloads above 8MB are discouraged by NATS: they slow every client and the routes.",
+    severity: { production: "warning", development: "info" },
+    check: (s) => (managed(s) && s.maxPayload.bytes > 8 * 1024 * 1024 ? one([...specPath(s), "maxPayload"], `${s.maxPayload} is above the 8MB NATS recommends`) : none),
+  },
+  {
+    id: "stan-deprecated",
+    description: "NATS Streaming reached its end of life in June 2023; JetStream replaces it.",
+    severity: { production: "warning", development: "info" },
+    check: (s) => (s.mode === "nats.native" || s.mode === "nats.exotic" ? one(specPath(s), "NATS Streaming is end-of-life; migrate to jetstream") : none),
+  },
+  {
+    id: "tls-verify-skipped",
+    description: "Server certificates of the external bus are not verified, so anyone on the path can impersonate it.",
+    severity: { production: "error", development: "warning" },
+    check: (s) => (s.mode === "jetstreamExotic" && s.tls?.insecureSkipVerify ? one(["spec", "jetstreamExotic", "tls", "insecureSkipVerify"], "true: server certificates are not checked") : none),
+  },
+  {
+    id: "plaintext-external",
+    description: "The external bus is reached without TLS.",
+    severity: { production: "warning" },
+    check: (s) =>
+      (s.mode === "jetstreamExotic" || s.mode === "nats.exotic") && !("tls" in s && s.tls) && s.urls.every((u) => u.scheme === "nats")
+        ? one([...specPath(s), "url"], "nats:// without a tls block: events and credentials cross the network in clear text")
+        : none,
+  },
+];
+
+/** Runs the rules of `profile` on a valid bus; findings are ordered errors first, then by rule order. */
+export function lint(bus: ResolvedEventBus, profile: LintProfile = LintProfile.production): Finding[] {
+  const findings: Finding[] = [];
+  for (const rule of LINT_RULES) {
+    const severity = rule.severity[profile];
+    if (severity === undefined) continue;
+    for (const { path, message } of rule.check(bus.spec, bus)) {
+      findings.push({ rule: rule.id, severity, path: formatPath(path), message });
+    }
+  }
+  const rank: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+  return findings.sort((a, b) => rank[a.severity] - rank[b.severity]);
+}

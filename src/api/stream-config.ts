@@ -1,0 +1,145 @@
+import { DEFAULT_STREAM_CONFIG } from "./defaults.js";
+import { Duration } from "./duration.js";
+import { canonicalKey, parseEmbeddedMapping } from "./embedded-yaml.js";
+import { IssueCode, type Issues, type Path } from "./issues.js";
+import { Size } from "./size.js";
+import { describe } from "./structural.js";
+import { hint } from "./suggest.js";
+import { ValueParseError, quote } from "./value-error.js";
+
+/** JetStream retention policies, in the order of their numbers (0, 1, 2). */
+export const RetentionPolicy = ["limits", "interest", "workqueue"] as const;
+export type RetentionPolicy = (typeof RetentionPolicy)[number];
+
+/** JetStream discard policies, in the order of their numbers (0, 1). */
+export const DiscardPolicy = ["old", "new"] as const;
+export type DiscardPolicy = (typeof DiscardPolicy)[number];
+
+/** JetStream's limit on a stream's replicas. */
+export const MAX_STREAM_REPLICAS = 5;
+
+/** The keys a `streamConfig` may hold. */
+export const STREAM_CONFIG_KEYS = ["maxMsgs", "maxAge", "maxBytes", "replicas", "duplicates", "retention", "discard"] as const;
+type StreamConfigKey = (typeof STREAM_CONFIG_KEYS)[number];
+
+/** The stream's settings after `streamConfig` is merged over the defaults. */
+export interface StreamConfig {
+  /** Messages kept; -1 for no limit. */
+  readonly maxMsgs: number;
+  /** How long messages are kept; zero for no limit. */
+  readonly maxAge: Duration;
+  /** Bytes kept; -1 for no limit. */
+  readonly maxBytes: number;
+  readonly replicas: number;
+  /** The window in which a repeated `Nats-Msg-Id` is dropped. */
+  readonly duplicates: Duration;
+  readonly retention: RetentionPolicy;
+  readonly discard: DiscardPolicy;
+}
+
+/** What the stream config is checked against. */
+export interface StreamConfigContext {
+  /** Servers of a managed bus; stream replicas cannot exceed it. Unknown for an external bus. */
+  serverReplicas?: number;
+}
+
+type FieldParser = (value: unknown, ctx: StreamConfigContext) => unknown;
+
+const PARSERS: Record<StreamConfigKey, FieldParser> = {
+  maxMsgs: (v) => limitNumber(v),
+  maxBytes: (v) => {
+    if (typeof v === "number") return limitNumber(v);
+    const size = Size.parse(v as string, { allowUnlimited: true });
+    return size.bytes === 0 ? -1 : size.bytes;
+  },
+  maxAge: (v) => duration(v),
+  duplicates: (v) => duration(v),
+  replicas: (v, ctx) => {
+    if (typeof v !== "number" || !Number.isInteger(v)) throw new ValueParseError(`must be an integer, got ${describe(v)}`);
+    if (v < 1 || v > MAX_STREAM_REPLICAS) throw new ValueParseError(`must be between 1 and ${MAX_STREAM_REPLICAS}, got ${v}`);
+    if (ctx.serverReplicas !== undefined && v > ctx.serverReplicas) {
+      throw new ValueParseError(`must be <= the bus's ${ctx.serverReplicas} server replicas, got ${v}`);
+    }
+    return v;
+  },
+  retention: (v) => policy(v, RetentionPolicy),
+  discard: (v) => policy(v, DiscardPolicy),
+};
+
+/**
+ * Parses a `streamConfig` text, reports every bad key or value at `<path>.<key>`, and returns the
+ * merged config, or undefined when an issue was found. Stream replicas default to the smaller of 3
+ * and the bus's server replicas, so that a one-server bus works without a stream config.
+ */
+export function parseStreamConfig(
+  text: string | undefined,
+  path: Path,
+  issues: Issues,
+  ctx: StreamConfigContext = {},
+): StreamConfig | undefined {
+  const before = issues.list.length;
+  const raw = text === undefined ? {} : parseEmbeddedMapping(text, path, issues);
+  if (raw === undefined) return undefined;
+  const merged: Record<string, unknown> = {
+    ...DEFAULT_STREAM_CONFIG,
+    maxAge: Duration.parse(DEFAULT_STREAM_CONFIG.maxAge),
+    duplicates: Duration.parse(DEFAULT_STREAM_CONFIG.duplicates),
+    replicas: Math.min(DEFAULT_STREAM_CONFIG.replicas, ctx.serverReplicas ?? DEFAULT_STREAM_CONFIG.replicas),
+  };
+  for (const [key, value] of Object.entries(raw)) {
+    const name = canonicalKey(key, STREAM_CONFIG_KEYS);
+    if (name === undefined) {
+      issues.add([...path, key], `unknown stream setting${hint(key, STREAM_CONFIG_KEYS)}`, IssueCode.unknownField);
+      continue;
+    }
+    try {
+      merged[name] = PARSERS[name](value, ctx);
+    } catch (error) {
+      if (!(error instanceof ValueParseError)) throw error;
+      issues.add([...path, name], error.message);
+    }
+  }
+  const { maxAge, duplicates } = merged;
+  if (maxAge instanceof Duration && duplicates instanceof Duration && !maxAge.isZero() && duplicates.compare(maxAge) > 0) {
+    issues.add([...path, "duplicates"], `must not be longer than maxAge (${maxAge}), got ${duplicates}`, IssueCode.conflict);
+  }
+  return issues.list.length > before ? undefined : (merged as unknown as StreamConfig);
+}
+
+/** Renders a stream config as the YAML text a manifest holds, keys in a fixed order. */
+export function formatStreamConfig(config: StreamConfig): string {
+  return [
+    `maxMsgs: ${config.maxMsgs}`,
+    `maxAge: ${config.maxAge.format()}`,
+    `maxBytes: ${config.maxBytes}`,
+    `replicas: ${config.replicas}`,
+    `duplicates: ${config.duplicates.format()}`,
+    `retention: ${config.retention}`,
+    `discard: ${config.discard}`,
+  ].join("\n") + "\n";
+}
+
+function limitNumber(v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new ValueParseError(`must be an integer (-1 for no limit), got ${describe(v)}`);
+  if (v < -1) throw new ValueParseError(`must be -1 (no limit) or >= 0, got ${v}`);
+  return v === 0 ? -1 : v;
+}
+
+function duration(v: unknown): Duration {
+  if (v === 0) return Duration.parse("0");
+  if (typeof v === "number") {
+    throw new ValueParseError(`must be a duration with a unit such as 72h or 300s (a bare number would be read as nanoseconds), got ${v}`);
+  }
+  if (typeof v !== "string") throw new ValueParseError(`must be a duration such as 72h or 300s, got ${describe(v)}`);
+  return Duration.parse(v);
+}
+
+function policy<T extends string>(v: unknown, names: readonly T[]): T {
+  if (typeof v === "number" && Number.isInteger(v) && v >= 0 && v < names.length) return names[v]!;
+  if (typeof v === "string") {
+    const name = canonicalKey(v, names);
+    if (name !== undefined) return name;
+  }
+  const allowed = names.map((n, i) => `${i} or ${n}`).join(", ");
+  throw new ValueParseError(`must be one of ${allowed}, got ${typeof v === "string" ? quote(v) : describe(v)}`);
+}

@@ -1,0 +1,143 @@
+import { Duration } from "./duration.js";
+import { IssueCode, type Issues, type Path } from "./issues.js";
+import { Quantity } from "./quantity.js";
+import { FORMAT_KEYWORD, FieldFormat } from "./schema-builders.js";
+import { Size } from "./size.js";
+import { didYouMean, hint } from "./suggest.js";
+import { ValueParseError, quote } from "./value-error.js";
+
+/** The subset of JSON Schema that the EventBus schema uses. */
+interface Schema {
+  type?: "object" | "array" | "string" | "integer" | "number" | "boolean";
+  properties?: Record<string, Schema>;
+  required?: string[];
+  additionalProperties?: boolean | Schema;
+  items?: Schema;
+  enum?: readonly unknown[];
+  minimum?: number;
+  maximum?: number;
+  anyOf?: Schema[];
+  "x-kubernetes-int-or-string"?: boolean;
+  [FORMAT_KEYWORD]?: FieldFormat;
+}
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * Checks `value` against `schema` and reports every mismatch: wrong types, unknown fields (with a
+ * hint), missing required fields, enum and range violations, and unparsable formatted strings.
+ * `null` counts as absent, as the Kubernetes API server prunes it.
+ */
+export function checkStructure(schema: unknown, value: unknown, path: Path, issues: Issues): void {
+  check(schema as Schema, value, path, issues);
+}
+
+function check(schema: Schema, value: unknown, path: Path, issues: Issues): void {
+  if (value === null || value === undefined) return;
+  if (schema["x-kubernetes-int-or-string"]) {
+    if (typeof value === "number" && Number.isInteger(value)) return;
+    if (typeof value !== "string") return issues.add(path, `must be an integer or a string, got ${describe(value)}`, IssueCode.invalidType);
+    return checkFormat(schema, value, path, issues);
+  }
+  switch (schema.type) {
+    case "object":
+      return checkObject(schema, value, path, issues);
+    case "array":
+      if (!Array.isArray(value)) return issues.add(path, `must be a list, got ${describe(value)}`, IssueCode.invalidType);
+      value.forEach((item, i) => schema.items && check(schema.items, item, [...path, i], issues));
+      return;
+    case "string":
+      if (typeof value !== "string") {
+        const quoteHint = typeof value === "number" || typeof value === "boolean" ? `; quote it if you mean the text` : "";
+        return issues.add(path, `must be a string, got ${describe(value)}${quoteHint}`, IssueCode.invalidType);
+      }
+      if (schema.enum && !schema.enum.includes(value)) {
+        const allowed = schema.enum.map((v) => JSON.stringify(v)).join(", ");
+        return issues.add(path, `must be one of ${allowed}, got ${quote(value)}${didYouMean(value, schema.enum as string[])}`);
+      }
+      return checkFormat(schema, value, path, issues);
+    case "integer":
+    case "number":
+      if (typeof value !== "number" || (schema.type === "integer" && !Number.isInteger(value))) {
+        return issues.add(path, `must be ${schema.type === "integer" ? "an integer" : "a number"}, got ${describe(value)}`, IssueCode.invalidType);
+      }
+      if (schema.minimum !== undefined && value < schema.minimum) return issues.add(path, `must be >= ${schema.minimum}, got ${value}`);
+      if (schema.maximum !== undefined && value > schema.maximum) return issues.add(path, `must be <= ${schema.maximum}, got ${value}`);
+      return;
+    case "boolean":
+      if (typeof value !== "boolean") return issues.add(path, `must be true or false, got ${describe(value)}`, IssueCode.invalidType);
+      return;
+    default:
+      return; // untyped: any value (status, creationTimestamp)
+  }
+}
+
+function checkObject(schema: Schema, value: unknown, path: Path, issues: Issues): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return issues.add(path, `must be a mapping, got ${describe(value)}`, IssueCode.invalidType);
+  }
+  const record = value as Record<string, unknown>;
+  const known = Object.keys(schema.properties ?? {});
+  for (const [key, child] of Object.entries(record)) {
+    const property = schema.properties?.[key];
+    if (property) check(property, child, [...path, key], issues);
+    else if (typeof schema.additionalProperties === "object") check(schema.additionalProperties, child, [...path, key], issues);
+    else if (schema.additionalProperties === false) issues.add([...path, key], `unknown field${hint(key, known)}`, IssueCode.unknownField);
+  }
+  for (const key of schema.required ?? []) {
+    if (record[key] === undefined || record[key] === null) issues.add([...path, key], "is required", IssueCode.required);
+  }
+}
+
+function checkFormat(schema: Schema, value: string, path: Path, issues: Issues): void {
+  const format = schema[FORMAT_KEYWORD];
+  if (format === undefined) return;
+  try {
+    FORMAT_CHECKS[format](value);
+  } catch (error) {
+    if (!(error instanceof ValueParseError)) throw error;
+    issues.add(path, error.message);
+  }
+}
+
+const FORMAT_CHECKS: Record<FieldFormat, (value: string) => void> = {
+  duration: (v) => Duration.parse(v),
+  size: (v) => Size.parse(v),
+  "size-or-unlimited": (v) => Size.parse(v, { allowUnlimited: true }),
+  quantity: (v) => Quantity.parse(v),
+  "dns1123-label": (v) => {
+    if (v.length > 63 || !DNS1123_LABEL.test(v)) {
+      throw new ValueParseError(
+        `must be a DNS-1123 label (at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit), got ${quote(v)}`,
+      );
+    }
+  },
+  "dns1123-subdomain": (v) => {
+    if (v.length > 253 || !DNS1123_SUBDOMAIN.test(v)) {
+      throw new ValueParseError(`must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.'), got ${quote(v)}`);
+    }
+  },
+  // Checked with their context (server replicas, volume size) by the semantic rules.
+  "nats-urls": () => {},
+  settings: () => {},
+  "stream-config": () => {},
+};
+
+/** Describes a value's type for a message, with the value when it is short. */
+export function describe(value: unknown): string {
+  if (Array.isArray(value)) return "a list";
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "string":
+      return `string ${quote(value)}`;
+    case "number":
+      return `number ${value}`;
+    case "boolean":
+      return `boolean ${value}`;
+    case "object":
+      return "a mapping";
+    default:
+      return typeof value;
+  }
+}
