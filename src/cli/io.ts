@@ -1,0 +1,53 @@
+import { readFile } from "node:fs/promises";
+import { stringify } from "yaml";
+import { CliError } from "./exit-codes.js";
+
+/** Where commands write; tests pass their own. */
+export interface Io {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly stdin: () => Promise<string>;
+}
+
+export const processIo: Io = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  stdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  },
+};
+
+/** Output formats of commands that print data. */
+export const OutputFormat = { text: "text", json: "json", yaml: "yaml" } as const;
+export type OutputFormat = (typeof OutputFormat)[keyof typeof OutputFormat];
+
+/** Reads a file argument; `-` is standard input. A missing or unreadable file is one clear line. */
+export async function readInput(file: string, io: Io): Promise<string> {
+  if (file === "-") return io.stdin();
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : (error as Error).message;
+    throw new CliError(`${file}: ${reason}`, undefined, { cause: error });
+  }
+}
+
+/** Data as JSON or YAML text; keys keep their order, so the output is deterministic. */
+export function formatData(data: unknown, format: "json" | "yaml"): string {
+  return format === "json" ? `${JSON.stringify(data, null, 2)}\n` : stringify(data, { lineWidth: 0 });
+}
+
+/** A plain-text table: a header row and left-aligned columns. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}
+
+/** `1 error`, `2 warnings`. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}

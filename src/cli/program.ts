@@ -1,0 +1,86 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import { LintProfile } from "../api/index.js";
+import { crdCommand } from "./crd-command.js";
+import { CliError, ExitCode } from "./exit-codes.js";
+import { processIo, type Io } from "./io.js";
+import { lintCommand } from "./lint-command.js";
+import { validateCommand } from "./validate-command.js";
+
+/** The package version, read from package.json beside src/ or dist/. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+const outputOption = (formats: readonly string[], fallback: string) =>
+  new Option("-o, --output <format>", "output format").choices(formats).default(fallback);
+
+/** Builds the command tree. Each action stores its exit code in `result`. */
+function buildProgram(io: Io, result: { code: ExitCode }): Command {
+  const program = new Command("eventbus")
+    .description("Argo Events EventBus on NATS: validate, lint and run event buses, locally and on Kubernetes")
+    .version(packageVersion(), "-V, --version", "print the eventbus version")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+
+  program
+    .command("validate")
+    .description("validate EventBus manifests (multi-document YAML); exit 0 valid, 2 invalid")
+    .requiredOption("-f, --filename <file>", "manifest file, or - for standard input")
+    .addOption(outputOption(["text", "json", "yaml"], "text"))
+    .option("--defaults", "print each valid manifest with every default written out", false)
+    .action(async (opts: { filename: string; output: "text" | "json" | "yaml"; defaults: boolean }) => {
+      result.code = await validateCommand({ file: opts.filename, output: opts.output, defaults: opts.defaults }, io);
+    });
+
+  program
+    .command("lint")
+    .description("check EventBus manifests for production readiness; exit 1 on an error-level finding")
+    .requiredOption("-f, --filename <file>", "manifest file, or - for standard input")
+    .addOption(new Option("--profile <profile>", "rule profile").choices(Object.values(LintProfile)).default(LintProfile.production))
+    .addOption(outputOption(["text", "json", "yaml"], "text"))
+    .action(async (opts: { filename: string; profile: LintProfile; output: "text" | "json" | "yaml" }) => {
+      result.code = await lintCommand({ file: opts.filename, profile: opts.profile, output: opts.output }, io);
+    });
+
+  program
+    .command("crd")
+    .description("print the EventBus CustomResourceDefinition (apply with kubectl apply -f -)")
+    .addOption(outputOption(["yaml", "json"], "yaml"))
+    .action((opts: { output: "yaml" | "json" }) => {
+      result.code = crdCommand(opts, io);
+    });
+
+  program
+    .command("up")
+    .description("run an EventBus locally as supervised nats-server processes (not available yet)")
+    .option("-f, --filename <file>", "manifest file; the default bus when omitted")
+    .action(() => {
+      throw new CliError("up: the local platform is not available in this version yet; use validate, lint and crd", ExitCode.failed);
+    });
+
+  return program;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. Never exits itself. */
+export async function runCli(argv: readonly string[], io: Io = processIo): Promise<ExitCode> {
+  const result: { code: ExitCode } = { code: ExitCode.ok };
+  const program = buildProgram(io, result);
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return result.code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const done = error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help";
+      return done ? ExitCode.ok : ExitCode.invalid;
+    }
+    if (error instanceof CliError) {
+      io.stderr(`eventbus: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.stderr(`eventbus: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return ExitCode.failed;
+  }
+}

@@ -1,0 +1,42 @@
+import { formatIssue, withDefaults } from "../api/index.js";
+import { ExitCode } from "./exit-codes.js";
+import { formatData, plural, type Io, type OutputFormat } from "./io.js";
+import { documentHeading, loadAndValidate } from "./manifests.js";
+
+export interface ValidateCommandOptions {
+  file: string;
+  output: OutputFormat;
+  /** Print each valid manifest with every default written out. */
+  defaults: boolean;
+}
+
+/** `eventbus validate`: exit 0 when every document is valid, 2 otherwise; issues as `path: message`. */
+export async function validateCommand(options: ValidateCommandOptions, io: Io): Promise<ExitCode> {
+  const results = await loadAndValidate(options.file, io);
+  const valid = results.every((r) => r.result.ok);
+  if (options.output !== "text") {
+    const data = results.map(({ document, result }) => ({
+      document: document.index,
+      name: document.label,
+      valid: result.ok,
+      issues: result.issues,
+      ...(result.ok && options.defaults && { manifest: withDefaults(result.bus) }),
+    }));
+    io.stdout(formatData(data, options.output));
+    return valid ? ExitCode.ok : ExitCode.invalid;
+  }
+  for (const entry of results) {
+    const { document, result } = entry;
+    if (result.ok) {
+      if (options.defaults) io.stdout((results.length > 1 ? "---\n" : "") + formatData(withDefaults(result.bus), "yaml"));
+      else io.stdout(`${document.label}: valid (${result.bus.spec.mode})\n`);
+    } else {
+      io.stderr(documentHeading(entry, results.length) + result.issues.map((i) => `${formatIssue(i)}\n`).join(""));
+    }
+  }
+  if (!valid) {
+    const count = results.reduce((n, r) => n + r.result.issues.length, 0);
+    io.stderr(`${plural(count, "issue")} found; nothing was applied\n`);
+  }
+  return valid ? ExitCode.ok : ExitCode.invalid;
+}
