@@ -89,8 +89,9 @@ export class Duration {
     return this.text || this.format();
   }
 
+  /** The canonical text, so that equal durations serialize equally however they were written. */
   toJSON(): string {
-    return this.toString();
+    return this.format();
   }
 }
 

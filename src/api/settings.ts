@@ -16,8 +16,6 @@ export interface ServerSettings {
   readonly maxMemoryStore: Size;
   /** JetStream file store limit; -1 for the disk's size. */
   readonly maxFileStore: Size;
-  /** Whether `max_file_store` was written by the user (and not defaulted). */
-  readonly maxFileStoreExplicit: boolean;
 }
 
 /**
@@ -66,7 +64,6 @@ export function parseSettings(
   return {
     maxMemoryStore: values.max_memory_store ?? Size.parse(DEFAULT_MAX_MEMORY_STORE, { allowUnlimited: true }),
     maxFileStore,
-    maxFileStoreExplicit: values.max_file_store !== undefined,
   };
 }
 

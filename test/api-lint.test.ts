@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { parse } from "yaml";
+import { formatIssue, lint, LINT_RULES, validate, type ResolvedEventBus } from "../src/api/index.js";
+
+function resolved(input: unknown): ResolvedEventBus {
+  const result = validate(input);
+  assert.ok(result.ok, result.issues.map(formatIssue).join("\n"));
+  return result.bus;
+}
+
+function example(name: string): ResolvedEventBus {
+  return resolved(parse(readFileSync(new URL(`../examples/${name}.yaml`, import.meta.url), "utf8")));
+}
+
+const rules = (bus: ResolvedEventBus, profile: "production" | "development") => lint(bus, profile).map((f) => `${f.severity} ${f.rule} ${f.path}`);
+
+test("lint - the production example has no findings in the production profile", () => {
+  assert.deepEqual(lint(example("production"), "production"), []);
+});
+
+test("lint - the development example fails production for replicas, persistence, auth and TLS", () => {
+  assert.deepEqual(rules(example("development"), "production"), [
+    "error replicas-min spec.jetstream.replicas",
+    "error persistence-missing spec.jetstream.persistence",
+    "error auth-none spec.jetstream.auth",
+    "error tls-disabled spec.jetstream.tls.enabled",
+    "warning resources-missing spec.jetstream.containerTemplate.resources.requests",
+  ]);
+});
+
+test("lint - the development profile is quiet: no errors for a development bus", () => {
+  const findings = lint(example("development"), "development");
+  assert.ok(findings.every((f) => f.severity !== "error"), JSON.stringify(findings));
+  assert.deepEqual(findings.map((f) => f.rule), ["persistence-missing", "auth-none"]);
+});
+
+test("lint - stream and version hazards are named with their paths", () => {
+  const bus = resolved({
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "EventBus",
+    metadata: { name: "x" },
+    spec: {
+      jetstream: {
+        version: "latest",
+        replicas: 4,
+        persistence: { volumeSize: "10Gi" },
+        settings: "max_file_store: -1",
+        maxPayload: "16MB",
+        streamConfig: "replicas: 1\nduplicates: 30s\nmaxAge: 0\nmaxMsgs: -1\nmaxBytes: -1\nretention: workqueue\n",
+      },
+    },
+  });
+  assert.deepEqual(rules(bus, "production"), [
+    "error version-latest spec.jetstream.version",
+    "error stream-replicas-single spec.jetstream.streamConfig.replicas",
+    "warning retention-unbounded spec.jetstream.streamConfig",
+    "warning duplicates-window-short spec.jetstream.streamConfig.duplicates",
+    "warning retention-workqueue spec.jetstream.streamConfig.retention",
+    "warning file-store-unbounded spec.jetstream.settings.max_file_store",
+    "warning resources-missing spec.jetstream.containerTemplate.resources.requests",
+    "warning anti-affinity-missing spec.jetstream.affinity",
+    "warning max-payload-large spec.jetstream.maxPayload",
+    "info replicas-even spec.jetstream.replicas",
+  ]);
+});
+
+test("lint - external buses: skipped verification is an error, plain text a warning", () => {
+  const skip = resolved({
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "EventBus",
+    metadata: { name: "x" },
+    spec: { jetstreamExotic: { url: "tls://a:4222", tls: { insecureSkipVerify: true } } },
+  });
+  assert.deepEqual(rules(skip, "production"), ["error tls-verify-skipped spec.jetstreamExotic.tls.insecureSkipVerify"]);
+  const plain = resolved({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "x" }, spec: { jetstreamExotic: { url: "nats://a" } } });
+  assert.deepEqual(rules(plain, "production"), ["warning plaintext-external spec.jetstreamExotic.url"]);
+});
+
+test("lint - STAN is flagged as end-of-life", () => {
+  assert.ok(rules(example("stan"), "production").includes("warning stan-deprecated spec.nats.native"));
+});
+
+test("lint - every rule has a unique id and a description", () => {
+  const ids = LINT_RULES.map((r) => r.id);
+  assert.equal(new Set(ids).size, ids.length);
+  for (const rule of LINT_RULES) assert.ok(rule.description.length > 10, rule.id);
+});
