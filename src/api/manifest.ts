@@ -16,14 +16,16 @@ export interface ManifestDocument {
  * fails the whole text with its line, so that nothing is applied from a half-read file.
  */
 export function readManifests(text: string, source: string): ManifestDocument[] {
-  const documents = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false });
+  const documents = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true });
   const list = Array.isArray(documents) ? documents : [documents];
   const out: ManifestDocument[] = [];
   for (const doc of list) {
     const error = doc.errors[0];
     if (error) {
       const line = error.linePos?.[0]?.line;
-      throw new ManifestReadError(`${source}${line ? `:${line}` : ""}: not valid YAML: ${error.message.split("\n")[0]}`, source);
+      // Only the first line of the message: the rest quotes the source, which may hold a secret.
+      const reason = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+      throw new ManifestReadError(`${source}${line ? `:${line}` : ""}: not valid YAML: ${reason}`, source);
     }
     const value = doc.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) continue;
