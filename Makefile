@@ -1,0 +1,51 @@
+# eventbus — every target installs what it needs (idempotently), then acts.
+#   make test            npm deps + pinned NATS binaries + build, then the test suite
+#   make test TESTS=test/tools.test.ts   only those test files
+#   make up ARGS="-f bus.yaml"
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+TSX := node_modules/.bin/tsx
+# Written after a successful `npm ci`; lives in node_modules so that deleting node_modules resets it.
+DEPS_STAMP := node_modules/.eventbus-deps-stamp
+# Node 20's `--test` does not expand globs, so make finds the test files itself.
+TESTS ?= $(shell find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+
+.PHONY: help deps tools build test up bench clean
+
+help: ## list the targets
+	@echo "usage: make <target>"
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## (.*)/  \1\t\2/' | expand -t 10
+
+$(DEPS_STAMP): package-lock.json
+	@if [[ -f node_modules/.package-lock.json && node_modules/.package-lock.json -nt package-lock.json ]]; then \
+	  echo "deps: node_modules is up to date with package-lock.json"; \
+	else \
+	  echo "deps: npm ci (package-lock.json is newer than node_modules)"; \
+	  npm ci; \
+	fi
+	@touch $@
+
+deps: $(DEPS_STAMP) ## npm ci, only when package-lock.json is newer than node_modules
+
+tools: deps ## build the pinned nats-server, nats, nats-streaming-server into the shared cache and link them into .tools/bin
+	@$(TSX) scripts/install-tools.ts
+
+build: deps ## compile src/ into dist/ (the CLI is dist/cli/main.js)
+	npm run build
+
+test: tools build ## run the test suite (TESTS=files to pick)
+	node --import tsx --test --test-concurrency=2 $(TESTS)
+
+up: tools build ## run a bus locally: make up ARGS="-f bus.yaml"
+	node dist/cli/main.js up $(ARGS)
+
+bench: tools build ## run the benchmarks
+	npm run bench
+
+clean: ## remove dist/ and .tools/ (the shared tool cache under ~/.cache/eventbus stays)
+	rm -rf dist dist-check .tools

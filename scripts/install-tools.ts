@@ -1,0 +1,69 @@
+/**
+ * Installs the pinned binaries of src/tools/versions.json.
+ *
+ *   npx tsx scripts/install-tools.ts            build what is missing, link into .tools/bin
+ *   npx tsx scripts/install-tools.ts --check    only report what is missing (exit 1 if anything)
+ *   npx tsx scripts/install-tools.ts --force    rebuild everything
+ *
+ * Exit codes: 0 done, 1 missing (--check) or a build failed, 2 Go unavailable or bad usage,
+ * 130 interrupted.
+ */
+import { parseArgs } from "node:util";
+
+import { GoUnavailableError, inspectTools, installTools, INSTALL_HINT, isInstalled, toolsBinDir } from "../src/tools/index.js";
+
+const USAGE = "usage: npx tsx scripts/install-tools.ts [--check] [--force]";
+
+async function main(): Promise<number> {
+  let values: { check?: boolean; force?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: { check: { type: "boolean" }, force: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+    }));
+  } catch (err) {
+    console.error(`tools: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.error(USAGE);
+    return 0;
+  }
+  if (values.check) return check();
+
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const result = await installTools({ force: values.force ?? false, signal: abort.signal });
+    return result.failed.length === 0 ? 0 : 1;
+  } catch (err) {
+    if (abort.signal.aborted) {
+      console.error("tools: interrupted; no partial binary was cached");
+      return 130;
+    }
+    if (err instanceof GoUnavailableError) {
+      console.error(`tools: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+async function check(): Promise<number> {
+  const states = await inspectTools();
+  const missing = states.filter((s) => !isInstalled(s));
+  if (missing.length === 0) {
+    console.error(`tools: all present (${states.length} binaries)`);
+    return 0;
+  }
+  for (const s of missing) {
+    const why = s.built ? `not linked into ${toolsBinDir()}` : `not built (${s.cachePath})`;
+    console.error(`tools: missing ${s.binary.id}: ${why}`);
+  }
+  console.error(`tools: ${missing.length} of ${states.length} binaries missing; ${INSTALL_HINT}`);
+  return 1;
+}
+
+process.exitCode = await main();

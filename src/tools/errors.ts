@@ -1,0 +1,134 @@
+/**
+ * Errors of the tools area: the pinned versions table, binary lookup and installation.
+ * Each class carries a stable {@link ToolsErrorCode} so callers never compare messages.
+ */
+
+/** Stable codes of the tools errors. */
+export const ToolsErrorCode = {
+  /** A required binary is not installed in the tools dir nor on `$PATH`. */
+  MissingBinary: "MISSING_BINARY",
+  /** A version name is not an entry of the versions table. */
+  UnknownVersion: "UNKNOWN_VERSION",
+  /** `versions.json` is malformed or inconsistent. */
+  InvalidVersionsTable: "INVALID_VERSIONS_TABLE",
+  /** The Go toolchain needed to build a binary is missing or too old. */
+  GoUnavailable: "GO_UNAVAILABLE",
+  /** `go install` of a pinned binary failed. */
+  BuildFailed: "BUILD_FAILED",
+} as const;
+
+/** One of the {@link ToolsErrorCode} values. */
+export type ToolsErrorCode = (typeof ToolsErrorCode)[keyof typeof ToolsErrorCode];
+
+/** What a user runs to install the pinned binaries. */
+export const INSTALL_HINT = "run `make tools` (or `npx tsx scripts/install-tools.ts`)";
+
+/** Which versions table a version name was looked up in. */
+export const VersionKind = {
+  JetStream: "jetstream",
+  Stan: "stan",
+} as const;
+
+/** One of the {@link VersionKind} values. */
+export type VersionKind = (typeof VersionKind)[keyof typeof VersionKind];
+
+/** A binary was not found; the message says where it was looked for and how to install it. */
+export class MissingBinaryError extends Error {
+  override readonly name = "MissingBinaryError";
+  readonly code = ToolsErrorCode.MissingBinary;
+
+  /**
+   * @param command - the command, e.g. `nats-server`
+   * @param version - the requested version without a leading `v`, if any
+   * @param searched - the paths looked at, in order (`$PATH` is named as `$PATH`)
+   * @param detail - an extra sentence, e.g. that the version is not pinned at all
+   */
+  constructor(
+    readonly command: string,
+    readonly version: string | undefined,
+    readonly searched: readonly string[],
+    detail?: string,
+    options?: ErrorOptions,
+  ) {
+    const what = version === undefined ? command : `${command} ${version}`;
+    const extra = detail === undefined ? "" : `; ${detail}`;
+    super(`${what} not found (looked in ${searched.join(", ")})${extra}; ${INSTALL_HINT}`, options);
+  }
+}
+
+/** A version name is not in the versions table; the message lists the known names. */
+export class UnknownVersionError extends Error {
+  override readonly name = "UnknownVersionError";
+  readonly code = ToolsErrorCode.UnknownVersion;
+
+  constructor(
+    readonly kind: VersionKind,
+    readonly requested: string,
+    readonly known: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    const label = kind === VersionKind.JetStream ? "JetStream" : "NATS Streaming";
+    super(`unknown ${label} version ${JSON.stringify(requested)}; known versions: ${known.join(", ")}`, options);
+  }
+}
+
+/** `versions.json` does not match its schema or contradicts itself. */
+export class InvalidVersionsTableError extends Error {
+  override readonly name = "InvalidVersionsTableError";
+  readonly code = ToolsErrorCode.InvalidVersionsTable;
+
+  /** @param issues - every problem found, each as `path: message` */
+  constructor(
+    readonly issues: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(`invalid src/tools/versions.json:\n  ${issues.join("\n  ")}`, options);
+  }
+}
+
+/** The Go toolchain is missing or older than the pinned binaries need. */
+export class GoUnavailableError extends Error {
+  override readonly name = "GoUnavailableError";
+  readonly code = ToolsErrorCode.GoUnavailable;
+}
+
+/** `go install` of one pinned binary failed; `output` is the tail of what go printed. */
+export class BuildFailedError extends Error {
+  override readonly name = "BuildFailedError";
+  readonly code = ToolsErrorCode.BuildFailed;
+
+  constructor(
+    readonly binary: string,
+    readonly output: string,
+    options?: ErrorOptions,
+  ) {
+    super(`go install of ${binary} failed:\n${output}`, options);
+  }
+}
+
+/** Any error of the tools area. */
+export type ToolsError =
+  | MissingBinaryError
+  | UnknownVersionError
+  | InvalidVersionsTableError
+  | GoUnavailableError
+  | BuildFailedError;
+
+/**
+ * Whether `err` is an error of the tools area, optionally with the given code.
+ * @example `if (isToolsError(err, ToolsErrorCode.MissingBinary)) console.error(err.message)`
+ */
+export function isToolsError(err: unknown, code?: ToolsErrorCode): err is ToolsError {
+  if (
+    !(
+      err instanceof MissingBinaryError ||
+      err instanceof UnknownVersionError ||
+      err instanceof InvalidVersionsTableError ||
+      err instanceof GoUnavailableError ||
+      err instanceof BuildFailedError
+    )
+  ) {
+    return false;
+  }
+  return code === undefined || err.code === code;
+}

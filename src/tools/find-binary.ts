@@ -1,0 +1,96 @@
+/** Finding an installed binary by command and version. */
+import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, isAbsolute, join } from "node:path";
+
+import { MissingBinaryError } from "./errors.js";
+import { toolsBinDir } from "./paths.js";
+import {
+  NATS_SERVER,
+  NATS_STREAMING_SERVER,
+  pinnedBinaries,
+  pinnedBinary,
+  resolveJetStreamVersion,
+  resolveStanVersion,
+} from "./versions.js";
+
+/**
+ * The absolute path of an executable `command`.
+ *
+ * With a `version` (e.g. `2.11.17`, a leading `v` is ignored) it looks for
+ * `<toolsDir>/bin/<command>-<version>`, then, when that version is the command's pinned default,
+ * `<toolsDir>/bin/<command>`. `$PATH` is not searched for a versioned lookup, since the version of
+ * a binary found there is unknown.
+ *
+ * Without a `version` it looks for `<toolsDir>/bin/<command>`, then `<command>` on `$PATH`.
+ *
+ * @throws {@link MissingBinaryError} naming the paths searched and the install hint
+ */
+export function findBinary(command: string, version?: string): string {
+  const bin = toolsBinDir();
+  const wanted = version?.replace(/^v/, "");
+  const searched: string[] = [];
+  const candidates: string[] = [];
+  if (wanted === undefined) {
+    candidates.push(join(bin, command));
+  } else {
+    candidates.push(join(bin, `${command}-${wanted}`));
+    if (pinnedBinary(command)?.version === wanted) candidates.push(join(bin, command));
+  }
+  for (const path of candidates) {
+    searched.push(path);
+    if (isExecutableFile(path)) return path;
+  }
+  if (wanted === undefined) {
+    searched.push("$PATH");
+    const onPath = lookPath(command);
+    if (onPath !== undefined) return onPath;
+  }
+  let detail: string | undefined;
+  const pinned = pinnedBinaries().filter((b) => b.command === command);
+  if (wanted !== undefined && pinned.length > 0 && !pinned.some((b) => b.version === wanted)) {
+    detail = `${wanted} is not pinned (pinned: ${pinned.map((b) => b.version).join(", ")}; see src/tools/versions.json)`;
+  }
+  throw new MissingBinaryError(command, wanted, searched, detail);
+}
+
+/**
+ * The nats-server binary for a `spec.jetstream.version` name.
+ * @param versionName - an entry of the JetStream versions table
+ * @default versionName "latest"
+ * @throws {@link UnknownVersionError} or {@link MissingBinaryError}
+ */
+export function findNatsServer(versionName = "latest"): string {
+  return findBinary(NATS_SERVER, resolveJetStreamVersion(versionName).serverVersion);
+}
+
+/**
+ * The nats-streaming-server binary for a NATS Streaming version name.
+ * @param versionName - an entry of the NATS Streaming versions table
+ * @default versionName "latest"
+ * @throws {@link UnknownVersionError} or {@link MissingBinaryError}
+ */
+export function findStreamingServer(versionName = "latest"): string {
+  return findBinary(NATS_STREAMING_SERVER, resolveStanVersion(versionName).serverVersion);
+}
+
+/** The first executable `command` on `$PATH`, or `undefined`. */
+export function lookPath(command: string, path = process.env["PATH"] ?? ""): string | undefined {
+  for (const dir of path.split(delimiter)) {
+    // An empty or relative $PATH entry would make the result depend on the cwd.
+    if (dir === "" || !isAbsolute(dir)) continue;
+    const candidate = join(dir, command);
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    // statSync follows links, so a dangling link into a deleted cache counts as missing.
+    if (!statSync(path).isFile()) return false;
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

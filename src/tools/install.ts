@@ -1,0 +1,250 @@
+/**
+ * Installing the pinned binaries: `go install` into the machine-wide cache, then links from
+ * `<toolsDir>/bin`. Idempotent: a cached binary whose `--version` names its version is never rebuilt.
+ */
+import { execFile, spawn } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, lstat } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { promisify } from "node:util";
+
+import { BuildFailedError } from "./errors.js";
+import { findGo, type GoToolchain } from "./go.js";
+import { cachedBinaryPath, linkNames, sharedCacheDir, toolsBinDir } from "./paths.js";
+import { pinnedBinaries, type PinnedBinary } from "./versions.js";
+
+const execFileAsync = promisify(execFile);
+
+/** How many `go install` run at once. @default 2 */
+export const DEFAULT_BUILD_CONCURRENCY = 2;
+/** How long a `<binary> --version` probe may take, in milliseconds. */
+const VERSION_PROBE_TIMEOUT_MS = 15_000;
+/** How much of go's output a failed build keeps, in characters. */
+const BUILD_OUTPUT_TAIL_CHARS = 4_000;
+
+/** One link of a pinned binary in `<toolsDir>/bin`. */
+export interface ToolLink {
+  /** Absolute path of the link. */
+  readonly path: string;
+  /** Whether it exists and points at the cached binary. */
+  readonly ok: boolean;
+}
+
+/** What is installed of one pinned binary. */
+export interface ToolState {
+  readonly binary: PinnedBinary;
+  /** Where the binary lives in the shared cache. */
+  readonly cachePath: string;
+  /** Whether the cached binary runs `--version` and names the pinned version. */
+  readonly built: boolean;
+  readonly links: readonly ToolLink[];
+}
+
+/** Whether a binary is built and all its links are in place. */
+export function isInstalled(state: ToolState): boolean {
+  return state.built && state.links.every((l) => l.ok);
+}
+
+/** Inspects the shared cache and `<toolsDir>/bin` for each pinned binary; changes nothing. */
+export async function inspectTools(binaries: readonly PinnedBinary[] = pinnedBinaries()): Promise<ToolState[]> {
+  const bin = toolsBinDir();
+  return Promise.all(
+    binaries.map(async (binary) => {
+      const cachePath = cachedBinaryPath(binary);
+      const [built, links] = await Promise.all([
+        runsAsVersion(cachePath, binary.version),
+        Promise.all(
+          linkNames(binary).map(async (name) => {
+            const path = join(bin, name);
+            return { path, ok: (await readlink(path).catch(() => undefined)) === cachePath };
+          }),
+        ),
+      ]);
+      return { binary, cachePath, built, links };
+    }),
+  );
+}
+
+/** Options of {@link installTools}. */
+export interface InstallOptions {
+  /** Rebuild every binary even when it is cached. @default false */
+  readonly force?: boolean;
+  /** How many builds run at once. @default {@link DEFAULT_BUILD_CONCURRENCY} */
+  readonly concurrency?: number;
+  /** Receives one progress line at a time. @default writes to stderr */
+  readonly log?: (line: string) => void;
+  /** Aborting kills the running builds and removes their temp dirs. */
+  readonly signal?: AbortSignal;
+}
+
+/** What {@link installTools} did. */
+export interface InstallResult {
+  /** Ids of the binaries built. */
+  readonly built: readonly string[];
+  /** Ids of the binaries whose links were (re)created. */
+  readonly linked: readonly string[];
+  /** One error per failed build. */
+  readonly failed: readonly BuildFailedError[];
+}
+
+/**
+ * Builds every pinned binary that is not cached (all of them with `force`), at most
+ * `concurrency` at once, and links each into `<toolsDir>/bin`. Logs `tools: all present (N binaries)`
+ * and does nothing else when everything is in place.
+ * @throws {@link GoUnavailableError} when something must be built and Go is missing or too old
+ */
+export async function installTools(options: InstallOptions = {}): Promise<InstallResult> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const states = await inspectTools();
+  const toBuild = states.filter((s) => options.force || !s.built);
+  const toLink = states.filter((s) => !isInstalled(s) || options.force);
+  if (toLink.length === 0) {
+    await removeStaleLinks(states, log);
+    log(`tools: all present (${states.length} binaries)`);
+    return { built: [], linked: [], failed: [] };
+  }
+
+  const built: string[] = [];
+  const failed: BuildFailedError[] = [];
+  if (toBuild.length > 0) {
+    const go = await findGo();
+    await mkdir(sharedCacheDir(), { recursive: true });
+    await forEachLimited(toBuild, options.concurrency ?? DEFAULT_BUILD_CONCURRENCY, async (state) => {
+      const started = performance.now();
+      log(`tools: building ${state.binary.id} …`);
+      try {
+        await build(go, state, options.signal);
+        built.push(state.binary.id);
+        log(`tools: ok ${state.binary.id} (${seconds(started)})`);
+      } catch (err) {
+        if (options.signal?.aborted) throw err;
+        const failure = err instanceof BuildFailedError ? err : new BuildFailedError(state.binary.id, String(err), { cause: err });
+        failed.push(failure);
+        log(`tools: FAILED ${state.binary.id} (${seconds(started)})\n${indent(failure.output)}`);
+      }
+    });
+  }
+
+  const linked: string[] = [];
+  const failedIds = new Set(failed.map((f) => f.binary));
+  await mkdir(toolsBinDir(), { recursive: true });
+  for (const state of toLink) {
+    if (failedIds.has(state.binary.id)) continue;
+    for (const link of state.links) {
+      if (!link.ok || options.force) await replaceLink(link.path, state.cachePath);
+    }
+    linked.push(state.binary.id);
+    if (!built.includes(state.binary.id)) {
+      log(`tools: linked ${state.binary.id} (cached in ${state.cachePath})`);
+    }
+  }
+  await removeStaleLinks(states, log);
+  if (failed.length === 0) log(`tools: ready (${states.length} binaries in ${toolsBinDir()})`);
+  return { built, linked, failed };
+}
+
+/** `go install` into a temp dir beside the cache entry, then an atomic rename into place. */
+async function build(go: GoToolchain, state: ToolState, signal: AbortSignal | undefined): Promise<void> {
+  const { binary, cachePath } = state;
+  const tmp = await mkdtemp(join(sharedCacheDir(), `.build-${binary.id}-`));
+  try {
+    const env = {
+      ...process.env,
+      GOBIN: tmp,
+      // Keep the user's GOFLAGS (e.g. -buildvcs=false) and the machine's module cache.
+      GOFLAGS: [process.env["GOFLAGS"], "-trimpath"].filter(Boolean).join(" "),
+    };
+    const target = `${binary.module}@${binary.moduleVersion}`;
+    const { code, output } = await run(go.path, ["install", target], { cwd: tmp, env, signal });
+    if (code !== 0) throw new BuildFailedError(binary.id, tail(output));
+    const produced = join(tmp, binary.command);
+    if (!(await runsAsVersion(produced, binary.version))) {
+      const files = (await readdir(tmp)).join(", ") || "nothing";
+      throw new BuildFailedError(binary.id, `go install produced ${files}; expected ${binary.command} whose --version names ${binary.version}`);
+    }
+    await mkdir(join(sharedCacheDir(), binary.id), { recursive: true });
+    await rename(produced, cachePath);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Points `path` at `target`, replacing whatever is there without a moment of absence. */
+async function replaceLink(path: string, target: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await rm(tmp, { force: true });
+  await symlink(target, tmp);
+  await rename(tmp, path);
+}
+
+/** Removes links in `<toolsDir>/bin` into the shared cache that no pinned binary owns any more. */
+async function removeStaleLinks(states: readonly ToolState[], log: (line: string) => void): Promise<void> {
+  const bin = toolsBinDir();
+  const cache = sharedCacheDir();
+  const expected = new Set(states.flatMap((s) => s.links.map((l) => l.path)));
+  const entries = await readdir(bin).catch(() => [] as string[]);
+  for (const name of entries) {
+    const path = join(bin, name);
+    if (expected.has(path) || !(await lstat(path)).isSymbolicLink()) continue;
+    const target = await readlink(path);
+    if (!relative(cache, target).startsWith("..")) {
+      await rm(path, { force: true });
+      log(`tools: removed stale link ${path}`);
+    }
+  }
+}
+
+/** Whether `path` runs `--version` successfully and prints `version`. */
+async function runsAsVersion(path: string, version: string): Promise<boolean> {
+  try {
+    const { stdout, stderr } = await execFileAsync(path, ["--version"], { timeout: VERSION_PROBE_TIMEOUT_MS });
+    return `${stdout}\n${stderr}`.includes(version);
+  } catch {
+    return false;
+  }
+}
+
+interface RunOptions {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly signal: AbortSignal | undefined;
+}
+
+function run(file: string, args: string[], options: RunOptions): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const collect = (chunk: Buffer) => {
+      output = tail(output + chunk.toString("utf8"), BUILD_OUTPUT_TAIL_CHARS * 4);
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, output }));
+  });
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+function tail(text: string, max = BUILD_OUTPUT_TAIL_CHARS): string {
+  return text.length <= max ? text.trimEnd() : `…${text.slice(-max).trimEnd()}`;
+}
+
+function indent(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => `    ${line}`)
+    .join("\n");
+}
+
+function seconds(startedMs: number): string {
+  return `${((performance.now() - startedMs) / 1000).toFixed(1)}s`;
+}
