@@ -78,6 +78,23 @@ test("lint - external buses: skipped verification is an error, plain text a warn
   assert.deepEqual(rules(plain, "production"), ["warning plaintext-external spec.jetstreamExotic.url"]);
 });
 
+test("lint - a stream allowed to outgrow the file store is flagged", () => {
+  const bus = resolved({
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "EventBus",
+    metadata: { name: "x" },
+    spec: { jetstream: { version: "2.10", persistence: { volumeSize: "10Gi" }, streamConfig: "maxBytes: 20GB" } },
+  });
+  assert.deepEqual(lint(bus, "development"), [
+    {
+      rule: "stream-exceeds-store",
+      severity: "info",
+      path: "spec.jetstream.streamConfig.maxBytes",
+      message: "20GB is more than max_file_store (10GB): writes fail when the store is full instead of old events being discarded",
+    },
+  ]);
+});
+
 test("lint - STAN is flagged as end-of-life", () => {
   assert.ok(rules(example("stan"), "production").includes("warning stan-deprecated spec.nats.native"));
 });

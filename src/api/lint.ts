@@ -1,6 +1,7 @@
 import { PUBLISHER_RETRY_WINDOW } from "./defaults.js";
 import { formatPath, type Path } from "./issues.js";
 import type { ResolvedEventBus, ResolvedJetStream, ResolvedSpec, ResolvedStan } from "./model.js";
+import { formatBytes } from "./size.js";
 import type { StreamConfig } from "./stream-config.js";
 
 /** How serious a finding is. `error` fails `eventbus lint`. */
@@ -133,6 +134,18 @@ export const LINT_RULES: readonly Rule[] = [
     check: (s) =>
       s.mode === "jetstream" && s.persistence && s.settings.maxFileStore.isUnlimited()
         ? one(["spec", "jetstream", "settings", "max_file_store"], "-1: JetStream may fill the volume and stop accepting writes; set it below volumeSize")
+        : none,
+  },
+  {
+    id: "stream-exceeds-store",
+    description: "The stream may grow larger than the server's file store, so writes fail before the stream's own limit is reached.",
+    severity: { production: "warning", development: "info" },
+    check: (s) =>
+      s.mode === "jetstream" && !s.settings.maxFileStore.isUnlimited() && s.streamConfig.maxBytes > s.settings.maxFileStore.bytes
+        ? one(
+            ["spec", "jetstream", "streamConfig", "maxBytes"],
+            `${formatBytes(s.streamConfig.maxBytes)} is more than max_file_store (${s.settings.maxFileStore}): writes fail when the store is full instead of old events being discarded`,
+          )
         : none,
   },
   {
