@@ -1,4 +1,4 @@
-import { parse } from "yaml";
+import { parseDocument } from "yaml";
 import { IssueCode, type Issues, type Path } from "./issues.js";
 import { describe } from "./structural.js";
 
@@ -7,14 +7,14 @@ import { describe } from "./structural.js";
  * Reports an issue at `path` and returns undefined when it is not one.
  */
 export function parseEmbeddedMapping(text: string, path: Path, issues: Issues): Record<string, unknown> | undefined {
-  let value: unknown;
-  try {
-    value = parse(text, { prettyErrors: false, uniqueKeys: true });
-  } catch (error) {
-    const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0];
-    issues.add(path, `must be YAML "key: value" lines: ${reason}`);
+  // Warnings (unknown tags, directives) are issues too, and nothing is logged to the process.
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, logLevel: "silent" });
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) {
+    issues.add(path, `must be YAML "key: value" lines: ${problem.message.split("\n")[0]}`);
     return undefined;
   }
+  const value: unknown = doc.toJS({ maxAliasCount: 100 });
   if (value === null || value === undefined) return {};
   if (typeof value !== "object" || Array.isArray(value)) {
     issues.add(path, `must be YAML "key: value" lines, got ${describe(value)}`, IssueCode.invalidType);

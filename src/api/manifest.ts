@@ -16,11 +16,11 @@ export interface ManifestDocument {
  * fails the whole text with its line, so that nothing is applied from a half-read file.
  */
 export function readManifests(text: string, source: string): ManifestDocument[] {
-  const documents = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true });
+  const documents = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true, logLevel: "silent" });
   const list = Array.isArray(documents) ? documents : [documents];
   const out: ManifestDocument[] = [];
   for (const doc of list) {
-    const error = doc.errors[0];
+    const error = doc.errors[0] ?? doc.warnings[0];
     if (error) {
       const line = error.linePos?.[0]?.line;
       // Only the first line of the message: the rest quotes the source, which may hold a secret.

@@ -53,7 +53,7 @@ export class Size {
     const text = String(input).trim();
     const match = SIZE.exec(text);
     const unit = match?.[2]?.toLowerCase() ?? "";
-    const multiplier = MULTIPLIERS[unit];
+    const multiplier = Object.hasOwn(MULTIPLIERS, unit) ? MULTIPLIERS[unit] : undefined;
     if (!match || multiplier === undefined || (typeof input === "number" && !Number.isInteger(input))) {
       const allowed = options.allowUnlimited ? ", or -1 for no limit" : "";
       throw new ValueParseError(

@@ -49,6 +49,7 @@ const PARSERS: Record<StreamConfigKey, FieldParser> = {
   maxMsgs: (v) => limitNumber(v),
   maxBytes: (v) => {
     if (typeof v === "number") return limitNumber(v);
+    if (typeof v !== "string") throw new ValueParseError(`must be a number of bytes or a size such as 1GB (-1 for no limit), got ${describe(v)}`);
     const size = Size.parse(v as string, { allowUnlimited: true });
     return size.bytes === 0 ? -1 : size.bytes;
   },

@@ -80,7 +80,7 @@ function checkObject(schema: Schema, value: unknown, path: Path, issues: Issues)
   const record = value as Record<string, unknown>;
   const known = Object.keys(schema.properties ?? {});
   for (const [key, child] of Object.entries(record)) {
-    const property = schema.properties?.[key];
+    const property = schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
     if (property) check(property, child, [...path, key], issues);
     else if (typeof schema.additionalProperties === "object") check(schema.additionalProperties, child, [...path, key], issues);
     else if (schema.additionalProperties === false) issues.add([...path, key], `unknown field${hint(key, known)}`, IssueCode.unknownField);
