@@ -1,0 +1,143 @@
+/** Planning a managed JetStream bus: names, addresses, routes, TLS names, storage and stream. */
+import { defaults, Duration, jetStreamObjectNames, type ResolvedEventBus, type ResolvedJetStream } from "../api/index.js";
+import { resolveJetStreamVersion } from "../tools/index.js";
+import { InvalidPlacementError, WrongModeError } from "./errors.js";
+import { DEFAULT_PORTS, type JetStreamPlan, type Placement, type ServerPlan, type ServerPorts } from "./types.js";
+
+/** The address local servers listen on and are reached at, unless the placement names another. */
+export const LOCAL_HOST = "127.0.0.1";
+/** The interface a server binds to in a pod: every interface, so the Service reaches it. */
+export const POD_LISTEN_HOST = "0.0.0.0";
+/** Route attempts before a server gives up on a peer (Argo Events: 120). */
+export const ROUTE_CONNECT_RETRIES = 120;
+/** The cluster domain of Kubernetes Service DNS names. */
+export const CLUSTER_DOMAIN = "cluster.local";
+
+/**
+ * How long a stopping server takes to move its clients away, per platform. nats-server refuses a
+ * `lame_duck_duration` under 30s, so locally the duration is that minimum too; a local stop is still
+ * quick, because after the grace period the server closes its clients at most a second apart and
+ * exits when none is left.
+ */
+export const LAME_DUCK = {
+  local: { duration: "30s", gracePeriod: "2s" },
+  /** Argo Events' values. */
+  kubernetes: { duration: "30s", gracePeriod: "10s" },
+} as const;
+
+/** Names the server certificates of a local bus carry. */
+export const LOCAL_TLS_NAMES = { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"] } as const;
+
+const MAX_PORT = 65_535;
+
+/**
+ * Plans a managed JetStream bus on a platform: the same plan runs as local processes and as a
+ * StatefulSet. Pure and deterministic: the same bus and placement always give a deep-equal plan.
+ *
+ * @param bus - a validated bus (`validate(manifest).bus`) in `jetstream` mode
+ * @param placement - where its servers run; a local placement names one set of ports per replica
+ * @throws {@link WrongModeError} when the bus is not a managed JetStream bus,
+ *   {@link InvalidPlacementError} when the local ports do not fit (count ≠ replicas, out of range, reused),
+ *   `UnknownVersionError` (tools) when `spec.jetstream.version` is not in the versions table
+ */
+export function planJetStream(bus: ResolvedEventBus, placement: Placement): JetStreamPlan {
+  const spec = bus.spec;
+  if (spec.mode !== "jetstream") throw new WrongModeError(bus.name, "jetstream", spec.mode);
+  const objects = jetStreamObjectNames(bus.name);
+  const version = resolveJetStreamVersion(spec.version);
+  const addresses = placement.platform === "local" ? localAddresses(bus.name, spec, placement) : podAddresses(spec, placement.namespace, objects);
+  const servers: ServerPlan[] = addresses.map(({ host, ports }, index) => ({
+    index,
+    name: `${objects.statefulSet}-${index}`,
+    host,
+    ports,
+    routes: addresses.filter((_, other) => other !== index).map((peer) => `nats-route://${hostPort(peer.host, peer.ports.cluster)}`),
+  }));
+  const namespace = placement.platform === "kubernetes" ? placement.namespace : bus.namespace;
+  const lameDuck = LAME_DUCK[placement.platform];
+  const persistence = spec.persistence;
+  return {
+    kind: "jetstream",
+    busName: bus.name,
+    ...(namespace !== undefined && { namespace }),
+    platform: placement.platform,
+    version: { name: version.name, server: version.serverVersion },
+    clusterName: objects.statefulSet,
+    replicas: spec.replicas,
+    servers,
+    listenHost: placement.platform === "local" ? (placement.host ?? LOCAL_HOST) : POD_LISTEN_HOST,
+    auth: spec.auth,
+    tls: spec.tls,
+    tlsNames: placement.platform === "local" ? localTlsNames() : serviceTlsNames(objects.service, placement.namespace),
+    storage: {
+      // Locally the store lives in the state dir, which outlives the processes.
+      persistent: placement.platform === "local" || persistence !== undefined,
+      maxMemoryStoreBytes: spec.settings.maxMemoryStore.bytes,
+      maxFileStoreBytes: spec.settings.maxFileStore.bytes,
+      ...(persistence && {
+        volumeSize: persistence.volumeSize,
+        ...(persistence.storageClassName !== undefined && { storageClassName: persistence.storageClassName }),
+        accessMode: persistence.accessMode,
+      }),
+    },
+    maxPayloadBytes: spec.maxPayload.bytes,
+    lameDuckDuration: Duration.parse(lameDuck.duration),
+    lameDuckGracePeriod: Duration.parse(lameDuck.gracePeriod),
+    connectRetries: ROUTE_CONNECT_RETRIES,
+    accounts: { jetstream: "js", system: "sys" },
+    stream: { name: defaults.DEFAULT_STREAM_NAME, subjects: [...defaults.DEFAULT_STREAM_SUBJECTS], config: spec.streamConfig },
+    objects,
+    startArgs: [...spec.startArgs],
+  };
+}
+
+interface Address {
+  readonly host: string;
+  readonly ports: ServerPorts;
+}
+
+function localAddresses(busName: string, spec: ResolvedJetStream, placement: Extract<Placement, { platform: "local" }>): Address[] {
+  const host = placement.host ?? LOCAL_HOST;
+  if (host.trim() === "") throw new InvalidPlacementError(busName, "the host must not be empty");
+  if (placement.ports.length !== spec.replicas) {
+    throw new InvalidPlacementError(busName, `the bus has ${spec.replicas} replicas but the placement names ports for ${placement.ports.length} servers`);
+  }
+  const seen = new Map<number, string>();
+  placement.ports.forEach((ports, index) => {
+    for (const listener of ["client", "cluster", "monitor"] as const) {
+      const port = ports[listener];
+      const where = `server ${index} ${listener} port`;
+      if (!Number.isInteger(port) || port < 1 || port > MAX_PORT) {
+        throw new InvalidPlacementError(busName, `${where} must be an integer from 1 to ${MAX_PORT}, got ${port}`);
+      }
+      const previous = seen.get(port);
+      if (previous !== undefined) throw new InvalidPlacementError(busName, `${where} ${port} is also the ${previous}`);
+      seen.set(port, where);
+    }
+  });
+  return placement.ports.map((ports) => ({ host, ports: { client: ports.client, cluster: ports.cluster, monitor: ports.monitor } }));
+}
+
+function podAddresses(spec: ResolvedJetStream, namespace: string, objects: ReturnType<typeof jetStreamObjectNames>): Address[] {
+  const ports = { client: DEFAULT_PORTS.client, cluster: DEFAULT_PORTS.cluster, monitor: DEFAULT_PORTS.monitor };
+  return Array.from({ length: spec.replicas }, (_, index) => ({
+    // The pod's name under the headless Service: <statefulset>-<i>.<service>.<namespace>.svc
+    host: `${objects.statefulSet}-${index}.${objects.service}.${namespace}.svc`,
+    ports,
+  }));
+}
+
+function localTlsNames(): JetStreamPlan["tlsNames"] {
+  return { dnsNames: [...LOCAL_TLS_NAMES.dnsNames], ipAddresses: [...LOCAL_TLS_NAMES.ipAddresses] };
+}
+
+/** The Service's DNS names, and the wildcard forms that cover each pod's name under it. */
+function serviceTlsNames(service: string, namespace: string): JetStreamPlan["tlsNames"] {
+  const forms = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.${CLUSTER_DOMAIN}`];
+  return { dnsNames: [...forms, ...forms.map((name) => `*.${name}`), "localhost"], ipAddresses: ["127.0.0.1"] };
+}
+
+/** `host:port`, with an IPv6 host in brackets. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
