@@ -1,10 +1,13 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { LintProfile } from "../api/index.js";
+import { EventBusValidationError, formatIssue, LintProfile, ManifestReadError } from "../api/index.js";
+import { LocalPlatformError } from "../platforms/local/index.js";
+import { isToolsError } from "../tools/index.js";
 import { crdCommand } from "./crd-command.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
 import { lintCommand } from "./lint-command.js";
+import { addLocalCommands } from "./local-commands.js";
 import { validateCommand } from "./validate-command.js";
 
 /** The package version, read from package.json beside src/ or dist/. */
@@ -53,13 +56,7 @@ function buildProgram(io: Io, result: { code: ExitCode }): Command {
       result.code = crdCommand(opts, io);
     });
 
-  program
-    .command("up")
-    .description("run an EventBus locally as supervised nats-server processes (not available yet)")
-    .option("-f, --filename <file>", "manifest file; the default bus when omitted")
-    .action(() => {
-      throw new CliError("up: the local platform is not available in this version yet; use validate, lint and crd", ExitCode.failed);
-    });
+  addLocalCommands(program, io, result);
 
   return program;
 }
@@ -75,6 +72,22 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     if (error instanceof CommanderError) {
       const done = error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help";
       return done ? ExitCode.ok : ExitCode.invalid;
+    }
+    if (error instanceof EventBusValidationError) {
+      io.stderr(error.issues.map((i) => `${formatIssue(i)}\n`).join("") + `${error.issues.length} issue(s); nothing was changed\n`);
+      return ExitCode.invalid;
+    }
+    if (error instanceof ManifestReadError) {
+      io.stderr(`eventbus: ${error.message}\n`);
+      return ExitCode.invalid;
+    }
+    if (error instanceof LocalPlatformError) {
+      io.stderr(`eventbus: ${error.message}\n${error.detail ? `${error.detail}\n` : ""}`);
+      return ExitCode.failed;
+    }
+    if (isToolsError(error)) {
+      io.stderr(`eventbus: ${error.message}\n`);
+      return ExitCode.failed;
     }
     if (error instanceof CliError) {
       io.stderr(`eventbus: ${error.message}\n`);

@@ -1,0 +1,190 @@
+import { readFile } from "node:fs/promises";
+import { Command, Option } from "commander";
+import {
+  busCredentials,
+  busPaths,
+  busStatus,
+  DEFAULT_BUS_NAME,
+  downBus,
+  eventbusHome,
+  listBuses,
+  runSupervisorDaemon,
+  upBus,
+  type BusReport,
+} from "../platforms/local/index.js";
+import { CliError, ExitCode } from "./exit-codes.js";
+import { formatData, readInput, table, type Io } from "./io.js";
+
+type Output = "text" | "json" | "yaml";
+const outputOption = () => new Option("-o, --output <format>", "output format").choices(["text", "json", "yaml"]).default("text");
+
+/** Adds the local platform's commands: up, down, status, list, logs, credentials. */
+export function addLocalCommands(program: Command, io: Io, result: { code: ExitCode }): void {
+  program
+    .command("up")
+    .description("run an EventBus on this machine as supervised nats-server processes, or apply a changed manifest to a running one")
+    .option("-f, --filename <file>", "manifest file (one JetStream EventBus), or - for standard input; the default bus when omitted")
+    .option("--foreground", "keep the supervisor attached and print its events; Ctrl-C stops the bus", false)
+    .option("--timeout <seconds>", "how long the bus may take to become healthy", "120")
+    .addOption(outputOption())
+    .action(async (opts: { filename?: string; foreground: boolean; timeout: string; output: Output }) => {
+      const manifest = opts.filename === undefined ? undefined : { text: await readInput(opts.filename, io), source: opts.filename === "-" ? "<stdin>" : opts.filename };
+      const up = await upBus({
+        ...(manifest && { manifest }),
+        foreground: opts.foreground,
+        timeoutMillis: Number(opts.timeout) * 1000,
+        onProgress: (line) => io.stderr(`${line}\n`),
+        onEvent: (event) => io.stderr(`${event.time} ${event.server ?? "supervisor"}: ${event.message}\n`),
+      });
+      const summary = {
+        name: up.name,
+        action: up.action,
+        generation: up.generation,
+        urls: up.connection.urls,
+        auth: up.connection.auth,
+        ...(up.connection.caFile !== undefined && { caFile: up.connection.caFile }),
+        persistent: up.persistent,
+        stream: up.stream,
+        stateDir: up.paths.dir,
+      };
+      if (opts.output !== "text") io.stdout(formatData(summary, opts.output));
+      else {
+        const verb = { created: "is up", started: "is up again", updated: "is updated", unchanged: "is up to date" }[up.action];
+        io.stdout(
+          [
+            `bus ${up.name} ${verb} (generation ${up.generation})`,
+            `  urls:        ${up.connection.urls.join(",")}`,
+            `  auth:        ${up.connection.auth}${up.connection.auth === "none" ? "" : ` (eventbus credentials ${up.name} --show-secrets)`}`,
+            `  tls:         ${up.connection.caFile ? `on, CA ${up.connection.caFile}` : "off"}`,
+            `  storage:     ${up.persistent ? "persistent" : "ephemeral (lost when a server restarts)"}`,
+            `  stream:      default (${up.stream.action})`,
+            "",
+          ].join("\n"),
+        );
+      }
+      if (up.daemon) {
+        io.stderr("supervisor running in the foreground; press Ctrl-C to stop the bus\n");
+        await up.daemon.done;
+      }
+    });
+
+  program
+    .command("down")
+    .description("stop a local bus (servers leave in lame-duck mode); data is kept unless --purge")
+    .argument("[name]", "the bus", DEFAULT_BUS_NAME)
+    .option("--purge", "also delete the bus's data, credentials and certificates", false)
+    .option("--yes", "confirm --purge", false)
+    .action(async (name: string, opts: { purge: boolean; yes: boolean }) => {
+      if (opts.purge && !opts.yes) throw new CliError(`--purge deletes every message, credential and certificate of bus ${name}; add --yes to confirm`);
+      const down = await downBus(name, { purge: opts.purge, onProgress: (line) => io.stderr(`${line}\n`) });
+      io.stdout(`bus ${name} ${down.stopped ? "stopped" : "was not running"}${down.purged ? "; its data was deleted" : "; its data is kept"}\n`);
+    });
+
+  program
+    .command("status")
+    .description("servers, JetStream cluster and stream state of a local bus")
+    .argument("[name]", "the bus", DEFAULT_BUS_NAME)
+    .addOption(outputOption())
+    .action(async (name: string, opts: { output: Output }) => {
+      const report = await busStatus(name);
+      if (opts.output !== "text") io.stdout(formatData(report, opts.output));
+      else io.stdout(formatStatus(report));
+      result.code = report.running && !report.healthy ? ExitCode.failed : ExitCode.ok;
+    });
+
+  program
+    .command("list")
+    .description("the local buses and whether they run")
+    .addOption(outputOption())
+    .action(async (opts: { output: Output }) => {
+      const reports = await Promise.all((await listBuses()).map((name) => busStatus(name).catch(() => undefined)));
+      const rows = reports.filter((r): r is BusReport => r !== undefined);
+      if (opts.output !== "text") {
+        io.stdout(formatData(rows.map((r) => ({ name: r.name, running: r.running, healthy: r.healthy, replicas: r.replicas, version: r.version, persistent: r.persistent })), opts.output));
+        return;
+      }
+      if (rows.length === 0) {
+        io.stdout(`no local buses in ${eventbusHome()}\n`);
+        return;
+      }
+      io.stdout(table(["NAME", "STATUS", "REPLICAS", "VERSION", "STORAGE"], rows.map((r) => [r.name, r.running ? (r.healthy ? "healthy" : "degraded") : "stopped", String(r.replicas), r.version ?? "", r.persistent ? "persistent" : "ephemeral"])));
+    });
+
+  program
+    .command("logs")
+    .description("the supervisor's and servers' logs of a local bus")
+    .argument("[name]", "the bus", DEFAULT_BUS_NAME)
+    .option("--server <index>", "only this server's log")
+    .option("--tail <lines>", "lines per log", "50")
+    .action(async (name: string, opts: { server?: string; tail: string }) => {
+      const paths = busPaths(eventbusHome(), name);
+      const state = JSON.parse(await readFile(paths.state, "utf8").catch(() => {
+        throw new CliError(`no local bus named ${name} (looked in ${paths.dir})`, ExitCode.failed);
+      })) as { servers: { index: number; name: string }[] };
+      const logs = [
+        ...(opts.server === undefined ? [{ label: "supervisor", file: paths.supervisorLog }] : []),
+        ...state.servers.filter((s) => opts.server === undefined || String(s.index) === opts.server).map((s) => ({ label: s.name, file: paths.serverLog(s.index) })),
+      ];
+      for (const { label, file } of logs) {
+        const text = await readFile(file, "utf8").catch(() => "");
+        const lines = text.trimEnd().split("\n").filter((l) => l !== "").slice(-Number(opts.tail));
+        io.stdout(`==> ${label} (${file}) <==\n${lines.join("\n")}${lines.length ? "\n" : ""}`);
+      }
+    });
+
+  program
+    .command("credentials")
+    .description("how clients connect to a local bus: URLs, CA, user; secrets only with --show-secrets")
+    .argument("[name]", "the bus", DEFAULT_BUS_NAME)
+    .option("--show-secrets", "include the password or token", false)
+    .addOption(outputOption())
+    .action(async (name: string, opts: { showSecrets: boolean; output: Output }) => {
+      const creds = await busCredentials(name, { showSecrets: opts.showSecrets });
+      if (opts.output !== "text") {
+        io.stdout(formatData(creds, opts.output));
+        return;
+      }
+      const hidden = "(hidden; add --show-secrets)";
+      io.stdout(
+        [
+          `urls:       ${creds.urls.join(",")}`,
+          `auth:       ${creds.auth}`,
+          ...(creds.user !== undefined ? [`user:       ${creds.user}`, `password:   ${creds.password ?? hidden}`] : []),
+          ...(creds.auth === "token" ? [`token:      ${creds.token ?? hidden}`] : []),
+          ...(creds.caFile !== undefined ? [`ca file:    ${creds.caFile}`] : []),
+          ...(creds.authFile !== undefined ? [`auth file:  ${creds.authFile} (Argo Events format)`] : []),
+          `EVENTBUS_CONFIG=${JSON.stringify(creds.statusConfig)}`,
+          "",
+        ].join("\n"),
+      );
+    });
+
+  program
+    .command("supervise", { hidden: true })
+    .description("run the supervisor of a local bus (started by eventbus up)")
+    .argument("<name>", "the bus")
+    .action(async (name: string) => {
+      const paths = busPaths(eventbusHome(), name);
+      const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+      const daemon = await runSupervisorDaemon(paths, { onEvent: (e) => log(`${e.level} ${e.server ?? "supervisor"}: ${e.message}`) });
+      await daemon.done;
+    });
+}
+
+function formatStatus(r: BusReport): string {
+  const state = r.running ? (r.healthy ? "healthy" : "degraded") : "stopped";
+  const lines = [
+    `bus ${r.name}: ${state}, ${r.replicas} server(s), version ${r.version ?? "?"} (nats-server ${r.servers[0]?.version ?? "?"}), generation ${r.generation}`,
+    `storage: ${r.storage}`,
+    "",
+    table(
+      ["SERVER", "STATE", "PID", "VERSION", "CLIENT", "CLUSTER", "MONITOR", "RESTARTS", "CONNECTIONS"],
+      r.servers.map((s) => [s.name, s.phase, s.pid === undefined ? "" : String(s.pid), s.version, String(s.ports.client), String(s.ports.cluster), String(s.ports.monitor), String(s.restarts), s.connections === undefined ? "" : String(s.connections)]),
+    ).trimEnd(),
+  ];
+  if (r.jetstream) lines.push("", `jetstream: meta leader ${r.jetstream.leader ?? "(none)"}, ${r.jetstream.peersCurrent}/${r.jetstream.clusterSize ?? r.replicas} peers current`);
+  if (r.streams.length > 0) {
+    lines.push("", table(["STREAM", "MESSAGES", "BYTES", "FIRST", "LAST", "CONSUMERS", "REPLICAS", "LEADER", "CURRENT"], r.streams.map((s) => [s.name, String(s.messages), String(s.bytes), String(s.firstSeq), String(s.lastSeq), String(s.consumers), String(s.replicas), s.leader ?? "", s.current ? "yes" : "no"])).trimEnd());
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,35 @@
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { JetStreamPlan } from "../../plan/index.js";
+import type { Credentials } from "../../secrets/index.js";
+
+/** How a client reaches a local bus: URLs, CA file and the credentials of its auth mode. */
+export interface LocalConnection {
+  readonly urls: readonly string[];
+  readonly caFile?: string;
+  readonly auth: { readonly mode: "basic"; readonly user: string; readonly password: string } | { readonly mode: "token"; readonly token: string } | { readonly mode: "none" };
+}
+
+/** The connection details of a local bus from its plan and credentials. */
+export function localConnection(plan: JetStreamPlan, credentials: Credentials, caFile: string | undefined): LocalConnection {
+  const urls = plan.servers.map((s) => `nats://${plan.listenHost}:${s.ports.client}`);
+  const auth: LocalConnection["auth"] =
+    plan.auth === "basic"
+      ? { mode: "basic", user: credentials.user, password: credentials.password }
+      : plan.auth === "token"
+        ? { mode: "token", token: credentials.token }
+        : { mode: "none" };
+  return { urls, ...(plan.tls && caFile !== undefined && { caFile }), auth };
+}
+
+/** Connects to a local bus with its own credentials, verifying its certificate with its CA. */
+export function connectLocal(connection: LocalConnection, name = "eventbus"): Promise<NatsConnection> {
+  const auth = connection.auth;
+  return connect({
+    servers: [...connection.urls],
+    name,
+    timeout: 5000,
+    ...(auth.mode === "basic" && { user: auth.user, pass: auth.password }),
+    ...(auth.mode === "token" && { token: auth.token }),
+    ...(connection.caFile !== undefined && { tls: { caFile: connection.caFile } }),
+  });
+}

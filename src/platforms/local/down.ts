@@ -1,0 +1,62 @@
+import { readFile, rm } from "node:fs/promises";
+import { isAlive, liveControl, supervisorOperation } from "./control-client.js";
+import { LocalErrorCode, LocalPlatformError } from "./errors.js";
+import { busPaths, eventbusHome } from "./home.js";
+import { withLock } from "./lock.js";
+import { poll } from "./monitor.js";
+import { readState } from "./state-file.js";
+import { formatEvent } from "./up.js";
+
+/** Options of {@link downBus}. */
+export interface DownOptions {
+  readonly home?: string;
+  /** Also delete the bus's state dir: its data, credentials and certificates. */
+  readonly purge?: boolean;
+  readonly onProgress?: (line: string) => void;
+}
+
+/** What `down` did. */
+export interface DownResult {
+  readonly name: string;
+  /** Whether servers were running and were stopped. */
+  readonly stopped: boolean;
+  readonly purged: boolean;
+}
+
+/**
+ * Stops a local bus: the supervisor stops every server in lame-duck mode and exits. Data is kept
+ * unless `purge` is set. A bus whose supervisor died has its servers stopped by pid.
+ */
+export async function downBus(name: string, options: DownOptions = {}): Promise<DownResult> {
+  const progress = options.onProgress ?? (() => {});
+  const paths = busPaths(options.home ?? eventbusHome(), name);
+  const state = await readState(paths.state);
+  if (!state) throw new LocalPlatformError(LocalErrorCode.notFound, `no local bus named ${name} (looked in ${paths.dir})`);
+  const result = await withLock(paths.lock, `bus ${name}`, async () => {
+    let stopped = false;
+    const control = await liveControl(paths);
+    if (control) {
+      progress(`stopping bus ${name} (lame duck: clients move away first)`);
+      await supervisorOperation(control, "stop", (event) => progress(formatEvent(event)));
+      await poll("the supervisor to exit", async () => (isAlive(control.pid) ? undefined : true), { timeoutMs: 30_000, intervalMs: 50 });
+      stopped = true;
+    }
+    // Servers a dead supervisor left behind.
+    for (const server of state.servers) {
+      const pid = Number((await readFile(server.pidFile, "utf8").catch(() => "")).trim());
+      if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) continue;
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+      if (!cmdline.includes(server.config)) continue;
+      progress(`stopping ${server.name} (pid ${pid}), left by a supervisor that exited`);
+      process.kill(pid, "SIGTERM");
+      await poll(`${server.name} to exit`, async () => (isAlive(pid) ? undefined : true), { timeoutMs: 30_000, intervalMs: 50 });
+      stopped = true;
+    }
+    await rm(paths.control, { force: true });
+    return { name, stopped, purged: false };
+  });
+  if (!options.purge) return result;
+  await rm(paths.dir, { recursive: true, force: true });
+  progress(`deleted ${paths.dir} (data, credentials, certificates)`);
+  return { ...result, purged: true };
+}

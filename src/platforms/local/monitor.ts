@@ -1,0 +1,79 @@
+/** Probes of a nats-server's monitoring port. */
+
+const PROBE_TIMEOUT_MS = 1500;
+
+/** The parts of `/jsz` that eventbus reads. */
+export interface Jsz {
+  readonly server_id?: string;
+  readonly meta_cluster?: {
+    readonly name?: string;
+    readonly leader?: string;
+    readonly cluster_size?: number;
+    readonly replicas?: readonly { readonly name: string; readonly current: boolean; readonly offline?: boolean; readonly active?: number }[];
+  };
+  readonly streams?: number;
+  readonly messages?: number;
+  readonly bytes?: number;
+}
+
+/** The parts of `/varz` that eventbus reads. */
+export interface Varz {
+  readonly server_name: string;
+  readonly version: string;
+  readonly connections: number;
+  readonly uptime: string;
+  readonly mem: number;
+  readonly cpu: number;
+  readonly in_msgs: number;
+  readonly out_msgs: number;
+}
+
+async function getJson<T>(url: string): Promise<T | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    if (!response.ok) return undefined;
+    return (await response.json()) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `/healthz` answers 200: the server accepts clients and its JetStream assets are current. */
+export async function isHealthy(monitorPort: number, host = "127.0.0.1"): Promise<boolean> {
+  try {
+    const response = await fetch(`http://${host}:${monitorPort}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+export const jsz = (monitorPort: number, host = "127.0.0.1") => getJson<Jsz>(`http://${host}:${monitorPort}/jsz`);
+export const varz = (monitorPort: number, host = "127.0.0.1") => getJson<Varz>(`http://${host}:${monitorPort}/varz`);
+
+/** The JetStream meta leader's name, once every one of `size` peers is known and current. */
+export async function metaLeader(monitorPort: number, size: number): Promise<string | undefined> {
+  const info = await jsz(monitorPort);
+  const meta = info?.meta_cluster;
+  if (size === 1) return info ? "self" : undefined;
+  if (!meta?.leader || (meta.cluster_size ?? 0) < size) return undefined;
+  return meta.leader;
+}
+
+/** Polls `probe` every `intervalMs` until it returns a value, or throws `onTimeout()` after `timeoutMs`. */
+export async function poll<T>(
+  name: string,
+  probe: () => Promise<T | undefined>,
+  options: { timeoutMs: number; intervalMs?: number; failWhen?: () => Error | undefined },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const failure = options.failWhen?.();
+    if (failure) throw failure;
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs}ms waiting for ${name}`);
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
+  }
+}

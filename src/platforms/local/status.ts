@@ -1,0 +1,144 @@
+import { readdir, readFile } from "node:fs/promises";
+import { parse } from "yaml";
+import { validate } from "../../api/index.js";
+import { liveControl, supervisorStatus } from "./control-client.js";
+import { LocalErrorCode, LocalPlatformError } from "./errors.js";
+import { busPaths, eventbusHome } from "./home.js";
+import { jsz, varz } from "./monitor.js";
+import { readState } from "./state-file.js";
+import type { SupervisorEvent, ServerPhase } from "./supervisor.js";
+
+/** One server in `eventbus status`. */
+export interface ServerReport {
+  readonly name: string;
+  readonly phase: ServerPhase | "down";
+  readonly pid?: number;
+  readonly version: string;
+  readonly ports: { readonly client: number; readonly cluster: number; readonly monitor: number };
+  readonly restarts: number;
+  readonly connections?: number;
+}
+
+/** The stream as the servers report it. */
+export interface StreamReport {
+  readonly name: string;
+  readonly messages: number;
+  readonly bytes: number;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly consumers: number;
+  readonly replicas: number;
+  readonly leader?: string;
+  readonly current: boolean;
+}
+
+/** `eventbus status`: the bus as its state dir, supervisor and servers report it. */
+export interface BusReport {
+  readonly name: string;
+  readonly running: boolean;
+  readonly healthy: boolean;
+  readonly generation: number;
+  readonly persistent: boolean;
+  /** Says what happens to the data on restart. */
+  readonly storage: string;
+  readonly version?: string;
+  readonly replicas: number;
+  readonly servers: readonly ServerReport[];
+  readonly jetstream?: { readonly leader?: string; readonly clusterSize?: number; readonly peersCurrent: number };
+  readonly streams: readonly StreamReport[];
+  readonly events: readonly SupervisorEvent[];
+  readonly stateDir: string;
+}
+
+interface JszAccounts {
+  readonly account_details?: readonly {
+    readonly name: string;
+    readonly stream_detail?: readonly {
+      readonly name: string;
+      readonly cluster?: { readonly leader?: string; readonly replicas?: readonly { readonly current: boolean }[] };
+      readonly config?: { readonly num_replicas?: number };
+      readonly state: { readonly messages: number; readonly bytes: number; readonly first_seq: number; readonly last_seq: number; readonly consumer_count: number };
+    }[];
+  }[];
+}
+
+/** Reports one local bus; a stopped bus is reported from its state dir. */
+export async function busStatus(name: string, options: { home?: string } = {}): Promise<BusReport> {
+  const paths = busPaths(options.home ?? eventbusHome(), name);
+  const state = await readState(paths.state);
+  if (!state) throw new LocalPlatformError(LocalErrorCode.notFound, `no local bus named ${name} (looked in ${paths.dir})`);
+  const manifest = await readFile(paths.manifest, "utf8").catch(() => undefined);
+  const resolved = manifest === undefined ? undefined : validate(parse(manifest) as unknown);
+  const version = resolved?.ok && resolved.bus.spec.mode === "jetstream" ? resolved.bus.spec.version : undefined;
+  const control = await liveControl(paths);
+  const supervisor = control ? await supervisorStatus(control).catch(() => undefined) : undefined;
+  const servers: ServerReport[] = await Promise.all(
+    state.servers.map(async (s) => {
+      const live = supervisor?.servers.find((x) => x.index === s.index);
+      const info = live ? await varz(s.ports.monitor) : undefined;
+      return {
+        name: s.name,
+        phase: live?.phase ?? "down",
+        ...(live?.pid !== undefined && { pid: live.pid }),
+        version: s.serverVersion,
+        ports: s.ports,
+        restarts: live?.restarts ?? 0,
+        ...(info && { connections: info.connections }),
+      };
+    }),
+  );
+  const healthyServer = state.servers.find((s) => servers.find((r) => r.name === s.name)?.phase === "healthy");
+  let jetstream: BusReport["jetstream"];
+  const streams: StreamReport[] = [];
+  if (healthyServer) {
+    const meta = (await jsz(healthyServer.ports.monitor))?.meta_cluster;
+    jetstream = {
+      ...(meta?.leader !== undefined && { leader: meta.leader }),
+      ...(meta?.cluster_size !== undefined && { clusterSize: meta.cluster_size }),
+      peersCurrent: (meta?.replicas ?? []).filter((r) => r.current).length + (meta?.leader ? 1 : 0),
+    };
+    const details = await fetch(`http://127.0.0.1:${healthyServer.ports.monitor}/jsz?accounts=true&streams=true&config=true`, { signal: AbortSignal.timeout(2000) })
+      .then((r) => r.json() as Promise<JszAccounts>)
+      .catch(() => undefined);
+    for (const account of details?.account_details ?? []) {
+      for (const stream of account.stream_detail ?? []) {
+        streams.push({
+          name: stream.name,
+          messages: stream.state.messages,
+          bytes: stream.state.bytes,
+          firstSeq: stream.state.first_seq,
+          lastSeq: stream.state.last_seq,
+          consumers: stream.state.consumer_count,
+          replicas: stream.config?.num_replicas ?? 1,
+          ...(stream.cluster?.leader !== undefined && { leader: stream.cluster.leader }),
+          current: (stream.cluster?.replicas ?? []).every((r) => r.current),
+        });
+      }
+    }
+  }
+  const running = supervisor !== undefined;
+  return {
+    name,
+    running,
+    healthy: running && servers.every((s) => s.phase === "healthy"),
+    generation: state.generation,
+    persistent: state.persistent,
+    storage: state.persistent
+      ? `persistent: the store is kept in ${paths.serversDir}/<n>/data across restarts`
+      : "ephemeral: no persistence is set, so the store is wiped whenever a server restarts",
+    ...(version !== undefined && { version }),
+    replicas: state.servers.length,
+    servers,
+    ...(jetstream && { jetstream }),
+    streams,
+    events: supervisor?.events.slice(-20) ?? [],
+    stateDir: paths.dir,
+  };
+}
+
+/** The names of every local bus under the home dir, sorted. */
+export async function listBuses(options: { home?: string } = {}): Promise<string[]> {
+  const dir = `${options.home ?? eventbusHome()}/buses`;
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}

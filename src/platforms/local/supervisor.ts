@@ -1,0 +1,355 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, open, readFile, rm } from "node:fs/promises";
+import type { BusPaths } from "./home.js";
+import { isHealthy, poll } from "./monitor.js";
+import { readState, type LocalState, type ServerState } from "./state-file.js";
+
+/** What a supervised server is doing. */
+export const ServerPhase = {
+  starting: "starting",
+  running: "running",
+  healthy: "healthy",
+  stopping: "stopping",
+  stopped: "stopped",
+  backoff: "backoff",
+} as const;
+export type ServerPhase = (typeof ServerPhase)[keyof typeof ServerPhase];
+
+/** Something that happened to the bus, for progress output and `eventbus logs`. */
+export interface SupervisorEvent {
+  readonly time: string;
+  readonly server?: string;
+  readonly level: "info" | "warn" | "error";
+  readonly message: string;
+}
+
+/** One server as `status` reports it. */
+export interface ServerStatus {
+  readonly index: number;
+  readonly name: string;
+  readonly pid?: number;
+  readonly phase: ServerPhase;
+  readonly restarts: number;
+  readonly serverVersion: string;
+  readonly ports: ServerState["ports"];
+  readonly startedAt?: string;
+  readonly lastExit?: { readonly code: number | null; readonly signal: string | null; readonly at: string };
+}
+
+/** The supervisor's view of its bus. */
+export interface SupervisorStatus {
+  readonly name: string;
+  readonly pid: number;
+  /** The generation of the state file the servers run. */
+  readonly generation: number;
+  readonly persistent: boolean;
+  readonly applying: boolean;
+  readonly servers: readonly ServerStatus[];
+  readonly events: readonly SupervisorEvent[];
+}
+
+/** Options of a {@link Supervisor}. */
+export interface SupervisorOptions {
+  /** First restart delay after a crash; doubles per crash. @default 250 */
+  readonly backoffInitialMillis?: number;
+  /** @default 10_000 */
+  readonly backoffMaxMillis?: number;
+  /** A server up this long has its crash count forgotten. @default 30_000 */
+  readonly backoffResetMillis?: number;
+  /** How long a started server may take to become healthy. @default 60_000 */
+  readonly healthTimeoutMillis?: number;
+  /** Called with every event as it happens. */
+  readonly onEvent?: (event: SupervisorEvent) => void;
+}
+
+interface Managed {
+  spec: ServerState;
+  child?: ChildProcess;
+  exited?: Promise<void>;
+  phase: ServerPhase;
+  /** Crashes since the last long-enough run, for the backoff. */
+  crashes: number;
+  restarts: number;
+  startedAt?: number;
+  stopping: boolean;
+  restartTimer?: NodeJS.Timeout;
+  lastExit?: ServerStatus["lastExit"];
+}
+
+const MAX_EVENTS = 200;
+const HEALTH_INTERVAL_MS = 1000;
+
+/**
+ * Runs the servers of one local bus: starts them from the state file, restarts a crashed one with
+ * capped exponential backoff, applies a changed state file one server at a time, and stops them
+ * in lame-duck mode so that clients move to the other servers first.
+ */
+export class Supervisor {
+  private readonly servers = new Map<number, Managed>();
+  private readonly events: SupervisorEvent[] = [];
+  private state: LocalState | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private applying = false;
+  private stopped = false;
+
+  constructor(
+    readonly paths: BusPaths,
+    private readonly options: SupervisorOptions = {},
+  ) {}
+
+  /** Reads the state file, stops servers a dead supervisor left behind, and starts every server. */
+  async start(): Promise<void> {
+    const state = await this.readStateOrThrow();
+    this.state = state;
+    this.emit("info", `starting ${state.servers.length} server(s) of bus ${state.name} (generation ${state.generation})`);
+    await Promise.all(state.servers.map((spec) => this.stopOrphan(spec)));
+    for (const spec of state.servers) {
+      const managed: Managed = { spec, phase: ServerPhase.starting, crashes: 0, restarts: 0, stopping: false };
+      this.servers.set(spec.index, managed);
+      await this.spawnServer(managed);
+    }
+    this.healthTimer = setInterval(() => void this.checkHealth(), HEALTH_INTERVAL_MS);
+    this.healthTimer.unref();
+  }
+
+  /** Waits until every server answers `/healthz`, or throws with the failing server's log tail. */
+  async waitHealthy(timeoutMillis = this.options.healthTimeoutMillis ?? 60_000): Promise<void> {
+    await Promise.all([...this.servers.values()].map((m) => this.waitServerHealthy(m, timeoutMillis)));
+  }
+
+  status(): SupervisorStatus {
+    const state = this.state;
+    return {
+      name: state?.name ?? "",
+      pid: process.pid,
+      generation: state?.generation ?? 0,
+      persistent: state?.persistent ?? false,
+      applying: this.applying,
+      servers: [...this.servers.values()]
+        .sort((a, b) => a.spec.index - b.spec.index)
+        .map((m) => ({
+          index: m.spec.index,
+          name: m.spec.name,
+          ...(m.child?.pid !== undefined && m.child.exitCode === null && { pid: m.child.pid }),
+          phase: m.phase,
+          restarts: m.restarts,
+          serverVersion: m.spec.serverVersion,
+          ports: m.spec.ports,
+          ...(m.startedAt !== undefined && { startedAt: new Date(m.startedAt).toISOString() }),
+          ...(m.lastExit && { lastExit: m.lastExit }),
+        })),
+      events: [...this.events],
+    };
+  }
+
+  /**
+   * Applies the state file as it is now: removed servers stop (highest index first), new servers
+   * start, and changed servers restart one at a time, each healthy before the next is touched.
+   */
+  apply(): Promise<void> {
+    return this.serialize(async () => {
+      this.applying = true;
+      try {
+        const next = await this.readStateOrThrow();
+        const previous = this.state;
+        this.state = next;
+        const desired = new Map(next.servers.map((s) => [s.index, s]));
+        const removed = [...this.servers.keys()].filter((i) => !desired.has(i)).sort((a, b) => b - a);
+        const added = next.servers.filter((s) => !this.servers.has(s.index));
+        const changed = next.servers.filter((s) => this.servers.has(s.index) && this.servers.get(s.index)!.spec.digest !== s.digest);
+        this.emit("info", `applying generation ${next.generation} (was ${previous?.generation ?? "none"}): ${added.length} to add, ${changed.length} to restart, ${removed.length} to remove`);
+        for (const index of removed) {
+          const managed = this.servers.get(index)!;
+          this.emit("info", "stopping (removed from the bus)", managed.spec.name);
+          await this.stopServer(managed);
+          this.servers.delete(index);
+        }
+        for (const spec of added) {
+          const managed: Managed = { spec, phase: ServerPhase.starting, crashes: 0, restarts: 0, stopping: false };
+          this.servers.set(spec.index, managed);
+          await this.spawnServer(managed);
+        }
+        for (const spec of added) await this.waitServerHealthy(this.servers.get(spec.index)!);
+        for (const spec of changed) {
+          const managed = this.servers.get(spec.index)!;
+          this.emit("info", "restarting with the new configuration", spec.name);
+          await this.stopServer(managed);
+          managed.spec = spec;
+          managed.stopping = false;
+          managed.crashes = 0;
+          await this.spawnServer(managed);
+          await this.waitServerHealthy(managed);
+        }
+        this.emit("info", `generation ${next.generation} applied`);
+      } finally {
+        this.applying = false;
+      }
+    });
+  }
+
+  /** Stops every server in lame-duck mode, in parallel. Idempotent. */
+  stop(): Promise<void> {
+    return this.serialize(async () => {
+      if (this.stopped) return;
+      this.stopped = true;
+      clearInterval(this.healthTimer);
+      this.emit("info", "stopping all servers (lame duck)");
+      await Promise.all([...this.servers.values()].map((m) => this.stopServer(m)));
+      this.emit("info", "all servers stopped");
+    });
+  }
+
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readStateOrThrow(): Promise<LocalState> {
+    const state = await readState(this.paths.state);
+    if (!state) throw new Error(`no state file at ${this.paths.state}`);
+    return state;
+  }
+
+  private emit(level: SupervisorEvent["level"], message: string, server?: string): void {
+    const event: SupervisorEvent = { time: new Date().toISOString(), level, message, ...(server !== undefined && { server }) };
+    this.events.push(event);
+    if (this.events.length > MAX_EVENTS) this.events.shift();
+    this.options.onEvent?.(event);
+  }
+
+  private async spawnServer(managed: Managed): Promise<void> {
+    const spec = managed.spec;
+    if (!this.state?.persistent) await rm(spec.data, { recursive: true, force: true });
+    await mkdir(spec.data, { recursive: true, mode: 0o700 });
+    const log = await open(spec.log, "a", 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawn(spec.binary, ["-c", spec.config], { stdio: ["ignore", log.fd, log.fd] });
+      await new Promise<void>((resolve, reject) => {
+        child.once("spawn", resolve);
+        child.once("error", reject);
+      });
+    } finally {
+      await log.close();
+    }
+    managed.child = child;
+    managed.phase = ServerPhase.running;
+    managed.startedAt = Date.now();
+    managed.exited = new Promise((resolve) => {
+      child.once("exit", (code, signal) => {
+        this.onExit(managed, child, code, signal);
+        resolve();
+      });
+    });
+    this.emit("info", `started (pid ${child.pid}, nats-server ${spec.serverVersion}, client port ${spec.ports.client})`, spec.name);
+  }
+
+  private onExit(managed: Managed, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (managed.child !== child) return;
+    managed.lastExit = { code, signal, at: new Date().toISOString() };
+    if (managed.stopping || this.stopped) {
+      managed.phase = ServerPhase.stopped;
+      return;
+    }
+    const uptime = Date.now() - (managed.startedAt ?? Date.now());
+    if (uptime > (this.options.backoffResetMillis ?? 30_000)) managed.crashes = 0;
+    const delay = Math.min((this.options.backoffInitialMillis ?? 250) * 2 ** managed.crashes, this.options.backoffMaxMillis ?? 10_000);
+    managed.crashes++;
+    managed.phase = ServerPhase.backoff;
+    this.emit("warn", `exited unexpectedly (${signal ?? `code ${code}`}); restarting in ${delay}ms`, managed.spec.name);
+    managed.restartTimer = setTimeout(() => {
+      managed.restartTimer = undefined;
+      if (managed.stopping || this.stopped) return;
+      managed.restarts++;
+      this.spawnServer(managed).catch((error: unknown) => {
+        this.emit("error", `could not restart: ${(error as Error).message}`, managed.spec.name);
+      });
+    }, delay);
+  }
+
+  /** Lame duck (SIGUSR2): the server stops accepting clients, moves them away, then exits. */
+  private async stopServer(managed: Managed): Promise<void> {
+    managed.stopping = true;
+    clearTimeout(managed.restartTimer);
+    const child = managed.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      managed.phase = ServerPhase.stopped;
+      return;
+    }
+    managed.phase = ServerPhase.stopping;
+    child.kill("SIGUSR2");
+    const limit = (this.state?.lameDuckMillis ?? 10_000) + 15_000;
+    const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), limit).unref());
+    if ((await Promise.race([managed.exited, timer])) === "timeout") {
+      this.emit("warn", `did not stop within ${limit}ms; killing it`, managed.spec.name);
+      child.kill("SIGKILL");
+      await managed.exited;
+    }
+    managed.phase = ServerPhase.stopped;
+    this.emit("info", "stopped", managed.spec.name);
+  }
+
+  private async waitServerHealthy(managed: Managed, timeoutMillis = this.options.healthTimeoutMillis ?? 60_000): Promise<void> {
+    try {
+      await poll(`${managed.spec.name} to be healthy`, async () => ((await isHealthy(managed.spec.ports.monitor)) ? true : undefined), {
+        timeoutMs: timeoutMillis,
+        intervalMs: 100,
+        failWhen: () => (managed.restarts > 5 ? new Error(`${managed.spec.name} keeps exiting`) : undefined),
+      });
+      managed.phase = ServerPhase.healthy;
+      this.emit("info", "healthy", managed.spec.name);
+    } catch (error) {
+      const tail = await logTail(managed.spec.log);
+      throw new Error(`${managed.spec.name} did not become healthy: ${(error as Error).message}\n${tail}`, { cause: error });
+    }
+  }
+
+  private async checkHealth(): Promise<void> {
+    await Promise.all(
+      [...this.servers.values()].map(async (m) => {
+        if (m.phase !== ServerPhase.running && m.phase !== ServerPhase.healthy) return;
+        const healthy = await isHealthy(m.spec.ports.monitor);
+        if (m.phase === ServerPhase.running || m.phase === ServerPhase.healthy) m.phase = healthy ? ServerPhase.healthy : ServerPhase.running;
+      }),
+    );
+  }
+
+  /** A server left running by a supervisor that died is stopped, so that it restarts cleanly. */
+  private async stopOrphan(spec: ServerState): Promise<void> {
+    let pid: number;
+    try {
+      pid = Number((await readFile(spec.pidFile, "utf8")).trim());
+    } catch {
+      return;
+    }
+    if (!Number.isInteger(pid) || pid <= 0) return;
+    let cmdline: string;
+    try {
+      cmdline = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0").join(" ");
+    } catch {
+      return; // not running
+    }
+    if (!cmdline.includes(spec.config)) return; // the pid was reused by another program
+    this.emit("warn", `found running from a previous supervisor (pid ${pid}); stopping it to restart cleanly`, spec.name);
+    process.kill(pid, "SIGTERM");
+    const gone = () => readFile(`/proc/${pid}/cmdline`).then(() => undefined, () => true);
+    try {
+      await poll(`orphan ${pid} to exit`, gone, { timeoutMs: 15_000, intervalMs: 100 });
+    } catch {
+      process.kill(pid, "SIGKILL");
+      await poll(`orphan ${pid} to exit`, gone, { timeoutMs: 5_000, intervalMs: 50 });
+    }
+  }
+}
+
+/** The last lines of a log file, for error messages. */
+export async function logTail(path: string, lines = 15): Promise<string> {
+  try {
+    const text = await readFile(path, "utf8");
+    return text.trimEnd().split("\n").slice(-lines).map((l) => `  | ${l}`).join("\n");
+  } catch {
+    return `  (no log at ${path})`;
+  }
+}

@@ -1,0 +1,382 @@
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, open, readFile, rm } from "node:fs/promises";
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse, stringify } from "yaml";
+import {
+  EventBusValidationError,
+  readManifests,
+  validate,
+  validateUpdate,
+  withDefaults,
+  type ResolvedEventBus,
+  type ResolvedJetStream,
+} from "../../api/index.js";
+import { renderJetStreamConfig } from "../../natsconf/index.js";
+import { planJetStream, type JetStreamPlan, type ServerMaterial } from "../../plan/index.js";
+import {
+  argoAuthFile,
+  busTlsFiles,
+  ensureSecretDir,
+  generateBusSecrets,
+  loadBusSecrets,
+  saveBusSecrets,
+  writeSecretFile,
+  type BusSecrets,
+} from "../../secrets/index.js";
+import { findNatsServer, knownJetStreamVersions, resolveJetStreamVersion } from "../../tools/index.js";
+import { connectLocal, localConnection, type LocalConnection } from "./connect.js";
+import { liveControl, supervisorOperation, supervisorStatus } from "./control-client.js";
+import { runSupervisorDaemon, type RunningDaemon } from "./daemon.js";
+import { DEFAULT_BUS_MANIFEST, DEFAULT_BUS_NAME } from "./default-bus.js";
+import { LocalErrorCode, LocalPlatformError } from "./errors.js";
+import { busPaths, eventbusHome, type BusPaths } from "./home.js";
+import { withLock } from "./lock.js";
+import { metaLeader, poll } from "./monitor.js";
+import { allocatePorts } from "./ports.js";
+import { readControl, readState, writeFileAtomic, type LocalState, type ServerState } from "./state-file.js";
+import { ensureStreamReady, type StreamOutcome } from "./stream.js";
+import { logTail, type SupervisorEvent } from "./supervisor.js";
+
+/** Options of {@link upBus}. */
+export interface UpOptions {
+  /** @default eventbusHome() */
+  readonly home?: string;
+  /** The manifest; the default bus when omitted. */
+  readonly manifest?: { readonly text: string; readonly source: string };
+  /** Run the supervisor in this process (`up --foreground`) instead of a detached one. */
+  readonly foreground?: boolean;
+  /** Progress lines, as they happen. */
+  readonly onProgress?: (line: string) => void;
+  /** Supervisor events, in foreground mode. */
+  readonly onEvent?: (event: SupervisorEvent) => void;
+  /** How long the bus may take to become healthy. @default 120_000 */
+  readonly timeoutMillis?: number;
+}
+
+/** What `up` did. */
+export interface UpResult {
+  readonly name: string;
+  /** `created`: first start; `started`: an existing bus was started; `updated`: a change was applied; `unchanged`: nothing to do. */
+  readonly action: "created" | "started" | "updated" | "unchanged";
+  readonly generation: number;
+  readonly persistent: boolean;
+  readonly connection: Omit<LocalConnection, "auth"> & { readonly auth: LocalConnection["auth"]["mode"] };
+  readonly stream: StreamOutcome;
+  readonly paths: BusPaths;
+  /** The supervisor, when it runs in this process. */
+  readonly daemon?: RunningDaemon;
+}
+
+/**
+ * Runs a managed JetStream bus on this machine, or applies a changed manifest to a running one.
+ * Everything is checked before anything is written: an invalid manifest, a refused change, a
+ * missing binary or an unusable state dir leave the bus as it was.
+ */
+export async function upBus(options: UpOptions = {}): Promise<UpResult> {
+  const progress = options.onProgress ?? (() => {});
+  const home = options.home ?? eventbusHome();
+  const { text, source } = options.manifest ?? { text: DEFAULT_BUS_MANIFEST, source: "<default bus>" };
+  const documents = readManifests(text, source);
+  if (documents.length !== 1) {
+    throw new LocalPlatformError(LocalErrorCode.notFound, `${source}: holds ${documents.length} documents; eventbus up takes one EventBus`);
+  }
+  const result = validate(documents[0]!.value, { jetstreamVersions: knownJetStreamVersions() });
+  if (!result.ok) throw new EventBusValidationError(result.issues);
+  const bus = result.bus;
+  const spec = bus.spec;
+  if (spec.mode !== "jetstream") {
+    throw new LocalPlatformError(LocalErrorCode.notJetStream, `eventbus up runs managed JetStream buses (spec.jetstream); ${spec.mode} is not run locally`);
+  }
+  const paths = busPaths(home, bus.name);
+  await prepareDir(paths);
+  return withLock(paths.lock, `bus ${bus.name}`, () => apply(bus, spec, paths, options, progress));
+}
+
+async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusPaths, options: UpOptions, progress: (line: string) => void): Promise<UpResult> {
+  // 1. Everything that can refuse the change, before anything is written.
+  const previousText = await readFile(paths.manifest, "utf8").catch(() => undefined);
+  const previousBus = previousText === undefined ? undefined : previousResolved(previousText, paths);
+  if (previousBus) {
+    const issues = validateUpdate(previousBus, bus);
+    if (previousBus.spec.mode === "jetstream" && previousBus.spec.streamConfig.retention !== spec.streamConfig.retention) {
+      issues.push({
+        path: "spec.jetstream.streamConfig.retention",
+        message: `cannot change on a live stream (from ${previousBus.spec.streamConfig.retention} to ${spec.streamConfig.retention}); JetStream refuses it`,
+        code: "immutable",
+      });
+    }
+    if (issues.length > 0) throw new EventBusValidationError(issues);
+  }
+  const previousState = await readState(paths.state);
+  const control = await liveControl(paths);
+  const serverVersion = resolveJetStreamVersion(spec.version).serverVersion;
+  const binary = findNatsServer(spec.version);
+  const ports = await allocatePorts(spec.replicas, {
+    previous: previousState?.servers.map((s) => s.ports),
+    preferDefaultClientPort: bus.name === DEFAULT_BUS_NAME && previousState === undefined,
+    stillOurs: control !== undefined,
+  });
+  const plan = planJetStream(bus, { platform: "local", ports });
+  const secrets: BusSecrets = previousBus
+    ? await loadBusSecrets(paths.secrets)
+    : await generateBusSecrets({ tls: plan.tls, dnsNames: plan.tlsNames.dnsNames, ipAddresses: plan.tlsNames.ipAddresses, commonName: plan.clusterName });
+  const material = (index: number): ServerMaterial => serverMaterial(plan, paths, secrets, index);
+  const rendered = plan.servers.map((server) => renderJetStreamConfig(plan, server.index, material(server.index)));
+  const servers: ServerState[] = plan.servers.map((server) => ({
+    index: server.index,
+    name: server.name,
+    serverVersion,
+    binary,
+    config: paths.serverConfig(server.index),
+    data: paths.serverData(server.index),
+    log: paths.serverLog(server.index),
+    pidFile: paths.serverPid(server.index),
+    ports: server.ports,
+    digest: digest(rendered[server.index]!.config, rendered[server.index]!.secrets, binary, serverVersion),
+  }));
+  // Scaling down removes the peers from the JetStream cluster, which takes the system account.
+  const removing = control !== undefined ? (previousState?.servers ?? []).filter((s) => s.index >= servers.length) : [];
+  if (removing.length > 0 && plan.auth !== "basic") {
+    throw new LocalPlatformError(
+      LocalErrorCode.immutableChange,
+      `scaling bus ${bus.name} down from ${previousState!.servers.length} to ${servers.length} servers needs auth basic (the system account removes the peers from the JetStream cluster); with auth ${plan.auth}, back up, \`eventbus down --purge\` and up again`,
+    );
+  }
+  const persistent = spec.persistence !== undefined;
+  const manifestText = stringify(bus.manifest, { lineWidth: 0 });
+  const sameServers =
+    previousState !== undefined &&
+    previousState.persistent === persistent &&
+    JSON.stringify(previousState.servers) === JSON.stringify(servers) &&
+    previousText === manifestText;
+  const connection = localConnection(plan, secrets.credentials, secrets.tls ? busTlsFiles(paths.secrets).client.caFile : undefined);
+
+  if (sameServers && control !== undefined) {
+    const status = await supervisorStatus(control);
+    if (status.generation === previousState.generation && status.servers.every((s) => s.phase === "healthy")) {
+      progress(`bus ${bus.name} is up to date (generation ${previousState.generation}); nothing to do`);
+      const stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, options.timeoutMillis ?? 120_000));
+      return outcome(bus, "unchanged", previousState.generation, persistent, connection, stream, paths);
+    }
+  }
+
+  // 2. The apply point: the new desired state is written, then the supervisor acts on it.
+  let generation = (previousState?.generation ?? 0) + (sameServers ? 0 : 1);
+  await ensureSecretDir(paths.secrets);
+  if (!previousBus) await saveBusSecrets(paths.secrets, secrets);
+  for (const server of plan.servers) {
+    await mkdir(paths.serverDir(server.index), { recursive: true, mode: 0o700 });
+    await writeSecretFile(paths.serverSecretsConfig(server.index), rendered[server.index]!.secrets);
+    await writeSecretFile(paths.serverConfig(server.index), rendered[server.index]!.config);
+  }
+  if (plan.auth !== "none") await writeSecretFile(paths.authFile, argoAuthFile(secrets.credentials, plan.auth));
+  let daemon: RunningDaemon | undefined;
+  let action: UpResult["action"];
+  if (control !== undefined && removing.length > 0) {
+    // First stop the servers that go, with the others untouched, and remove them as peers, so
+    // that the remaining servers keep their quorum while they restart with the new routes.
+    const interim: LocalState = { ...previousState!, generation, servers: previousState!.servers.filter((s) => s.index < servers.length) };
+    await writeFileAtomic(paths.state, `${JSON.stringify(interim, null, 2)}\n`);
+    progress(`scaling down: stopping ${removing.map((s) => s.name).join(", ")}`);
+    await supervisorOperation(control, "apply", (event) => progress(formatEvent(event)));
+    await removePeers(connection, secrets, removing.map((s) => s.name), progress);
+    generation++;
+  }
+  const state: LocalState = { version: 1, name: bus.name, generation, persistent, lameDuckMillis: plan.lameDuckDuration.millis, servers };
+  await writeFileAtomic(paths.plan, `${JSON.stringify(plan, null, 2)}\n`);
+  await writeFileAtomic(paths.state, `${JSON.stringify(state, null, 2)}\n`);
+  await writeFileAtomic(paths.manifest, manifestText);
+
+  if (control !== undefined) {
+    progress(`applying generation ${generation} to the running bus ${bus.name}`);
+    await supervisorOperation(control, "apply", (event) => progress(formatEvent(event)));
+    action = "updated";
+  } else {
+    progress(`starting bus ${bus.name}: ${plan.replicas} server(s), nats-server ${serverVersion}, auth ${plan.auth}, TLS ${plan.tls ? "on" : "off"}, ${persistent ? "persistent" : "ephemeral"} store`);
+    if (options.foreground) daemon = await runSupervisorDaemon(paths, { exitOnStop: false, ...(options.onEvent && { onEvent: options.onEvent }) });
+    else await spawnSupervisor(paths);
+    action = previousBus ? "started" : "created";
+  }
+  await waitHealthy(paths, plan, options.timeoutMillis ?? 120_000, progress);
+  const stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, options.timeoutMillis ?? 120_000));
+  progress(`stream ${plan.stream.name}: ${stream.action}${stream.changes.length > 0 ? ` (${stream.changes.join("; ")})` : ""}`);
+  return { ...outcome(bus, action, generation, persistent, connection, stream, paths), ...(daemon && { daemon }) };
+}
+
+function outcome(
+  bus: ResolvedEventBus,
+  action: UpResult["action"],
+  generation: number,
+  persistent: boolean,
+  connection: LocalConnection,
+  stream: StreamOutcome,
+  paths: BusPaths,
+): UpResult {
+  return {
+    name: bus.name,
+    action,
+    generation,
+    persistent,
+    connection: { urls: connection.urls, ...(connection.caFile !== undefined && { caFile: connection.caFile }), auth: connection.auth.mode },
+    stream,
+    paths,
+  };
+}
+
+function previousResolved(text: string, paths: BusPaths): ResolvedEventBus {
+  const result = validate(parse(text) as unknown);
+  if (!result.ok) {
+    throw new LocalPlatformError(LocalErrorCode.stateDir, `${paths.manifest}: the applied manifest is no longer valid; fix or remove the state dir ${paths.dir}`);
+  }
+  return result.bus;
+}
+
+function serverMaterial(plan: JetStreamPlan, paths: BusPaths, secrets: BusSecrets, index: number): ServerMaterial {
+  const c = secrets.credentials;
+  const auth: ServerMaterial["auth"] =
+    plan.auth === "basic"
+      ? { mode: "basic", user: c.user, password: { value: c.password }, systemUser: c.systemUser, systemPassword: { value: c.systemPassword } }
+      : plan.auth === "token"
+        ? { mode: "token", token: { value: c.token } }
+        : undefined;
+  return {
+    storeDir: paths.serverData(index),
+    ...(plan.tls && { tls: busTlsFiles(paths.secrets) }),
+    ...(auth && { auth }),
+    ...(plan.replicas > 1 && { routeAuth: { user: c.routeUser, password: { value: c.routePassword } } }),
+    encryptionKey: { value: c.encryptionKey },
+    pidFile: paths.serverPid(index),
+  };
+}
+
+function digest(...parts: string[]): string {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part).update("\0");
+  return hash.digest("hex").slice(0, 16);
+}
+
+async function prepareDir(paths: BusPaths): Promise<void> {
+  try {
+    await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+    const probe = `${paths.dir}/.write-test`;
+    await (await open(probe, "w", 0o600)).close();
+    await rm(probe);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    throw new LocalPlatformError(LocalErrorCode.stateDir, `state dir ${paths.dir} is not writable (${code}); set EVENTBUS_HOME to a writable directory`, { cause: error });
+  }
+}
+
+/** The CLI entry point beside this module: main.ts under tsx, main.js when built. */
+function cliEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  return fileURLToPath(new URL(`../../cli/main${extname(here)}`, import.meta.url));
+}
+
+/** Starts the supervisor as a detached process and waits until it listens. */
+async function spawnSupervisor(paths: BusPaths): Promise<void> {
+  const log = await open(paths.supervisorLog, "a", 0o600);
+  const home = paths.dir.replace(/\/buses\/[^/]+$/, "");
+  const name = paths.dir.slice(paths.dir.lastIndexOf("/") + 1);
+  const child = spawn(process.execPath, [...process.execArgv, cliEntry(), "supervise", name], {
+    detached: true,
+    stdio: ["ignore", log.fd, log.fd],
+    env: { ...process.env, EVENTBUS_HOME: home },
+  });
+  await log.close();
+  let exited: Error | undefined;
+  child.once("exit", (code, signal) => (exited = new Error(`the supervisor exited (${signal ?? `code ${code}`})`)));
+  child.unref();
+  try {
+    await poll("the supervisor to listen", async () => {
+      const control = await readControl(paths.control).catch(() => undefined);
+      return control?.pid === child.pid ? control : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 50, failWhen: () => exited });
+  } catch (error) {
+    throw new LocalPlatformError(LocalErrorCode.serverFailed, `could not start the supervisor of ${name}: ${(error as Error).message}`, {
+      cause: error,
+      detail: await logTail(paths.supervisorLog),
+    });
+  }
+}
+
+/** Waits for every server to answer `/healthz` and, with several servers, for a JetStream meta leader. */
+async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: number, progress: (line: string) => void): Promise<void> {
+  const reported = new Set<string>();
+  try {
+    await poll(
+      "every server to be healthy",
+      async () => {
+        const control = await liveControl(paths);
+        if (!control) throw new Error("the supervisor is not running");
+        const status = await supervisorStatus(control);
+        for (const server of status.servers) {
+          if (server.phase === "healthy" && !reported.has(server.name)) {
+            reported.add(server.name);
+            progress(`  ${server.name} healthy (${reported.size}/${plan.replicas}, client port ${server.ports.client})`);
+          }
+        }
+        return status.servers.length === plan.replicas && status.servers.every((s) => s.phase === "healthy") ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
+    const leader = await poll(
+      "a JetStream meta leader",
+      async () => (await Promise.all(plan.servers.map((s) => metaLeader(s.ports.monitor, plan.replicas)))).find((l) => l !== undefined),
+      { timeoutMs, intervalMs: 100 },
+    );
+    if (plan.replicas > 1) progress(`  JetStream meta leader: ${leader}`);
+  } catch (error) {
+    const tails = await Promise.all(plan.servers.map(async (s) => `${s.name}:\n${await logTail(paths.serverLog(s.index), 8)}`));
+    throw new LocalPlatformError(LocalErrorCode.unhealthy, `bus ${plan.busName} did not become healthy: ${(error as Error).message}`, {
+      cause: error,
+      detail: tails.join("\n"),
+    });
+  }
+}
+
+async function withConnection<T>(connection: LocalConnection, work: (nc: Awaited<ReturnType<typeof connectLocal>>) => Promise<T>): Promise<T> {
+  const nc = await connectLocal(connection, "eventbus-up");
+  try {
+    return await work(nc);
+  } catch (error) {
+    throw new LocalPlatformError(LocalErrorCode.stream, (error as Error).message, { cause: error });
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Removes stopped servers from the JetStream cluster (`$JS.API.SERVER.REMOVE`, as the system user). */
+async function removePeers(connection: LocalConnection, secrets: BusSecrets, names: readonly string[], progress: (line: string) => void): Promise<void> {
+  const c = secrets.credentials;
+  const nc = await connectLocal({ ...connection, auth: { mode: "basic", user: c.systemUser, password: c.systemPassword } }, "eventbus-scale");
+  try {
+    for (const name of names) {
+      const reply = await poll(
+        `JetStream to remove peer ${name}`,
+        async () => {
+          const msg = await nc.request("$JS.API.SERVER.REMOVE", JSON.stringify({ peer: name }), { timeout: 5000 }).catch(() => undefined);
+          const body = msg?.json<{ success?: boolean; error?: { description?: string } }>();
+          return body?.success ? body : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      if (reply.success) progress(`  removed peer ${name} from the JetStream cluster`);
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+/** One line for a supervisor event. */
+export function formatEvent(event: SupervisorEvent): string {
+  return `  ${event.server ? `${event.server}: ` : ""}${event.message}`;
+}
+
+/** The manifest with defaults, for `status` and `credentials`. */
+export function appliedManifestWithDefaults(text: string): ReturnType<typeof withDefaults> | undefined {
+  const result = validate(parse(text) as unknown);
+  return result.ok ? withDefaults(result.bus) : undefined;
+}

@@ -1,0 +1,170 @@
+/**
+ * Test helpers for the local platform: a bus in its own temp EVENTBUS_HOME that is always taken
+ * down (and its processes killed) when the test ends, and a publisher that counts acked events.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { busCredentials, busPaths, downBus, upBus, type UpResult } from "../../src/platforms/local/index.js";
+
+/** A local bus owned by a test. */
+export interface TestBus extends AsyncDisposable {
+  readonly home: string;
+  readonly name: string;
+  readonly up: UpResult;
+  /** Applies another manifest to the same home. */
+  apply(manifest: string): Promise<UpResult>;
+  /** Connects as a client of the bus, with its credentials and CA. */
+  connect(): Promise<NatsConnection>;
+}
+
+/** A JetStream EventBus manifest named `name` with the given `spec.jetstream` lines. */
+export function jetstreamManifest(name: string, jetstreamYaml: string): string {
+  const body = jetstreamYaml
+    .trim()
+    .split("\n")
+    .map((l) => `    ${l}`)
+    .join("\n");
+  return `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata:\n  name: ${name}\nspec:\n  jetstream:\n${body}\n`;
+}
+
+/** Starts a bus in a fresh temp home; disposing stops it, kills leftovers and removes the home. */
+export async function startTestBus(manifest: string, options: { home?: string } = {}): Promise<TestBus> {
+  const home = options.home ?? (await mkdtemp(join(tmpdir(), "eventbus-local-")));
+  const name = /name: (\S+)/.exec(manifest)![1]!;
+  const apply = (text: string) => upBus({ home, manifest: { text, source: "test.yaml" }, timeoutMillis: 60_000 });
+  let up: UpResult;
+  try {
+    up = await apply(manifest);
+  } catch (error) {
+    // The servers' log tails say why a bus did not start; keep them in the test's failure.
+    const detail = (error as { detail?: string }).detail;
+    if (detail && error instanceof Error) error.message += `\n${detail}`;
+    await teardown(home, name);
+    throw error;
+  }
+  // Connections made through the bus are closed on dispose, also when a test fails midway.
+  const connections: NatsConnection[] = [];
+  return {
+    home,
+    name,
+    up,
+    apply,
+    connect: async () => {
+      const nc = await connectAs(home, name);
+      connections.push(nc);
+      return nc;
+    },
+    [Symbol.asyncDispose]: async () => {
+      await Promise.all(connections.map((nc) => (nc.isClosed() ? undefined : nc.close().catch(() => undefined))));
+      await teardown(home, name);
+    },
+  };
+}
+
+/** Connects to a local bus with its own credentials. */
+export async function connectAs(home: string, name: string, override: { user?: string; pass?: string; token?: string; caFile?: string | null } = {}): Promise<NatsConnection> {
+  const creds = await busCredentials(name, { home, showSecrets: true });
+  const caFile = override.caFile === null ? undefined : (override.caFile ?? creds.caFile);
+  return connect({
+    servers: [...creds.urls],
+    timeout: 5000,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 100,
+    ...(creds.auth === "basic" && { user: override.user ?? creds.user!, pass: override.pass ?? creds.password! }),
+    ...(creds.auth === "token" && { token: override.token ?? creds.token! }),
+    ...(caFile !== undefined && { tls: { caFile } }),
+  });
+}
+
+async function teardown(home: string, name: string): Promise<void> {
+  await downBus(name, { home }).catch(() => undefined);
+  // Whatever survived (a test that killed the supervisor): kill by pid, never leave a server behind.
+  const paths = busPaths(home, name);
+  const pids: number[] = [];
+  const control = await readFile(paths.control, "utf8").catch(() => undefined);
+  if (control) pids.push((JSON.parse(control) as { pid: number }).pid);
+  for (let i = 0; i < 8; i++) {
+    const pid = Number((await readFile(paths.serverPid(i), "utf8").catch(() => "")).trim());
+    if (pid > 0) pids.push(pid);
+  }
+  for (const pid of pids) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.includes(home)) process.kill(pid, "SIGKILL");
+  }
+  await rm(home, { recursive: true, force: true });
+}
+
+/** A publisher that keeps publishing numbered events and retries each until it is acked. */
+export interface Publisher {
+  /** Ids of the events the bus acked. */
+  readonly acked: Set<string>;
+  /** Publish attempts that failed (and were retried). */
+  readonly failures: () => number;
+  stop(): Promise<void>;
+}
+
+/** Publishes `default.<source>.<event>` with `Nats-Msg-Id` ids until stopped. */
+export function startPublisher(nc: NatsConnection, options: { subject?: string; payloadBytes?: number } = {}): Publisher {
+  const js = jetstream(nc, { timeout: 2000 });
+  const acked = new Set<string>();
+  const subject = options.subject ?? "default.test-source.test-event";
+  const payload = new Uint8Array(options.payloadBytes ?? 64);
+  let failures = 0;
+  let stopped = false;
+  const loop = (async () => {
+    for (let i = 0; !stopped && !nc.isClosed(); i++) {
+      const id = `event-${i}`;
+      for (;;) {
+        try {
+          await js.publish(subject, payload, { msgID: id });
+          acked.add(id);
+          break;
+        } catch {
+          failures++;
+          if (stopped || nc.isClosed()) return;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    }
+  })();
+  return {
+    acked,
+    failures: () => failures,
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+/** The `Nats-Msg-Id` of every event in the stream. */
+export async function storedIds(nc: NatsConnection, stream = "default"): Promise<Set<string>> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(stream);
+  const ids = new Set<string>();
+  if (info.state.messages === 0) return ids;
+  const js = jetstream(nc);
+  const consumer = await js.consumers.get(stream);
+  const messages = await consumer.fetch({ max_messages: info.state.messages, expires: 10_000 });
+  for await (const m of messages) {
+    const id = m.headers?.get("Nats-Msg-Id");
+    if (id) ids.add(id);
+    if (ids.size === info.state.messages) break;
+  }
+  return ids;
+}
+
+/** Publishes `count` events and waits for each ack; returns their ids. */
+export async function publishAcked(nc: NatsConnection, count: number, prefix = "event"): Promise<string[]> {
+  const js = jetstream(nc);
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = `${prefix}-${i}`;
+    await js.publish("default.test-source.test-event", new TextEncoder().encode(`{"n":${i}}`), { msgID: id });
+    ids.push(id);
+  }
+  return ids;
+}

@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { EventBusValidationError } from "../src/api/index.js";
+import { busPaths, busStatus, downBus, upBus, LocalPlatformError } from "../src/platforms/local/index.js";
+import { MissingBinaryError } from "../src/tools/index.js";
+import { connectAs, jetstreamManifest, publishAcked, startPublisher, startTestBus, storedIds } from "./helpers/local-bus.js";
+
+const pid = (s: { pid?: number }) => s.pid!;
+
+describe("local platform - auth and TLS", () => {
+  for (const replicas of [1, 3]) {
+    for (const auth of ["basic", "token", "none"] as const) {
+      test(`a ${replicas}-replica bus with ${auth} auth and TLS accepts its clients and refuses others`, async () => {
+        await using bus = await startTestBus(jetstreamManifest(`r${replicas}-${auth}`, `version: "2.10"\nreplicas: ${replicas}\nauth: ${auth}\npersistence: {volumeSize: 1Gi}`));
+        assert.equal(bus.up.action, "created");
+        assert.equal(bus.up.connection.urls.length, replicas);
+        assert.ok(bus.up.connection.caFile, "TLS is on by default");
+
+        // THEN a client with the CA and the credentials publishes and is acked
+        const nc = await bus.connect();
+        const ids = await publishAcked(nc, 5);
+        assert.deepEqual([...(await storedIds(nc))].sort(), ids.sort());
+        const info = await (await jetstreamManager(nc)).streams.info("default");
+        assert.deepEqual(info.config.subjects, ["default.*.*"]);
+        assert.equal(info.config.num_replicas, Math.min(3, replicas));
+        await nc.close();
+
+        // AND a client without the CA is refused
+        await assert.rejects(connectAs(bus.home, bus.name, { caFile: null }), /certificate|self-signed|verify/i);
+        // AND wrong credentials are refused
+        if (auth === "basic") await assert.rejects(connectAs(bus.home, bus.name, { pass: "wrong" }), /Authorization/i);
+        if (auth === "token") await assert.rejects(connectAs(bus.home, bus.name, { token: "wrong" }), /Authorization/i);
+      });
+    }
+  }
+
+  test("a plaintext client is refused by a TLS bus, and a bus with TLS off serves plaintext", async () => {
+    await using bus = await startTestBus(jetstreamManifest("plain", `version: "2.10"\nreplicas: 1\nauth: token\ntls: {enabled: false}`));
+    assert.equal(bus.up.connection.caFile, undefined);
+    const nc = await bus.connect();
+    assert.equal((await publishAcked(nc, 1)).length, 1);
+    await nc.close();
+    await using tls = await startTestBus(jetstreamManifest("tls", `version: "2.10"\nreplicas: 1\nauth: token`));
+    const creds = JSON.parse(await readFile(join(busPaths(tls.home, "tls").secrets, "credentials.json"), "utf8")) as { token: string };
+    // nats.js never downgrades: with no CA it fails the TLS verification instead of sending plaintext
+    await assert.rejects(connect({ servers: tls.up.connection.urls[0]!, token: creds.token, timeout: 3000 }), /certificate|verify/i);
+  });
+});
+
+describe("local platform - state, persistence and faults", () => {
+  test("the state dir holds secrets with 0600 files in a 0700 dir; up of an unchanged bus is a no-op", async () => {
+    await using bus = await startTestBus(jetstreamManifest("state", `version: "2.10"\nreplicas: 1`));
+    const paths = busPaths(bus.home, bus.name);
+    assert.equal((await stat(paths.secrets)).mode & 0o777, 0o700);
+    for (const file of ["credentials.json", "ca-key.pem", "server-key.pem", "auth.yaml"]) {
+      assert.equal((await stat(join(paths.secrets, file))).mode & 0o777, 0o600, file);
+    }
+    assert.equal((await stat(paths.serverConfig(0))).mode & 0o777, 0o600);
+    assert.doesNotMatch(await readFile(paths.serverConfig(0), "utf8"), new RegExp((JSON.parse(await readFile(join(paths.secrets, "credentials.json"), "utf8")) as { password: string }).password));
+    const again = await bus.apply(jetstreamManifest("state", `version: "2.10"\nreplicas: 1`));
+    assert.equal(again.action, "unchanged");
+    assert.equal(again.generation, bus.up.generation);
+  });
+
+  test("with persistence, acked events survive down and up", async () => {
+    await using bus = await startTestBus(jetstreamManifest("keep", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
+    let nc = await bus.connect();
+    const ids = await publishAcked(nc, 200);
+    await nc.close();
+    const down = await downBus(bus.name, { home: bus.home });
+    assert.equal(down.stopped, true);
+    assert.equal((await busStatus(bus.name, { home: bus.home })).running, false);
+    const up = await bus.apply(jetstreamManifest("keep", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
+    assert.equal(up.action, "started");
+    nc = await bus.connect();
+    assert.deepEqual([...(await storedIds(nc))].sort(), [...ids].sort());
+    await nc.close();
+  });
+
+  test("without persistence the store is ephemeral: status says so and a restart loses the events", async () => {
+    await using bus = await startTestBus(jetstreamManifest("ephemeral", `version: "2.10"\nreplicas: 1`));
+    const status = await busStatus(bus.name, { home: bus.home });
+    assert.equal(status.persistent, false);
+    assert.match(status.storage, /^ephemeral: .*wiped whenever a server restarts/);
+    let nc = await bus.connect();
+    await publishAcked(nc, 50);
+    await nc.close();
+    await downBus(bus.name, { home: bus.home });
+    await bus.apply(jetstreamManifest("ephemeral", `version: "2.10"\nreplicas: 1`));
+    nc = await bus.connect();
+    assert.equal((await storedIds(nc)).size, 0);
+    await nc.close();
+  });
+
+  test("a SIGKILLed server is restarted, rejoins, and no acked event is lost while publishing goes on", async () => {
+    await using bus = await startTestBus(jetstreamManifest("crash", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
+    const nc = await bus.connect();
+    const publisher = startPublisher(nc);
+    await new Promise((r) => setTimeout(r, 500));
+    const before = await busStatus(bus.name, { home: bus.home });
+    const victim = before.servers[1]!;
+    process.kill(pid(victim), "SIGKILL");
+    // THEN the supervisor restarts it and it becomes healthy again
+    for (let i = 0; i < 200; i++) {
+      const s = await busStatus(bus.name, { home: bus.home });
+      const server = s.servers[1]!;
+      if (server.phase === "healthy" && server.pid !== victim.pid && s.streams[0]?.current) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const after = await busStatus(bus.name, { home: bus.home });
+    assert.equal(after.servers[1]!.phase, "healthy");
+    assert.notEqual(after.servers[1]!.pid, victim.pid);
+    assert.equal(after.servers[1]!.restarts, 1);
+    assert.ok(after.events.some((e) => e.level === "warn" && /exited unexpectedly \(SIGKILL\)/.test(e.message)));
+    await new Promise((r) => setTimeout(r, 300));
+    await publisher.stop();
+    const stored = await storedIds(nc);
+    const lost = [...publisher.acked].filter((id) => !stored.has(id));
+    assert.ok(publisher.acked.size > 0);
+    assert.deepEqual(lost, [], `${lost.length} of ${publisher.acked.size} acked events lost`);
+    await nc.close();
+  });
+
+  test("a change to an immutable field is refused with nothing touched", async () => {
+    await using bus = await startTestBus(jetstreamManifest("immutable", `version: "2.10"\nreplicas: 1`));
+    const paths = busPaths(bus.home, bus.name);
+    const stateBefore = await readFile(paths.state, "utf8");
+    await assert.rejects(bus.apply(jetstreamManifest("immutable", `version: "2.10"\nreplicas: 1\nauth: token`)), (error: unknown) => {
+      assert.ok(error instanceof EventBusValidationError);
+      assert.deepEqual(error.issues.map((i) => i.path), ["spec.jetstream.auth"]);
+      return true;
+    });
+    await assert.rejects(bus.apply(jetstreamManifest("immutable", `version: "2.10"\nreplicas: 1\nstreamConfig: "retention: interest"`)), /spec\.jetstream\.streamConfig\.retention: cannot change on a live stream/);
+    assert.equal(await readFile(paths.state, "utf8"), stateBefore);
+    assert.equal((await busStatus(bus.name, { home: bus.home })).healthy, true);
+  });
+
+  test("bad input: a version that is not installed, another mode, an unwritable state dir", async () => {
+    const home = await mkdtemp(join(tmpdir(), "eventbus-local-"));
+    try {
+      await assert.rejects(upBus({ home, manifest: { text: jetstreamManifest("v", `version: "2.9"`), source: "x" } }), /spec\.jetstream\.version: must be one of the known versions/);
+      await assert.rejects(
+        upBus({ home, manifest: { text: "apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: x}\nspec: {jetstreamExotic: {url: nats://a}}\n", source: "x" } }),
+        (e: unknown) => e instanceof LocalPlatformError && /runs managed JetStream buses/.test(e.message),
+      );
+      await chmod(home, 0o500);
+      if (process.getuid?.() !== 0) {
+        await assert.rejects(upBus({ home: join(home, "sub"), manifest: { text: jetstreamManifest("w", `version: "2.10"\nreplicas: 1`), source: "x" } }), /is not writable/);
+      }
+      await chmod(home, 0o700);
+      // A home under a regular file cannot hold a state dir, whoever runs the test (root too).
+      const file = join(home, "a-file");
+      await writeFile(file, "");
+      await assert.rejects(
+        upBus({ home: file, manifest: { text: jetstreamManifest("w", `version: "2.10"\nreplicas: 1`), source: "x" } }),
+        new RegExp(`state dir ${file}/buses/w is not writable \\(ENOTDIR\\); set EVENTBUS_HOME`),
+      );
+      const oldTools = process.env.EVENTBUS_TOOLS_DIR;
+      process.env.EVENTBUS_TOOLS_DIR = home;
+      try {
+        await assert.rejects(upBus({ home, manifest: { text: jetstreamManifest("m", `version: "2.10"\nreplicas: 1`), source: "x" } }), (e: unknown) => e instanceof MissingBinaryError && /make tools/.test(e.message));
+      } finally {
+        if (oldTools === undefined) delete process.env.EVENTBUS_TOOLS_DIR;
+        else process.env.EVENTBUS_TOOLS_DIR = oldTools;
+      }
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
