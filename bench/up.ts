@@ -1,11 +1,14 @@
-// Benchmark: time from `eventbus up` (the library call the CLI makes) to a healthy bus with its
-// stream, for 1 and 3 replicas with TLS, basic auth and persistence, against the baseline of one
-// bare `nats-server -js` starting on this machine in the same run. Run with `npm run bench:up`.
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+// Benchmark: wall time of `eventbus up -f bus.yaml` (the built CLI, as a user runs it) until it
+// returns with a healthy bus and its stream, for 1 and 3 replicas with TLS, basic auth and
+// persistence, against the baseline of one bare `nats-server -js` starting on this machine in the
+// same run. Run with `make bench` (it builds dist/ first) or `npm run bench:up` after a build.
+import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { allocatePorts, downBus, upBus } from "../src/platforms/local/index.js";
+import { fileURLToPath } from "node:url";
+import { allocatePorts } from "../src/platforms/local/index.js";
 import { findNatsServer } from "../src/tools/index.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -38,30 +41,51 @@ async function bareServerStart(): Promise<number> {
   return elapsed;
 }
 
+const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
+if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (make bench does)`);
+
+function cli(args: string[], home: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, EVENTBUS_HOME: home } }, (error, _stdout, stderr) =>
+      error ? reject(new Error(`eventbus ${args.join(" ")} failed: ${stderr}`)) : resolve(),
+    );
+  });
+}
+
 async function busStart(replicas: number): Promise<number> {
   const home = await mkdtemp(join(tmpdir(), "eventbus-bench-"));
   const name = `bench${replicas}`;
-  const text = `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: ${name}}\nspec:\n  jetstream:\n    version: "2.10"\n    replicas: ${replicas}\n    auth: basic\n    tls: {enabled: true}\n    persistence: {volumeSize: 1Gi}\n`;
+  const file = join(home, "bus.yaml");
+  await writeFile(file, `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: ${name}}\nspec:\n  jetstream:\n    version: "2.10"\n    replicas: ${replicas}\n    auth: basic\n    tls: {enabled: true}\n    persistence: {volumeSize: 1Gi}\n`);
   const started = performance.now();
-  await upBus({ home, manifest: { text, source: "bench" } });
+  await cli(["up", "-f", file], home);
   const elapsed = performance.now() - started;
-  await downBus(name, { home, purge: true });
+  await cli(["down", name, "--purge", "--yes"], home);
   await rm(home, { recursive: true, force: true });
   return elapsed;
 }
 
+async function cliStart(): Promise<number> {
+  const started = performance.now();
+  await cli(["--version"], tmpdir());
+  return performance.now() - started;
+}
+
 const baseline: number[] = [];
+const version: number[] = [];
 const one: number[] = [];
 const three: number[] = [];
 for (let i = 0; i < RUNS; i++) {
   baseline.push(await bareServerStart());
+  version.push(await cliStart());
   one.push(await busStart(1));
   three.push(await busStart(3));
 }
 const b = median(baseline);
-console.log(`eventbus up benchmark: median of ${RUNS} runs (node ${process.version})`);
+console.log(`eventbus up benchmark (built CLI, wall time): median of ${RUNS} runs (node ${process.version})`);
 console.log(`${"baseline: bare nats-server -js to /healthz".padEnd(56)} ${b.toFixed(0).padStart(6)} ms  1.0x`);
 for (const [label, values] of [
+  ["eventbus --version (CLI start-up alone)", version],
   ["up, 1 replica, TLS + basic auth + persistence", one],
   ["up, 3 replicas, TLS + basic auth + persistence", three],
 ] as const) {

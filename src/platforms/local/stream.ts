@@ -96,6 +96,6 @@ export async function ensureStreamReady(nc: NatsConnection, target: StreamTarget
       if (!isTransient(error) || Date.now() > deadline) throw error;
     }
     if (Date.now() > deadline) throw new Error(`stream ${target.name} has no leader with current replicas after ${timeoutMillis}ms`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -244,6 +244,19 @@ export class Supervisor {
       });
     });
     this.emit("info", `started (pid ${child.pid}, nats-server ${spec.serverVersion}, client port ${spec.ports.client})`, spec.name);
+    void this.watchStartup(managed, child);
+  }
+
+  /** Polls a starting server closely until it is healthy, so that readiness is seen at once. */
+  private async watchStartup(managed: Managed, child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + (this.options.healthTimeoutMillis ?? 60_000);
+    while (managed.child === child && child.exitCode === null && managed.phase === ServerPhase.running && Date.now() < deadline) {
+      if (await isHealthy(managed.spec.ports.monitor)) {
+        if (managed.child === child && managed.phase === ServerPhase.running) managed.phase = ServerPhase.healthy;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
   private onExit(managed: Managed, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {

@@ -293,7 +293,7 @@ async function spawnSupervisor(paths: BusPaths): Promise<void> {
     await poll("the supervisor to listen", async () => {
       const control = await readControl(paths.control).catch(() => undefined);
       return control?.pid === child.pid ? control : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 50, failWhen: () => exited });
+    }, { timeoutMs: 30_000, intervalMs: 20, failWhen: () => exited });
   } catch (error) {
     throw new LocalPlatformError(LocalErrorCode.serverFailed, `could not start the supervisor of ${name}: ${(error as Error).message}`, {
       cause: error,
@@ -320,12 +320,12 @@ async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: numb
         }
         return status.servers.length === plan.replicas && status.servers.every((s) => s.phase === "healthy") ? true : undefined;
       },
-      { timeoutMs, intervalMs: 100 },
+      { timeoutMs, intervalMs: 25 },
     );
     const leader = await poll(
       "a JetStream meta leader",
       async () => (await Promise.all(plan.servers.map((s) => metaLeader(s.ports.monitor, plan.replicas)))).find((l) => l !== undefined),
-      { timeoutMs, intervalMs: 100 },
+      { timeoutMs, intervalMs: 25 },
     );
     if (plan.replicas > 1) progress(`  JetStream meta leader: ${leader}`);
   } catch (error) {
