@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -172,4 +173,72 @@ describe("local platform - state, persistence and faults", () => {
       await rm(home, { recursive: true, force: true });
     }
   });
+
+  test("up after the supervisor died restarts the servers it left running cleanly, with their data", async () => {
+    await using bus = await startTestBus(jetstreamManifest("orphan", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
+    let nc = await bus.connect();
+    const ids = await publishAcked(nc, 20);
+    await nc.close();
+    const paths = busPaths(bus.home, bus.name);
+    const supervisor = (JSON.parse(await readFile(paths.control, "utf8")) as { pid: number }).pid;
+    const orphans = (await busStatus(bus.name, { home: bus.home })).servers.map(pid);
+    process.kill(supervisor, "SIGKILL");
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(orphans.every((p) => isRunning(p)), "the servers outlive their supervisor");
+    assert.equal((await busStatus(bus.name, { home: bus.home })).running, false);
+
+    const up = await bus.apply(jetstreamManifest("orphan", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
+    assert.equal(up.action, "started");
+    const status = await busStatus(bus.name, { home: bus.home });
+    assert.equal(status.healthy, true);
+    assert.ok(orphans.every((p) => !isRunning(p)), "the orphans were stopped");
+    assert.ok(status.events.some((e) => /found running from a previous supervisor/.test(e.message)));
+    nc = await bus.connect();
+    assert.deepEqual([...(await storedIds(nc))].sort(), [...ids].sort());
+    await nc.close();
+  });
+
+  test("a server that will not start fails up quickly with the end of its log, and the bus is stopped", async () => {
+    const home = await mkdtemp(join(tmpdir(), "eventbus-local-"));
+    try {
+      await assert.rejects(
+        upBus({ home, manifest: { text: jetstreamManifest("broken", `version: "2.10"\nreplicas: 1\nstartArgs: ["--no_such_flag"]`), source: "x" }, timeoutMillis: 60_000 }),
+        (error: unknown) => {
+          assert.ok(error instanceof LocalPlatformError, String(error));
+          assert.match(error.message, /eventbus-broken-js-0 exited \d+ times while starting; the bus was stopped/);
+          assert.match(error.detail ?? "", /flag provided but not defined: -no_such_flag/);
+          return true;
+        },
+      );
+      assert.equal((await busStatus("broken", { home })).running, false);
+    } finally {
+      await downBus("broken", { home }).catch(() => undefined);
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  test("a port kept from an earlier run that is now taken is replaced by a free one", async () => {
+    await using bus = await startTestBus(jetstreamManifest("ports", `version: "2.10"\nreplicas: 1`));
+    const before = (await busStatus(bus.name, { home: bus.home })).servers[0]!.ports.client;
+    await downBus(bus.name, { home: bus.home });
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(before, "127.0.0.1", r));
+    try {
+      const up = await bus.apply(jetstreamManifest("ports", `version: "2.10"\nreplicas: 1`));
+      const after = (await busStatus(bus.name, { home: bus.home })).servers[0]!.ports.client;
+      assert.notEqual(after, before);
+      assert.deepEqual(up.connection.urls, [`nats://127.0.0.1:${after}`]);
+    } finally {
+      squatter.close();
+    }
+  });
 });
+
+function isRunning(p: number): boolean {
+  try {
+    process.kill(p, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -10,6 +10,8 @@ export const ServerStateSchema = Type.Object({
   /** The nats-server version and the binary that runs it. */
   serverVersion: Type.String(),
   binary: Type.String(),
+  /** Extra command-line flags (`spec.jetstream.startArgs`). */
+  args: Type.Array(Type.String()),
   config: Type.String(),
   data: Type.String(),
   log: Type.String(),

@@ -226,7 +226,7 @@ export class Supervisor {
     const log = await open(spec.log, "a", 0o600);
     let child: ChildProcess;
     try {
-      child = spawn(spec.binary, ["-c", spec.config], { stdio: ["ignore", log.fd, log.fd] });
+      child = spawn(spec.binary, ["-c", spec.config, ...spec.args], { stdio: ["ignore", log.fd, log.fd] });
       await new Promise<void>((resolve, reject) => {
         child.once("spawn", resolve);
         child.once("error", reject);
@@ -357,12 +357,19 @@ export class Supervisor {
   }
 }
 
-/** The last lines of a log file, for error messages. */
+/**
+ * The end of a log file for an error message: the last lines that name an error (nats-server
+ * prints its usage after a bad flag, which would hide the reason), then the last `lines` lines.
+ */
 export async function logTail(path: string, lines = 15): Promise<string> {
+  let text: string;
   try {
-    const text = await readFile(path, "utf8");
-    return text.trimEnd().split("\n").slice(-lines).map((l) => `  | ${l}`).join("\n");
+    text = await readFile(path, "utf8");
   } catch {
     return `  (no log at ${path})`;
   }
+  const recent = text.trimEnd().split("\n").slice(-400);
+  const tail = recent.slice(-lines);
+  const errors = recent.filter((l) => /\[(FTL|ERR)\]|error|not defined|invalid|denied|failed|unable/i.test(l) && !tail.includes(l)).slice(-5);
+  return [...errors, ...(errors.length > 0 ? ["..."] : []), ...tail].map((l) => `  | ${l}`).join("\n");
 }

@@ -129,12 +129,13 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
     name: server.name,
     serverVersion,
     binary,
+    args: [...plan.startArgs],
     config: paths.serverConfig(server.index),
     data: paths.serverData(server.index),
     log: paths.serverLog(server.index),
     pidFile: paths.serverPid(server.index),
     ports: server.ports,
-    digest: digest(rendered[server.index]!.config, rendered[server.index]!.secrets, binary, serverVersion),
+    digest: digest(rendered[server.index]!.config, rendered[server.index]!.secrets, binary, serverVersion, ...plan.startArgs),
   }));
   // Scaling down removes the peers from the JetStream cluster, which takes the system account.
   const removing = control !== undefined ? (previousState?.servers ?? []).filter((s) => s.index >= servers.length) : [];
@@ -199,7 +200,20 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
     else await spawnSupervisor(paths);
     action = previousBus ? "started" : "created";
   }
-  await waitHealthy(paths, plan, options.timeoutMillis ?? 120_000, progress);
+  try {
+    await waitHealthy(paths, plan, options.timeoutMillis ?? 120_000, progress);
+  } catch (error) {
+    // A bus that did not come up is not left half-running: its servers are stopped, its state kept.
+    if (action !== "updated") {
+      if (daemon) await daemon.stop();
+      else {
+        const started = await liveControl(paths);
+        if (started) await supervisorOperation(started, "stop", () => {}).catch(() => undefined);
+      }
+      if (error instanceof LocalPlatformError) error.message += `; the bus was stopped (see \`eventbus logs ${bus.name}\`)`;
+    }
+    throw error;
+  }
   const stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, options.timeoutMillis ?? 120_000));
   progress(`stream ${plan.stream.name}: ${stream.action}${stream.changes.length > 0 ? ` (${stream.changes.join("; ")})` : ""}`);
   return { ...outcome(bus, action, generation, persistent, connection, stream, paths), ...(daemon && { daemon }) };
@@ -302,6 +316,9 @@ async function spawnSupervisor(paths: BusPaths): Promise<void> {
   }
 }
 
+/** How many times a starting server may exit before `up` gives up on it. */
+const CRASHES_BEFORE_GIVING_UP = 3;
+
 /** Waits for every server to answer `/healthz` and, with several servers, for a JetStream meta leader. */
 async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: number, progress: (line: string) => void): Promise<void> {
   const reported = new Set<string>();
@@ -313,6 +330,10 @@ async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: numb
         if (!control) throw new Error("the supervisor is not running");
         const status = await supervisorStatus(control);
         for (const server of status.servers) {
+          // A server that keeps exiting will not come up by waiting longer.
+          if (server.phase !== "healthy" && server.restarts >= CRASHES_BEFORE_GIVING_UP) {
+            throw new Error(`${server.name} exited ${server.restarts + 1} times while starting`);
+          }
           if (server.phase === "healthy" && !reported.has(server.name)) {
             reported.add(server.name);
             progress(`  ${server.name} healthy (${reported.size}/${plan.replicas}, client port ${server.ports.client})`);
