@@ -5,7 +5,8 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { busPaths, busStatus } from "../src/platforms/local/index.js";
 import { jetstreamManifest, publishAcked, startPublisher, startTestBus, storedIds } from "./helpers/local-bus.js";
 
-const BASE = `replicas: 3\npersistence: {volumeSize: 1Gi}`;
+// No message limit: a fast publisher must not see its events age out of the default 50000.
+const BASE = `replicas: 3\npersistence: {volumeSize: 1Gi}\nstreamConfig: "maxMsgs: -1"`;
 
 async function varz(port: number): Promise<{ version: string; max_payload: number }> {
   return (await fetch(`http://127.0.0.1:${port}/varz`)).json() as Promise<{ version: string; max_payload: number }>;
@@ -56,7 +57,7 @@ describe("local platform - changes to a running bus", () => {
     const ids = await publishAcked(nc, 100);
     await nc.close();
 
-    const five = await bus.apply(jetstreamManifest("scale", `version: "2.10"\nreplicas: 5\npersistence: {volumeSize: 1Gi}`));
+    const five = await bus.apply(jetstreamManifest("scale", `version: "2.10"\nreplicas: 5\npersistence: {volumeSize: 1Gi}\nstreamConfig: "maxMsgs: -1"`));
     assert.equal(five.connection.urls.length, 5);
     let status = await busStatus(bus.name, { home: bus.home });
     assert.equal(status.servers.length, 5);

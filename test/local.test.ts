@@ -99,7 +99,8 @@ describe("local platform - state, persistence and faults", () => {
   });
 
   test("a SIGKILLed server is restarted, rejoins, and no acked event is lost while publishing goes on", async () => {
-    await using bus = await startTestBus(jetstreamManifest("crash", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
+    // No message limit: the publisher may outrun the default 50000 and must not see events age out.
+    await using bus = await startTestBus(jetstreamManifest("crash", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}\nstreamConfig: "maxMsgs: -1"`));
     const nc = await bus.connect();
     const publisher = startPublisher(nc);
     await new Promise((r) => setTimeout(r, 500));

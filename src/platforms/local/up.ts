@@ -33,7 +33,7 @@ import { DEFAULT_BUS_MANIFEST, DEFAULT_BUS_NAME } from "./default-bus.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { busPaths, eventbusHome, type BusPaths } from "./home.js";
 import { withLock } from "./lock.js";
-import { metaLeader, poll } from "./monitor.js";
+import { jsz, metaLeader, poll } from "./monitor.js";
 import { allocatePorts } from "./ports.js";
 import { readControl, readState, writeFileAtomic, type LocalState, type ServerState } from "./state-file.js";
 import { ensureStreamReady, type StreamOutcome } from "./stream.js";
@@ -350,7 +350,13 @@ async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: numb
     );
     if (plan.replicas > 1) progress(`  JetStream meta leader: ${leader}`);
   } catch (error) {
-    const tails = await Promise.all(plan.servers.map(async (s) => `${s.name}:\n${await logTail(paths.serverLog(s.index), 8)}`));
+    const tails = await Promise.all(
+      plan.servers.map(async (s) => {
+        const meta = (await jsz(s.ports.monitor))?.meta_cluster;
+        const seen = meta ? `meta leader ${meta.leader || "(none)"}, cluster size ${meta.cluster_size ?? "?"}` : "no /jsz answer";
+        return `${s.name} (${seen}):\n${await logTail(paths.serverLog(s.index), 8)}`;
+      }),
+    );
     throw new LocalPlatformError(LocalErrorCode.unhealthy, `bus ${plan.busName} did not become healthy: ${(error as Error).message}`, {
       cause: error,
       detail: tails.join("\n"),
