@@ -54,7 +54,7 @@ describe("cli - the local platform", () => {
     assert.equal(summary.action, "created");
     assert.equal(summary.urls.length, 3);
     assert.match(up.stderr, /starting bus clibus: 3 server\(s\), nats-server 2\.10\.29, auth token, TLS on, persistent store/);
-    assert.match(up.stderr, /eventbus-clibus-js-2 healthy \(3\/3/);
+    assert.match(up.stderr, /eventbus-clibus-js-\d healthy \(3\/3, client port \d+\)/);
 
     const again = await cli(["up", "-f", "-"], MANIFEST);
     assert.equal(again.code, 0);

@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { EventBusValidationError } from "../src/api/index.js";
-import { busPaths, busStatus, downBus, upBus, LocalPlatformError } from "../src/platforms/local/index.js";
+import { busPaths, busStatus, downBus, isPortFree, upBus, LocalPlatformError } from "../src/platforms/local/index.js";
 import { MissingBinaryError } from "../src/tools/index.js";
 import { connectAs, jetstreamManifest, publishAcked, startPublisher, startTestBus, storedIds } from "./helpers/local-bus.js";
 
@@ -231,6 +231,29 @@ describe("local platform - state, persistence and faults", () => {
       assert.deepEqual(up.connection.urls, [`nats://127.0.0.1:${after}`]);
     } finally {
       squatter.close();
+    }
+  });
+});
+
+describe("local platform - the default bus", () => {
+  test("eventbus up without a file runs the default bus: 3 servers, basic auth, TLS, persistence, port 4222 when free", async () => {
+    const home = await mkdtemp(join(tmpdir(), "eventbus-local-"));
+    const free = await isPortFree(4222);
+    try {
+      const up = await upBus({ home, timeoutMillis: 60_000 });
+      assert.equal(up.name, "default");
+      assert.equal(up.connection.urls.length, 3);
+      assert.equal(up.connection.auth, "basic");
+      assert.ok(up.connection.caFile);
+      assert.equal(up.persistent, true);
+      // The first server takes NATS's usual port when nothing else holds it
+      assert.equal(up.connection.urls[0] === "nats://127.0.0.1:4222", free);
+      const nc = await connectAs(home, "default");
+      assert.equal((await publishAcked(nc, 3)).length, 3);
+      await nc.close();
+    } finally {
+      await downBus("default", { home }).catch(() => undefined);
+      await rm(home, { recursive: true, force: true });
     }
   });
 });

@@ -330,6 +330,7 @@ cluster {
     password: $EVENTBUS_ROUTE_PASSWORD
   }
   # route to nats-route://127.0.0.1:14322 (its URL with credentials is in the secrets file)
+  # route to nats-route://127.0.0.1:14323 (its URL with credentials is in the secrets file)
   # route to nats-route://127.0.0.1:14324 (its URL with credentials is in the secrets file)
   routes: $EVENTBUS_ROUTES
   connect_retries: 120
@@ -351,6 +352,7 @@ EVENTBUS_SYS_PASSWORD: "SYS-PASSWORD"
 EVENTBUS_ROUTE_PASSWORD: "ROUTE-PASSWORD"
 EVENTBUS_ROUTES: [
   "nats-route://route:ROUTE-PASSWORD@127.0.0.1:14322"
+  "nats-route://route:ROUTE-PASSWORD@127.0.0.1:14323"
   "nats-route://route:ROUTE-PASSWORD@127.0.0.1:14324"
 ]
 `;

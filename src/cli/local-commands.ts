@@ -182,7 +182,7 @@ function formatStatus(r: BusReport): string {
       r.servers.map((s) => [s.name, s.phase, s.pid === undefined ? "" : String(s.pid), s.version, String(s.ports.client), String(s.ports.cluster), String(s.ports.monitor), String(s.restarts), s.connections === undefined ? "" : String(s.connections)]),
     ).trimEnd(),
   ];
-  if (r.jetstream) lines.push("", `jetstream: meta leader ${r.jetstream.leader ?? "(none)"}, ${r.jetstream.peersCurrent}/${r.jetstream.clusterSize ?? r.replicas} peers current`);
+  if (r.jetstream) lines.push("", `jetstream: meta leader ${r.jetstream.leader ?? "(none)"}, ${r.jetstream.peersCurrent}/${r.jetstream.peers.length} peers current (${r.jetstream.peers.join(", ")})`);
   if (r.streams.length > 0) {
     lines.push("", table(["STREAM", "MESSAGES", "BYTES", "FIRST", "LAST", "CONSUMERS", "REPLICAS", "LEADER", "CURRENT"], r.streams.map((s) => [s.name, String(s.messages), String(s.bytes), String(s.firstSeq), String(s.lastSeq), String(s.consumers), String(s.replicas), s.leader ?? "", s.current ? "yes" : "no"])).trimEnd());
   }

@@ -51,7 +51,10 @@ export function planJetStream(bus: ResolvedEventBus, placement: Placement): JetS
     name: `${objects.statefulSet}-${index}`,
     host,
     ports,
-    routes: addresses.filter((_, other) => other !== index).map((peer) => `nats-route://${hostPort(peer.host, peer.ports.cluster)}`),
+    // Every server of the bus, this one too (nats-server skips a route to itself): nats-server sizes
+    // a cold-starting JetStream meta group by its route count, so leaving itself out makes a
+    // 3-server cluster expect 2 peers and sometimes bootstrap without the third.
+    routes: addresses.length === 1 ? [] : addresses.map((peer) => `nats-route://${hostPort(peer.host, peer.ports.cluster)}`),
   }));
   const namespace = placement.platform === "kubernetes" ? placement.namespace : bus.namespace;
   const lameDuck = LAME_DUCK[placement.platform];

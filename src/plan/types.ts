@@ -30,7 +30,7 @@ export interface ServerPlan {
   /** The address peers and clients reach it at: 127.0.0.1 locally, the pod's DNS name on Kubernetes. */
   readonly host: string;
   readonly ports: ServerPorts;
-  /** `nats-route://host:port` of every other server of the bus, in server order. */
+  /** `nats-route://host:port` of every server of the bus, itself included, in server order. */
   readonly routes: readonly string[];
 }
 

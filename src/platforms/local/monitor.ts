@@ -52,13 +52,15 @@ export async function isHealthy(monitorPort: number, host = "127.0.0.1"): Promis
 export const jsz = (monitorPort: number, host = "127.0.0.1") => getJson<Jsz>(`http://${host}:${monitorPort}/jsz`);
 export const varz = (monitorPort: number, host = "127.0.0.1") => getJson<Varz>(`http://${host}:${monitorPort}/varz`);
 
-/** The JetStream meta leader's name, once every one of `size` peers is known and current. */
+/**
+ * The JetStream meta leader as one server sees it. The meta group's reported `cluster_size` is not
+ * waited for: nats-server sizes a cold-started group dynamically and may report fewer peers than
+ * have joined (nats-io/nats-server#2657); the stream's own placement is checked later instead.
+ */
 export async function metaLeader(monitorPort: number, size: number): Promise<string | undefined> {
   const info = await jsz(monitorPort);
-  const meta = info?.meta_cluster;
   if (size === 1) return info ? "self" : undefined;
-  if (!meta?.leader || (meta.cluster_size ?? 0) < size) return undefined;
-  return meta.leader;
+  return info?.meta_cluster?.leader || undefined;
 }
 
 /** Polls `probe` every `intervalMs` until it returns a value, or throws `onTimeout()` after `timeoutMs`. */

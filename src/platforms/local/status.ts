@@ -44,7 +44,14 @@ export interface BusReport {
   readonly version?: string;
   readonly replicas: number;
   readonly servers: readonly ServerReport[];
-  readonly jetstream?: { readonly leader?: string; readonly clusterSize?: number; readonly peersCurrent: number };
+  readonly jetstream?: {
+    readonly leader?: string;
+    /** The group's size as nats-server reports it (it may lag behind the peers that joined). */
+    readonly clusterSize?: number;
+    /** The meta group's peers: the leader and its followers, sorted. */
+    readonly peers: readonly string[];
+    readonly peersCurrent: number;
+  };
   readonly streams: readonly StreamReport[];
   readonly events: readonly SupervisorEvent[];
   readonly stateDir: string;
@@ -91,10 +98,14 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
   let jetstream: BusReport["jetstream"];
   const streams: StreamReport[] = [];
   if (healthyServer) {
-    const meta = (await jsz(healthyServer.ports.monitor))?.meta_cluster;
+    // Only the meta leader reports the group's peers; ask it when it is one of ours.
+    const seen = (await jsz(healthyServer.ports.monitor))?.meta_cluster;
+    const leaderServer = state.servers.find((s) => s.name === seen?.leader);
+    const meta = (leaderServer ? (await jsz(leaderServer.ports.monitor))?.meta_cluster : undefined) ?? seen;
     jetstream = {
       ...(meta?.leader !== undefined && { leader: meta.leader }),
       ...(meta?.cluster_size !== undefined && { clusterSize: meta.cluster_size }),
+      peers: [...(meta?.leader ? [meta.leader] : []), ...(meta?.replicas ?? []).map((r) => r.name)].sort(),
       peersCurrent: (meta?.replicas ?? []).filter((r) => r.current).length + (meta?.leader ? 1 : 0),
     };
     const details = await fetch(`http://127.0.0.1:${healthyServer.ports.monitor}/jsz?accounts=true&streams=true&config=true`, { signal: AbortSignal.timeout(2000) })

@@ -74,7 +74,7 @@ export async function ensureStream(nc: NatsConnection, target: StreamTarget): Pr
 /** Whether an error is JetStream not being ready yet (no stream leader, no responders, a timeout). */
 export function isTransient(error: unknown): boolean {
   const text = String((error as Error)?.message ?? error);
-  return /timeout|no responders|503|leader|not ready|unavailable|temporarily/i.test(text);
+  return /timeout|no responders|503|leader|not ready|unavailable|temporarily|insufficient resources|no suitable peers/i.test(text);
 }
 
 /**

@@ -345,7 +345,11 @@ async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: numb
     );
     const leader = await poll(
       "a JetStream meta leader",
-      async () => (await Promise.all(plan.servers.map((s) => metaLeader(s.ports.monitor, plan.replicas)))).find((l) => l !== undefined),
+      // Every server must see the same leader: then the whole cluster is in one meta group.
+      async () => {
+        const seen = await Promise.all(plan.servers.map((s) => metaLeader(s.ports.monitor, plan.replicas)));
+        return seen[0] !== undefined && seen.every((l) => l === seen[0]) ? seen[0] : undefined;
+      },
       { timeoutMs, intervalMs: 25 },
     );
     if (plan.replicas > 1) progress(`  JetStream meta leader: ${leader}`);
