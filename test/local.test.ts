@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { EventBusValidationError } from "../src/api/index.js";
-import { busPaths, busStatus, downBus, isPortFree, upBus, LocalPlatformError } from "../src/platforms/local/index.js";
+import { busPaths, busStatus, downBus, isAlive, isPortFree, upBus, LocalPlatformError } from "../src/platforms/local/index.js";
 import { MissingBinaryError } from "../src/tools/index.js";
 import { connectAs, jetstreamManifest, publishAcked, startPublisher, startTestBus, storedIds } from "./helpers/local-bus.js";
 
@@ -185,14 +185,14 @@ describe("local platform - state, persistence and faults", () => {
     const orphans = (await busStatus(bus.name, { home: bus.home })).servers.map(pid);
     process.kill(supervisor, "SIGKILL");
     await new Promise((r) => setTimeout(r, 200));
-    assert.ok(orphans.every((p) => isRunning(p)), "the servers outlive their supervisor");
+    assert.ok(orphans.every((p) => isAlive(p)), "the servers outlive their supervisor");
     assert.equal((await busStatus(bus.name, { home: bus.home })).running, false);
 
     const up = await bus.apply(jetstreamManifest("orphan", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
     assert.equal(up.action, "started");
     const status = await busStatus(bus.name, { home: bus.home });
     assert.equal(status.healthy, true);
-    assert.ok(orphans.every((p) => !isRunning(p)), "the orphans were stopped");
+    assert.ok(orphans.every((p) => !isAlive(p)), "the orphans were stopped");
     assert.ok(status.events.some((e) => /found running from a previous supervisor/.test(e.message)));
     nc = await bus.connect();
     assert.deepEqual([...(await storedIds(nc))].sort(), [...ids].sort());
@@ -257,12 +257,3 @@ describe("local platform - the default bus", () => {
     }
   });
 });
-
-function isRunning(p: number): boolean {
-  try {
-    process.kill(p, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

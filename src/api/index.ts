@@ -25,7 +25,7 @@ export { Size, formatBytes } from "./size.js";
 export { Quantity } from "./quantity.js";
 export { ValueParseError } from "./value-error.js";
 export { parseNatsUrls, DEFAULT_NATS_CLIENT_PORT, type NatsServerUrl } from "./nats-url.js";
-export { RetentionPolicy, DiscardPolicy, STREAM_CONFIG_KEYS, type StreamConfig } from "./stream-config.js";
+export { RetentionPolicy, DiscardPolicy, STREAM_CONFIG_KEYS, formatStreamConfig, type StreamConfig } from "./stream-config.js";
 export type { ServerSettings } from "./settings.js";
 export { jetStreamObjectNames, stanObjectNames, maxBusNameLength, MAX_OBJECT_NAME_LENGTH } from "./names.js";
 export * as defaults from "./defaults.js";

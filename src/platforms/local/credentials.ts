@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
-import { validate, formatBytes } from "../../api/index.js";
+import { formatStreamConfig, validate } from "../../api/index.js";
 import { busTlsFiles, CLIENT_AUTH_SECRET_KEY, loadBusSecrets } from "../../secrets/index.js";
 import type { JetStreamPlan } from "../../plan/index.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
@@ -36,17 +36,7 @@ export async function busCredentials(name: string, options: { home?: string; sho
   const stream = manifest.ok && manifest.bus.spec.mode === "jetstream" ? manifest.bus.spec.streamConfig : undefined;
   const urls = plan.servers.map((s) => `nats://${plan.listenHost}:${s.ports.client}`);
   const c = secrets.credentials;
-  const streamConfig = stream
-    ? [
-        `maxMsgs: ${stream.maxMsgs}`,
-        `maxAge: ${stream.maxAge.format()}`,
-        `maxBytes: ${stream.maxBytes === -1 ? -1 : formatBytes(stream.maxBytes)}`,
-        `replicas: ${stream.replicas}`,
-        `duplicates: ${stream.duplicates.format()}`,
-        `retention: ${stream.retention}`,
-        `discard: ${stream.discard}`,
-      ].join("\n") + "\n"
-    : "";
+  const streamConfig = stream ? formatStreamConfig(stream) : "";
   return {
     name,
     urls,

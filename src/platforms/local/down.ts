@@ -1,9 +1,10 @@
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { isAlive, liveControl, supervisorOperation } from "./control-client.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { busPaths, eventbusHome } from "./home.js";
 import { withLock } from "./lock.js";
 import { poll } from "./monitor.js";
+import { orphanPid, stopOrphan } from "./orphans.js";
 import { readState } from "./state-file.js";
 import { formatEvent } from "./up.js";
 
@@ -43,13 +44,10 @@ export async function downBus(name: string, options: DownOptions = {}): Promise<
     }
     // Servers a dead supervisor left behind.
     for (const server of state.servers) {
-      const pid = Number((await readFile(server.pidFile, "utf8").catch(() => "")).trim());
-      if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) continue;
-      const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-      if (!cmdline.includes(server.config)) continue;
+      const pid = await orphanPid(server);
+      if (pid === undefined) continue;
       progress(`stopping ${server.name} (pid ${pid}), left by a supervisor that exited`);
-      process.kill(pid, "SIGTERM");
-      await poll(`${server.name} to exit`, async () => (isAlive(pid) ? undefined : true), { timeoutMs: 30_000, intervalMs: 50 });
+      await stopOrphan(pid);
       stopped = true;
     }
     await rm(paths.control, { force: true });

@@ -10,3 +10,4 @@ export { LocalPlatformError, LocalErrorCode } from "./errors.js";
 export { DEFAULT_BUS_NAME, DEFAULT_BUS_MANIFEST } from "./default-bus.js";
 export { ServerPhase, type SupervisorEvent, type SupervisorStatus } from "./supervisor.js";
 export { allocatePorts, isPortFree } from "./ports.js";
+export { isAlive } from "./control-client.js";

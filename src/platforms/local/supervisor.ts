@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import type { BusPaths } from "./home.js";
 import { isHealthy, poll } from "./monitor.js";
+import { orphanPid, stopOrphan } from "./orphans.js";
 import { readState, type LocalState, type ServerState } from "./state-file.js";
 
 /** What a supervised server is doing. */
@@ -331,30 +332,12 @@ export class Supervisor {
 
   /** A server left running by a supervisor that died is stopped, so that it restarts cleanly. */
   private async stopOrphan(spec: ServerState): Promise<void> {
-    let pid: number;
-    try {
-      pid = Number((await readFile(spec.pidFile, "utf8")).trim());
-    } catch {
-      return;
-    }
-    if (!Number.isInteger(pid) || pid <= 0) return;
-    let cmdline: string;
-    try {
-      cmdline = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0").join(" ");
-    } catch {
-      return; // not running
-    }
-    if (!cmdline.includes(spec.config)) return; // the pid was reused by another program
+    const pid = await orphanPid(spec);
+    if (pid === undefined) return;
     this.emit("warn", `found running from a previous supervisor (pid ${pid}); stopping it to restart cleanly`, spec.name);
-    process.kill(pid, "SIGTERM");
-    const gone = () => readFile(`/proc/${pid}/cmdline`).then(() => undefined, () => true);
-    try {
-      await poll(`orphan ${pid} to exit`, gone, { timeoutMs: 15_000, intervalMs: 100 });
-    } catch {
-      process.kill(pid, "SIGKILL");
-      await poll(`orphan ${pid} to exit`, gone, { timeoutMs: 5_000, intervalMs: 50 });
-    }
+    await stopOrphan(pid);
   }
+
 }
 
 /**
