@@ -95,8 +95,19 @@ describe("cli - the local platform", () => {
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /--purge deletes every message, credential and certificate of bus clibus; add --yes to confirm/);
 
+    // logs --follow prints what the servers write from now on: here, their lame-duck shutdown
+    const follower = spawn(process.execPath, ["--import", "tsx", main, "logs", "clibus", "--follow", "--tail", "0"], { cwd: root, env: { ...process.env, EVENTBUS_HOME: home } });
+    let followed = "";
+    follower.stdout.on("data", (chunk: Buffer) => (followed += chunk.toString()));
+    const followerExited = new Promise<number | null>((r) => follower.once("exit", (code) => r(code)));
+    for (let i = 0; i < 100 && !followed.includes("==> eventbus-clibus-js-2"); i++) await new Promise((r) => setTimeout(r, 50));
+
     const down = await cli(["down", "clibus"]);
     assert.equal(down.code, 0, down.stderr);
+    for (let i = 0; i < 100 && !/eventbus-clibus-js-\d \| .*lame duck/i.test(followed); i++) await new Promise((r) => setTimeout(r, 50));
+    follower.kill("SIGINT");
+    assert.equal(await followerExited, 0);
+    assert.match(followed, /eventbus-clibus-js-\d \| \[\d+\] .*lame duck/i);
     assert.equal(down.stdout, "bus clibus stopped; its data is kept\n");
     const stopped = await cli(["status", "clibus"]);
     assert.match(stopped.stdout, /^bus clibus: stopped/);
@@ -126,6 +137,9 @@ describe("cli - the local platform", () => {
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     for (let i = 0; i < 300 && !stderr.includes("press Ctrl-C to stop the bus"); i++) await new Promise((r) => setTimeout(r, 50));
     assert.match(stderr, /press Ctrl-C to stop the bus/);
+    // The servers' own log lines of this run follow, labelled with the server
+    for (let i = 0; i < 100 && !/eventbus-fg-js-0 \| \[\d+\] .*Server is ready/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(stderr, /eventbus-fg-js-0 \| \[\d+\] .*Server is ready/);
     const pid = Number((await readFile(join(home, "buses/fg/servers/0/nats-server.pid"), "utf8")).trim());
     assert.equal(isAlive(pid), true);
     child.kill("SIGINT");

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import {
@@ -7,10 +8,13 @@ import {
   DEFAULT_BUS_NAME,
   downBus,
   eventbusHome,
+  followLogs,
   listBuses,
   runSupervisorDaemon,
   upBus,
+  type BusPaths,
   type BusReport,
+  type LogSource,
 } from "../platforms/local/index.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { formatData, readInput, table, type Io } from "./io.js";
@@ -28,6 +32,7 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
     .option("--timeout <seconds>", "how long the bus may take to become healthy", "120")
     .addOption(outputOption())
     .action(async (opts: { filename?: string; foreground: boolean; timeout: string; output: Output }) => {
+      const started = new Date();
       const manifest = opts.filename === undefined ? undefined : { text: await readInput(opts.filename, io), source: opts.filename === "-" ? "<stdin>" : opts.filename };
       const up = await upBus({
         ...(manifest && { manifest }),
@@ -64,7 +69,16 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
       }
       if (up.daemon) {
         io.stderr("supervisor running in the foreground; press Ctrl-C to stop the bus\n");
+        const stop = new AbortController();
+        const following = followLogs(
+          serverLogs(up.paths),
+          (label, line) => io.stderr(`${label} | ${line}\n`),
+          stop.signal,
+          { since: started },
+        );
         await up.daemon.done;
+        stop.abort();
+        await following;
       }
     });
 
@@ -116,7 +130,8 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
     .argument("[name]", "the bus", DEFAULT_BUS_NAME)
     .option("--server <index>", "only this server's log")
     .option("--tail <lines>", "lines per log", "50")
-    .action(async (name: string, opts: { server?: string; tail: string }) => {
+    .option("-f, --follow", "keep printing new lines until Ctrl-C", false)
+    .action(async (name: string, opts: { server?: string; tail: string; follow: boolean }) => {
       const paths = busPaths(eventbusHome(), name);
       const state = JSON.parse(await readFile(paths.state, "utf8").catch(() => {
         throw new CliError(`no local bus named ${name} (looked in ${paths.dir})`, ExitCode.failed);
@@ -129,6 +144,11 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
         const text = await readFile(file, "utf8").catch(() => "");
         const lines = text.trimEnd().split("\n").filter((l) => l !== "").slice(-Number(opts.tail));
         io.stdout(`==> ${label} (${file}) <==\n${lines.join("\n")}${lines.length ? "\n" : ""}`);
+      }
+      if (opts.follow) {
+        const stop = new AbortController();
+        process.once("SIGINT", () => stop.abort());
+        await followLogs(logs, (label, line) => io.stdout(`${label} | ${line}\n`), stop.signal, { fromEnd: true });
       }
     });
 
@@ -169,6 +189,12 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
       const daemon = await runSupervisorDaemon(paths, { onEvent: (e) => log(`${e.level} ${e.server ?? "supervisor"}: ${e.message}`) });
       await daemon.done;
     });
+}
+
+/** The server logs of a bus, labelled with the servers' names. */
+function serverLogs(paths: BusPaths): LogSource[] {
+  const state = JSON.parse(readFileSync(paths.state, "utf8")) as { servers: { index: number; name: string }[] };
+  return state.servers.map((s) => ({ label: s.name, file: paths.serverLog(s.index) }));
 }
 
 function formatStatus(r: BusReport): string {

@@ -11,3 +11,4 @@ export { DEFAULT_BUS_NAME, DEFAULT_BUS_MANIFEST } from "./default-bus.js";
 export { ServerPhase, type SupervisorEvent, type SupervisorStatus } from "./supervisor.js";
 export { allocatePorts, isPortFree } from "./ports.js";
 export { isAlive } from "./control-client.js";
+export { followLogs, type LogSource, type FollowOptions } from "./log-follow.js";

@@ -214,7 +214,12 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
     }
     throw error;
   }
-  const stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, options.timeoutMillis ?? 120_000));
+  const stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, options.timeoutMillis ?? 120_000)).catch(async (error: unknown) => {
+    if (error instanceof LocalPlatformError && error.detail === undefined) {
+      throw new LocalPlatformError(error.code, `stream ${plan.stream.name} of bus ${plan.busName}: ${error.message}`, { cause: error, detail: await clusterDiagnostics(paths, plan) });
+    }
+    throw error;
+  });
   progress(`stream ${plan.stream.name}: ${stream.action}${stream.changes.length > 0 ? ` (${stream.changes.join("; ")})` : ""}`);
   return { ...outcome(bus, action, generation, persistent, connection, stream, paths), ...(daemon && { daemon }) };
 }
@@ -352,20 +357,67 @@ async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: numb
       },
       { timeoutMs, intervalMs: 25 },
     );
-    if (plan.replicas > 1) progress(`  JetStream meta leader: ${leader}`);
+    if (plan.replicas > 1) {
+      progress(`  JetStream meta leader: ${leader}`);
+      await ensureMetaMembership(paths, plan, leader, timeoutMs, progress);
+    }
   } catch (error) {
-    const tails = await Promise.all(
-      plan.servers.map(async (s) => {
-        const meta = (await jsz(s.ports.monitor))?.meta_cluster;
-        const seen = meta ? `meta leader ${meta.leader || "(none)"}, cluster size ${meta.cluster_size ?? "?"}` : "no /jsz answer";
-        return `${s.name} (${seen}):\n${await logTail(paths.serverLog(s.index), 8)}`;
-      }),
-    );
     throw new LocalPlatformError(LocalErrorCode.unhealthy, `bus ${plan.busName} did not become healthy: ${(error as Error).message}`, {
       cause: error,
-      detail: tails.join("\n"),
+      detail: await clusterDiagnostics(paths, plan),
     });
   }
+}
+
+/** How long every server may take to appear as a peer of the meta group before it is restarted. */
+const META_JOIN_GRACE_MS = 10_000;
+
+/**
+ * Waits until every server is a peer of the JetStream meta group. A cold-started group has been
+ * seen to bootstrap without one of the servers, which then never joins and leaves too few peers for
+ * the stream; a server still missing after a grace period is restarted (the supervisor starts it
+ * again at once), after which it joins.
+ */
+async function ensureMetaMembership(paths: BusPaths, plan: JetStreamPlan, leader: string, timeoutMs: number, progress: (line: string) => void): Promise<void> {
+  const started = Date.now();
+  const restarted = new Set<string>();
+  await poll(
+    "every server to be a JetStream meta group peer",
+    async () => {
+      const leaderServer = plan.servers.find((s) => s.name === leader) ?? plan.servers[0]!;
+      const meta = (await jsz(leaderServer.ports.monitor))?.meta_cluster;
+      if (!meta?.leader) return undefined;
+      const peers = new Set([meta.leader, ...(meta.replicas ?? []).map((r) => r.name)]);
+      const missing = plan.servers.filter((s) => !peers.has(s.name));
+      if (missing.length === 0) return true;
+      if (Date.now() - started > META_JOIN_GRACE_MS) {
+        const control = await liveControl(paths);
+        const status = control ? await supervisorStatus(control) : undefined;
+        for (const server of missing) {
+          const pid = status?.servers.find((s) => s.name === server.name)?.pid;
+          if (pid === undefined || restarted.has(server.name)) continue;
+          restarted.add(server.name);
+          progress(`  ${server.name} did not join the JetStream meta group; restarting it`);
+          process.kill(pid, "SIGTERM");
+        }
+      }
+      return undefined;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+}
+
+/** Each server's view of the JetStream meta group and the end of its log, for an error's detail. */
+async function clusterDiagnostics(paths: BusPaths, plan: JetStreamPlan): Promise<string> {
+  const views = await Promise.all(
+    plan.servers.map(async (s) => {
+      const meta = (await jsz(s.ports.monitor))?.meta_cluster;
+      const peers = (meta?.replicas ?? []).map((r) => `${r.name}${r.current ? "" : " (behind)"}${r.offline ? " (offline)" : ""}`).join(", ");
+      const seen = meta ? `meta leader ${meta.leader || "(none)"}, cluster size ${meta.cluster_size ?? "?"}${peers ? `, peers ${peers}` : ""}` : "no /jsz answer";
+      return `${s.name} (${seen}):\n${await logTail(paths.serverLog(s.index), 8)}`;
+    }),
+  );
+  return views.join("\n");
 }
 
 async function withConnection<T>(connection: LocalConnection, work: (nc: Awaited<ReturnType<typeof connectLocal>>) => Promise<T>): Promise<T> {
