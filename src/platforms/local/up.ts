@@ -196,23 +196,42 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
     action = "updated";
   } else {
     progress(`starting bus ${bus.name}: ${plan.replicas} server(s), nats-server ${serverVersion}, auth ${plan.auth}, TLS ${plan.tls ? "on" : "off"}, ${persistent ? "persistent" : "ephemeral"} store`);
-    if (options.foreground) daemon = await runSupervisorDaemon(paths, { exitOnStop: false, ...(options.onEvent && { onEvent: options.onEvent }) });
-    else await spawnSupervisor(paths);
     action = previousBus ? "started" : "created";
   }
-  try {
-    await waitHealthy(paths, plan, options.timeoutMillis ?? 120_000, progress);
-  } catch (error) {
-    // A bus that did not come up is not left half-running: its servers are stopped, its state kept.
-    if (action !== "updated") {
-      if (daemon) await daemon.stop();
-      else {
-        const started = await liveControl(paths);
-        if (started) await supervisorOperation(started, "stop", () => {}).catch(() => undefined);
+  const startSupervisor = async () => {
+    if (options.foreground) daemon = await runSupervisorDaemon(paths, { exitOnStop: false, ...(options.onEvent && { onEvent: options.onEvent }) });
+    else await spawnSupervisor(paths);
+  };
+  const stopSupervisor = async () => {
+    if (daemon) await daemon.stop();
+    else {
+      const started = await liveControl(paths);
+      if (started) await supervisorOperation(started, "stop", () => {}).catch(() => undefined);
+    }
+  };
+  const timeoutMs = options.timeoutMillis ?? 120_000;
+  for (let attempt = 1; ; attempt++) {
+    if (action !== "updated") await startSupervisor();
+    try {
+      // A brand-new cluster gets a short grace for its meta group to hold every server, since it can
+      // be started again from scratch; an existing one is waited for as long as it takes.
+      await waitHealthy(paths, plan, timeoutMs, progress, action === "created" ? META_JOIN_GRACE_MS : timeoutMs);
+      break;
+    } catch (error) {
+      if (action === "updated") throw error;
+      // A bus that did not come up is not left half-running: its servers are stopped, its state kept.
+      await stopSupervisor();
+      if (error instanceof IncompleteMetaGroupError && action === "created" && attempt < MAX_COLD_STARTS) {
+        progress(`  the new cluster's JetStream meta group formed without ${error.missing.join(", ")}; starting it again from scratch (attempt ${attempt + 1} of ${MAX_COLD_STARTS})`);
+        for (const server of plan.servers) await rm(paths.serverData(server.index), { recursive: true, force: true });
+        continue;
+      }
+      if (error instanceof IncompleteMetaGroupError) {
+        throw new LocalPlatformError(LocalErrorCode.unhealthy, `bus ${bus.name} did not become healthy: ${error.message} after ${attempt} cold starts; the bus was stopped`);
       }
       if (error instanceof LocalPlatformError) error.message += `; the bus was stopped (see \`eventbus logs ${bus.name}\`)`;
+      throw error;
     }
-    throw error;
   }
   const stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, options.timeoutMillis ?? 120_000)).catch(async (error: unknown) => {
     if (error instanceof LocalPlatformError && error.detail === undefined) {
@@ -325,7 +344,7 @@ async function spawnSupervisor(paths: BusPaths): Promise<void> {
 const CRASHES_BEFORE_GIVING_UP = 3;
 
 /** Waits for every server to answer `/healthz` and, with several servers, for a JetStream meta leader. */
-async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: number, progress: (line: string) => void): Promise<void> {
+async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: number, progress: (line: string) => void, metaJoinMs: number): Promise<void> {
   const reported = new Set<string>();
   try {
     await poll(
@@ -359,9 +378,10 @@ async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: numb
     );
     if (plan.replicas > 1) {
       progress(`  JetStream meta leader: ${leader}`);
-      await ensureMetaMembership(paths, plan, leader, timeoutMs, progress);
+      await ensureMetaMembership(plan, leader, metaJoinMs);
     }
   } catch (error) {
+    if (error instanceof IncompleteMetaGroupError) throw error;
     throw new LocalPlatformError(LocalErrorCode.unhealthy, `bus ${plan.busName} did not become healthy: ${(error as Error).message}`, {
       cause: error,
       detail: await clusterDiagnostics(paths, plan),
@@ -369,42 +389,45 @@ async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: numb
   }
 }
 
-/** How long every server may take to appear as a peer of the meta group before it is restarted. */
+/** How long the servers of a new cluster may take to all become peers of its JetStream meta group. */
 const META_JOIN_GRACE_MS = 10_000;
+/** How many times a new cluster is started from scratch when its meta group forms without a server. */
+const MAX_COLD_STARTS = 3;
+
+/** The JetStream meta group formed without some of the bus's servers. */
+class IncompleteMetaGroupError extends Error {
+  override readonly name = "IncompleteMetaGroupError";
+  constructor(readonly missing: readonly string[]) {
+    super(`the JetStream meta group formed without ${missing.join(", ")}`);
+  }
+}
 
 /**
- * Waits until every server is a peer of the JetStream meta group. A cold-started group has been
- * seen to bootstrap without one of the servers, which then never joins and leaves too few peers for
- * the stream; a server still missing after a grace period is restarted (the supervisor starts it
- * again at once), after which it joins.
+ * Waits until every server is a peer of the JetStream meta group, as its leader reports it. When
+ * servers start at the same moment, a slow one can miss the group's bootstrap: the leader then
+ * shrinks the group to the servers it has heard from, and the late one never joins (nats-server
+ * 2.10 sizes a cold-started group from the JetStream servers it has seen). That group cannot
+ * place a stream on every server, so it is reported, for a new cluster to be started again.
  */
-async function ensureMetaMembership(paths: BusPaths, plan: JetStreamPlan, leader: string, timeoutMs: number, progress: (line: string) => void): Promise<void> {
-  const started = Date.now();
-  const restarted = new Set<string>();
-  await poll(
-    "every server to be a JetStream meta group peer",
-    async () => {
-      const leaderServer = plan.servers.find((s) => s.name === leader) ?? plan.servers[0]!;
-      const meta = (await jsz(leaderServer.ports.monitor))?.meta_cluster;
-      if (!meta?.leader) return undefined;
-      const peers = new Set([meta.leader, ...(meta.replicas ?? []).map((r) => r.name)]);
-      const missing = plan.servers.filter((s) => !peers.has(s.name));
-      if (missing.length === 0) return true;
-      if (Date.now() - started > META_JOIN_GRACE_MS) {
-        const control = await liveControl(paths);
-        const status = control ? await supervisorStatus(control) : undefined;
-        for (const server of missing) {
-          const pid = status?.servers.find((s) => s.name === server.name)?.pid;
-          if (pid === undefined || restarted.has(server.name)) continue;
-          restarted.add(server.name);
-          progress(`  ${server.name} did not join the JetStream meta group; restarting it`);
-          process.kill(pid, "SIGTERM");
-        }
-      }
-      return undefined;
-    },
-    { timeoutMs, intervalMs: 100 },
-  );
+async function ensureMetaMembership(plan: JetStreamPlan, leader: string, timeoutMs: number): Promise<void> {
+  let missing: string[] = [];
+  try {
+    await poll(
+      "every server to be a JetStream meta group peer",
+      async () => {
+        const leaderServer = plan.servers.find((s) => s.name === leader) ?? plan.servers[0]!;
+        const meta = (await jsz(leaderServer.ports.monitor))?.meta_cluster;
+        if (!meta?.leader) return undefined;
+        const peers = new Set([meta.leader, ...(meta.replicas ?? []).map((r) => r.name)]);
+        missing = plan.servers.filter((s) => !peers.has(s.name)).map((s) => s.name);
+        return missing.length === 0 ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
+  } catch (error) {
+    if (missing.length > 0) throw new IncompleteMetaGroupError(missing);
+    throw error;
+  }
 }
 
 /** Each server's view of the JetStream meta group and the end of its log, for an error's detail. */
