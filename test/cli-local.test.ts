@@ -123,6 +123,9 @@ describe("cli - the local platform", () => {
     assert.equal(invalid.code, 2);
     assert.equal(invalid.stderr, "spec.jetstream.replicas: must be 1 or >= 3, got 2\n1 issue(s); nothing was changed\n");
     assert.equal((await cli(["list", "-o", "json"])).stdout.includes("nothing"), false);
+    const timeout = await cli(["up", "--timeout", "soon"]);
+    assert.equal(timeout.code, 2);
+    assert.equal(timeout.stderr, 'eventbus: --timeout: must be a number of seconds > 0, got "soon"\n');
     const exotic = await cli(["up", "-f", "examples/exotic.yaml"]);
     assert.equal(exotic.code, 1);
     assert.match(exotic.stderr, /eventbus up runs managed JetStream buses \(spec\.jetstream\); jetstreamExotic is not run locally/);

@@ -32,12 +32,14 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
     .option("--timeout <seconds>", "how long the bus may take to become healthy", "120")
     .addOption(outputOption())
     .action(async (opts: { filename?: string; foreground: boolean; timeout: string; output: Output }) => {
+      const timeoutSeconds = Number(opts.timeout);
+      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError(`--timeout: must be a number of seconds > 0, got ${JSON.stringify(opts.timeout)}`);
       const started = new Date();
       const manifest = opts.filename === undefined ? undefined : { text: await readInput(opts.filename, io), source: opts.filename === "-" ? "<stdin>" : opts.filename };
       const up = await upBus({
         ...(manifest && { manifest }),
         foreground: opts.foreground,
-        timeoutMillis: Number(opts.timeout) * 1000,
+        timeoutMillis: timeoutSeconds * 1000,
         onProgress: (line) => io.stderr(`${line}\n`),
         onEvent: (event) => io.stderr(`${event.time} ${event.server ?? "supervisor"}: ${event.message}\n`),
       });
@@ -132,6 +134,8 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
     .option("--tail <lines>", "lines per log", "50")
     .option("-f, --follow", "keep printing new lines until Ctrl-C", false)
     .action(async (name: string, opts: { server?: string; tail: string; follow: boolean }) => {
+      const tail = Number(opts.tail);
+      if (!Number.isInteger(tail) || tail < 0) throw new CliError(`--tail: must be a whole number of lines >= 0, got ${JSON.stringify(opts.tail)}`);
       const paths = busPaths(eventbusHome(), name);
       const state = JSON.parse(await readFile(paths.state, "utf8").catch(() => {
         throw new CliError(`no local bus named ${name} (looked in ${paths.dir})`, ExitCode.failed);
@@ -142,7 +146,7 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
       ];
       for (const { label, file } of logs) {
         const text = await readFile(file, "utf8").catch(() => "");
-        const lines = text.trimEnd().split("\n").filter((l) => l !== "").slice(-Number(opts.tail));
+        const lines = tail === 0 ? [] : text.trimEnd().split("\n").filter((l) => l !== "").slice(-tail);
         io.stdout(`==> ${label} (${file}) <==\n${lines.join("\n")}${lines.length ? "\n" : ""}`);
       }
       if (opts.follow) {
