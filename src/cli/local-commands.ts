@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import {
@@ -73,7 +72,7 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
         io.stderr("supervisor running in the foreground; press Ctrl-C to stop the bus\n");
         const stop = new AbortController();
         const following = followLogs(
-          serverLogs(up.paths),
+          await serverLogs(up.paths),
           (label, line) => io.stderr(`${label} | ${line}\n`),
           stop.signal,
           { since: started },
@@ -137,12 +136,9 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
       const tail = Number(opts.tail);
       if (!Number.isInteger(tail) || tail < 0) throw new CliError(`--tail: must be a whole number of lines >= 0, got ${JSON.stringify(opts.tail)}`);
       const paths = busPaths(eventbusHome(), name);
-      const state = JSON.parse(await readFile(paths.state, "utf8").catch(() => {
-        throw new CliError(`no local bus named ${name} (looked in ${paths.dir})`, ExitCode.failed);
-      })) as { servers: { index: number; name: string }[] };
       const logs = [
         ...(opts.server === undefined ? [{ label: "supervisor", file: paths.supervisorLog }] : []),
-        ...state.servers.filter((s) => opts.server === undefined || String(s.index) === opts.server).map((s) => ({ label: s.name, file: paths.serverLog(s.index) })),
+        ...(await serverLogs(paths)).filter((s) => opts.server === undefined || String(s.index) === opts.server),
       ];
       for (const { label, file } of logs) {
         const text = await readFile(file, "utf8").catch(() => "");
@@ -196,9 +192,12 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
 }
 
 /** The server logs of a bus, labelled with the servers' names. */
-function serverLogs(paths: BusPaths): LogSource[] {
-  const state = JSON.parse(readFileSync(paths.state, "utf8")) as { servers: { index: number; name: string }[] };
-  return state.servers.map((s) => ({ label: s.name, file: paths.serverLog(s.index) }));
+async function serverLogs(paths: BusPaths): Promise<(LogSource & { index: number })[]> {
+  const text = await readFile(paths.state, "utf8").catch(() => {
+    throw new CliError(`no local bus named ${paths.dir.slice(paths.dir.lastIndexOf("/") + 1)} (looked in ${paths.dir})`, ExitCode.failed);
+  });
+  const state = JSON.parse(text) as { servers: { index: number; name: string }[] };
+  return state.servers.map((s) => ({ index: s.index, label: s.name, file: paths.serverLog(s.index) }));
 }
 
 function formatStatus(r: BusReport): string {

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
-import { parse } from "yaml";
-import { formatStreamConfig, validate } from "../../api/index.js";
+import { formatStreamConfig } from "../../api/index.js";
 import { busTlsFiles, CLIENT_AUTH_SECRET_KEY, loadBusSecrets } from "../../secrets/index.js";
 import type { JetStreamPlan } from "../../plan/index.js";
+import { appliedBus } from "./applied.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { busPaths, eventbusHome } from "./home.js";
 
@@ -32,8 +32,8 @@ export async function busCredentials(name: string, options: { home?: string; sho
   if (planText === undefined) throw new LocalPlatformError(LocalErrorCode.notFound, `no local bus named ${name} (looked in ${paths.dir})`);
   const plan = JSON.parse(planText) as JetStreamPlan;
   const secrets = await loadBusSecrets(paths.secrets);
-  const manifest = validate(parse(await readFile(paths.manifest, "utf8")) as unknown);
-  const stream = manifest.ok && manifest.bus.spec.mode === "jetstream" ? manifest.bus.spec.streamConfig : undefined;
+  const applied = await appliedBus(paths).catch(() => undefined);
+  const stream = applied?.bus.spec.mode === "jetstream" ? applied.bus.spec.streamConfig : undefined;
   const urls = plan.servers.map((s) => `nats://${plan.listenHost}:${s.ports.client}`);
   const c = secrets.credentials;
   const streamConfig = stream ? formatStreamConfig(stream) : "";

@@ -1,6 +1,5 @@
-import { readdir, readFile } from "node:fs/promises";
-import { parse } from "yaml";
-import { validate } from "../../api/index.js";
+import { readdir } from "node:fs/promises";
+import { appliedBus } from "./applied.js";
 import { liveControl, supervisorStatus } from "./control-client.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { busPaths, eventbusHome } from "./home.js";
@@ -74,9 +73,8 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
   const paths = busPaths(options.home ?? eventbusHome(), name);
   const state = await readState(paths.state);
   if (!state) throw new LocalPlatformError(LocalErrorCode.notFound, `no local bus named ${name} (looked in ${paths.dir})`);
-  const manifest = await readFile(paths.manifest, "utf8").catch(() => undefined);
-  const resolved = manifest === undefined ? undefined : validate(parse(manifest) as unknown);
-  const version = resolved?.ok && resolved.bus.spec.mode === "jetstream" ? resolved.bus.spec.version : undefined;
+  const applied = await appliedBus(paths).catch(() => undefined);
+  const version = applied?.bus.spec.mode === "jetstream" ? applied.bus.spec.version : undefined;
   const control = await liveControl(paths);
   const supervisor = control ? await supervisorStatus(control).catch(() => undefined) : undefined;
   const servers: ServerReport[] = await Promise.all(

@@ -114,11 +114,6 @@ export class Supervisor {
     this.healthTimer.unref();
   }
 
-  /** Waits until every server answers `/healthz`, or throws with the failing server's log tail. */
-  async waitHealthy(timeoutMillis = this.options.healthTimeoutMillis ?? 60_000): Promise<void> {
-    await Promise.all([...this.servers.values()].map((m) => this.waitServerHealthy(m, timeoutMillis)));
-  }
-
   status(): SupervisorStatus {
     const state = this.state;
     return {

@@ -1,15 +1,14 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile, rm } from "node:fs/promises";
+import { mkdir, open, rm } from "node:fs/promises";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse, stringify } from "yaml";
+import { stringify } from "yaml";
 import {
   EventBusValidationError,
   readManifests,
   validate,
   validateUpdate,
-  withDefaults,
   type ResolvedEventBus,
   type ResolvedJetStream,
 } from "../../api/index.js";
@@ -27,6 +26,7 @@ import {
 } from "../../secrets/index.js";
 import { findNatsServer, knownJetStreamVersions, resolveJetStreamVersion } from "../../tools/index.js";
 import { connectLocal, localConnection, type LocalConnection } from "./connect.js";
+import { appliedBus } from "./applied.js";
 import { liveControl, supervisorOperation, supervisorStatus } from "./control-client.js";
 import { runSupervisorDaemon, type RunningDaemon } from "./daemon.js";
 import { DEFAULT_BUS_MANIFEST, DEFAULT_BUS_NAME } from "./default-bus.js";
@@ -96,8 +96,9 @@ export async function upBus(options: UpOptions = {}): Promise<UpResult> {
 
 async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusPaths, options: UpOptions, progress: (line: string) => void): Promise<UpResult> {
   // 1. Everything that can refuse the change, before anything is written.
-  const previousText = await readFile(paths.manifest, "utf8").catch(() => undefined);
-  const previousBus = previousText === undefined ? undefined : previousResolved(previousText, paths);
+  const applied = await appliedBus(paths);
+  const previousText = applied?.text;
+  const previousBus = applied?.bus;
   if (previousBus) {
     const issues = validateUpdate(previousBus, bus);
     if (previousBus.spec.mode === "jetstream" && previousBus.spec.streamConfig.retention !== spec.streamConfig.retention) {
@@ -261,14 +262,6 @@ function outcome(
     stream,
     paths,
   };
-}
-
-function previousResolved(text: string, paths: BusPaths): ResolvedEventBus {
-  const result = validate(parse(text) as unknown);
-  if (!result.ok) {
-    throw new LocalPlatformError(LocalErrorCode.stateDir, `${paths.manifest}: the applied manifest is no longer valid; fix or remove the state dir ${paths.dir}`);
-  }
-  return result.bus;
 }
 
 function serverMaterial(plan: JetStreamPlan, paths: BusPaths, secrets: BusSecrets, index: number): ServerMaterial {
@@ -479,10 +472,4 @@ async function removePeers(connection: LocalConnection, secrets: BusSecrets, nam
 /** One line for a supervisor event. */
 export function formatEvent(event: SupervisorEvent): string {
   return `  ${event.server ? `${event.server}: ` : ""}${event.message}`;
-}
-
-/** The manifest with defaults, for `status` and `credentials`. */
-export function appliedManifestWithDefaults(text: string): ReturnType<typeof withDefaults> | undefined {
-  const result = validate(parse(text) as unknown);
-  return result.ok ? withDefaults(result.bus) : undefined;
 }
