@@ -58,6 +58,12 @@ export class Duration {
     return new Duration(nanos, formatNanos(nanos));
   }
 
+  /** A duration of whole nanoseconds, as JetStream reports them, written compactly (`72h`, `2m30s`). */
+  static fromNanos(nanos: bigint): Duration {
+    if (nanos < 0n || nanos > MAX_NANOS) throw new ValueParseError(`must be between 0 and about 292 years, got ${nanos}ns`);
+    return new Duration(nanos, formatNanos(nanos));
+  }
+
   /** Nanoseconds as a number (exact up to about 104 days). */
   get nanos(): number {
     return Number(this.exactNanos);

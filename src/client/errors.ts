@@ -13,6 +13,24 @@ export const ClientErrorCode = {
   invalidConfig: "CLIENT_INVALID_CONFIG",
   /** An Argo auth file (`/etc/eventbus/auth/auth.yaml`) that cannot be read as credentials. */
   invalidAuthFile: "CLIENT_INVALID_AUTH_FILE",
+  /** Connection options that cannot work together, or a file they name that cannot be read. */
+  invalidOptions: "CLIENT_INVALID_OPTIONS",
+  /** No server of the bus answered before the deadline. */
+  unreachable: "CLIENT_UNREACHABLE",
+  /** The bus refused the credentials. */
+  authRefused: "CLIENT_AUTH_REFUSED",
+  /** The TLS handshake failed: an unverified certificate, a missing CA, a TLS-only server. */
+  tls: "CLIENT_TLS_FAILED",
+  /** An event larger than the bus's `max_payload`. */
+  payloadTooLarge: "CLIENT_PAYLOAD_TOO_LARGE",
+  /** A publish that was not acknowledged by the stream within the retry window. */
+  publishFailed: "CLIENT_PUBLISH_FAILED",
+  /** A consumer that cannot be created or used for a subscription. */
+  consumer: "CLIENT_CONSUMER_FAILED",
+  /** A stream that cannot be read or changed as asked. */
+  stream: "CLIENT_STREAM_FAILED",
+  /** The connection was closed. */
+  closed: "CLIENT_CLOSED",
 } as const;
 
 /** One of the {@link ClientErrorCode} values. */
@@ -96,12 +114,65 @@ export class InvalidAuthFileError extends Error {
   }
 }
 
+/** Codes of the failures of a live bus (as opposed to bad input). */
+type BusErrorCode =
+  | typeof ClientErrorCode.invalidOptions
+  | typeof ClientErrorCode.unreachable
+  | typeof ClientErrorCode.authRefused
+  | typeof ClientErrorCode.tls
+  | typeof ClientErrorCode.publishFailed
+  | typeof ClientErrorCode.consumer
+  | typeof ClientErrorCode.stream
+  | typeof ClientErrorCode.closed;
+
+/**
+ * A failure talking to a bus, or connection options that cannot work. The message says what to do;
+ * it never holds a password, token or event data (the `cause` is a nats.js error, which holds none).
+ */
+export class BusError extends Error {
+  override readonly name = "BusError";
+
+  constructor(
+    readonly code: BusErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** An event whose message is larger than the bus accepts (`max_payload`). */
+export class PayloadTooLargeError extends Error {
+  override readonly name = "PayloadTooLargeError";
+  readonly code = ClientErrorCode.payloadTooLarge;
+
+  /**
+   * @param size - the message's size in bytes (body and headers)
+   * @param limit - the server's `max_payload` in bytes
+   */
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(`event: the message is ${size} bytes, over the bus's max_payload of ${limit} bytes; raise spec.jetstream.maxPayload or send a smaller event`);
+  }
+}
+
 /** Any error of the client area. */
-export type ClientError = InvalidSubjectTokenError | InvalidEventError | InvalidConfigError | InvalidAuthFileError;
+export type ClientError = InvalidSubjectTokenError | InvalidEventError | InvalidConfigError | InvalidAuthFileError | BusError | PayloadTooLargeError;
 
 /** Whether `err` is an error of the client area, optionally with the given code. */
 export function isClientError(err: unknown, code?: ClientErrorCode): err is ClientError {
-  if (!(err instanceof InvalidSubjectTokenError || err instanceof InvalidEventError || err instanceof InvalidConfigError || err instanceof InvalidAuthFileError)) {
+  if (
+    !(
+      err instanceof InvalidSubjectTokenError ||
+      err instanceof InvalidEventError ||
+      err instanceof InvalidConfigError ||
+      err instanceof InvalidAuthFileError ||
+      err instanceof BusError ||
+      err instanceof PayloadTooLargeError
+    )
+  ) {
     return false;
   }
   return code === undefined || err.code === code;

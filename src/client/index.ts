@@ -32,7 +32,41 @@ export {
   type StanBusConfig,
 } from "./config.js";
 export { parseAuthFile, type AuthCredentials } from "./auth-file.js";
+export { connect, EventBusClient, ConnectionState, DEFAULT_CONNECT_TIMEOUT_MILLIS, type ConnectOptions, type ConnectProgress } from "./connection.js";
 export {
+  ARGO_AUTH_FILE,
+  resolveTarget,
+  type ArgoConfigTarget,
+  type BusTarget,
+  type ClientTlsOptions,
+  type LocalBusTarget,
+  type ResolvedTarget,
+  type ServersTarget,
+} from "./connect-options.js";
+export { backoffDelay, DEFAULT_BACKOFF, ReconnectDelay, type BackoffPolicy } from "./backoff.js";
+export {
+  DEFAULT_ACK_TIMEOUT_MILLIS,
+  DEFAULT_PUBLISH_WINDOW,
+  EventPublisher,
+  publishEvent,
+  type PublishAck,
+  type PublisherOptions,
+  type PublishOptions,
+} from "./publisher.js";
+export { DEFAULT_ACK_WAIT_MILLIS, EventSubscription, subscribe, type ReceivedEvent, type StartPosition, type SubscribeOptions } from "./subscription.js";
+export {
+  ARGO_STREAM_SUBJECTS,
+  applyStreamConfig,
+  ensureStream,
+  IMMUTABLE_STREAM_FIELDS,
+  streamInfo,
+  type StreamOutcome,
+  type StreamSummary,
+  type StreamTarget,
+} from "./stream-admin.js";
+export {
+  BusError,
+  PayloadTooLargeError,
   ClientErrorCode,
   InvalidAuthFileError,
   InvalidConfigError,

@@ -1,0 +1,144 @@
+/**
+ * Where a client connects: a local bus by name, an Argo Events `status.config` (`EVENTBUS_CONFIG`)
+ * with Argo's auth file, or explicit server URLs. Each is resolved to the same {@link ResolvedTarget}.
+ */
+import { readFile } from "node:fs/promises";
+
+import { parseNatsUrls, ValueParseError } from "../api/index.js";
+import { parseAuthFile, type AuthCredentials } from "./auth-file.js";
+import { BusKind, parseEventBusConfig, type BusConfig } from "./config.js";
+import { BusError, ClientErrorCode } from "./errors.js";
+
+/** Where Argo Events mounts a bus's client credentials in event source and sensor pods. */
+export const ARGO_AUTH_FILE = "/etc/eventbus/auth/auth.yaml";
+
+/** TLS settings of a connection. The server's certificate is always verified unless `insecure` is set. */
+export interface ClientTlsOptions {
+  /** The CA bundle (PEM) that signed the servers' certificates. @default the system's CAs */
+  readonly caFile?: string;
+  /** A client certificate (PEM), for buses that verify clients. */
+  readonly certFile?: string;
+  /** The key of {@link certFile} (PEM). */
+  readonly keyFile?: string;
+  /** Skips verification of the server's certificate. For tests only: anyone can then read the traffic. @default false */
+  readonly insecure?: boolean;
+}
+
+/** A bus run by the local platform, found by name under `$EVENTBUS_HOME`. */
+export interface LocalBusTarget {
+  readonly bus: string;
+  /** @default `$EVENTBUS_HOME`, or `~/.eventbus` */
+  readonly home?: string;
+}
+
+/** A bus described by Argo Events' `status.config` (the `EVENTBUS_CONFIG` environment variable). */
+export interface ArgoConfigTarget {
+  /** The JSON text (or its base64, as Argo sets the variable), or the parsed config. */
+  readonly config: string | BusConfig;
+  /** Credentials; else read from {@link authFile}. */
+  readonly auth?: AuthCredentials;
+  /** Argo's auth file. @default "/etc/eventbus/auth/auth.yaml" when the config names an access secret */
+  readonly authFile?: string;
+}
+
+/** Any bus, by URLs. */
+export interface ServersTarget {
+  /** `nats://host:port` URLs, as a list or comma-separated. */
+  readonly servers: string | readonly string[];
+  readonly auth?: AuthCredentials;
+  /** An auth file (`username`/`password`, `token`, a plain token, or a NATS `.creds` file). */
+  readonly authFile?: string;
+}
+
+/** Which bus to connect to. */
+export type BusTarget = LocalBusTarget | ArgoConfigTarget | ServersTarget;
+
+/** A target resolved to URLs, credentials and TLS. */
+export interface ResolvedTarget {
+  readonly servers: readonly string[];
+  readonly auth?: AuthCredentials;
+  readonly tls?: ClientTlsOptions;
+  /** Whether TLS is required (a local bus with TLS, or `tls://` URLs). */
+  readonly tlsRequired: boolean;
+  /** What to call the bus in messages: `local bus default`, or its URLs (never credentials). */
+  readonly description: string;
+}
+
+/**
+ * Resolves a target to URLs, credentials and TLS files. A local bus is read from its state dir
+ * (loaded only when asked for, so that clients in pods do not load the local platform).
+ * @throws {@link BusError} `CLIENT_INVALID_OPTIONS` for options that cannot work together or files that cannot be read
+ * @throws {@link InvalidConfigError} / {@link InvalidAuthFileError} for a config or auth file that is not valid
+ */
+export async function resolveTarget(target: BusTarget, tls: ClientTlsOptions = {}): Promise<ResolvedTarget> {
+  const kinds = (["bus", "config", "servers"] as const).filter((k) => (target as unknown as Record<string, unknown>)[k] !== undefined);
+  if (kinds.length !== 1) {
+    throw new BusError(ClientErrorCode.invalidOptions, kinds.length === 0 ? "connect: name a bus: a local bus name, an Argo status.config, or server URLs" : `connect: give only one of ${kinds.join(", ")}`);
+  }
+  if ("bus" in target && target.bus !== undefined) return resolveLocal(target, tls);
+  if ("config" in target && target.config !== undefined) return resolveConfig(target, tls);
+  return resolveServers(target as ServersTarget, tls);
+}
+
+async function resolveLocal(target: LocalBusTarget, tls: ClientTlsOptions): Promise<ResolvedTarget> {
+  const local = await import("../platforms/local/index.js");
+  const creds = await local.busCredentials(target.bus, { ...(target.home !== undefined && { home: target.home }), showSecrets: true });
+  const auth: AuthCredentials | undefined =
+    creds.auth === "basic" ? { kind: "basic", username: creds.user!, password: creds.password! } : creds.auth === "token" ? { kind: "token", token: creds.token! } : undefined;
+  const caFile = tls.caFile ?? creds.caFile;
+  return {
+    servers: creds.urls,
+    ...(auth && { auth }),
+    ...(creds.caFile !== undefined && { tls: { ...tls, ...(caFile !== undefined && { caFile }) } }),
+    tlsRequired: creds.caFile !== undefined,
+    description: `local bus ${target.bus}`,
+  };
+}
+
+async function resolveConfig(target: ArgoConfigTarget, tls: ClientTlsOptions): Promise<ResolvedTarget> {
+  const config = typeof target.config === "string" ? parseEventBusConfig(target.config) : target.config;
+  if (config.kind !== BusKind.jetstream) {
+    throw new BusError(ClientErrorCode.invalidOptions, "nats: NATS Streaming (STAN) buses are not supported by this client; it speaks JetStream (spec.jetstream or spec.jetstreamExotic)");
+  }
+  let auth = target.auth;
+  if (auth === undefined) {
+    const file = target.authFile ?? (config.accessSecret ? ARGO_AUTH_FILE : undefined);
+    if (file !== undefined) {
+      auth = await readAuthFile(file, config.accessSecret && target.authFile === undefined ? `jetstream.accessSecret: the bus needs credentials (Secret ${config.accessSecret.name}, key ${config.accessSecret.key}); pass an auth file` : undefined);
+    }
+  }
+  return withTls(config.urls, auth, tls, config.url);
+}
+
+async function resolveServers(target: ServersTarget, tls: ClientTlsOptions): Promise<ResolvedTarget> {
+  const text = typeof target.servers === "string" ? target.servers : target.servers.join(",");
+  let urls: string[];
+  try {
+    urls = parseNatsUrls(text).map((u) => u.url);
+  } catch (err) {
+    if (!(err instanceof ValueParseError)) throw err;
+    throw new BusError(ClientErrorCode.invalidOptions, `servers: ${err.message}`);
+  }
+  if (target.auth !== undefined && target.authFile !== undefined) throw new BusError(ClientErrorCode.invalidOptions, "connect: give auth or authFile, not both");
+  const auth = target.auth ?? (target.authFile !== undefined ? await readAuthFile(target.authFile) : undefined);
+  return withTls(urls, auth, tls, urls.join(","));
+}
+
+function withTls(servers: readonly string[], auth: AuthCredentials | undefined, tls: ClientTlsOptions, description: string): ResolvedTarget {
+  const tlsRequired = servers.some((u) => u.startsWith("tls://")) || tls.caFile !== undefined || tls.certFile !== undefined;
+  const hasTls = Object.values(tls).some((v) => v !== undefined && v !== false);
+  return { servers, ...(auth && { auth }), ...(hasTls && { tls }), tlsRequired, description };
+}
+
+/** Reads an auth file. Errors name the file and field, never a value. */
+async function readAuthFile(path: string, missingHint?: string): Promise<AuthCredentials> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "cannot be read (permission denied)" : `cannot be read (${code ?? "error"})`;
+    throw new BusError(ClientErrorCode.invalidOptions, missingHint && code === "ENOENT" ? `${missingHint}; ${path} ${why}` : `auth file ${path} ${why}`);
+  }
+  return parseAuthFile(text);
+}

@@ -1,0 +1,224 @@
+/**
+ * Consuming events as Argo Events sensors do: a durable pull consumer on the stream `default`,
+ * filtered to `default.<eventSourceName>.<eventName>`, explicit ack, delivering new events by
+ * default. A sensor's consumer is found by its Argo name (see {@link durableName}), so an eventbus
+ * subscriber can share it, or a new one can start where a sensor would.
+ */
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerConfig, type ConsumerInfo, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+
+import type { EventBusClient } from "./connection.js";
+import { durableName, type DurableNameParts } from "./consumer-names.js";
+import { BusError, ClientErrorCode, InvalidEventError } from "./errors.js";
+import { ARGO_STREAM_NAME, decodeEvent, eventSubject, type ArgoEvent } from "./wire.js";
+
+/** Where a new consumer starts. An existing durable consumer continues where it was. */
+export type StartPosition = "new" | "start" | number | Date;
+
+/** Options of {@link subscribe}. */
+export interface SubscribeOptions {
+  /** The event source name (the subject's second token). */
+  readonly source: string;
+  /** The event name (the subject's third token). */
+  readonly event: string;
+  /** A durable consumer's name. */
+  readonly durable?: string;
+  /** A sensor's dependency: the durable consumer Argo Events names `group-<fnv32a>`. */
+  readonly dependency?: DurableNameParts;
+  /**
+   * Where a new consumer starts: `new` events only (Argo's choice), the `start` of the stream, a
+   * stream sequence, or a time. @default "new"
+   */
+  readonly from?: StartPosition;
+  /** How long the server waits for an ack before delivering again, for a new consumer. @default 30000 (ms), as Argo's */
+  readonly ackWaitMillis?: number;
+  /** Events pulled per request. @default 100 */
+  readonly batch?: number;
+  /**
+   * Called for a message that is not an Argo Events CloudEvent. Such a message is terminated (never
+   * delivered again), as Argo's sensors discard it. @default ignored
+   */
+  readonly onInvalid?: (error: InvalidEventError, message: { readonly subject: string; readonly seq: number }) => void;
+}
+
+/** An event received from the bus, to be acknowledged. */
+export interface ReceivedEvent {
+  readonly event: ArgoEvent;
+  /** The message subject, `default.<source>.<event>`. */
+  readonly subject: string;
+  /** The stream sequence. */
+  readonly seq: number;
+  /** How many times the event has been delivered (1 the first time). */
+  readonly deliveryCount: number;
+  readonly redelivered: boolean;
+  /** When the stream stored the event. */
+  readonly storedAt: Date;
+  /** Events left for this consumer after this one. */
+  readonly pending: number;
+  /** Acknowledges the event and waits for the server to confirm it (as Argo's sensors do). */
+  ack(): Promise<void>;
+  /** Asks for redelivery, after `delayMillis` when given. */
+  nak(delayMillis?: number): void;
+  /** Says the event is still being worked on: restarts its ack timer. */
+  working(): void;
+  /** Stops redelivery of the event without processing it. */
+  term(reason?: string): void;
+}
+
+/** The default of {@link SubscribeOptions.ackWaitMillis}, nats.go's default that Argo's sensors get. */
+export const DEFAULT_ACK_WAIT_MILLIS = 30_000;
+const NANOS_PER_MILLI = 1_000_000;
+/** JetStream's "consumer already exists" (10148) and "consumer name already in use" (10013) errors. */
+const CONSUMER_EXISTS_CODES = new Set([10148, 10013]);
+/** An ephemeral consumer is removed by the server this long after its subscriber goes away. */
+const EPHEMERAL_INACTIVE_MILLIS = 60_000;
+
+/**
+ * Subscribes to one event of one event source. Iterate the result to receive events.
+ * @throws {@link InvalidSubjectTokenError} for a source or event name that is not one subject token
+ * @throws {@link BusError} `CLIENT_CONSUMER_FAILED` when the consumer cannot be created or used
+ */
+export async function subscribe(client: EventBusClient, options: SubscribeOptions): Promise<EventSubscription> {
+  const subject = eventSubject(options.source, options.event);
+  if (options.durable !== undefined && options.dependency !== undefined) {
+    throw new BusError(ClientErrorCode.invalidOptions, "subscribe: give a durable name or a sensor dependency, not both");
+  }
+  const durable = options.durable ?? (options.dependency ? durableName(options.dependency) : undefined);
+  if (durable !== undefined && !/^[^.*>\s\p{Cc}]+$/u.test(durable)) {
+    throw new BusError(ClientErrorCode.invalidOptions, `durable: must not be empty or contain ".", "*", ">" or whitespace, got ${JSON.stringify(durable)}`);
+  }
+  const batch = options.batch ?? 100;
+  if (!Number.isInteger(batch) || batch < 1) throw new BusError(ClientErrorCode.invalidOptions, `batch: must be a whole number >= 1, got ${batch}`);
+  const info = await ensureConsumer(client, subject, durable, options);
+  const consumer = await client.js.consumers.get(ARGO_STREAM_NAME, info.name).catch((err: unknown) => {
+    throw consumerError(info.name, err);
+  });
+  const messages = await consumer.consume({ max_messages: batch });
+  return new EventSubscription(info.name, durable !== undefined, subject, messages, options.onInvalid);
+}
+
+/** The events of a subscription, as an async iterator. Closing it stops pulling; a durable consumer stays. */
+export class EventSubscription implements AsyncIterable<ReceivedEvent>, AsyncDisposable {
+  constructor(
+    /** The consumer's name (the durable name, or the server's name for an ephemeral consumer). */
+    readonly consumer: string,
+    /** Whether the consumer outlives the subscription. */
+    readonly durable: boolean,
+    /** The subject it filters on. */
+    readonly subject: string,
+    private readonly messages: ConsumerMessages,
+    private readonly onInvalid: SubscribeOptions["onInvalid"],
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ReceivedEvent> {
+    for await (const msg of this.messages) {
+      let event: ArgoEvent;
+      try {
+        event = decodeEvent(msg.subject, msg.headers, msg.data);
+      } catch (err) {
+        if (!(err instanceof InvalidEventError)) throw err;
+        this.onInvalid?.(err, { subject: msg.subject, seq: msg.seq });
+        msg.term("not an Argo Events CloudEvent");
+        continue;
+      }
+      yield received(event, msg);
+    }
+  }
+
+  /**
+   * Stops pulling events and ends the iteration. Unacknowledged events are delivered again after the
+   * ack wait. Does not wait for the iteration to notice (nats.js settles that only when the iterator
+   * is read again, which would hang a `close()` called from inside the loop).
+   */
+  async close(): Promise<void> {
+    this.messages.stop();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function received(event: ArgoEvent, msg: JsMsg): ReceivedEvent {
+  return {
+    event,
+    subject: msg.subject,
+    seq: msg.seq,
+    deliveryCount: msg.info.deliveryCount,
+    redelivered: msg.redelivered,
+    storedAt: new Date(Number(msg.timestampNanos / 1_000_000n)),
+    pending: msg.info.pending,
+    ack: async () => {
+      const ok = await msg.ackAck();
+      if (!ok) throw new BusError(ClientErrorCode.consumer, `event ${event.id}: the server did not confirm the ack (the ack wait may have passed; the event will be delivered again)`);
+    },
+    nak: (delayMillis?: number) => msg.nak(delayMillis),
+    working: () => msg.working(),
+    term: (reason?: string) => msg.term(reason),
+  };
+}
+
+async function ensureConsumer(client: EventBusClient, subject: string, durable: string | undefined, options: SubscribeOptions): Promise<ConsumerInfo> {
+  const name = durable ?? "(ephemeral)";
+  const jsm = await client.manager().catch((err: unknown) => {
+    throw consumerError(name, err);
+  });
+  if (durable !== undefined) {
+    const existing = await consumerInfo(client, durable);
+    if (existing) return checkFilter(existing, subject);
+  }
+  const config: Partial<ConsumerConfig> = {
+    ack_policy: AckPolicy.Explicit,
+    filter_subject: subject,
+    ack_wait: Math.round((options.ackWaitMillis ?? DEFAULT_ACK_WAIT_MILLIS) * NANOS_PER_MILLI),
+    ...startPosition(options.from ?? "new"),
+    ...(durable !== undefined ? { durable_name: durable } : { inactive_threshold: EPHEMERAL_INACTIVE_MILLIS * NANOS_PER_MILLI }),
+  };
+  try {
+    return await jsm.consumers.add(ARGO_STREAM_NAME, config);
+  } catch (err) {
+    // Another subscriber (or a sensor) created it meanwhile.
+    if (durable !== undefined && err instanceof JetStreamApiError && CONSUMER_EXISTS_CODES.has(err.code)) {
+      const existing = await consumerInfo(client, durable);
+      if (existing) return checkFilter(existing, subject);
+    }
+    throw consumerError(name, err);
+  }
+}
+
+async function consumerInfo(client: EventBusClient, name: string): Promise<ConsumerInfo | undefined> {
+  const jsm = await client.manager();
+  try {
+    return await jsm.consumers.info(ARGO_STREAM_NAME, name);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound) return undefined;
+    throw consumerError(name, err);
+  }
+}
+
+function checkFilter(info: ConsumerInfo, subject: string): ConsumerInfo {
+  const filters = info.config.filter_subjects ?? (info.config.filter_subject ? [info.config.filter_subject] : []);
+  if (filters.length > 0 && !filters.includes(subject)) {
+    throw new BusError(ClientErrorCode.consumer, `consumer ${info.name} already exists for ${filters.join(", ")}, not ${subject}; use another durable name`);
+  }
+  if (info.config.ack_policy !== AckPolicy.Explicit) {
+    throw new BusError(ClientErrorCode.consumer, `consumer ${info.name} exists with ack policy ${info.config.ack_policy}, not explicit; use another durable name`);
+  }
+  return info;
+}
+
+function startPosition(from: StartPosition): Partial<ConsumerConfig> {
+  if (from === "new") return { deliver_policy: DeliverPolicy.New };
+  if (from === "start") return { deliver_policy: DeliverPolicy.All };
+  if (typeof from === "number") {
+    if (!Number.isInteger(from) || from < 1) throw new BusError(ClientErrorCode.invalidOptions, `from: a stream sequence must be a whole number >= 1, got ${from}`);
+    return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from };
+  }
+  if (from instanceof Date && Number.isFinite(from.getTime())) return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.toISOString() };
+  throw new BusError(ClientErrorCode.invalidOptions, `from: must be "new", "start", a stream sequence or a time, got ${String(from)}`);
+}
+
+function consumerError(name: string, err: unknown): BusError {
+  if (err instanceof BusError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new BusError(ClientErrorCode.consumer, `consumer ${name} on stream ${ARGO_STREAM_NAME}: ${message}`, { cause: err });
+}
