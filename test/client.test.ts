@@ -184,6 +184,29 @@ describe("client - a bus with basic auth and TLS", () => {
     assert.deepEqual(await ids(new Date(Date.now() + 60_000)), []);
   });
 
+  test("a subscription with max pulls no more than that: the rest stay undelivered for the next subscriber", async () => {
+    for (let i = 0; i < 5; i++) await client.publish({ source: "bounded", subject: "e", type: "t", data: { i } });
+    const options = { source: "bounded", event: "e", durable: "bounded", from: "start", max: 2, batch: 1 } as const;
+    const sub = await client.subscribe(options);
+    assert.equal(sub.created, true);
+    const seen: number[] = [];
+    for await (const got of sub) {
+      seen.push(got.seq);
+      await got.ack();
+    }
+    assert.equal(seen.length, 2, "the iteration ends after max events");
+    const info = await (await client.manager()).consumers.info("default", "bounded");
+    assert.deepEqual({ ackPending: info.num_ack_pending, pending: info.num_pending, delivered: info.delivered.consumer_seq }, { ackPending: 0, pending: 3, delivered: 2 });
+    const again = await client.subscribe({ ...options, max: 3 });
+    assert.equal(again.created, false, "the durable consumer is reused");
+    const rest: number[] = [];
+    for await (const got of again) {
+      rest.push(got.seq);
+      await got.ack();
+    }
+    assert.deepEqual(rest, [seen[1]! + 1, seen[1]! + 2, seen[1]! + 3]);
+  });
+
   test("a message that is not an Argo CloudEvent is reported and not delivered again", async () => {
     const nc = await bus.connect();
     const invalid: string[] = [];

@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { EventBusValidationError, formatIssue, LintProfile, ManifestReadError } from "../api/index.js";
+import { BusError, ClientErrorCode, isClientError } from "../client/index.js";
 import { LocalPlatformError } from "../platforms/local/index.js";
 import { isToolsError } from "../tools/index.js";
+import { addClientCommands } from "./client-commands.js";
 import { crdCommand } from "./crd-command.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
@@ -57,6 +59,7 @@ function buildProgram(io: Io, result: { code: ExitCode }): Command {
     });
 
   addLocalCommands(program, io, result);
+  addClientCommands(program, io);
 
   return program;
 }
@@ -84,6 +87,12 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     if (error instanceof LocalPlatformError) {
       io.stderr(`eventbus: ${error.message}\n${error.detail ? `${error.detail}\n` : ""}`);
       return ExitCode.failed;
+    }
+    if (isClientError(error)) {
+      // Bad input (names, data, config, auth file, options) is exit 2; a bus that failed is exit 1.
+      const invalid = !(error instanceof BusError) || error.code === ClientErrorCode.invalidOptions;
+      io.stderr(error.message.split("\n").map((line) => `eventbus: ${line}\n`).join(""));
+      return invalid ? ExitCode.invalid : ExitCode.failed;
     }
     if (isToolsError(error)) {
       io.stderr(`eventbus: ${error.message}\n`);

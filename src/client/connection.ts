@@ -28,6 +28,8 @@ export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionSt
 
 /** A connection attempt that failed and will be retried. */
 export interface ConnectProgress {
+  /** The bus being connected to: `local bus default`, or its URLs (never credentials). */
+  readonly target: string;
   /** 1 for the first attempt. */
   readonly attempt: number;
   /** Why it failed, without credentials. */
@@ -79,7 +81,7 @@ export async function connect(options: ConnectOptions): Promise<EventBusClient> 
       if (wait <= 0) {
         throw new BusError(ClientErrorCode.unreachable, `no server of ${target.description} answered within ${formatMillis(timeout)} (${attempt} attempts): ${failure.message}`, { cause: err });
       }
-      options.onProgress?.({ attempt, reason: failure.message, retryInMillis: wait });
+      options.onProgress?.({ target: target.description, attempt, reason: failure.message, retryInMillis: wait });
       await sleep(wait);
     }
   }

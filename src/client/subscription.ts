@@ -4,7 +4,7 @@
  * default. A sensor's consumer is found by its Argo name (see {@link durableName}), so an eventbus
  * subscriber can share it, or a new one can start where a sensor would.
  */
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerConfig, type ConsumerInfo, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type Consumer, type ConsumerConfig, type ConsumerInfo, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 
 import type { EventBusClient } from "./connection.js";
 import { durableName, type DurableNameParts } from "./consumer-names.js";
@@ -33,6 +33,11 @@ export interface SubscribeOptions {
   readonly ackWaitMillis?: number;
   /** Events pulled per request. @default 100 */
   readonly batch?: number;
+  /**
+   * Receive at most this many events, then end the iteration. Only that many are pulled from the
+   * server, so none is left delivered and unacknowledged (which would hold it until the ack wait).
+   */
+  readonly max?: number;
   /**
    * Called for a message that is not an Argo Events CloudEvent. Such a message is terminated (never
    * delivered again), as Argo's sensors discard it. @default ignored
@@ -88,12 +93,56 @@ export async function subscribe(client: EventBusClient, options: SubscribeOption
   }
   const batch = options.batch ?? 100;
   if (!Number.isInteger(batch) || batch < 1) throw new BusError(ClientErrorCode.invalidOptions, `batch: must be a whole number >= 1, got ${batch}`);
-  const info = await ensureConsumer(client, subject, durable, options);
+  if (options.max !== undefined && (!Number.isInteger(options.max) || options.max < 1)) {
+    throw new BusError(ClientErrorCode.invalidOptions, `max: must be a whole number >= 1, got ${options.max}`);
+  }
+  const { info, created } = await ensureConsumer(client, subject, durable, options);
   const consumer = await client.js.consumers.get(ARGO_STREAM_NAME, info.name).catch((err: unknown) => {
     throw consumerError(info.name, err);
   });
-  const messages = await consumer.consume({ max_messages: batch });
-  return new EventSubscription(info.name, durable !== undefined, subject, messages, options.onInvalid);
+  const source: MessageSource =
+    options.max === undefined ? await consumer.consume({ max_messages: batch }) : new BoundedFetch(consumer, options.max, batch);
+  return new EventSubscription(info.name, durable !== undefined, created, subject, source, options.onInvalid);
+}
+
+/** What a subscription reads messages from: nats.js's `consume()`, or a {@link BoundedFetch}. */
+interface MessageSource extends AsyncIterable<JsMsg> {
+  stop(): void;
+}
+
+/** How long one pull of a bounded subscription waits for events before pulling again. */
+const FETCH_EXPIRES_MILLIS = 5_000;
+
+/**
+ * Pulls exactly up to `max` events in all, `batch` at a time, as Argo's sensors pull (`Fetch` in a
+ * loop): a request never asks for more than are still wanted.
+ */
+class BoundedFetch implements MessageSource {
+  private current: ConsumerMessages | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly max: number,
+    private readonly batch: number,
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncIterator<JsMsg> {
+    let remaining = this.max;
+    while (remaining > 0 && !this.stopped) {
+      this.current = await this.consumer.fetch({ max_messages: Math.min(this.batch, remaining), expires: FETCH_EXPIRES_MILLIS });
+      if (this.stopped) this.current.stop();
+      for await (const msg of this.current) {
+        remaining--;
+        yield msg;
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.current?.stop();
+  }
 }
 
 /** The events of a subscription, as an async iterator. Closing it stops pulling; a durable consumer stays. */
@@ -103,9 +152,11 @@ export class EventSubscription implements AsyncIterable<ReceivedEvent>, AsyncDis
     readonly consumer: string,
     /** Whether the consumer outlives the subscription. */
     readonly durable: boolean,
+    /** Whether this subscription created the consumer; `false` when a durable consumer existed, so `from` and `ackWaitMillis` did not apply. */
+    readonly created: boolean,
     /** The subject it filters on. */
     readonly subject: string,
-    private readonly messages: ConsumerMessages,
+    private readonly messages: MessageSource,
     private readonly onInvalid: SubscribeOptions["onInvalid"],
   ) {}
 
@@ -157,14 +208,14 @@ function received(event: ArgoEvent, msg: JsMsg): ReceivedEvent {
   };
 }
 
-async function ensureConsumer(client: EventBusClient, subject: string, durable: string | undefined, options: SubscribeOptions): Promise<ConsumerInfo> {
+async function ensureConsumer(client: EventBusClient, subject: string, durable: string | undefined, options: SubscribeOptions): Promise<{ info: ConsumerInfo; created: boolean }> {
   const name = durable ?? "(ephemeral)";
   const jsm = await client.manager().catch((err: unknown) => {
     throw consumerError(name, err);
   });
   if (durable !== undefined) {
     const existing = await consumerInfo(client, durable);
-    if (existing) return checkFilter(existing, subject);
+    if (existing) return { info: checkFilter(existing, subject), created: false };
   }
   const config: Partial<ConsumerConfig> = {
     ack_policy: AckPolicy.Explicit,
@@ -174,12 +225,12 @@ async function ensureConsumer(client: EventBusClient, subject: string, durable: 
     ...(durable !== undefined ? { durable_name: durable } : { inactive_threshold: EPHEMERAL_INACTIVE_MILLIS * NANOS_PER_MILLI }),
   };
   try {
-    return await jsm.consumers.add(ARGO_STREAM_NAME, config);
+    return { info: await jsm.consumers.add(ARGO_STREAM_NAME, config), created: true };
   } catch (err) {
     // Another subscriber (or a sensor) created it meanwhile.
     if (durable !== undefined && err instanceof JetStreamApiError && CONSUMER_EXISTS_CODES.has(err.code)) {
       const existing = await consumerInfo(client, durable);
-      if (existing) return checkFilter(existing, subject);
+      if (existing) return { info: checkFilter(existing, subject), created: false };
     }
     throw consumerError(name, err);
   }
