@@ -25,7 +25,7 @@ import {
   type EventBusClient,
   type ReceivedEvent,
 } from "../src/client/index.js";
-import { busCredentials, busStatus } from "../src/platforms/local/index.js";
+import { busCredentials, busStatus, downBus } from "../src/platforms/local/index.js";
 import { freePort } from "./helpers/ports.js";
 import { waitFor } from "./helpers/process.js";
 import { jetstreamManifest, startTestBus, storedIds, type TestBus } from "./helpers/local-bus.js";
@@ -258,6 +258,10 @@ describe("client - a bus with basic auth and TLS", () => {
       assert.match(err.message, /--ca/);
       return true;
     });
+    // Only an explicit opt-out skips the verification.
+    const insecure = await connect({ servers: creds.urls, auth: { kind: "basic", username: creds.user!, password: creds.password! }, tls: { insecure: true } });
+    assert.equal(insecure.state, ConnectionState.connected);
+    await insecure.close();
   });
 
   test("Argo's status.config with Argo's auth file connects, and so do explicit URLs with an auth file", async () => {
@@ -342,6 +346,27 @@ describe("client - connecting and reconnecting", () => {
     await assert.rejects(connect({ bus: "a", servers: "nats://127.0.0.1:1" } as never), /give only one of bus, servers/);
     await assert.rejects(connect({ servers: "nats://127.0.0.1:1", authFile: "/nonexistent/auth.yaml" }), /auth file \/nonexistent\/auth\.yaml does not exist/);
     await assert.rejects(connect({ config: '{"nats":{"url":"nats://a:4222","clusterID":"c"}}' }), /NATS Streaming \(STAN\) buses are not supported/);
+  });
+
+  test("a whole bus down for a while: the client keeps reconnecting and carries on when the bus is back", async () => {
+    const manifest = jetstreamManifest("outage", `version: "2.10"\nreplicas: 1\nauth: token\npersistence: {volumeSize: 1Gi}`);
+    await using bus = await startTestBus(manifest);
+    const client = await connect({ bus: bus.name, home: bus.home, backoff: { initialMillis: 100, maxMillis: 500, jitter: 0.25 } });
+    try {
+      const states: string[] = [];
+      client.onStateChange((s) => states.push(s));
+      await downBus(bus.name, { home: bus.home });
+      await waitFor("the client to notice", () => (client.state === ConnectionState.reconnecting ? true : undefined), { timeoutMs: 10_000 });
+      // Longer than nats.js's default of 10 attempts per server at this backoff.
+      await new Promise((r) => setTimeout(r, 6000));
+      assert.equal(client.state, ConnectionState.reconnecting);
+      await bus.apply(manifest);
+      await waitFor("the client to reconnect", () => (client.state === ConnectionState.connected ? true : undefined), { timeoutMs: 20_000, intervalMs: 100 });
+      assert.equal((await client.publish({ source: "outage", subject: "e", type: "t" })).duplicate, false);
+      assert.deepEqual(states, [ConnectionState.reconnecting, ConnectionState.connected]);
+    } finally {
+      await client.close();
+    }
   });
 
   test("a 3-server bus: a server killed while publishing is survived; every event is acked once and stored once; the connection says it reconnected", async () => {
