@@ -402,10 +402,14 @@ describe("client - connecting and reconnecting", () => {
       assert.ok(acked.length > 100, `${acked.length} events acked`);
       assert.ok(states.includes(ConnectionState.reconnecting) && states.at(-1) === ConnectionState.connected, `states: ${states.join(" → ")}`);
       // Read the stream once the killed server is back and its replica is current.
+      let last: unknown;
       await waitFor("the killed server back and the stream current", async () => {
         const s = await busStatus(bus.name, { home: bus.home });
+        last = { servers: s.servers.map((x) => `${x.name} ${x.phase} ${x.restarts}`), streams: s.streams };
         return s.servers.every((x) => x.phase === "healthy") && s.streams[0]?.current ? true : undefined;
-      }, { timeoutMs: 60_000, intervalMs: 200 });
+      }, { timeoutMs: 60_000, intervalMs: 200 }).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}: ${JSON.stringify(last)}`);
+      });
       const nc = await bus.connect();
       const stored = await storedIds(nc);
       const info = await (await jetstreamManager(nc)).streams.info("default");

@@ -48,7 +48,6 @@ export const DEFAULT_PUBLISH_WINDOW = 256;
 /** The default of {@link PublishOptions.ackTimeoutMillis}. */
 export const DEFAULT_ACK_TIMEOUT_MILLIS = 5_000;
 const RETRY_BACKOFF: BackoffPolicy = { initialMillis: 50, maxMillis: 2_000, jitter: 0.25 };
-const utf8 = new TextEncoder();
 
 /**
  * Publishes one event and waits for the stream's acknowledgement.
@@ -64,22 +63,38 @@ export async function publishEvent(client: EventBusClient, event: EventInput, op
 export function encodeChecked(client: EventBusClient, event: EventInput, options: EncodeOptions = {}): EncodedEvent {
   const encoded = encodeEvent(event, options);
   // nats.js counts the body and the header block: "NATS/1.0\r\n" + "Nats-Msg-Id: <id>\r\n" + "\r\n".
-  const size = encoded.body.byteLength + 12 + MSG_ID_HEADER.length + 2 + utf8.encode(encoded.id).byteLength + 2;
+  const size = encoded.body.byteLength + 12 + MSG_ID_HEADER.length + 2 + Buffer.byteLength(encoded.id) + 2;
   if (size > client.maxPayload) throw new PayloadTooLargeError(size, client.maxPayload);
   return encoded;
 }
 
 /** Sends an encoded event, retrying with the same id until acknowledged or the retry window ends. */
-export async function publishEncoded(client: EventBusClient, encoded: EncodedEvent, options: PublishOptions = {}): Promise<PublishAck> {
+export function publishEncoded(client: EventBusClient, encoded: EncodedEvent, options: PublishOptions = {}): Promise<PublishAck> {
+  // The first attempt without an async frame: most events are acknowledged at once.
+  if (client.nc.isClosed()) return retryPublish(client, encoded, options, 1, Date.now());
+  const started = Date.now();
+  const timeout = options.ackTimeoutMillis ?? DEFAULT_ACK_TIMEOUT_MILLIS;
+  return client.js.publish(encoded.subject, encoded.body, { msgID: encoded.id, timeout }).then(
+    (ack) => ({ id: encoded.id, subject: encoded.subject, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate, attempts: 1 }),
+    (err: unknown) => retryPublish(client, encoded, options, 1, started, err),
+  );
+}
+
+async function retryPublish(client: EventBusClient, encoded: EncodedEvent, options: PublishOptions, firstAttempt: number, started: number, firstError?: unknown): Promise<PublishAck> {
   const timeout = options.ackTimeoutMillis ?? DEFAULT_ACK_TIMEOUT_MILLIS;
   const windowMillis = options.retryWindowMillis ?? defaults.PUBLISHER_RETRY_WINDOW.millis;
-  const deadline = Date.now() + windowMillis;
-  for (let attempt = 1; ; attempt++) {
-    client.assertOpen();
+  const deadline = started + windowMillis;
+  let pending = firstError;
+  for (let attempt = firstAttempt; ; attempt++) {
     try {
-      const ack = await client.js.publish(encoded.subject, encoded.body, { msgID: encoded.id, timeout });
-      return { id: encoded.id, subject: encoded.subject, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate, attempts: attempt };
+      if (pending === undefined) {
+        client.assertOpen();
+        const ack = await client.js.publish(encoded.subject, encoded.body, { msgID: encoded.id, timeout });
+        return { id: encoded.id, subject: encoded.subject, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate, attempts: attempt };
+      }
+      throw pending;
     } catch (err) {
+      pending = undefined;
       if (client.nc.isClosed()) client.assertOpen();
       const retriable = isRetriable(err);
       const wait = Math.round(Math.min(RETRY_BACKOFF.maxMillis, RETRY_BACKOFF.initialMillis * 2 ** Math.min(attempt - 1, 10)) * (1 + RETRY_BACKOFF.jitter * Math.random()));
@@ -124,28 +139,54 @@ export class EventPublisher {
    * Publishes an event once a slot of the window is free. The event is encoded and checked at once
    * (bad input rejects before anything is sent); the promise settles with its acknowledgement.
    */
-  async publish(event: EventInput): Promise<PublishAck> {
-    const encoded = encodeChecked(this.client, event, this.options);
-    // The slot is taken synchronously, so many calls in one tick cannot overrun the window.
-    if (this.inFlight < this.window && this.slotWaiters.length === 0) this.inFlight++;
-    else await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  publish(event: EventInput): Promise<PublishAck> {
+    let encoded: EncodedEvent;
     try {
-      return await publishEncoded(this.client, encoded, this.options);
-    } finally {
-      this.release();
+      encoded = encodeChecked(this.client, event, this.options);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    // The slot is taken synchronously, so many calls in one tick cannot overrun the window.
+    if (this.roomy()) {
+      this.inFlight++;
+      return this.send(encoded);
+    }
+    return new Promise<void>((resolve) => this.slotWaiters.push(resolve)).then(() => this.send(encoded));
   }
+
+  /** Sends an event that holds a slot; the slot is released (or handed on) when it settles. */
+  private send(encoded: EncodedEvent): Promise<PublishAck> {
+    const ack = publishEncoded(this.client, encoded, this.options);
+    ack.then(this.releaser, this.releaser);
+    return ack;
+  }
+
+  private readonly releaser = () => this.release();
 
   /** Publishes every event, yielding the acknowledgements in order; reading slowly slows publishing. */
   async *publishAll(events: Iterable<EventInput> | AsyncIterable<EventInput>): AsyncGenerator<PublishAck> {
     const queue: Promise<PublishAck>[] = [];
+    // Up to a second window of events waits for slots: a slot is handed over in the acknowledgement's
+    // callback, so acknowledgements read together send their successors together (one socket write).
+    const depth = 2 * this.window;
+    const push = (event: EventInput) => {
+      const ack = this.publish(event);
+      // Rejections are read in order below; this only stops an unhandled rejection meanwhile.
+      ack.catch(() => undefined);
+      queue.push(ack);
+    };
     try {
-      for await (const event of events) {
-        const ack = this.publish(event);
-        // Rejections are read in order below; this only stops an unhandled rejection meanwhile.
-        ack.catch(() => undefined);
-        queue.push(ack);
-        if (queue.length >= this.window) yield await queue.shift()!;
+      if (Symbol.iterator in events) {
+        // A plain iterable is read without an await per event.
+        for (const event of events) {
+          push(event);
+          if (queue.length >= depth) yield await queue.shift()!;
+        }
+      } else {
+        for await (const event of events) {
+          push(event);
+          if (queue.length >= depth) yield await queue.shift()!;
+        }
       }
       while (queue.length > 0) yield await queue.shift()!;
     } finally {
@@ -155,7 +196,7 @@ export class EventPublisher {
 
   /** Resolves when a slot of the window is free: await it before each {@link publish} to publish without queueing. */
   ready(): Promise<void> {
-    if (this.hasRoom()) return Promise.resolve();
+    if (this.roomy()) return Promise.resolve();
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
@@ -170,11 +211,16 @@ export class EventPublisher {
     // The slot passes straight to the next waiting event.
     if (next) return next();
     this.inFlight--;
-    if (this.hasRoom()) for (const resolve of this.readyWaiters.splice(0)) resolve();
+    if (this.roomy()) for (const resolve of this.readyWaiters.splice(0)) resolve();
     if (this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  private hasRoom(): boolean {
+  /** Whether a publish now is sent at once (a slot is free): check it before awaiting {@link ready}. */
+  get hasRoom(): boolean {
+    return this.roomy();
+  }
+
+  private roomy(): boolean {
     return this.inFlight < this.window && this.slotWaiters.length === 0;
   }
 }

@@ -59,8 +59,12 @@ export interface ReceivedEvent {
   readonly storedAt: Date;
   /** Events left for this consumer after this one. */
   readonly pending: number;
-  /** Acknowledges the event and waits for the server to confirm it (as Argo's sensors do). */
-  ack(): Promise<void>;
+  /**
+   * Acknowledges the event and, unless `confirm` is false, waits for the server to confirm it (as
+   * Argo's sensors do with AckSync). Unconfirmed acks are about twice as fast; a lost one means the
+   * event comes again after the ack wait.
+   */
+  ack(options?: { readonly confirm?: boolean }): Promise<void>;
   /** Asks for redelivery, after `delayMillis` when given. */
   nak(delayMillis?: number): void;
   /** Says the event is still being worked on: restarts its ack timer. */
@@ -198,7 +202,8 @@ function received(event: ArgoEvent, msg: JsMsg): ReceivedEvent {
     redelivered: msg.redelivered,
     storedAt: new Date(Number(msg.timestampNanos / 1_000_000n)),
     pending: msg.info.pending,
-    ack: async () => {
+    ack: async (options) => {
+      if (options?.confirm === false) return msg.ack();
       const ok = await msg.ackAck();
       if (!ok) throw new BusError(ClientErrorCode.consumer, `event ${event.id}: the server did not confirm the ack (the ack wait may have passed; the event will be delivered again)`);
     },

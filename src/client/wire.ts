@@ -101,6 +101,8 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
 const ATTRIBUTES = new Set(["specversion", "id", "source", "type", "subject", "datacontenttype", "dataschema", "time", "data", "data_base64"]);
 
+let last: { source: unknown; name: unknown; type: unknown; contentType: unknown; subject: string } = { source: undefined, name: undefined, type: undefined, contentType: undefined, subject: "" };
+
 /** `default.<source>.<event>`, the subject Argo publishes an event on. @throws {@link InvalidSubjectTokenError} */
 export function eventSubject(source: string, event: string): string {
   return `${ARGO_STREAM_NAME}.${checkSubjectToken("source", source)}.${checkSubjectToken("subject", event)}`;
@@ -108,7 +110,8 @@ export function eventSubject(source: string, event: string): string {
 
 /** A new event id as Argo writes it: a random (v4) UUID's 16 bytes as 32 lowercase hex digits. */
 export function newEventId(): string {
-  return randomUUID().replaceAll("-", "");
+  const u = randomUUID();
+  return u.slice(0, 8) + u.slice(9, 13) + u.slice(14, 18) + u.slice(19, 23) + u.slice(24);
 }
 
 /** `date` in UTC with Go's RFC3339Nano layout (sdk-go's `Timestamp`): no trailing zeros in the fraction. */
@@ -136,13 +139,20 @@ export function isJsonContentType(contentType: string | undefined): boolean {
  * @throws {@link InvalidEventError} naming the field, for any other value that cannot be written
  */
 export function encodeEvent(input: EventInput, options: EncodeOptions = {}): EncodedEvent {
-  const subject = eventSubject(input.source, input.subject);
-  if (BAD_PERCENT.test(input.source)) throw new InvalidEventError("source", 'must be a URI reference: "%" must start a %XX escape');
-  const id = input.id ?? newEventId();
-  checkAttribute("id", id);
-  checkAttribute("type", input.type);
   const contentType = input.datacontenttype ?? DEFAULT_DATA_CONTENT_TYPE;
-  checkAttribute("datacontenttype", contentType);
+  let subject: string;
+  // The attributes of the last event are checked once: publishers send many events of one kind.
+  if (input.source === last.source && input.subject === last.name && input.type === last.type && contentType === last.contentType) {
+    subject = last.subject;
+  } else {
+    subject = eventSubject(input.source, input.subject);
+    if (BAD_PERCENT.test(input.source)) throw new InvalidEventError("source", 'must be a URI reference: "%" must start a %XX escape');
+    checkAttribute("type", input.type);
+    checkAttribute("datacontenttype", contentType);
+    last = { source: input.source, name: input.subject, type: input.type, contentType, subject };
+  }
+  const id = input.id ?? newEventId();
+  if (input.id !== undefined) checkAttribute("id", id);
   const time = eventTime(input.time);
   const dataField = options.dataField ?? DataField.base64;
   if (dataField !== DataField.base64 && dataField !== DataField.inline) {
@@ -226,8 +236,19 @@ export function eventJson(event: ArgoEvent): unknown {
   }
 }
 
+// Events published within one millisecond share its text.
+let nowMillis = Number.NaN;
+let nowText = "";
+
 function eventTime(time: Date | string | undefined): string {
-  if (time === undefined) return formatEventTime(new Date());
+  if (time === undefined) {
+    const ms = Date.now();
+    if (ms !== nowMillis) {
+      nowText = formatEventTime(new Date(ms));
+      nowMillis = ms;
+    }
+    return nowText;
+  }
   if (time instanceof Date) return formatEventTime(time);
   if (typeof time === "string" && RFC3339.test(time) && Number.isFinite(Date.parse(time))) return time;
   throw new InvalidEventError("time", "must be a Date or an RFC 3339 timestamp such as 2024-05-01T12:00:00Z");

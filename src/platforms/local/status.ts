@@ -106,11 +106,22 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
       peers: [...(meta?.leader ? [meta.leader] : []), ...(meta?.replicas ?? []).map((r) => r.name)].sort(),
       peersCurrent: (meta?.replicas ?? []).filter((r) => r.current).length + (meta?.leader ? 1 : 0),
     };
-    const details = await fetch(`http://127.0.0.1:${healthyServer.ports.monitor}/jsz?accounts=true&streams=true&config=true`, { signal: AbortSignal.timeout(2000) })
-      .then((r) => r.json() as Promise<JszAccounts>)
-      .catch(() => undefined);
+    const streamDetails = (monitor: number) =>
+      fetch(`http://127.0.0.1:${monitor}/jsz?accounts=true&streams=true&config=true`, { signal: AbortSignal.timeout(2000) })
+        .then((r) => r.json() as Promise<JszAccounts>)
+        .catch(() => undefined);
+    const details = await streamDetails(healthyServer.ports.monitor);
+    // Only a stream's leader knows whether its replicas are current; a follower reports them as not.
+    const leaderViews = new Map<string, JszAccounts | undefined>();
     for (const account of details?.account_details ?? []) {
-      for (const stream of account.stream_detail ?? []) {
+      for (const seen of account.stream_detail ?? []) {
+        const leader = state.servers.find((s) => s.name === seen.cluster?.leader);
+        let stream = seen;
+        if (leader && leader.name !== healthyServer.name) {
+          if (!leaderViews.has(leader.name)) leaderViews.set(leader.name, await streamDetails(leader.ports.monitor));
+          const view = leaderViews.get(leader.name)?.account_details?.find((a) => a.name === account.name)?.stream_detail?.find((d) => d.name === seen.name);
+          if (view) stream = view;
+        }
         streams.push({
           name: stream.name,
           messages: stream.state.messages,
