@@ -1,5 +1,5 @@
 # eventbus — every target installs what it needs (idempotently), then acts.
-#   make test            npm deps + pinned NATS binaries + build, then the test suite
+#   make test            npm deps + pinned binaries (NATS, kube-apiserver, etcd) + build, then the test suite
 #   make test TESTS=test/tools.test.ts   only those test files
 #   make up ARGS="-f bus.yaml"
 
@@ -15,11 +15,11 @@ DEPS_STAMP := node_modules/.eventbus-deps-stamp
 # Node 20's `--test` does not expand globs, so make finds the test files itself.
 TESTS ?= $(shell find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 
-.PHONY: help deps tools build test up bench clean
+.PHONY: help deps tools tools-nats build test up bench clean
 
 help: ## list the targets
 	@echo "usage: make <target>"
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## (.*)/  \1\t\2/' | expand -t 10
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
 
 $(DEPS_STAMP): package-lock.json
 	@if [[ -f node_modules/.package-lock.json && node_modules/.package-lock.json -nt package-lock.json ]]; then \
@@ -32,8 +32,11 @@ $(DEPS_STAMP): package-lock.json
 
 deps: $(DEPS_STAMP) ## npm ci, only when package-lock.json is newer than node_modules
 
-tools: deps ## build the pinned nats-server, nats, nats-streaming-server into the shared cache and link them into .tools/bin
+tools: deps ## build the pinned binaries (NATS, kube-apiserver, etcd) into the shared cache, link them into .tools/bin
 	@$(TSX) scripts/install-tools.ts
+
+tools-nats: deps ## only the NATS binaries of `make tools` (what `make up` and `make bench` need)
+	@$(TSX) scripts/install-tools.ts --group nats
 
 build: deps ## compile src/ into dist/ (the CLI is dist/cli/main.js)
 	npm run build
@@ -43,10 +46,10 @@ test: tools build ## run the test suite (TESTS=files to pick)
 	@# JetStream meta group miss slow servers now and then (see the README).
 	node --import tsx --test --test-concurrency=1 $(TESTS)
 
-up: tools build ## run a bus locally: make up ARGS="-f bus.yaml"
+up: tools-nats build ## run a bus locally: make up ARGS="-f bus.yaml"
 	node dist/cli/main.js up $(ARGS)
 
-bench: tools build ## run the benchmarks
+bench: tools-nats build ## run the benchmarks
 	npm run bench
 
 clean: ## remove dist/ and .tools/ (the shared tool cache under ~/.cache/eventbus stays)

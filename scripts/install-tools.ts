@@ -1,24 +1,41 @@
 /**
  * Installs the pinned binaries of src/tools/versions.json.
  *
- *   npx tsx scripts/install-tools.ts            build what is missing, link into .tools/bin
- *   npx tsx scripts/install-tools.ts --check    only report what is missing (exit 1 if anything)
- *   npx tsx scripts/install-tools.ts --force    rebuild everything
+ *   npx tsx scripts/install-tools.ts               build what is missing, link into .tools/bin
+ *   npx tsx scripts/install-tools.ts --check       only report what is missing (exit 1 if anything)
+ *   npx tsx scripts/install-tools.ts --force       rebuild everything
+ *   npx tsx scripts/install-tools.ts --group nats  only one group (nats: the NATS binaries, a minute
+ *                                                  or two; kube: kube-apiserver and etcd, far longer)
  *
  * Exit codes: 0 done, 1 missing (--check) or a build failed, 2 Go unavailable or bad usage,
  * 130 interrupted.
  */
 import { parseArgs } from "node:util";
 
-import { GoUnavailableError, inspectTools, installTools, INSTALL_HINT, isInstalled, toolsBinDir } from "../src/tools/index.js";
+import {
+  GoUnavailableError,
+  inspectTools,
+  installTools,
+  INSTALL_HINT,
+  isInstalled,
+  pinnedBinaries,
+  ToolGroup,
+  toolsBinDir,
+} from "../src/tools/index.js";
 
-const USAGE = "usage: npx tsx scripts/install-tools.ts [--check] [--force]";
+const GROUPS: readonly string[] = Object.values(ToolGroup);
+const USAGE = `usage: npx tsx scripts/install-tools.ts [--check] [--force] [--group ${GROUPS.join("|")}]...`;
 
 async function main(): Promise<number> {
-  let values: { check?: boolean; force?: boolean; help?: boolean };
+  let values: { check?: boolean; force?: boolean; help?: boolean; group?: string[] };
   try {
     ({ values } = parseArgs({
-      options: { check: { type: "boolean" }, force: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: {
+        check: { type: "boolean" },
+        force: { type: "boolean" },
+        group: { type: "string", multiple: true },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
     }));
   } catch (err) {
@@ -29,14 +46,20 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 0;
   }
-  if (values.check) return check();
+  const unknown = (values.group ?? []).filter((g) => !GROUPS.includes(g));
+  if (unknown.length > 0) {
+    console.error(`tools: unknown group ${unknown.join(", ")} (groups: ${GROUPS.join(", ")})\n${USAGE}`);
+    return 2;
+  }
+  const groups = values.group as ToolGroup[] | undefined;
+  if (values.check) return check(groups);
 
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    const result = await installTools({ force: values.force ?? false, signal: abort.signal });
+    const result = await installTools({ groups, force: values.force ?? false, signal: abort.signal });
     return result.failed.length === 0 ? 0 : 1;
   } catch (err) {
     if (abort.signal.aborted) {
@@ -51,8 +74,8 @@ async function main(): Promise<number> {
   }
 }
 
-async function check(): Promise<number> {
-  const states = await inspectTools();
+async function check(groups: readonly ToolGroup[] | undefined): Promise<number> {
+  const states = await inspectTools(pinnedBinaries(groups));
   const missing = states.filter((s) => !isInstalled(s));
   if (missing.length === 0) {
     console.error(`tools: all present (${states.length} binaries)`);

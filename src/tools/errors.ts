@@ -13,7 +13,7 @@ export const ToolsErrorCode = {
   InvalidVersionsTable: "INVALID_VERSIONS_TABLE",
   /** The Go toolchain needed to build a binary is missing or too old. */
   GoUnavailable: "GO_UNAVAILABLE",
-  /** `go install` of a pinned binary failed. */
+  /** `go install` (or `go build`) of a pinned binary failed. */
   BuildFailed: "BUILD_FAILED",
 } as const;
 
@@ -92,7 +92,7 @@ export class GoUnavailableError extends Error {
   readonly code = ToolsErrorCode.GoUnavailable;
 }
 
-/** `go install` of one pinned binary failed; `output` is the tail of what go printed. */
+/** `go install` (or `go build`) of one pinned binary failed; `output` is the tail of what go printed. */
 export class BuildFailedError extends Error {
   override readonly name = "BuildFailedError";
   readonly code = ToolsErrorCode.BuildFailed;
@@ -102,7 +102,7 @@ export class BuildFailedError extends Error {
     readonly output: string,
     options?: ErrorOptions,
   ) {
-    super(`go install of ${binary} failed:\n${output}`, options);
+    super(`building ${binary} failed:\n${output}`, options);
   }
 }
 

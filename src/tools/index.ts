@@ -1,5 +1,6 @@
 /**
- * tools — the pinned external binaries (nats-server, nats-streaming-server, the nats CLI):
+ * tools — the pinned external binaries (nats-server, nats-streaming-server, the nats CLI, and
+ * kube-apiserver and etcd for the Kubernetes tests):
  * the versions table that `spec.jetstream.version` names, where the binaries are installed,
  * finding them, and installing them.
  * @module
@@ -31,7 +32,9 @@ export {
 export { cachedBinaryPath, linkNames, projectRoot, sharedCacheDir, TOOLS_DIR_ENV, toolsBinDir, toolsDir } from "./paths.js";
 export {
   checkVersionsTable,
+  ETCD,
   goMinimumVersion,
+  KUBE_APISERVER,
   knownJetStreamVersions,
   knownStanVersions,
   NATS_CLI,
@@ -41,6 +44,7 @@ export {
   pinnedBinary,
   resolveJetStreamVersion,
   resolveStanVersion,
+  ToolGroup,
   versionsTable,
   VersionsTableSchema,
   type PinnedBinary,

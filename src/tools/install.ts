@@ -1,5 +1,6 @@
 /**
- * Installing the pinned binaries: `go install` into the machine-wide cache, then links from
+ * Installing the pinned binaries: `go install` (or `go build` in a Go module of this repository, for
+ * binaries whose module cannot be installed by version) into the machine-wide cache, then links from
  * `<toolsDir>/bin`. Idempotent: a cached binary whose `--version` names its version is never rebuilt.
  */
 import { execFile, spawn } from "node:child_process";
@@ -9,8 +10,8 @@ import { promisify } from "node:util";
 
 import { BuildFailedError } from "./errors.js";
 import { findGo, type GoToolchain } from "./go.js";
-import { cachedBinaryPath, linkNames, sharedCacheDir, toolsBinDir } from "./paths.js";
-import { pinnedBinaries, type PinnedBinary } from "./versions.js";
+import { cachedBinaryPath, linkNames, projectRoot, sharedCacheDir, toolsBinDir } from "./paths.js";
+import { pinnedBinaries, type PinnedBinary, type ToolGroup } from "./versions.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -66,6 +67,8 @@ export async function inspectTools(binaries: readonly PinnedBinary[] = pinnedBin
 
 /** Options of {@link installTools}. */
 export interface InstallOptions {
+  /** Only the binaries of these groups. @default every group */
+  readonly groups?: readonly ToolGroup[];
   /** Rebuild every binary even when it is cached. @default false */
   readonly force?: boolean;
   /** How many builds run at once. @default {@link DEFAULT_BUILD_CONCURRENCY} */
@@ -94,11 +97,11 @@ export interface InstallResult {
  */
 export async function installTools(options: InstallOptions = {}): Promise<InstallResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const states = await inspectTools();
+  const states = await inspectTools(pinnedBinaries(options.groups));
   const toBuild = states.filter((s) => options.force || !s.built);
   const toLink = states.filter((s) => !isInstalled(s) || options.force);
   if (toLink.length === 0) {
-    await removeStaleLinks(states, log);
+    await removeStaleLinks(log);
     log(`tools: all present (${states.length} binaries)`);
     return { built: [], linked: [], failed: [] };
   }
@@ -137,12 +140,16 @@ export async function installTools(options: InstallOptions = {}): Promise<Instal
       log(`tools: linked ${state.binary.id} (cached in ${state.cachePath})`);
     }
   }
-  await removeStaleLinks(states, log);
+  await removeStaleLinks(log);
   if (failed.length === 0) log(`tools: ready (${states.length} binaries in ${toolsBinDir()})`);
   return { built, linked, failed };
 }
 
-/** `go install` into a temp dir beside the cache entry, then an atomic rename into place. */
+/**
+ * Builds into a temp dir beside the cache entry, then renames into place atomically: `go install
+ * <module>@<version>`, or, for a binary with a `goModuleDir`, `go build -o` in that module after
+ * checking that it pins the version of versions.json.
+ */
 async function build(go: GoToolchain, state: ToolState, signal: AbortSignal | undefined): Promise<void> {
   const { binary, cachePath } = state;
   const tmp = await mkdtemp(join(sharedCacheDir(), `.build-${binary.id}-`));
@@ -153,18 +160,57 @@ async function build(go: GoToolchain, state: ToolState, signal: AbortSignal | un
       // Keep the user's GOFLAGS (e.g. -buildvcs=false) and the machine's module cache.
       GOFLAGS: [process.env["GOFLAGS"], "-trimpath"].filter(Boolean).join(" "),
     };
-    const target = `${binary.module}@${binary.moduleVersion}`;
-    const { code, output } = await run(go.path, ["install", target], { cwd: tmp, env, signal });
-    if (code !== 0) throw new BuildFailedError(binary.id, tail(output));
+    const ldflags = binary.ldflags.length > 0 ? [`-ldflags=${binary.ldflags.join(" ")}`] : [];
     const produced = join(tmp, binary.command);
+    if (binary.goModuleDir === undefined) {
+      const target = `${binary.module}@${binary.moduleVersion}`;
+      const { code, output } = await run(go.path, ["install", ...ldflags, target], { cwd: tmp, env, signal });
+      if (code !== 0) throw new BuildFailedError(binary.id, tail(output));
+    } else {
+      const cwd = join(projectRoot(), binary.goModuleDir);
+      // A go.work above the clone must not redirect the pinned module; the eventbus repository's
+      // VCS state means nothing in the binary.
+      const moduleEnv = { ...env, GOWORK: "off", GOFLAGS: `${env.GOFLAGS} -buildvcs=false` };
+      await checkModulePins(go, binary, cwd, moduleEnv, signal);
+      const { code, output } = await run(go.path, ["build", ...ldflags, "-o", produced, binary.module], { cwd, env: moduleEnv, signal });
+      if (code !== 0) throw new BuildFailedError(binary.id, tail(output));
+    }
     if (!(await runsAsVersion(produced, binary.version))) {
       const files = (await readdir(tmp)).join(", ") || "nothing";
-      throw new BuildFailedError(binary.id, `go install produced ${files}; expected ${binary.command} whose --version names ${binary.version}`);
+      throw new BuildFailedError(binary.id, `the build produced ${files}; expected ${binary.command} whose --version names ${binary.version}`);
     }
     await mkdir(join(sharedCacheDir(), binary.id), { recursive: true });
     await rename(produced, cachePath);
   } finally {
     await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Fails unless the Go module in `cwd` resolves the binary's package to the module version of
+ * versions.json (so that a version stamped by `-ldflags` cannot lie).
+ */
+async function checkModulePins(
+  go: GoToolchain,
+  binary: PinnedBinary,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  let resolved: string;
+  try {
+    // stdout alone: stderr carries go's `downloading …` lines on a fresh module cache.
+    const { stdout } = await execFileAsync(go.path, ["list", "-f", "{{.Module.Version}}", binary.module], { cwd, env, signal });
+    resolved = stdout.trim();
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw new BuildFailedError(binary.id, tail((err as { stderr?: string }).stderr || String(err)), { cause: err });
+  }
+  if (resolved !== binary.moduleVersion) {
+    throw new BuildFailedError(
+      binary.id,
+      `${binary.goModuleDir}/go.mod resolves ${binary.module} to ${resolved}, but src/tools/versions.json pins ${binary.moduleVersion}; change them together`,
+    );
   }
 }
 
@@ -176,11 +222,14 @@ async function replaceLink(path: string, target: string): Promise<void> {
   await rename(tmp, path);
 }
 
-/** Removes links in `<toolsDir>/bin` into the shared cache that no pinned binary owns any more. */
-async function removeStaleLinks(states: readonly ToolState[], log: (line: string) => void): Promise<void> {
+/**
+ * Removes links in `<toolsDir>/bin` into the shared cache that no pinned binary owns any more
+ * (of any group: installing one group leaves the links of the others alone).
+ */
+async function removeStaleLinks(log: (line: string) => void): Promise<void> {
   const bin = toolsBinDir();
   const cache = sharedCacheDir();
-  const expected = new Set(states.flatMap((s) => s.links.map((l) => l.path)));
+  const expected = new Set(pinnedBinaries().flatMap((b) => linkNames(b).map((name) => join(bin, name))));
   const entries = await readdir(bin).catch(() => [] as string[]);
   for (const name of entries) {
     const path = join(bin, name);
@@ -214,7 +263,9 @@ function run(file: string, args: string[], options: RunOptions): Promise<{ code:
     const child = spawn(file, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     const collect = (chunk: Buffer) => {
-      output = tail(output + chunk.toString("utf8"), BUILD_OUTPUT_TAIL_CHARS * 4);
+      // Not tail(): trimming each chunk's end would glue go's lines together.
+      output += chunk.toString("utf8");
+      if (output.length > BUILD_OUTPUT_TAIL_CHARS * 4) output = output.slice(-BUILD_OUTPUT_TAIL_CHARS * 4);
     };
     child.stdout.on("data", collect);
     child.stderr.on("data", collect);

@@ -14,6 +14,22 @@ export const NATS_SERVER = "nats-server";
 export const NATS_STREAMING_SERVER = "nats-streaming-server";
 /** The NATS command-line client. */
 export const NATS_CLI = "nats";
+/** The Kubernetes API server that the Kubernetes tests run. */
+export const KUBE_APISERVER = "kube-apiserver";
+/** The etcd that {@link KUBE_APISERVER} stores into. */
+export const ETCD = "etcd";
+
+/**
+ * The installer's groups of binaries: `nats` (nats-server, nats, nats-streaming-server: a minute or
+ * two to build) and `kube` (kube-apiserver and etcd for the Kubernetes tests: far longer).
+ */
+export const ToolGroup = {
+  Nats: "nats",
+  Kube: "kube",
+} as const;
+
+/** One of the {@link ToolGroup} values. */
+export type ToolGroup = (typeof ToolGroup)[keyof typeof ToolGroup];
 
 const PinnedBinarySchema = Type.Object(
   {
@@ -23,6 +39,16 @@ const PinnedBinarySchema = Type.Object(
     module: Type.String({ minLength: 1 }),
     /** Go module version, with the leading `v`. */
     version: Type.String({ pattern: "^v[0-9]+\\.[0-9]+\\.[0-9]+$" }),
+    /** The installer group; `nats` when absent. */
+    group: Type.Optional(Type.Union([Type.Literal(ToolGroup.Nats), Type.Literal(ToolGroup.Kube)])),
+    /**
+     * A Go module of this repository (a path relative to its root) that pins the binary and its
+     * dependencies; the installer then runs `go build <module>` there instead of `go install
+     * <module>@<version>` (which refuses modules whose go.mod has replace directives).
+     */
+    goModuleDir: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9/_-]*$" })),
+    /** `-ldflags` of the build, e.g. `-s -w` and the `-X` flags that stamp a version. @default [] */
+    ldflags: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
   },
   { additionalProperties: false },
 );
@@ -59,6 +85,12 @@ export interface PinnedBinary {
   readonly moduleVersion: string;
   /** Whether this is the command's default version, the one that the unversioned `<command>` runs. */
   readonly isDefault: boolean;
+  /** The installer group it belongs to. */
+  readonly group: ToolGroup;
+  /** The Go module of this repository that it is built in, relative to the repository root, if any. */
+  readonly goModuleDir: string | undefined;
+  /** `-ldflags` words of its build; empty for none. */
+  readonly ldflags: readonly string[];
 }
 
 /** A version name resolved through a versions table. */
@@ -124,7 +156,17 @@ const BINARIES: readonly PinnedBinary[] = (() => {
   return Object.entries(TABLE.binaries).map(([id, b]) => {
     const isDefault = !seen.has(b.command);
     seen.add(b.command);
-    return { id, command: b.command, version: b.version.slice(1), module: b.module, moduleVersion: b.version, isDefault };
+    return {
+      id,
+      command: b.command,
+      version: b.version.slice(1),
+      module: b.module,
+      moduleVersion: b.version,
+      isDefault,
+      group: b.group ?? ToolGroup.Nats,
+      goModuleDir: b.goModuleDir,
+      ldflags: b.ldflags ?? [],
+    };
   });
 })();
 
@@ -133,9 +175,9 @@ export function versionsTable(): VersionsTable {
   return TABLE;
 }
 
-/** Every pinned binary, in the order of `versions.json`. */
-export function pinnedBinaries(): readonly PinnedBinary[] {
-  return BINARIES;
+/** Every pinned binary, in the order of `versions.json`; only those of `groups` when given. */
+export function pinnedBinaries(groups?: readonly ToolGroup[]): readonly PinnedBinary[] {
+  return groups === undefined ? BINARIES : BINARIES.filter((b) => groups.includes(b.group));
 }
 
 /**
