@@ -101,7 +101,16 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
 const ATTRIBUTES = new Set(["specversion", "id", "source", "type", "subject", "datacontenttype", "dataschema", "time", "data", "data_base64"]);
 
-let last: { source: unknown; name: unknown; type: unknown; contentType: unknown; subject: string } = { source: undefined, name: undefined, type: undefined, contentType: undefined, subject: "" };
+/** The last kind of event encoded: its checked attributes, subject and their JSON text. */
+let last: { source: unknown; name: unknown; type: unknown; contentType: unknown; subject: string; attributes: string; json: boolean } = {
+  source: undefined,
+  name: undefined,
+  type: undefined,
+  contentType: undefined,
+  subject: "",
+  attributes: "",
+  json: true,
+};
 
 /** `default.<source>.<event>`, the subject Argo publishes an event on. @throws {@link InvalidSubjectTokenError} */
 export function eventSubject(source: string, event: string): string {
@@ -140,32 +149,37 @@ export function isJsonContentType(contentType: string | undefined): boolean {
  */
 export function encodeEvent(input: EventInput, options: EncodeOptions = {}): EncodedEvent {
   const contentType = input.datacontenttype ?? DEFAULT_DATA_CONTENT_TYPE;
-  let subject: string;
-  // The attributes of the last event are checked once: publishers send many events of one kind.
-  if (input.source === last.source && input.subject === last.name && input.type === last.type && contentType === last.contentType) {
-    subject = last.subject;
-  } else {
-    subject = eventSubject(input.source, input.subject);
+  // The attributes of the last kind of event are checked and written once: publishers send many alike.
+  let kind = last;
+  if (input.source !== kind.source || input.subject !== kind.name || input.type !== kind.type || contentType !== kind.contentType) {
+    const subject = eventSubject(input.source, input.subject);
     if (BAD_PERCENT.test(input.source)) throw new InvalidEventError("source", 'must be a URI reference: "%" must start a %XX escape');
     checkAttribute("type", input.type);
     checkAttribute("datacontenttype", contentType);
-    last = { source: input.source, name: input.subject, type: input.type, contentType, subject };
+    const attributes =
+      `,"source":${JSON.stringify(input.source)},"type":${JSON.stringify(input.type)},"subject":${JSON.stringify(input.subject)}` +
+      `,"datacontenttype":${JSON.stringify(contentType)},"time":`;
+    kind = last = { source: input.source, name: input.subject, type: input.type, contentType, subject, attributes, json: isJsonContentType(contentType) };
   }
-  const id = input.id ?? newEventId();
-  if (input.id !== undefined) checkAttribute("id", id);
+  let id: string;
+  let idJson: string;
+  if (input.id === undefined) {
+    id = newEventId();
+    // 32 hex digits need no escaping.
+    idJson = `"${id}"`;
+  } else {
+    id = input.id;
+    checkAttribute("id", id);
+    idJson = JSON.stringify(id);
+  }
   const time = eventTime(input.time);
   const dataField = options.dataField ?? DataField.base64;
   if (dataField !== DataField.base64 && dataField !== DataField.inline) {
     throw new InvalidEventError("dataField", `must be "${DataField.base64}" or "${DataField.inline}"`);
   }
-
-  let json =
-    `{"specversion":"${CLOUDEVENTS_SPEC_VERSION}","id":${JSON.stringify(id)},"source":${JSON.stringify(input.source)}` +
-    `,"type":${JSON.stringify(input.type)},"subject":${JSON.stringify(input.subject)}` +
-    `,"datacontenttype":${JSON.stringify(contentType)},"time":${JSON.stringify(time)}`;
-  if (input.data !== undefined) json += dataMember(input.data, isJsonContentType(contentType), dataField);
-  json += "}";
-  return { id, subject, headers: { [MSG_ID_HEADER]: id }, body: utf8.encode(json) };
+  const data = input.data === undefined ? "" : dataMember(input.data, kind.json, dataField);
+  const json = `{"specversion":"${CLOUDEVENTS_SPEC_VERSION}","id":${idJson}${kind.attributes}${JSON.stringify(time)}${data}}`;
+  return { id, subject: kind.subject, headers: { [MSG_ID_HEADER]: id }, body: Buffer.from(json) };
 }
 
 /**
@@ -282,8 +296,8 @@ function dataMember(data: unknown, json: boolean, field: DataField): string {
   }
 
   if (field === DataField.base64) {
-    const raw = bytes ?? utf8.encode(text!);
-    return `,"data_base64":"${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64")}"`;
+    const base64 = bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64") : Buffer.from(text!).toString("base64");
+    return `,"data_base64":"${base64}"`;
   }
   if (json) return `,"data":${text!}`;
   // Non-JSON data inline is a JSON string, so it must be text.
