@@ -10,6 +10,7 @@ import { CliError, ExitCode } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
 import { lintCommand } from "./lint-command.js";
 import { addLocalCommands } from "./local-commands.js";
+import { renderCommand } from "./render-command.js";
 import { validateCommand } from "./validate-command.js";
 
 /** The package version, read from package.json beside src/ or dist/. */
@@ -56,6 +57,21 @@ function buildProgram(io: Io, result: { code: ExitCode }): Command {
     .addOption(outputOption(["yaml", "json"], "yaml"))
     .action((opts: { output: "yaml" | "json" }) => {
       result.code = crdCommand(opts, io);
+    });
+
+  program
+    .command("render")
+    .description("print the Kubernetes objects of each managed bus (like helm template); exit 2 on invalid input")
+    .requiredOption("-f, --filename <file>", "manifest file, or - for standard input")
+    .option("-n, --namespace <namespace>", "namespace of the objects (default: metadata.namespace, else default)")
+    .addOption(outputOption(["yaml", "json"], "yaml"))
+    .option("--images <file>", "images per version, shaped like Argo Events' controller config (eventBus.jetstream.versions)")
+    .option("--secrets-dir <dir>", "keep each bus's credentials and certificates in <dir>/<namespace>/<name> (created 0700 when missing), so renders repeat")
+    .action(async (opts: { filename: string; namespace?: string; output: "yaml" | "json"; images?: string; secretsDir?: string }) => {
+      result.code = await renderCommand(
+        { file: opts.filename, namespace: opts.namespace, output: opts.output, images: opts.images, secretsDir: opts.secretsDir },
+        io,
+      );
     });
 
   addLocalCommands(program, io, result);

@@ -1,0 +1,132 @@
+/**
+ * The objects of a managed NATS Streaming (STAN) bus, named as Argo Events names them: the server
+ * Secret (token auth), the client Secret, the ConfigMap (one nats-streaming-server config per pod),
+ * the headless Service, the StatefulSet and the PodDisruptionBudget.
+ */
+import { stanObjectNames, type ResolvedEventBus, type ResolvedStan } from "../../api/index.js";
+import { SECRETS_FILE_NAME } from "../../natsconf/index.js";
+import { DEFAULT_PORTS, POD_LISTEN_HOST, ROUTE_CONNECT_RETRIES } from "../../plan/index.js";
+import { clientAuthSecretData, type BusSecrets } from "../../secrets/index.js";
+import { stanImages, type ImagesTable, type StanImages } from "./images.js";
+import { podConfigKey } from "./jetstream-objects.js";
+import {
+  configMap,
+  containerOverrides,
+  dataVolume,
+  fieldEnv,
+  headlessService,
+  METRICS_PORT,
+  metricsContainer,
+  monitorLivenessProbe,
+  PDB_MIN_REPLICAS,
+  podDisruptionBudget,
+  secret,
+  serverContainerPorts,
+  statefulSet,
+  type KubeObject,
+  type ObjectContext,
+} from "./objects.js";
+import { renderStanConfig, renderStanSecrets, type StanServerConfig } from "./stan-config.js";
+
+/** Where the ConfigMap (and the server Secret, with token auth) is mounted in the pods. */
+export const STAN_CONFIG_DIR = "/etc/stan-config";
+/** The data volume's mount: the file store and the raft log are under it. */
+export const STAN_DATA_DIR = "/data/stan";
+/** The file store of each server. */
+export const STAN_STORE_DIR = `${STAN_DATA_DIR}/store`;
+/** The raft log of each server. */
+export const STAN_LOG_DIR = `${STAN_DATA_DIR}/logs`;
+/** The server Secret's key (and file) that defines the token, with token auth. */
+export const STAN_SECRETS_KEY = SECRETS_FILE_NAME;
+
+const CONFIG_VOLUME = "config-volume";
+const EXPORTER_ARGS = ["-connz", "-routez", "-subz", "-varz", "-channelz", "-serverz", "-prefix=nats"] as const;
+
+/** The config of server `index` of a STAN bus in its pod: pod DNS names, pod paths. */
+export function stanPodConfig(bus: ResolvedEventBus, spec: ResolvedStan, namespace: string, index: number): StanServerConfig {
+  const names = stanObjectNames(bus.name);
+  const pods = Array.from({ length: spec.replicas }, (_, i) => `${names.statefulSet}-${i}`);
+  const host = (pod: string) => `${pod}.${names.service}.${namespace}.svc`;
+  const self = pods[index];
+  if (self === undefined) throw new RangeError(`server ${index} does not exist; the bus has ${spec.replicas}`);
+  return {
+    busName: bus.name,
+    clusterId: names.clusterID,
+    nodeId: self,
+    peers: pods,
+    clusterName: names.statefulSet,
+    listenHost: POD_LISTEN_HOST,
+    ports: { client: DEFAULT_PORTS.client, cluster: DEFAULT_PORTS.cluster, monitor: DEFAULT_PORTS.monitor },
+    advertise: `${host(self)}:${DEFAULT_PORTS.cluster}`,
+    routes: pods.map((pod) => `nats://${host(pod)}:${DEFAULT_PORTS.cluster}`),
+    connectRetries: ROUTE_CONNECT_RETRIES,
+    storeDir: STAN_STORE_DIR,
+    logPath: STAN_LOG_DIR,
+    maxPayloadBytes: spec.maxPayload.bytes,
+    limits: { maxAge: spec.maxAge, maxMsgs: spec.maxMsgs, maxBytes: spec.maxBytes.bytes, maxSubs: spec.maxSubs },
+    raft: spec.raft,
+    ...(spec.auth === "token" && { tokenInclude: STAN_SECRETS_KEY }),
+  };
+}
+
+/** Renders the objects of a managed NATS Streaming bus, in apply order. */
+export function stanObjects(bus: ResolvedEventBus, spec: ResolvedStan, ctx: ObjectContext, images: ImagesTable, secrets: BusSecrets): KubeObject[] {
+  const names = stanObjectNames(bus.name);
+  const image = stanImages(images);
+  const configs: Record<string, string> = {};
+  for (let i = 0; i < spec.replicas; i++) {
+    const config = stanPodConfig(bus, spec, ctx.namespace, i);
+    configs[podConfigKey(config.nodeId)] = renderStanConfig(config);
+  }
+  const token = spec.auth === "token";
+  const objects: KubeObject[] = [];
+  if (token) {
+    objects.push(secret(names.serverSecret, ctx, { [STAN_SECRETS_KEY]: renderStanSecrets(secrets.credentials.token) }));
+    objects.push(secret(names.clientSecret, ctx, clientAuthSecretData(secrets.credentials, "token")));
+  }
+  objects.push(configMap(names.configMap, ctx, configs));
+  objects.push(
+    headlessService(names.service, ctx, [
+      { name: "client", port: DEFAULT_PORTS.client },
+      { name: "cluster", port: DEFAULT_PORTS.cluster },
+      { name: "monitor", port: DEFAULT_PORTS.monitor },
+      { name: "metrics", port: METRICS_PORT },
+    ]),
+  );
+  objects.push(stanStatefulSet(names, spec, ctx, image, token));
+  if (spec.replicas >= PDB_MIN_REPLICAS) objects.push(podDisruptionBudget(names.podDisruptionBudget, ctx));
+  return objects;
+}
+
+function stanStatefulSet(names: ReturnType<typeof stanObjectNames>, spec: ResolvedStan, ctx: ObjectContext, image: StanImages, token: boolean): KubeObject {
+  const pod = spec.pod;
+  const data = dataVolume(names.volumeClaimTemplate, spec.persistence);
+  const sources: Record<string, unknown>[] = [{ configMap: { name: names.configMap } }];
+  if (token) sources.push({ secret: { name: names.serverSecret } });
+  const main = {
+    name: "main",
+    image: image.natsStreamingImage,
+    ...containerOverrides(pod.containerTemplate),
+    ports: serverContainerPorts(),
+    // Kubernetes expands $(POD_NAME) from the container's environment.
+    command: [image.startCommand, "-sc", `${STAN_CONFIG_DIR}/${podConfigKey("$(POD_NAME)")}`],
+    env: [fieldEnv("POD_NAME", "metadata.name"), fieldEnv("POD_NAMESPACE", "metadata.namespace")],
+    volumeMounts: [
+      { name: CONFIG_VOLUME, mountPath: STAN_CONFIG_DIR },
+      { name: names.volumeClaimTemplate, mountPath: STAN_DATA_DIR },
+    ],
+    livenessProbe: monitorLivenessProbe(),
+  };
+
+  return statefulSet(ctx, {
+    name: names.statefulSet,
+    serviceName: names.service,
+    replicas: spec.replicas,
+    pod,
+    podSpec: {
+      volumes: [{ name: CONFIG_VOLUME, projected: { sources } }, ...data.volumes],
+      containers: [main, metricsContainer(image.metricsExporterImage, pod.metricsContainerTemplate, EXPORTER_ARGS)],
+    },
+    volumeClaimTemplates: data.volumeClaimTemplates,
+  });
+}
