@@ -780,8 +780,8 @@ describe("kubernetes render - images", () => {
     assert.deepEqual(parseImagesFile(configMapText, "cm.yaml").jetstream, table.jetstream);
   });
 
-  test("examples/images.yaml is the built-in table written out", async () => {
-    const table = parseImagesFile(await readFile(join(root, "examples/images.yaml"), "utf8"), "examples/images.yaml");
+  test("deploy/images.yaml is the built-in table written out", async () => {
+    const table = parseImagesFile(await readFile(join(root, "deploy/images.yaml"), "utf8"), "deploy/images.yaml");
     assert.deepEqual({ ...table, source: BUILT_IN_SOURCE }, defaultImages());
   });
 

@@ -2,13 +2,16 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { EventBusValidationError, formatIssue, LintProfile, ManifestReadError } from "../api/index.js";
 import { BusError, ClientErrorCode, isClientError } from "../client/index.js";
+import { isKubeError, KubeConfigError } from "../platforms/kubernetes/index.js";
 import { LocalPlatformError } from "../platforms/local/index.js";
 import { isToolsError } from "../tools/index.js";
 import { addClientCommands } from "./client-commands.js";
+import { controllerCommand, type ControllerCommandOptions } from "./controller-command.js";
 import { crdCommand } from "./crd-command.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
 import { lintCommand } from "./lint-command.js";
+import { installCommand, type InstallCommandOptions } from "./install-command.js";
 import { addLocalCommands } from "./local-commands.js";
 import { renderCommand } from "./render-command.js";
 import { validateCommand } from "./validate-command.js";
@@ -74,10 +77,54 @@ function buildProgram(io: Io, result: { code: ExitCode }): Command {
       );
     });
 
+  addKubernetesCommands(program, io, result);
   addLocalCommands(program, io, result);
   addClientCommands(program, io);
 
   return program;
+}
+
+/** A whole positive number flag. */
+function positiveInt(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`${flag} ${JSON.stringify(value)}: must be a whole number from 0 to 65535`);
+    return n;
+  };
+}
+
+/** `eventbus controller` and `eventbus install`. */
+function addKubernetesCommands(program: Command, io: Io, result: { code: ExitCode }): void {
+  program
+    .command("controller")
+    .description("run the EventBus controller against a Kubernetes cluster until SIGINT or SIGTERM")
+    .option("-n, --namespace <namespace>", "reconcile EventBuses of this namespace only (default: all namespaces)")
+    .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG, else in-cluster, else ~/.kube/config)")
+    .option("--context <name>", "kubeconfig context (default: its current-context)")
+    .option("--health-port <port>", "serve /healthz, /readyz and /metrics on this port", positiveInt("--health-port"))
+    .option("--images <file>", "images per version, shaped like Argo Events' controller config (eventBus.jetstream.versions)")
+    .option("--workers <n>", "EventBuses reconciled at once (default 4)", positiveInt("--workers"))
+    .option("--no-leader-elect", "reconcile without holding the Lease (only when one controller runs)")
+    .option("--lease-namespace <namespace>", "namespace of the leader election Lease (default: $POD_NAMESPACE, the context's namespace, else default)")
+    .addOption(new Option("--log-format <format>", "log line format on stderr").choices(["text", "json"]).default("text"))
+    .action(async (opts: ControllerCommandOptions) => {
+      result.code = await controllerCommand(opts, io);
+    });
+
+  program
+    .command("install")
+    .description("print the CRD, RBAC and controller Deployment (kubectl apply -f -), or --apply them")
+    .option("-n, --namespace <namespace>", "namespace of the controller", "argo-events")
+    .option("--image <image>", "controller image", "eventbus-controller:latest")
+    .option("--watch-namespace <namespace>", "reconcile EventBuses of this namespace only (a Role instead of a ClusterRole)")
+    .option("--replicas <n>", "controller replicas (leader election picks one)", positiveInt("--replicas"))
+    .addOption(outputOption(["yaml", "json"], "yaml"))
+    .option("--apply", "apply the objects by server-side apply with the kubeconfig's credentials", false)
+    .option("--kubeconfig <file>", "kubeconfig file for --apply")
+    .option("--context <name>", "kubeconfig context for --apply")
+    .action(async (opts: InstallCommandOptions) => {
+      result.code = await installCommand(opts, io);
+    });
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. Never exits itself. */
@@ -113,6 +160,11 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     if (isToolsError(error)) {
       io.stderr(`eventbus: ${error.message}\n`);
       return ExitCode.failed;
+    }
+    if (error instanceof KubeConfigError || isKubeError(error)) {
+      // An unusable kubeconfig or images file: bad input, nothing was changed.
+      io.stderr(`eventbus: ${error.message}\n`);
+      return ExitCode.invalid;
     }
     if (error instanceof CliError) {
       io.stderr(`eventbus: ${error.message}\n`);

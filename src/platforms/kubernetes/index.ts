@@ -53,3 +53,54 @@ export {
   type ImagesFileIssue,
   type KubeError,
 } from "./errors.js";
+// The controller: a small REST client, the watch loop, the work queue, leader election, the reconcile, status and install bundle.
+export { loadKubeConnection, fromKubeconfig, inCluster, IN_CLUSTER_DIR, type KubeConnection, type LoadKubeConnectionOptions } from "./kube-config.js";
+export {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  FIELD_MANAGER,
+  KubeClient,
+  WatchEventType,
+  type KubeClientOptions,
+  type KubeList,
+  type KubeMetadata,
+  type KubeResource,
+  type OwnerReference,
+  type RequestRecord,
+  type Selection,
+  type WatchEvent,
+} from "./kube-client.js";
+export { isConflict, isGone, isNotFound, KubeApiError, KubeApiErrorCode, KubeConfigError, KubeTransportError, StatusReason } from "./kube-errors.js";
+export { apiVersionOf, resourceOf, resourcePath, Resources, type ResourceType } from "./resources.js";
+export { DEFAULT_WATCH_BACKOFF, Informer, objectKey, realDelay, type Delay, type InformerHandlers, type InformerLogEntry, type InformerOptions } from "./watch.js";
+export { systemClock, WorkQueue, type Clock, type WorkQueueOptions } from "./work-queue.js";
+export { DEFAULT_LEADER_ELECTION, defaultIdentity, LEASE_NAME, LeaderElector, microTime, type LeaderElectionOptions } from "./leader-election.js";
+export {
+  ConditionReason,
+  ConditionType,
+  kubeTime,
+  mergeConditions,
+  Phase,
+  phaseOf,
+  sameStatus,
+  statusConfig,
+  type BusStatus,
+  type Condition,
+  type StatusConfig,
+} from "./status.js";
+export { MATERIAL_KEY, materialSecretName, readStoredMaterial, StoredMaterialError, withStoredMaterial } from "./stored-material.js";
+export { EventReason, EventRecorder, EventType } from "./events.js";
+export { Counter, Gauge, Histogram, MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from "./metrics.js";
+export { Annotation, BusReconciler, controlledBy, FINALIZER, isSubset, manifestOf, OWNED_TYPES, ownerKey, type EventBusObject, type ReconcileResult } from "./reconcile.js";
+export { Controller, WRITE_VERBS, type ControllerLogEntry, type ControllerMetrics, type ControllerOptions } from "./controller.js";
+export { startHealthServer, type HealthServer, type HealthSource } from "./health-server.js";
+export {
+  applyObjects,
+  CONTROLLER_HEALTH_PORT,
+  CONTROLLER_NAME,
+  controllerRules,
+  DEFAULT_CONTROLLER_IMAGE,
+  DEFAULT_INSTALL_NAMESPACE,
+  installBundle,
+  leaseRules,
+  type InstallOptions,
+} from "./install.js";

@@ -1,0 +1,304 @@
+/**
+ * The EventBus controller: informers on EventBuses (one namespace or all) and on the objects the
+ * buses own, a work queue of bus keys, workers that reconcile them while this process leads (a
+ * Lease), and metrics. Level-triggered: every change of a bus or of an object it owns queues the
+ * bus, and a reconcile makes everything right from the caches, whatever the change was.
+ */
+import type { BackoffPolicy } from "../../client/index.js";
+import { EventRecorder } from "./events.js";
+import type { ImagesTable } from "./images.js";
+import { KubeClient, type KubeResource, type RequestRecord } from "./kube-client.js";
+import type { KubeConnection } from "./kube-config.js";
+import { LeaderElector, type LeaderElectionOptions } from "./leader-election.js";
+import { MetricsRegistry, type Counter, type Histogram } from "./metrics.js";
+import { CONTROLLER_LABEL_VALUE, LabelKey } from "./objects.js";
+import { BusReconciler, keyOf, OWNED_TYPES, ownerKey, type EventBusObject, type ReconcileResult } from "./reconcile.js";
+import { Resources } from "./resources.js";
+import { stableJson } from "./status.js";
+import { Informer, type Delay, type InformerLogEntry } from "./watch.js";
+import { WorkQueue, type Clock } from "./work-queue.js";
+
+/** The verbs that change something on the API server. */
+export const WRITE_VERBS = ["apply", "create", "update", "patch", "delete"] as const;
+
+/** A log line of the controller. */
+export interface ControllerLogEntry {
+  readonly level: "debug" | "info" | "warn" | "error";
+  readonly message: string;
+  readonly [field: string]: unknown;
+}
+
+/** Options of {@link Controller}. */
+export interface ControllerOptions {
+  /** The API server and credentials. */
+  readonly connection: KubeConnection;
+  /** Watch EventBuses of this namespace only. @default all namespaces */
+  readonly namespace?: string;
+  /** @default defaultImages() */
+  readonly images?: ImagesTable;
+  /** Buses reconciled at once. @default 4 */
+  readonly workers?: number;
+  /**
+   * Leader election on a Lease; `false` reconciles at once, alone (tests, one replica).
+   * @default false
+   */
+  readonly leaderElection?: false | Omit<LeaderElectionOptions, "onStartedLeading" | "onStoppedLeading" | "onNewLeader" | "log">;
+  /** Backoff of failed lists and watches. @default 250 ms doubling to 30 s */
+  readonly watchBackoff?: BackoffPolicy;
+  /** Backoff of failed reconciles, per bus. @default 250 ms doubling to 60 s */
+  readonly retry?: { readonly baseDelayMillis?: number; readonly maxDelayMillis?: number };
+  /** Injectable waiting (watch backoff, leader election). */
+  readonly delay?: Delay;
+  /** Injectable clock of the work queue. */
+  readonly clock?: Clock;
+  /** @see ReconcilerOptions */
+  readonly connectTimeoutMillis?: number;
+  readonly exoticRecheckMillis?: number;
+  readonly deletionRecheckMillis?: number;
+  readonly log?: (entry: ControllerLogEntry) => void;
+}
+
+/** The controller's metrics. */
+export interface ControllerMetrics {
+  readonly registry: MetricsRegistry;
+  /** Reconciles by `result`: `success`, `error`, `requeue`. */
+  readonly reconciles: Counter;
+  readonly reconcileErrors: Counter;
+  readonly reconcileDuration: Histogram;
+  /** API requests by `verb`, `resource` and `code`. */
+  readonly requests: Counter;
+}
+
+/** Creates the metrics; the gauges read the controller when scraped. */
+function createMetrics(read: { depth: () => number; leader: () => number; buses: () => number }): ControllerMetrics {
+  const registry = new MetricsRegistry();
+  const metrics = {
+    registry,
+    reconciles: registry.counter("eventbus_controller_reconcile_total", "Reconciles of EventBuses by result (success, error, requeue)."),
+    reconcileErrors: registry.counter("eventbus_controller_reconcile_errors_total", "Reconciles that failed and will be retried with backoff."),
+    reconcileDuration: registry.histogram("eventbus_controller_reconcile_duration_seconds", "Time to reconcile one EventBus."),
+    requests: registry.counter("eventbus_controller_kube_requests_total", "Kubernetes API requests by verb, resource and HTTP code."),
+  };
+  registry.gauge("eventbus_controller_workqueue_depth", "EventBuses waiting to be reconciled.", read.depth);
+  registry.gauge("eventbus_controller_is_leader", "1 when this process holds the leader Lease.", read.leader);
+  registry.gauge("eventbus_controller_eventbuses", "EventBuses in the controller's cache.", read.buses);
+  return metrics;
+}
+
+/** The EventBus controller. Start it, and stop (or dispose) it to end every loop and request. */
+export class Controller implements AsyncDisposable {
+  readonly metrics: ControllerMetrics;
+  readonly client: KubeClient;
+  private readonly queue: WorkQueue;
+  private readonly buses: Informer<EventBusObject>;
+  private readonly owned = new Map<string, Informer>();
+  private readonly reconciler: BusReconciler;
+  private readonly elector: LeaderElector | undefined;
+  private leading = false;
+  private leadershipWaiters: (() => void)[] = [];
+  private stopped = false;
+  private started = false;
+  private workers: Promise<void>[] = [];
+
+  constructor(private readonly options: ControllerOptions) {
+    this.metrics = createMetrics({
+      depth: () => this.queue.length,
+      leader: () => (this.leading ? 1 : 0),
+      buses: () => this.buses.list().length,
+    });
+    this.client = new KubeClient(options.connection, {
+      onRequest: (r: RequestRecord) => this.metrics.requests.inc({ verb: r.verb, resource: r.resource, code: String(r.status) }),
+    });
+    this.queue = new WorkQueue({ ...options.retry, ...(options.clock && { clock: options.clock }) });
+    const informerOptions = {
+      ...(options.watchBackoff && { backoff: options.watchBackoff }),
+      ...(options.delay && { delay: options.delay }),
+      log: (e: InformerLogEntry) => this.log(e.event === "error" ? "warn" : "debug", `watch ${e.resource}: ${e.message}`, e.retryInMillis !== undefined ? { retryInMillis: e.retryInMillis } : {}),
+    };
+    const namespace = options.namespace !== undefined ? { namespace: options.namespace } : {};
+    this.buses = new Informer<EventBusObject>(this.client, Resources.eventBus, {
+      ...informerOptions,
+      ...namespace,
+      onAdd: (bus) => this.queue.add(keyOf(bus)),
+      onUpdate: (bus, old) => {
+        if (!this.isOwnStatusUpdate(bus, old)) this.queue.add(keyOf(bus));
+      },
+      onDelete: (bus) => this.queue.add(keyOf(bus)),
+    });
+    for (const rt of OWNED_TYPES) {
+      const enqueueOwner = (o: KubeResource) => {
+        const key = ownerKey(o);
+        if (key !== undefined) this.queue.add(key);
+      };
+      this.owned.set(
+        rt.kind,
+        new Informer(this.client, rt, {
+          ...informerOptions,
+          ...namespace,
+          labelSelector: `${LabelKey.controller}=${CONTROLLER_LABEL_VALUE}`,
+          onAdd: enqueueOwner,
+          onUpdate: enqueueOwner,
+          onDelete: enqueueOwner,
+        }),
+      );
+    }
+    const recorder = new EventRecorder(this.client, { log: (message) => this.log("warn", message) });
+    this.reconciler = new BusReconciler({
+      client: this.client,
+      caches: { buses: this.buses, owned: this.owned },
+      recorder,
+      ...(options.images && { images: options.images }),
+      ...(options.connectTimeoutMillis !== undefined && { connectTimeoutMillis: options.connectTimeoutMillis }),
+      ...(options.exoticRecheckMillis !== undefined && { exoticRecheckMillis: options.exoticRecheckMillis }),
+      ...(options.deletionRecheckMillis !== undefined && { deletionRecheckMillis: options.deletionRecheckMillis }),
+      log: (level, message, fields) => this.log(level, message, fields),
+    });
+    if (options.leaderElection) {
+      this.elector = new LeaderElector(this.client, {
+        ...options.leaderElection,
+        ...(options.delay && options.leaderElection.delay === undefined && { delay: options.delay }),
+        onStartedLeading: () => this.setLeading(true),
+        onStoppedLeading: () => this.setLeading(false),
+        onNewLeader: (identity) => this.log("info", "leader", { identity }),
+        log: (message) => this.log("warn", message),
+      });
+    }
+  }
+
+  /** Whether this process reconciles now (it holds the Lease, or runs without leader election). */
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** This process's leader election identity, when it competes. */
+  get identity(): string | undefined {
+    return this.elector?.identity;
+  }
+
+  /** Whether every informer has listed once. */
+  get hasSynced(): boolean {
+    return this.buses.hasSynced && [...this.owned.values()].every((i) => i.hasSynced);
+  }
+
+  /** Keys waiting, in flight and delayed: 0 when the controller has nothing to do. */
+  get pending(): number {
+    return this.queue.length + this.queue.inFlight;
+  }
+
+  /**
+   * API writes so far (applies, creates, updates, patches, deletes), whatever their answer, except
+   * the leader election's Lease renewals.
+   */
+  get writes(): number {
+    return this.metrics.requests.sum((l) => (WRITE_VERBS as readonly string[]).includes(l["verb"] ?? "") && l["resource"] !== Resources.lease.plural);
+  }
+
+  /**
+   * Starts the informers and waits until they have listed once, then competes for the lease (or
+   * leads at once) and starts the workers.
+   */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.buses.start();
+    for (const informer of this.owned.values()) informer.start();
+    await Promise.all([this.buses.synced(), ...[...this.owned.values()].map((i) => i.synced())]);
+    if (this.stopped) return;
+    const workers = Math.max(1, this.options.workers ?? 4);
+    for (let i = 0; i < workers; i++) this.workers.push(this.work());
+    if (this.elector !== undefined) this.elector.start();
+    else this.setLeading(true);
+    this.log("info", "started", { namespace: this.options.namespace ?? "(all)", workers, leaderElection: this.elector !== undefined });
+  }
+
+  /** Stops leading (giving the Lease up), the workers (after their current reconcile) and the informers. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.queue.shutDown();
+    for (const resolve of this.leadershipWaiters.splice(0)) resolve();
+    // The reconciles in flight end before the Lease is given up, so two leaders never overlap.
+    await Promise.all(this.workers);
+    await this.elector?.stop();
+    this.leading = false;
+    await Promise.all([this.buses.stop(), ...[...this.owned.values()].map((i) => i.stop())]);
+    this.client.close();
+    this.log("info", "stopped");
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** Prometheus text of the metrics. */
+  renderMetrics(): string {
+    return this.metrics.registry.render();
+  }
+
+  private async work(): Promise<void> {
+    while (!this.stopped) {
+      if (!this.leading) {
+        await new Promise<void>((resolve) => this.leadershipWaiters.push(resolve));
+        continue;
+      }
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      if (!this.leading) {
+        // Lost the lease while waiting: leave the key for whoever leads next here.
+        this.queue.done(key);
+        this.queue.add(key);
+        continue;
+      }
+      await this.process(key);
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    const started = performance.now();
+    let result: ReconcileResult;
+    try {
+      result = await this.reconciler.reconcile(key);
+    } catch (err) {
+      const delay = this.queue.addRateLimited(key);
+      this.metrics.reconciles.inc({ result: "error" });
+      this.metrics.reconcileErrors.inc();
+      this.log("error", "reconcile failed", { bus: key, error: err instanceof Error ? err.message : String(err), retryInMillis: delay });
+      return;
+    } finally {
+      this.metrics.reconcileDuration.observe((performance.now() - started) / 1000);
+      this.queue.done(key);
+    }
+    if (result.retry) {
+      this.queue.addRateLimited(key);
+      this.metrics.reconciles.inc({ result: "requeue" });
+      return;
+    }
+    this.queue.forget(key);
+    if (result.requeueAfterMillis !== undefined) this.queue.addAfter(key, result.requeueAfterMillis);
+    this.metrics.reconciles.inc({ result: "success" });
+  }
+
+  private setLeading(leading: boolean): void {
+    if (this.leading === leading) return;
+    this.leading = leading;
+    this.log("info", leading ? "leading: reconciling EventBuses" : "not leading: reconciling stopped", this.elector ? { identity: this.elector.identity } : {});
+    if (leading) {
+      // A new leader checks every bus once: the last one may have left work undone.
+      for (const bus of this.buses.list()) this.queue.add(keyOf(bus));
+      for (const resolve of this.leadershipWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** A bus update that only carries the status this controller wrote needs no reconcile. */
+  private isOwnStatusUpdate(bus: EventBusObject, old: EventBusObject): boolean {
+    const meta = (o: EventBusObject) => {
+      const { resourceVersion: _rv, managedFields: _mf, ...rest } = o.metadata;
+      return stableJson(rest);
+    };
+    return stableJson(bus.spec) === stableJson(old.spec) && meta(bus) === meta(old) && this.reconciler.isOwnStatus(keyOf(bus), bus.status);
+  }
+
+  private log(level: ControllerLogEntry["level"], message: string, fields: Record<string, unknown> = {}): void {
+    this.options.log?.({ level, message, ...fields });
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Errors of talking to the Kubernetes API: a kubeconfig that cannot be used, and an API request
+ * that failed (with the server's `Status` reason and code). None holds a token or a Secret's data.
+ */
+
+/** Stable codes of the controller's Kubernetes errors. */
+export const KubeApiErrorCode = {
+  /** A kubeconfig (or the in-cluster service account) that cannot be used. */
+  config: "KUBE_CONFIG",
+  /** The API server answered a request with an error status. */
+  status: "KUBE_API_STATUS",
+  /** The request did not get an answer: connection refused, reset, timed out. */
+  transport: "KUBE_API_TRANSPORT",
+} as const;
+
+/** One of the {@link KubeApiErrorCode} values. */
+export type KubeApiErrorCode = (typeof KubeApiErrorCode)[keyof typeof KubeApiErrorCode];
+
+/** A kubeconfig or in-cluster setting that cannot be used; names the file and field. */
+export class KubeConfigError extends Error {
+  override readonly name = "KubeConfigError";
+  readonly code = KubeApiErrorCode.config;
+
+  constructor(
+    readonly source: string,
+    readonly field: string,
+    readonly problem: string,
+    options?: ErrorOptions,
+  ) {
+    super(field === "" ? `${source}: ${problem}` : `${source}: ${field} ${problem}`, options);
+  }
+}
+
+/** The reasons of a Kubernetes `Status` the controller acts on. */
+export const StatusReason = {
+  notFound: "NotFound",
+  alreadyExists: "AlreadyExists",
+  conflict: "Conflict",
+  gone: "Gone",
+  expired: "Expired",
+  forbidden: "Forbidden",
+  invalid: "Invalid",
+} as const;
+
+/** A request the API server answered with an error status (a `Status` object). */
+export class KubeApiError extends Error {
+  override readonly name = "KubeApiError";
+  readonly code = KubeApiErrorCode.status;
+
+  /**
+   * @param status - the HTTP status (404, 409, 410, …)
+   * @param reason - the `Status` reason (`NotFound`, `Conflict`, `Expired`, …), when the body had one
+   * @param request - `VERB path`, for messages
+   */
+  constructor(
+    readonly status: number,
+    readonly reason: string | undefined,
+    readonly request: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${request}: ${status}${reason ? ` ${reason}` : ""}: ${message}`, options);
+  }
+}
+
+/** A request that got no answer. */
+export class KubeTransportError extends Error {
+  override readonly name = "KubeTransportError";
+  readonly code = KubeApiErrorCode.transport;
+
+  constructor(
+    readonly request: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${request}: ${message}`, options);
+  }
+}
+
+/** Whether the API server said the object (or the resource type) does not exist. */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof KubeApiError && err.status === 404;
+}
+
+/** Whether a write lost a race (another writer changed the object first). */
+export function isConflict(err: unknown): boolean {
+  return err instanceof KubeApiError && err.status === 409;
+}
+
+/** Whether a watch or list asked for a resourceVersion the server no longer has (410 Gone). */
+export function isGone(err: unknown): boolean {
+  return err instanceof KubeApiError && (err.status === 410 || err.reason === StatusReason.expired || err.reason === StatusReason.gone);
+}
