@@ -382,3 +382,18 @@ describe("validate - valid manifests get Argo Events' defaults", () => {
     assert.deepEqual(input.spec, { jetstream: { version: "2.10", persistence: { volumeSize: "20Gi" }, streamConfig: "maxAge: 72h" } }, "the input is not changed");
   });
 });
+
+test("validate - YAML aliases without their anchor are issues in embedded text and read errors in a manifest, never a crash", async () => {
+  const { readManifests, ManifestReadError } = await import("../src/api/index.js");
+  const bus = { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "a" }, spec: { jetstream: { version: "2.10", streamConfig: "*!", settings: "a: *x" } } };
+  const result = validate(bus);
+  assert.equal(result.ok, false);
+  assert.deepEqual(
+    result.issues.map(formatIssue),
+    [
+      'spec.jetstream.settings: must be YAML "key: value" lines: Unresolved alias (the anchor must be set before the alias): x',
+      'spec.jetstream.streamConfig: must be YAML "key: value" lines: Unresolved alias (the anchor must be set before the alias): !',
+    ],
+  );
+  assert.throws(() => readManifests("kind: *missing\n", "bus.yaml"), (err: unknown) => err instanceof ManifestReadError && /bus\.yaml: not valid YAML: Unresolved alias/.test(err.message));
+});

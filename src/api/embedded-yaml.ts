@@ -14,7 +14,15 @@ export function parseEmbeddedMapping(text: string, path: Path, issues: Issues): 
     issues.add(path, `must be YAML "key: value" lines: ${problem.message.split("\n")[0]}`);
     return undefined;
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // An alias without its anchor, or too many aliases: the text parses but has no value.
+    if (!(error instanceof Error)) throw error;
+    issues.add(path, `must be YAML "key: value" lines: ${error.message.split("\n")[0]}`);
+    return undefined;
+  }
   if (value === null || value === undefined) return {};
   if (typeof value !== "object" || Array.isArray(value)) {
     issues.add(path, `must be YAML "key: value" lines, got ${describe(value)}`, IssueCode.invalidType);

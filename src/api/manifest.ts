@@ -27,7 +27,14 @@ export function readManifests(text: string, source: string): ManifestDocument[] 
       const reason = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
       throw new ManifestReadError(`${source}${line ? `:${line}` : ""}: not valid YAML: ${reason}`, source);
     }
-    const value = doc.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      // An alias without its anchor, or too many aliases.
+      if (!(err instanceof Error)) throw err;
+      throw new ManifestReadError(`${source}: not valid YAML: ${err.message.split("\n")[0]}`, source);
+    }
     if (value === null || value === undefined) continue;
     out.push({ index: out.length + 1, value, label: labelOf(value, out.length + 1) });
   }

@@ -188,7 +188,13 @@ function parseYaml(text: string, source: string): unknown {
     const reason = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
     throw new InvalidImagesFileError(source, [{ path: line === undefined ? "(file)" : `line ${line}`, message: `not valid YAML: ${reason}` }]);
   }
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // An alias without its anchor, or too many aliases.
+    if (!(err instanceof Error)) throw err;
+    throw new InvalidImagesFileError(source, [{ path: "(file)", message: `not valid YAML: ${err.message.split("\n")[0]}` }]);
+  }
 }
 
 /** Parses `eventBus.<key>.versions`; undefined when the section is absent. */
