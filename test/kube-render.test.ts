@@ -136,7 +136,7 @@ async function writeConfigVolume(
   }
   const server = secretData(find(objects, "Secret", "eventbus-default-js-server"));
   for (const [key, text] of Object.entries(server)) await writeFile(join(configDir, key), text, { mode: 0o600 });
-  return { configFiles, env: { ...process.env, JS_KEY: server["encryption"] }, pidFile: join(dir, "var/run/nats/nats.pid") };
+  return { configFiles, env: { ...process.env }, pidFile: join(dir, "var/run/nats/nats.pid") };
 }
 
 async function checkConfig(version: string, file: string, env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: string }> {
@@ -207,7 +207,7 @@ describe("kubernetes render - JetStream objects", () => {
     );
   });
 
-  test("the main container: nats image, ports, per-pod config via $(POD_NAME), Argo's env with JS_KEY from the server Secret, probes, lame-duck preStop", async () => {
+  test("the main container: nats image, ports, per-pod config via $(POD_NAME), Argo's env, probes, lame-duck preStop", async () => {
     const main = container(await render(js({ startArgs: ["-D"] })), "main");
     assert.deepEqual(canonical(main), canonical({
       name: "main",
@@ -224,7 +224,6 @@ describe("kubernetes render - JetStream objects", () => {
         { name: "SERVER_NAME", value: "$(POD_NAME)" },
         { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
         { name: "CLUSTER_ADVERTISE", value: "$(POD_NAME).eventbus-default-js-svc.$(POD_NAMESPACE).svc.cluster.local" },
-        { name: "JS_KEY", valueFrom: { secretKeyRef: { name: "eventbus-default-js-server", key: "encryption" } } },
       ],
       volumeMounts: [
         { name: "config-volume", mountPath: "/etc/nats-config" },
@@ -281,7 +280,7 @@ describe("kubernetes render - JetStream objects", () => {
       assert.match(config, /^lame_duck_duration: "30s"$/m);
       assert.match(config, /^pid_file: "\/var\/run\/nats\/nats\.pid"$/m);
       assert.match(config, /^ {2}store_dir: "\/data\/jetstream"$/m);
-      assert.match(config, /^ {2}key: \$JS_KEY$/m);
+      assert.match(config, /^ {2}key: \$EVENTBUS_JETSTREAM_KEY$/m);
       assert.match(config, /^ {2}cert_file: "\/etc\/nats-config\/server-cert\.pem"$/m);
       assert.match(config, /^ {4}cert_file: "\/etc\/nats-config\/cluster-server-cert\.pem"$/m);
     }
@@ -311,8 +310,8 @@ describe("kubernetes render - JetStream objects", () => {
     assert.equal(data["cluster-server-cert.pem"], secrets.tls!.route.certPem);
     assert.ok(!Object.values(data).includes(secrets.tls!.ca.keyPem), "the CA key stays out of the pods");
     assert.match(data["eventbus-default-js-0.secrets.conf"]!, new RegExp(`^EVENTBUS_JS_PASSWORD: "${secrets.credentials.password}"$`, "m"));
-    // The encryption key is in the pod's environment only, not in the secrets include.
-    assert.ok(!data["eventbus-default-js-0.secrets.conf"]!.includes(secrets.credentials.encryptionKey));
+    // The encryption key is a quoted value of the secrets include, not an environment variable (see below).
+    assert.match(data["eventbus-default-js-0.secrets.conf"]!, new RegExp(`^EVENTBUS_JETSTREAM_KEY: "${secrets.credentials.encryptionKey}"$`, "m"));
     // No secret value is in the ConfigMap.
     const configText = JSON.stringify(find(await render(bus), "ConfigMap"));
     for (const value of [secrets.credentials.password, secrets.credentials.systemPassword, secrets.credentials.routePassword, secrets.credentials.encryptionKey]) {
@@ -495,7 +494,7 @@ describe("kubernetes render - deterministic text", () => {
 // Proven by the real servers
 
 describe("kubernetes render - the real servers accept the rendered configs", () => {
-  test("nats-server -t accepts every pod's config from the ConfigMap and Secret, for auth × TLS on both pinned versions; JS_KEY must be set", async () => {
+  test("nats-server -t accepts every pod's config from the ConfigMap and Secret, for auth × TLS on both pinned versions, whatever the key begins with", async () => {
     await using dir = await tempDir("eventbus-kube-render-");
     const cases = [
       { version: "2.10", auth: "basic", tls: true, replicas: 3 },
@@ -515,10 +514,15 @@ describe("kubernetes render - the real servers accept the rendered configs", () 
         checked++;
       }
       if (n === 0) {
-        const { JS_KEY: _unset, ...without } = volume.env;
-        const result = await checkConfig(c.version, [...volume.configFiles.values()][0]!, without);
-        assert.ok(!result.ok, "the config refers to JS_KEY from the environment");
-        assert.match(result.output, /JS_KEY/);
+        // A hex key that begins with a digit: as an environment variable (Argo's JS_KEY) nats-server
+        // parsed it as a number and would not start.
+        const bus = js({ version: c.version, auth: c.auth, tls: { enabled: c.tls }, replicas: c.replicas, persistence: {} });
+        const base = await material(bus);
+        const digitKey = { ...base, credentials: { ...base.credentials, encryptionKey: `4e${base.credentials.encryptionKey.slice(2)}` } };
+        const digitObjects = renderBusObjects(bus, { namespace: NS, secrets: digitKey });
+        const digitVolume = await writeConfigVolume(digitObjects, join(dir.path, "digit-key"));
+        const result = await checkConfig(c.version, [...digitVolume.configFiles.values()][0]!, digitVolume.env);
+        assert.ok(result.ok, `a key beginning with a digit: ${result.output}`);
       }
     }
     assert.equal(checked, 3 + 3 + 1 + 3 + 5);

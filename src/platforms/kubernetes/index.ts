@@ -21,7 +21,6 @@ export {
   type StanImages,
 } from "./images.js";
 export {
-  ENCRYPTION_KEY_ENV,
   JETSTREAM_CONFIG_DIR,
   JETSTREAM_STORE_DIR,
   PID_FILE,

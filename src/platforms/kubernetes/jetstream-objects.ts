@@ -36,8 +36,6 @@ export const PID_DIR = "/var/run/nats";
 export const PID_FILE = `${PID_DIR}/nats.pid`;
 /** Where each pod's JetStream store lives (the volume claim, or an emptyDir). */
 export const JETSTREAM_STORE_DIR = "/data/jetstream";
-/** The environment variable that holds the encryption-at-rest key, from the server Secret (Argo's name). */
-export const ENCRYPTION_KEY_ENV = "JS_KEY";
 
 /** The keys of the server Secret that are not per pod; each is a file under {@link JETSTREAM_CONFIG_DIR}. */
 export const ServerSecretKey = {
@@ -69,8 +67,10 @@ const PID_VOLUME = "pid";
 const EXPORTER_ARGS = ["-connz", "-routez", "-subz", "-varz", "-prefix=nats", "-use_internal_server_id", "-jsz=all"] as const;
 
 /**
- * The material every pod's config is rendered with: paths in the pod, the credentials as values
- * in the secrets include, and the encryption key as the environment variable {@link ENCRYPTION_KEY_ENV}.
+ * The material every pod's config is rendered with: paths in the pod, and the credentials and the
+ * encryption key as values in the secrets include. Not the key as an environment variable, as Argo
+ * Events passes it: nats-server parses a variable's value as config, so a hex key that begins with
+ * a digit ("4e…") is read as a number and the server does not start.
  * @throws {@link MaterialMismatchError} when the plan has TLS and the material has no certificates,
  *   or certificates that do not name the bus's Service
  */
@@ -94,7 +94,7 @@ export function podMaterial(plan: JetStreamPlan, secrets: BusSecrets): ServerMat
     }),
     ...(auth && { auth }),
     ...(plan.replicas > 1 && { routeAuth: { user: c.routeUser, password: { value: c.routePassword } } }),
-    encryptionKey: { env: ENCRYPTION_KEY_ENV },
+    encryptionKey: { value: c.encryptionKey },
     pidFile: PID_FILE,
   };
 }
@@ -176,7 +176,6 @@ function jetStreamStatefulSet(plan: JetStreamPlan, spec: ResolvedJetStream, ctx:
       { name: "SERVER_NAME", value: "$(POD_NAME)" },
       fieldEnv("POD_NAMESPACE", "metadata.namespace"),
       { name: "CLUSTER_ADVERTISE", value: `$(POD_NAME).${names.service}.$(POD_NAMESPACE).svc.cluster.local` },
-      { name: ENCRYPTION_KEY_ENV, valueFrom: { secretKeyRef: { name: names.serverSecret, key: ServerSecretKey.encryptionKey } } },
     ],
     volumeMounts: [mounts.config, mounts.pid, mounts.data],
     startupProbe: {
