@@ -1,31 +1,14 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test, before, after } from "node:test";
-import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments } from "yaml";
 import { eventBusCrd } from "../src/api/index.js";
+import { runCliProcess } from "./helpers/cli-process.js";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI as a user does: a separate node process, optional standard input. */
-function cli(args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), ...args], { cwd: root }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== "number") return reject(error);
-      resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr });
-    });
-    child.stdin?.end(stdin ?? "");
-  });
-}
+const cli = (args: string[], stdin?: string) => runCliProcess(args, stdin);
 
 let dir: string;
 before(async () => {

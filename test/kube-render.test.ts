@@ -32,6 +32,7 @@ import {
 } from "../src/platforms/kubernetes/index.js";
 import { BusSecretFile, type BusSecrets } from "../src/secrets/index.js";
 import { findBinary, findNatsServer, NATS_STREAMING_SERVER, resolveStanVersion } from "../src/tools/index.js";
+import { runCliProcess } from "./helpers/cli-process.js";
 import { freePort, spawnProcess, waitFor, type ManagedProcess } from "./helpers/index.js";
 
 const execFileAsync = promisify(execFile);
@@ -859,21 +860,7 @@ describe("kubernetes render - images", () => {
 // ---------------------------------------------------------------------------------------------
 // CLI
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), ...args], { cwd: root }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== "number") return reject(error);
-      resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr });
-    });
-    child.stdin?.end(stdin ?? "");
-  });
-}
+const cli = (args: string[], stdin?: string) => runCliProcess(args, stdin);
 
 describe("kubernetes render - eventbus render", () => {
   let dir: string;
