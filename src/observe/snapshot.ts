@@ -1,0 +1,244 @@
+/**
+ * A snapshot of a bus: each server's health and resources (from its monitoring endpoint), the
+ * JetStream meta group, the stream `default` and its consumers (through the JetStream API), and the
+ * problems an operator should see first. Every call has a deadline, so a server that is down is
+ * reported as unreachable instead of hanging the snapshot.
+ */
+import type { ConsumerInfo } from "@nats-io/jetstream";
+
+import { durableName, type DurableNameParts, type EventBusClient, type StreamSummary } from "../client/index.js";
+
+/** Where one server's monitoring endpoint is. */
+export interface MonitorEndpoint {
+  readonly name: string;
+  /** `http://host:port` of the monitoring listener. */
+  readonly url: string;
+}
+
+/** One server as its monitoring endpoint reports it. */
+export interface ServerSnapshot {
+  readonly name: string;
+  readonly reachable: boolean;
+  /** `/healthz` answered 200 (clients accepted, JetStream assets current). */
+  readonly healthy: boolean;
+  readonly version?: string;
+  readonly uptime?: string;
+  /** CPU use in percent of one core. */
+  readonly cpu?: number;
+  /** Resident memory in bytes. */
+  readonly memoryBytes?: number;
+  readonly connections?: number;
+  readonly routes?: number;
+  readonly slowConsumers?: number;
+  readonly jetstream?: {
+    readonly memoryBytes: number;
+    readonly maxMemoryBytes: number;
+    readonly storeBytes: number;
+    readonly maxStoreBytes: number;
+  };
+}
+
+/** A consumer of the stream, with its owner when it is an Argo sensor's and the caller named it. */
+export interface ConsumerSnapshot {
+  readonly name: string;
+  readonly filterSubject?: string;
+  /** Events not yet delivered. */
+  readonly pending: number;
+  /** Events delivered and not acknowledged. */
+  readonly ackPending: number;
+  readonly redelivered: number;
+  /** When the consumer last delivered an event, if it did. */
+  readonly lastActive?: string;
+  readonly dependency?: DurableNameParts;
+}
+
+/** The whole picture of a bus at one moment. */
+export interface BusSnapshot {
+  readonly takenAt: string;
+  readonly servers: readonly ServerSnapshot[];
+  readonly jetstream: {
+    readonly metaLeader?: string;
+    readonly peers: readonly { readonly name: string; readonly current: boolean; readonly offline: boolean }[];
+  };
+  /** The stream, or why it could not be read. */
+  readonly stream: StreamSummary | { readonly error: string };
+  readonly consumers: readonly ConsumerSnapshot[];
+  /** What needs attention, most serious first; empty when all is well. */
+  readonly problems: readonly string[];
+}
+
+/** Options of {@link snapshotBus}. */
+export interface SnapshotOptions {
+  /** The servers' monitoring endpoints (a local bus knows them; an external one may not). */
+  readonly monitors?: readonly MonitorEndpoint[];
+  /** Sensor dependencies whose Argo durable consumers should be named in the snapshot. */
+  readonly dependencies?: readonly DurableNameParts[];
+  /** The deadline of each monitoring request. @default 1500 (ms) */
+  readonly timeoutMillis?: number;
+}
+
+/** Storage use above this share of its limit is a problem. */
+export const STORAGE_WARNING_SHARE = 0.8;
+
+/**
+ * Takes a snapshot of the bus `client` is connected to.
+ * @returns always a snapshot: parts that cannot be read are marked so, never thrown
+ */
+export async function snapshotBus(client: EventBusClient, options: SnapshotOptions = {}): Promise<BusSnapshot> {
+  const timeout = options.timeoutMillis ?? 1500;
+  const monitors = options.monitors ?? [];
+  const [servers, stream, consumers] = await Promise.all([
+    Promise.all(monitors.map((m) => serverSnapshot(m, timeout))),
+    client.streamInfo().catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) })),
+    consumerSnapshots(client, options.dependencies ?? []),
+  ]);
+  const jetstream = await metaGroup(monitors, servers, timeout);
+  return {
+    takenAt: new Date().toISOString(),
+    servers,
+    jetstream,
+    stream,
+    consumers,
+    problems: problemsOf(servers, jetstream, stream),
+  };
+}
+
+async function serverSnapshot(monitor: MonitorEndpoint, timeout: number): Promise<ServerSnapshot> {
+  const [healthz, varz, jsz] = await Promise.all([
+    fetch(`${monitor.url}/healthz`, { signal: AbortSignal.timeout(timeout) })
+      .then(async (r) => {
+        await r.body?.cancel();
+        return r.ok;
+      })
+      .catch(() => undefined),
+    getJson<Varz>(`${monitor.url}/varz`, timeout),
+    getJson<JszServer>(`${monitor.url}/jsz`, timeout),
+  ]);
+  if (healthz === undefined && varz === undefined) return { name: monitor.name, reachable: false, healthy: false };
+  return {
+    name: monitor.name,
+    reachable: true,
+    healthy: healthz === true,
+    ...(varz && {
+      version: varz.version,
+      uptime: varz.uptime,
+      cpu: varz.cpu,
+      memoryBytes: varz.mem,
+      connections: varz.connections,
+      routes: varz.routes,
+      slowConsumers: varz.slow_consumers,
+    }),
+    ...(jsz?.config && {
+      jetstream: { memoryBytes: jsz.memory ?? 0, maxMemoryBytes: jsz.config.max_memory ?? 0, storeBytes: jsz.storage ?? 0, maxStoreBytes: jsz.config.max_storage ?? 0 },
+    }),
+  };
+}
+
+async function metaGroup(monitors: readonly MonitorEndpoint[], servers: readonly ServerSnapshot[], timeout: number): Promise<BusSnapshot["jetstream"]> {
+  // Only the meta leader knows which peers are current; find it through any reachable server.
+  const reachable = monitors.filter((_, i) => servers[i]?.reachable);
+  let view: JszServer["meta_cluster"];
+  for (const monitor of reachable) {
+    view = (await getJson<JszServer>(`${monitor.url}/jsz`, timeout))?.meta_cluster;
+    if (view?.leader) break;
+  }
+  const leader = reachable.find((m) => m.name === view?.leader);
+  const leaderView = leader ? (await getJson<JszServer>(`${leader.url}/jsz`, timeout))?.meta_cluster : undefined;
+  const meta = leaderView ?? view;
+  if (!meta) return { peers: [] };
+  const peers = [
+    ...(meta.leader ? [{ name: meta.leader, current: true, offline: false }] : []),
+    ...(meta.replicas ?? []).map((r) => ({ name: r.name, current: r.current, offline: r.offline ?? false })),
+  ].sort((a, b) => a.name.localeCompare(b.name));
+  return { ...(meta.leader && { metaLeader: meta.leader }), peers };
+}
+
+async function consumerSnapshots(client: EventBusClient, dependencies: readonly DurableNameParts[]): Promise<ConsumerSnapshot[]> {
+  const owners = new Map(dependencies.map((d) => [durableName(d), d]));
+  const infos: ConsumerInfo[] = [];
+  try {
+    const jsm = await client.manager();
+    for await (const info of jsm.consumers.list("default")) infos.push(info);
+  } catch {
+    // No JetStream answer (no stream, no leader): the stream's own entry says why.
+    return [];
+  }
+  return infos
+    .map((info): ConsumerSnapshot => {
+      const owner = owners.get(info.name);
+      // The server sends an RFC 3339 time (nats.js types it as a number).
+      const raw: unknown = info.delivered.last_active;
+      const lastActive = typeof raw === "string" ? raw : undefined;
+      return {
+        name: info.name,
+        ...(info.config.filter_subject && { filterSubject: info.config.filter_subject }),
+        pending: info.num_pending,
+        ackPending: info.num_ack_pending,
+        redelivered: info.num_redelivered,
+        ...(lastActive && !lastActive.startsWith("0001-") && { lastActive }),
+        ...(owner && { dependency: owner }),
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function problemsOf(servers: readonly ServerSnapshot[], jetstream: BusSnapshot["jetstream"], stream: BusSnapshot["stream"]): string[] {
+  const problems: string[] = [];
+  for (const s of servers) {
+    if (!s.reachable) problems.push(`server ${s.name} is down (its monitoring endpoint does not answer)`);
+    else if (!s.healthy) problems.push(`server ${s.name} is not healthy (/healthz)`);
+  }
+  if (servers.length > 1 && jetstream.metaLeader === undefined) problems.push("JetStream has no meta leader");
+  for (const p of jetstream.peers) if (!p.current || p.offline) problems.push(`JetStream peer ${p.name} is ${p.offline ? "offline" : "not current"}`);
+  if ("error" in stream) problems.push(`stream default: ${stream.error}`);
+  else {
+    if (stream.cluster && stream.config.replicas > 1 && stream.cluster.leader === undefined) problems.push("stream default has no leader");
+    for (const r of stream.cluster?.replicas ?? []) {
+      if (r.offline) problems.push(`stream default: replica ${r.name} is offline`);
+      else if (!r.current) problems.push(`stream default: replica ${r.name} is behind by ${r.lagMessages} messages`);
+    }
+  }
+  for (const s of servers) {
+    const js = s.jetstream;
+    if (js && js.maxStoreBytes > 0 && js.storeBytes > STORAGE_WARNING_SHARE * js.maxStoreBytes) {
+      problems.push(`server ${s.name}: file storage at ${Math.round((100 * js.storeBytes) / js.maxStoreBytes)}% of its limit`);
+    }
+    if (js && js.maxMemoryBytes > 0 && js.memoryBytes > STORAGE_WARNING_SHARE * js.maxMemoryBytes) {
+      problems.push(`server ${s.name}: memory storage at ${Math.round((100 * js.memoryBytes) / js.maxMemoryBytes)}% of its limit`);
+    }
+  }
+  return problems;
+}
+
+interface Varz {
+  readonly version: string;
+  readonly uptime: string;
+  readonly cpu: number;
+  readonly mem: number;
+  readonly connections: number;
+  readonly routes: number;
+  readonly slow_consumers: number;
+}
+
+interface JszServer {
+  readonly memory?: number;
+  readonly storage?: number;
+  readonly config?: { readonly max_memory?: number; readonly max_storage?: number };
+  readonly meta_cluster?: {
+    readonly leader?: string;
+    readonly replicas?: readonly { readonly name: string; readonly current: boolean; readonly offline?: boolean }[];
+  };
+}
+
+async function getJson<T>(url: string, timeout: number): Promise<T | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeout) });
+    if (!response.ok) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    return (await response.json()) as T;
+  } catch {
+    return undefined;
+  }
+}
