@@ -62,8 +62,11 @@ describe("cli - the local platform", () => {
 
     const status = await cli(["status", "clibus", "-o", "json"]);
     assert.equal(status.code, 0);
-    const report = JSON.parse(status.stdout) as { healthy: boolean; servers: { phase: string }[]; streams: { name: string }[]; persistent: boolean };
+    const report = JSON.parse(status.stdout) as { healthy: boolean; servers: { phase: string }[]; streams: { name: string }[]; persistent: boolean; problems: string[]; consumers: unknown[] };
     assert.equal(report.healthy, true);
+    // The bus's snapshot: nothing needs attention, and no sensor consumes yet.
+    assert.deepEqual(report.problems, []);
+    assert.deepEqual(report.consumers, []);
     assert.deepEqual(report.servers.map((s) => s.phase), ["healthy", "healthy", "healthy"]);
     assert.deepEqual(report.streams.map((s) => s.name), ["default"]);
     const text = await cli(["status", "clibus"]);
