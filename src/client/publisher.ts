@@ -9,7 +9,7 @@ import { JetStreamApiError } from "@nats-io/jetstream";
 import { errors as natsErrors, RequestError } from "@nats-io/transport-node";
 
 import { defaults } from "../api/index.js";
-import { sleep, type BackoffPolicy } from "./backoff.js";
+import { backoffDelay, sleep, type BackoffPolicy } from "./backoff.js";
 import type { EventBusClient } from "./connection.js";
 import { BusError, ClientErrorCode, PayloadTooLargeError } from "./errors.js";
 import { encodeEvent, MSG_ID_HEADER, type EncodedEvent, type EncodeOptions, type EventInput } from "./wire.js";
@@ -97,7 +97,7 @@ async function retryPublish(client: EventBusClient, encoded: EncodedEvent, optio
       pending = undefined;
       if (client.nc.isClosed()) client.assertOpen();
       const retriable = isRetriable(err);
-      const wait = Math.round(Math.min(RETRY_BACKOFF.maxMillis, RETRY_BACKOFF.initialMillis * 2 ** Math.min(attempt - 1, 10)) * (1 + RETRY_BACKOFF.jitter * Math.random()));
+      const wait = backoffDelay(RETRY_BACKOFF, attempt - 1);
       if (!retriable || Date.now() + wait > deadline) {
         const why = describePublishError(err);
         const when = retriable ? ` within ${Math.round(windowMillis / 1000)}s (${attempt} attempts)` : "";

@@ -7,6 +7,7 @@
 import type { ConsumerInfo } from "@nats-io/jetstream";
 
 import { durableName, type DurableNameParts, type EventBusClient, type StreamSummary } from "../client/index.js";
+import { getJson } from "../platforms/local/index.js";
 
 /** Where one server's monitoring endpoint is. */
 export interface MonitorEndpoint {
@@ -228,17 +229,4 @@ interface JszServer {
     readonly leader?: string;
     readonly replicas?: readonly { readonly name: string; readonly current: boolean; readonly offline?: boolean }[];
   };
-}
-
-async function getJson<T>(url: string, timeout: number): Promise<T | undefined> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeout) });
-    if (!response.ok) {
-      await response.body?.cancel();
-      return undefined;
-    }
-    return (await response.json()) as T;
-  } catch {
-    return undefined;
-  }
 }

@@ -7,4 +7,5 @@
 export { planJetStream, hostPort, CLUSTER_DOMAIN, LAME_DUCK, LOCAL_HOST, LOCAL_TLS_NAMES, POD_LISTEN_HOST, ROUTE_CONNECT_RETRIES } from "./jetstream.js";
 export { InvalidPlacementError, isPlanError, PlanErrorCode, WrongModeError, type PlanError } from "./errors.js";
 export { DEFAULT_PORTS } from "./types.js";
+export { credentialMaterial } from "./material.js";
 export type { JetStreamPlan, Placement, SecretValue, ServerMaterial, ServerPlan, ServerPorts } from "./types.js";

@@ -6,7 +6,7 @@
  */
 import type { ResolvedEventBus, ResolvedJetStream } from "../../api/index.js";
 import { renderJetStreamConfig } from "../../natsconf/index.js";
-import { DEFAULT_PORTS, planJetStream, type JetStreamPlan, type ServerMaterial } from "../../plan/index.js";
+import { credentialMaterial, DEFAULT_PORTS, planJetStream, type JetStreamPlan, type ServerMaterial } from "../../plan/index.js";
 import { certificateInfo, clientAuthSecretData, type BusSecrets } from "../../secrets/index.js";
 import { MaterialMismatchError } from "./errors.js";
 import { jetStreamImages, type ImagesTable } from "./images.js";
@@ -75,13 +75,6 @@ const EXPORTER_ARGS = ["-connz", "-routez", "-subz", "-varz", "-prefix=nats", "-
  *   or certificates that do not name the bus's Service
  */
 export function podMaterial(plan: JetStreamPlan, secrets: BusSecrets): ServerMaterial {
-  const c = secrets.credentials;
-  const auth: ServerMaterial["auth"] =
-    plan.auth === "basic"
-      ? { mode: "basic", user: c.user, password: { value: c.password }, systemUser: c.systemUser, systemPassword: { value: c.systemPassword } }
-      : plan.auth === "token"
-        ? { mode: "token", token: { value: c.token } }
-        : undefined;
   if (plan.tls) checkCertificates(plan, secrets);
   const file = (key: string) => `${JETSTREAM_CONFIG_DIR}/${key}`;
   return {
@@ -92,9 +85,7 @@ export function podMaterial(plan: JetStreamPlan, secrets: BusSecrets): ServerMat
         cluster: { certFile: file(ServerSecretKey.clusterCert), keyFile: file(ServerSecretKey.clusterKey), caFile: file(ServerSecretKey.caCert) },
       },
     }),
-    ...(auth && { auth }),
-    ...(plan.replicas > 1 && { routeAuth: { user: c.routeUser, password: { value: c.routePassword } } }),
-    encryptionKey: { value: c.encryptionKey },
+    ...credentialMaterial(plan, secrets.credentials),
     pidFile: PID_FILE,
   };
 }

@@ -11,4 +11,5 @@ export { DEFAULT_BUS_NAME, DEFAULT_BUS_MANIFEST } from "./default-bus.js";
 export { ServerPhase, type SupervisorEvent, type SupervisorStatus } from "./supervisor.js";
 export { allocatePorts, isPortFree } from "./ports.js";
 export { isAlive } from "./control-client.js";
+export { getJson } from "./monitor.js";
 export { followLogs, type LogSource, type FollowOptions } from "./log-follow.js";

@@ -28,10 +28,14 @@ export interface Varz {
   readonly out_msgs: number;
 }
 
-async function getJson<T>(url: string): Promise<T | undefined> {
+/** A monitoring endpoint's JSON, or undefined when it does not answer 200 within the deadline. */
+export async function getJson<T>(url: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<T | undefined> {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    if (!response.ok) return undefined;
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) {
+      await response.body?.cancel();
+      return undefined;
+    }
     return (await response.json()) as T;
   } catch {
     return undefined;

@@ -13,7 +13,7 @@ import {
   type ResolvedJetStream,
 } from "../../api/index.js";
 import { renderJetStreamConfig } from "../../natsconf/index.js";
-import { planJetStream, type JetStreamPlan, type ServerMaterial } from "../../plan/index.js";
+import { credentialMaterial, planJetStream, type JetStreamPlan, type ServerMaterial } from "../../plan/index.js";
 import {
   argoAuthFile,
   busTlsFiles,
@@ -265,19 +265,10 @@ function outcome(
 }
 
 function serverMaterial(plan: JetStreamPlan, paths: BusPaths, secrets: BusSecrets, index: number): ServerMaterial {
-  const c = secrets.credentials;
-  const auth: ServerMaterial["auth"] =
-    plan.auth === "basic"
-      ? { mode: "basic", user: c.user, password: { value: c.password }, systemUser: c.systemUser, systemPassword: { value: c.systemPassword } }
-      : plan.auth === "token"
-        ? { mode: "token", token: { value: c.token } }
-        : undefined;
   return {
     storeDir: paths.serverData(index),
     ...(plan.tls && { tls: busTlsFiles(paths.secrets) }),
-    ...(auth && { auth }),
-    ...(plan.replicas > 1 && { routeAuth: { user: c.routeUser, password: { value: c.routePassword } } }),
-    encryptionKey: { value: c.encryptionKey },
+    ...credentialMaterial(plan, secrets.credentials),
     pidFile: paths.serverPid(index),
   };
 }
