@@ -8,6 +8,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { EventBusValidationError } from "../src/api/index.js";
 import { busPaths, busStatus, downBus, isAlive, isPortFree, upBus, LocalPlatformError } from "../src/platforms/local/index.js";
+import { safeListenRange } from "../src/platforms/local/ports.js";
 import { MissingBinaryError } from "../src/tools/index.js";
 import { connectAs, jetstreamManifest, publishAcked, startPublisher, startTestBus, storedIds } from "./helpers/local-bus.js";
 
@@ -221,6 +222,10 @@ describe("local platform - state, persistence and faults", () => {
   test("a port kept from an earlier run that is now taken is replaced by a free one", async () => {
     await using bus = await startTestBus(jetstreamManifest("ports", `version: "2.10"\nreplicas: 1`));
     const before = (await busStatus(bus.name, { home: bus.home })).servers[0]!.ports.client;
+    // Picked outside the kernel's ephemeral range, where no outgoing connection can take it between runs
+    const [low, high] = (await safeListenRange())!;
+    const ephemeral = (await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8")).trim().split(/\s+/).map(Number);
+    assert.ok(before >= low && before <= high && (before < ephemeral[0]! || before > ephemeral[1]!), `port ${before} is outside ${ephemeral.join("-")}`);
     await downBus(bus.name, { home: bus.home });
     const squatter = createServer();
     await new Promise<void>((r) => squatter.listen(before, "127.0.0.1", r));
