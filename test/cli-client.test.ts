@@ -8,6 +8,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { parse as parseYaml } from "yaml";
 import { runCli } from "../src/cli/program.js";
+import { localMonitors } from "../src/observe/index.js";
 import { busCredentials, type BusCredentials } from "../src/platforms/local/index.js";
 import { jetstreamManifest, startTestBus, type TestBus } from "./helpers/local-bus.js";
 import { freePort } from "./helpers/ports.js";
@@ -416,5 +417,42 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     const refused = await run(["stream", "apply", "default", "-f", "-"], "retention: interest\n");
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /^eventbus: stream default: JetStream cannot change retention: "limits" → "interest" on a live stream/);
+  });
+  test("status of any bus: --server with --monitor shows its servers, stream and consumers; without --monitor it says what is missing; --watch redraws", async () => {
+    const monitors = (await localMonitors(bus.name, { home: bus.home })).map((m) => m.url).join(",");
+    const connection = ["--server", creds.urls.join(","), "--ca", creds.caFile!, "--creds", creds.authFile!];
+    const json = await run(["status", ...connection, "--monitor", monitors, "-o", "json"]);
+    assert.equal(json.code, 0, json.stderr);
+    const snapshot = JSON.parse(json.stdout) as { servers: { reachable: boolean; healthy: boolean; version: string }[]; stream: { name: string; state: { messages: number; lastSeq: number } }; problems: string[] };
+    assert.deepEqual(snapshot.servers.map((s) => [s.reachable, s.healthy, s.version]), [[true, true, "2.10.29"]]);
+    assert.deepEqual(snapshot.problems, []);
+    const info = await (await jetstreamManager(nc)).streams.info("default");
+    assert.deepEqual([snapshot.stream.name, snapshot.stream.state.messages, snapshot.stream.state.lastSeq], ["default", info.state.messages, info.state.last_seq]);
+    assert.ok(!(json.stdout + json.stderr).includes(creds.password!), "no secret in the output");
+
+    // Without monitoring endpoints, the servers' part says how to get it instead of failing
+    const text = await run(["status", ...connection]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^bus nats:\/\/127\.0\.0\.1:\d+: healthy\n/);
+    assert.match(text.stdout, /\nservers: not shown: give the servers' monitoring endpoints with --monitor\n/);
+    assert.match(text.stdout, /\nSTREAM\s+MESSAGES\s+BYTES/);
+
+    const bad = await run(["status", ...connection, "--monitor", "ftp://x"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--monitor: ftp:\/\/x must be http:\/\/ or https:\/\/, got ftp:/);
+    const local = await run(["status", "default", "--monitor", "http://127.0.0.1:1"]);
+    assert.equal(local.code, 2);
+    assert.match(local.stderr, /--monitor: a local bus's servers are known/);
+
+    // --watch draws again every --interval, one JSON line per drawing, until interrupted
+    const watcher = spawnCli(["status", "default", "--watch", "--interval", "200ms", "-o", "json"], { EVENTBUS_HOME: bus.home });
+    await watcher.waitForLines(1);
+    await run(["publish", "--source", "watch", "--event", "e"]);
+    await watcher.waitForLines(3);
+    watcher.process.kill("SIGINT");
+    assert.equal(await watcher.exited, 0, watcher.stderr());
+    const frames = watcher.lines.map((l) => JSON.parse(l) as { streams: { lastSeq: number }[]; snapshot: { takenAt: string } });
+    assert.equal(new Set(frames.map((f) => f.snapshot.takenAt)).size, frames.length, "each drawing is a new snapshot");
+    assert.ok(frames.at(-1)!.streams[0]!.lastSeq > frames[0]!.streams[0]!.lastSeq, "a later drawing shows the event published meanwhile");
   });
 });

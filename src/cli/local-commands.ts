@@ -15,15 +15,13 @@ import {
   type BusReport,
   type LogSource,
 } from "../platforms/local/index.js";
-import { connect } from "../client/index.js";
-import { localMonitors, snapshotBus, type ConsumerSnapshot } from "../observe/index.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { formatData, readInput, table, type Io } from "./io.js";
 
 type Output = "text" | "json" | "yaml";
 const outputOption = () => new Option("-o, --output <format>", "output format").choices(["text", "json", "yaml"]).default("text");
 
-/** Adds the local platform's commands: up, down, status, list, logs, credentials. */
+/** Adds the local platform's commands: up, down, list, logs, credentials (`status` is its own, for any bus). */
 export function addLocalCommands(program: Command, io: Io, result: { code: ExitCode }): void {
   program
     .command("up")
@@ -95,19 +93,6 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
       if (opts.purge && !opts.yes) throw new CliError(`--purge deletes every message, credential and certificate of bus ${name}; add --yes to confirm`);
       const down = await downBus(name, { purge: opts.purge, onProgress: (line) => io.stderr(`${line}\n`) });
       io.stdout(`bus ${name} ${down.stopped ? "stopped" : "was not running"}${down.purged ? "; its data was deleted" : "; its data is kept"}\n`);
-    });
-
-  program
-    .command("status")
-    .description("servers, JetStream cluster and stream state of a local bus")
-    .argument("[name]", "the bus", DEFAULT_BUS_NAME)
-    .addOption(outputOption())
-    .action(async (name: string, opts: { output: Output }) => {
-      const report = await busStatus(name);
-      const observed = report.running ? await observe(name) : undefined;
-      if (opts.output !== "text") io.stdout(formatData({ ...report, ...observed }, opts.output));
-      else io.stdout(formatStatus(report, observed));
-      result.code = report.running && !report.healthy ? ExitCode.failed : ExitCode.ok;
     });
 
   program
@@ -203,40 +188,3 @@ async function serverLogs(paths: BusPaths): Promise<(LogSource & { index: number
   return state.servers.map((s) => ({ index: s.index, label: s.name, file: paths.serverLog(s.index) }));
 }
 
-/** What a running bus's snapshot adds to its status: the problems first, and the stream's consumers. */
-interface Observed {
-  readonly problems: readonly string[];
-  readonly consumers: readonly ConsumerSnapshot[];
-}
-
-async function observe(name: string): Promise<Observed> {
-  try {
-    await using client = await connect({ bus: name, timeoutMillis: 3000, name: "eventbus-status" });
-    const snapshot = await snapshotBus(client, { monitors: await localMonitors(name) });
-    return { problems: snapshot.problems, consumers: snapshot.consumers };
-  } catch (error) {
-    return { problems: [`cannot connect to the bus: ${(error as Error).message}`], consumers: [] };
-  }
-}
-
-function formatStatus(r: BusReport, observed?: Observed): string {
-  const state = r.running ? (r.healthy && observed?.problems.length === 0 ? "healthy" : "degraded") : "stopped";
-  const lines = [
-    `bus ${r.name}: ${state}, ${r.replicas} server(s), version ${r.version ?? "?"} (nats-server ${r.servers[0]?.version ?? "?"}), generation ${r.generation}`,
-    ...(observed?.problems ?? []).map((p) => `PROBLEM: ${p}`),
-    `storage: ${r.storage}`,
-    "",
-    table(
-      ["SERVER", "STATE", "PID", "VERSION", "CLIENT", "CLUSTER", "MONITOR", "RESTARTS", "CONNECTIONS"],
-      r.servers.map((s) => [s.name, s.phase, s.pid === undefined ? "" : String(s.pid), s.version, String(s.ports.client), String(s.ports.cluster), String(s.ports.monitor), String(s.restarts), s.connections === undefined ? "" : String(s.connections)]),
-    ).trimEnd(),
-  ];
-  if (r.jetstream) lines.push("", `jetstream: meta leader ${r.jetstream.leader ?? "(none)"}, ${r.jetstream.peersCurrent}/${r.jetstream.peers.length} peers current (${r.jetstream.peers.join(", ")})`);
-  if (r.streams.length > 0) {
-    lines.push("", table(["STREAM", "MESSAGES", "BYTES", "FIRST", "LAST", "CONSUMERS", "REPLICAS", "LEADER", "CURRENT"], r.streams.map((s) => [s.name, String(s.messages), String(s.bytes), String(s.firstSeq), String(s.lastSeq), String(s.consumers), String(s.replicas), s.leader ?? "", s.current ? "yes" : "no"])).trimEnd());
-  }
-  if (observed && observed.consumers.length > 0) {
-    lines.push("", table(["CONSUMER", "SUBJECT", "PENDING", "ACK PENDING", "REDELIVERED", "LAST ACTIVE"], observed.consumers.map((c) => [c.name, c.filterSubject ?? "", String(c.pending), String(c.ackPending), String(c.redelivered), c.lastActive ?? ""])).trimEnd());
-  }
-  return `${lines.join("\n")}\n`;
-}

@@ -13,6 +13,7 @@ import { processIo, type Io } from "./io.js";
 import { lintCommand } from "./lint-command.js";
 import { installCommand, type InstallCommandOptions } from "./install-command.js";
 import { addLocalCommands } from "./local-commands.js";
+import { addStatusCommand } from "./status-command.js";
 import { renderCommand } from "./render-command.js";
 import { validateCommand } from "./validate-command.js";
 
@@ -79,6 +80,7 @@ function buildProgram(io: Io, result: { code: ExitCode }): Command {
 
   addKubernetesCommands(program, io, result);
   addLocalCommands(program, io, result);
+  addStatusCommand(program, io, result);
   addClientCommands(program, io);
 
   return program;

@@ -1,0 +1,252 @@
+/**
+ * `eventbus status`: one view of a bus — a local bus by name (its supervisor's state and a
+ * snapshot), or any bus through the client's connection flags (a snapshot; its servers when their
+ * monitoring endpoints are given). Problems come first; `--watch` redraws until interrupted.
+ */
+import { Command, Option } from "commander";
+
+import { connect, type DurableNameParts, type EventBusClient } from "../client/index.js";
+import { localMonitors, snapshotBus, type BusSnapshot, type MonitorEndpoint } from "../observe/index.js";
+import { busStatus, type BusReport } from "../platforms/local/index.js";
+import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionChoice, type ConnectionFlags } from "./connection-flags.js";
+import { CliError, ExitCode } from "./exit-codes.js";
+import { formatData, table, type Io } from "./io.js";
+
+type Output = "text" | "json" | "yaml";
+
+interface StatusFlags extends ConnectionFlags {
+  readonly output: Output;
+  readonly watch: boolean;
+  readonly interval: string;
+  readonly monitor?: string;
+  readonly dependency: readonly DurableNameParts[];
+}
+
+/** One drawing of the status: what to print and whether the bus is healthy. */
+interface Frame {
+  readonly data: unknown;
+  readonly text: string;
+  readonly healthy: boolean;
+}
+
+/** Clears a terminal and puts the cursor home, before each redraw of `--watch`. */
+const CLEAR_SCREEN = "\x1b[H\x1b[2J";
+
+/** Adds `eventbus status`. */
+export function addStatusCommand(program: Command, io: Io, result: { code: ExitCode }): void {
+  addConnectionFlags(
+    program
+      .command("status")
+      .description("health of a bus: its servers, JetStream meta group, stream and consumers, problems first (a local bus by name, or any bus with --server/--config)"),
+  )
+    .option("--monitor <urls>", "monitoring endpoints (http://host:8222) of the servers of a bus given by --server or --config, comma-separated")
+    .option("--dependency <sensor/trigger/dependency>", "name the Argo sensor dependency a durable consumer belongs to (repeatable)", collectDependency, [])
+    .option("-w, --watch", "redraw every --interval until interrupted", false)
+    .option("--interval <duration>", "time between redraws with --watch", "2s")
+    .addOption(new Option("-o, --output <format>", "output format (with --watch, json prints one line per redraw)").choices(["text", "json", "yaml"]).default("text"))
+    .action(async (bus: string | undefined, flags: StatusFlags) => {
+      const intervalMillis = positiveDuration("--interval", flags.interval).millis;
+      const choice = await connectionChoice(bus, flags, io);
+      const monitors = parseMonitors(flags.monitor);
+      if (monitors.length > 0 && choice.localBus !== undefined) throw new CliError("--monitor: a local bus's servers are known; use --monitor with --server or --config");
+      const source = choice.localBus !== undefined ? localSource(choice.localBus, flags.dependency) : await remoteSource(choice, monitors, flags.dependency, io);
+      try {
+        if (!flags.watch) {
+          const frame = await source.frame();
+          io.stdout(flags.output === "text" ? frame.text : formatData(frame.data, flags.output));
+          result.code = frame.healthy ? ExitCode.ok : ExitCode.failed;
+          return;
+        }
+        await watch(source, flags.output, intervalMillis, io);
+      } finally {
+        await source.close();
+      }
+    });
+}
+
+/** Where frames come from. */
+interface FrameSource {
+  frame(): Promise<Frame>;
+  close(): Promise<void>;
+}
+
+/** Redraws until SIGINT or SIGTERM: a cleared screen on a terminal, a separator line otherwise. */
+async function watch(source: FrameSource, output: Output, intervalMillis: number, io: Io): Promise<void> {
+  const stopped = new AbortController();
+  const stop = () => stopped.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    while (!stopped.signal.aborted) {
+      const frame = await source.frame();
+      if (output === "json") io.stdout(`${JSON.stringify(frame.data)}\n`);
+      else if (output === "yaml") io.stdout(`---\n${formatData(frame.data, "yaml")}`);
+      else io.stdout(`${process.stdout.isTTY ? CLEAR_SCREEN : `--- ${new Date().toISOString()}\n`}${frame.text}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, intervalMillis);
+        stopped.signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+      });
+    }
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+}
+
+function collectDependency(value: string, previous: readonly DurableNameParts[]): DurableNameParts[] {
+  const parts = value.split("/");
+  if (parts.length !== 3 || parts.some((p) => p.trim() === "")) throw new CliError(`--dependency: give sensor/trigger/dependency, got ${JSON.stringify(value)}`);
+  const [sensor, trigger, dependency] = parts as [string, string, string];
+  return [...previous, { sensor, trigger, dependency }];
+}
+
+function parseMonitors(text: string | undefined): MonitorEndpoint[] {
+  if (text === undefined) return [];
+  return text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map((raw) => {
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        throw new CliError(`--monitor: ${JSON.stringify(raw)} is not a URL; give http://host:port of a server's monitoring endpoint`);
+      }
+      if (url.protocol !== "http:" && url.protocol !== "https:") throw new CliError(`--monitor: ${raw} must be http:// or https://, got ${url.protocol}`);
+      return { name: url.host, url: url.origin };
+    });
+}
+
+/** A local bus: the supervisor's report, and a snapshot while it runs. */
+function localSource(name: string, dependencies: readonly DurableNameParts[]): FrameSource {
+  let client: EventBusClient | undefined;
+  return {
+    async frame() {
+      const report = await busStatus(name);
+      let snapshot: BusSnapshot | undefined;
+      let problems: string[] = [];
+      if (report.running) {
+        try {
+          client ??= await connect({ bus: name, timeoutMillis: 3000, name: "eventbus-status" });
+          snapshot = await snapshotBus(client, { monitors: await localMonitors(name), dependencies });
+          problems = [...snapshot.problems];
+        } catch (error) {
+          problems = [`cannot connect to the bus: ${(error as Error).message}`];
+        }
+      }
+      const healthy = !report.running || (report.healthy && problems.length === 0);
+      return {
+        data: { ...report, problems, consumers: snapshot?.consumers ?? [], ...(snapshot && { snapshot }) },
+        text: formatLocal(report, problems, snapshot),
+        healthy,
+      };
+    },
+    async close() {
+      await client?.close();
+    },
+  };
+}
+
+/** Any bus through the connection flags: a snapshot; its servers only through `--monitor`. */
+async function remoteSource(choice: ConnectionChoice, monitors: readonly MonitorEndpoint[], dependencies: readonly DurableNameParts[], io: Io): Promise<FrameSource> {
+  const client = await openClient(choice, io);
+  return {
+    async frame() {
+      const snapshot = await snapshotBus(client, { monitors, dependencies });
+      const serversNote = monitors.length === 0 ? "not shown: give the servers' monitoring endpoints with --monitor" : undefined;
+      return {
+        data: { bus: choice.label, ...snapshot, ...(serversNote && { serversNote }) },
+        text: formatRemote(choice.label, snapshot, serversNote),
+        healthy: snapshot.problems.length === 0,
+      };
+    },
+    close: () => client.close(),
+  };
+}
+
+function formatLocal(r: BusReport, problems: readonly string[], snapshot: BusSnapshot | undefined): string {
+  const state = r.running ? (r.healthy && problems.length === 0 ? "healthy" : "degraded") : "stopped";
+  const lines = [
+    `bus ${r.name}: ${state}, ${r.replicas} server(s), version ${r.version ?? "?"} (nats-server ${r.servers[0]?.version ?? "?"}), generation ${r.generation}`,
+    ...problems.map((p) => `PROBLEM: ${p}`),
+    `storage: ${r.storage}`,
+    ...metricsLine(r),
+    "",
+    table(
+      ["SERVER", "STATE", "PID", "VERSION", "CLIENT", "CLUSTER", "MONITOR", "RESTARTS", "CONNECTIONS"],
+      r.servers.map((s) => [s.name, s.phase, s.pid === undefined ? "" : String(s.pid), s.version, String(s.ports.client), String(s.ports.cluster), String(s.ports.monitor), String(s.restarts), s.connections === undefined ? "" : String(s.connections)]),
+    ).trimEnd(),
+  ];
+  if (r.jetstream) lines.push("", `jetstream: meta leader ${r.jetstream.leader ?? "(none)"}, ${r.jetstream.peersCurrent}/${r.jetstream.peers.length} peers current (${r.jetstream.peers.join(", ")})`);
+  if (r.streams.length > 0) {
+    lines.push("", table(["STREAM", "MESSAGES", "BYTES", "FIRST", "LAST", "CONSUMERS", "REPLICAS", "LEADER", "CURRENT"], r.streams.map((s) => [s.name, String(s.messages), String(s.bytes), String(s.firstSeq), String(s.lastSeq), String(s.consumers), String(s.replicas), s.leader ?? "", s.current ? "yes" : "no"])).trimEnd());
+  }
+  lines.push(...consumerLines(snapshot));
+  return `${lines.join("\n")}\n`;
+}
+
+/** Where Prometheus scrapes the bus, when the supervisor serves it. */
+function metricsLine(r: BusReport): string[] {
+  const url = (r as BusReport & { readonly metricsUrl?: string }).metricsUrl;
+  return r.running && url !== undefined ? [`metrics: ${url}`] : [];
+}
+
+function formatRemote(label: string, s: BusSnapshot, serversNote: string | undefined): string {
+  const lines = [`bus ${label}: ${s.problems.length === 0 ? "healthy" : "degraded"}`, ...s.problems.map((p) => `PROBLEM: ${p}`), ""];
+  if (serversNote !== undefined) lines.push(`servers: ${serversNote}`);
+  else {
+    lines.push(
+      table(
+        ["SERVER", "STATE", "VERSION", "UPTIME", "CPU", "MEMORY", "CONNECTIONS", "ROUTES", "JS STORAGE"],
+        s.servers.map((v) => [
+          v.name,
+          v.reachable ? (v.healthy ? "healthy" : "unhealthy") : "down",
+          v.version ?? "",
+          v.uptime ?? "",
+          v.cpu === undefined ? "" : `${v.cpu}%`,
+          v.memoryBytes === undefined ? "" : String(v.memoryBytes),
+          v.connections === undefined ? "" : String(v.connections),
+          v.routes === undefined ? "" : String(v.routes),
+          v.jetstream ? `${v.jetstream.storeBytes}/${v.jetstream.maxStoreBytes}` : "",
+        ]),
+      ).trimEnd(),
+    );
+    if (s.jetstream.peers.length > 0) {
+      lines.push("", `jetstream: meta leader ${s.jetstream.metaLeader ?? "(none)"}, ${s.jetstream.peers.filter((p) => p.current && !p.offline).length}/${s.jetstream.peers.length} peers current`);
+    }
+  }
+  if ("error" in s.stream) lines.push("", `stream default: ${s.stream.error}`);
+  else {
+    const st = s.stream;
+    const replicas = st.cluster ? [`${st.cluster.leader ?? "(no leader)"} (leader)`, ...st.cluster.replicas.map((r) => `${r.name} (${r.offline ? "offline" : r.current ? "current" : `behind ${r.lagMessages}`})`)].join(", ") : "";
+    lines.push(
+      "",
+      table(
+        ["STREAM", "MESSAGES", "BYTES", "FIRST", "LAST", "SUBJECTS", "CONSUMERS", "REPLICAS"],
+        [[st.name, String(st.state.messages), String(st.state.bytes), String(st.state.firstSeq), String(st.state.lastSeq), String(st.state.subjects), String(st.state.consumers), replicas]],
+      ).trimEnd(),
+    );
+  }
+  lines.push(...consumerLines(s));
+  return `${lines.join("\n")}\n`;
+}
+
+function consumerLines(snapshot: BusSnapshot | undefined): string[] {
+  if (!snapshot || snapshot.consumers.length === 0) return [];
+  return [
+    "",
+    table(
+      ["CONSUMER", "SUBJECT", "PENDING", "ACK PENDING", "REDELIVERED", "LAST ACTIVE", "DEPENDENCY"],
+      snapshot.consumers.map((c) => [
+        c.name,
+        c.filterSubject ?? "",
+        String(c.pending),
+        String(c.ackPending),
+        String(c.redelivered),
+        c.lastActive ?? "",
+        c.dependency ? `${c.dependency.sensor}/${c.dependency.trigger}/${c.dependency.dependency}` : "",
+      ]),
+    ).trimEnd(),
+  ];
+}
