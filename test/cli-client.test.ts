@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -434,8 +434,22 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     const text = await run(["status", ...connection]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^bus nats:\/\/127\.0\.0\.1:\d+: healthy\n/);
-    assert.match(text.stdout, /\nservers: not shown: give the servers' monitoring endpoints with --monitor\n/);
+    assert.match(text.stdout, /\nservers: not shown: give the servers' monitoring endpoints with --monitor, or a system account user with --system-creds\n/);
     assert.match(text.stdout, /\nSTREAM\s+MESSAGES\s+BYTES/);
+
+    // Through the system account, the servers come from $SYS requests; a client user cannot make them
+    const stored = JSON.parse(await readFile(join(bus.home, "buses", bus.name, "secrets", "credentials.json"), "utf8")) as { systemUser: string; systemPassword: string };
+    const systemAuth = join(bus.home, "system-auth.yaml");
+    await writeFile(systemAuth, `username: ${stored.systemUser}\npassword: ${stored.systemPassword}\n`, { mode: 0o600 });
+    const viaSystem = await run(["status", ...connection, "--system-creds", systemAuth, "-o", "json"]);
+    assert.equal(viaSystem.code, 0, viaSystem.stderr);
+    const seen = JSON.parse(viaSystem.stdout) as typeof snapshot & { jetstream: { peers: unknown[] }; serversNote?: string };
+    assert.deepEqual(seen.servers.map((s) => [s.reachable, s.healthy, s.version]), [[true, true, "2.10.29"]]);
+    assert.equal(seen.serversNote, undefined);
+    assert.ok(!viaSystem.stdout.includes(stored.systemPassword), "no secret in the output");
+    const notSystem = await run(["status", ...connection, "--system-creds", creds.authFile!]);
+    assert.equal(notSystem.code, 0, notSystem.stderr);
+    assert.match(notSystem.stdout, /\nservers: the connection is not in the bus's system account .*--system-creds/);
 
     const bad = await run(["status", ...connection, "--monitor", "ftp://x"]);
     assert.equal(bad.code, 2);

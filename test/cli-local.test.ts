@@ -71,6 +71,7 @@ describe("cli - the local platform", () => {
     assert.deepEqual(report.streams.map((s) => s.name), ["default"]);
     const text = await cli(["status", "clibus"]);
     assert.match(text.stdout, /^bus clibus: healthy, 3 server\(s\), version 2\.10 \(nats-server 2\.10\.29\), generation 1/);
+    assert.match(text.stdout, /\nmetrics: http:\/\/127\.0\.0\.1:\d+\/metrics \(Prometheus text\)\n/);
 
     // The token is never printed unless asked for
     const token = (JSON.parse(await readFile(join(home, "buses/clibus/secrets/credentials.json"), "utf8")) as { token: string }).token;

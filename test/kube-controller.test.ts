@@ -39,6 +39,7 @@ import {
 } from "../src/platforms/kubernetes/index.js";
 import { freePort, spawnProcess, startNatsServer, waitFor } from "./helpers/index.js";
 import { startKubeApi, type KubeApi } from "./helpers/kube-api.js";
+import { parsePrometheusText, sampleValue } from "./helpers/prometheus-text.js";
 
 const NS = "buses";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -440,6 +441,18 @@ describe("kube controller - against a real API server", () => {
     const bus = await condition("main", "Ready", "True", "AllServersReady");
     assert.equal(conditionOf(bus, "Ready")?.message, "3/3 servers ready");
     assert.equal(bus.status.phase, "Running");
+    // AND the controller's metrics show each condition of the bus, read from its cache when scraped
+    const families = await waitFor("eventbus_bus_ready of main to be 1", () => {
+      const parsed = parsePrometheusText(controller.renderMetrics());
+      return sampleValue(parsed, "eventbus_bus_ready", { namespace: NS, bus: "main" }) === 1 ? parsed : undefined;
+    }, WAIT);
+    const mainConditions = families.get("eventbus_bus_condition")!.samples.filter((s) => s.labels["bus"] === "main");
+    assert.deepEqual(
+      mainConditions.filter((s) => s.value === 1).map((s) => `${s.labels["type"]}=${s.labels["status"]}`).sort(),
+      (bus.status.conditions as Condition[]).map((c) => `${c.type}=${c.status}`).sort(),
+    );
+    assert.equal(mainConditions.length, 3 * (bus.status.conditions as Condition[]).length, "one series per status (True, False, Unknown) of each condition");
+    assert.deepEqual(mainConditions.filter((s) => s.labels["type"] === "Ready").map((s) => [s.labels["status"], s.value]), [["True", 1], ["False", 0], ["Unknown", 0]]);
   });
 
   test("kube controller - a mutable change (maxPayload, container resources) updates the ConfigMap and StatefulSet, never the Secrets", async () => {
@@ -558,8 +571,11 @@ describe("kube controller - against a real API server", () => {
     // GIVEN the claims the StatefulSet controller would have made (labelled with the StatefulSet's selector).
     for (let i = 0; i < 3; i++) await admin.create(Resources.persistentVolumeClaim, NS, claim("main", i));
 
+    assert.match(controller.renderMetrics(), /^eventbus_bus_ready\{namespace="[^"]+",bus="main"\} [01]$/m);
     await admin.delete(Resources.eventBus, NS, "main");
     await waitFor("EventBus main to be gone", async () => ((await getBus("main")) === undefined ? true : undefined), WAIT);
+    // A deleted bus's series are gone from the controller's metrics.
+    await waitFor("the metrics to forget bus main", () => (/bus="main"/.test(controller.renderMetrics()) ? undefined : true), WAIT);
     for (const [rt, name] of jsObjects("main")) assert.equal(await get(rt, name), undefined, `${rt.kind} ${name} is deleted`);
     const claims = await admin.list(Resources.persistentVolumeClaim, { namespace: NS, labelSelector: "eventbus-name=main" });
     assert.equal(claims.items.filter((c) => c.metadata.deletionTimestamp === undefined).length, 3, "the claims (the messages) are kept");
@@ -757,6 +773,15 @@ describe("kube controller - against a real API server", () => {
     assert.match(metrics.text, /^eventbus_controller_is_leader 1$/m);
     assert.match(metrics.text, /^eventbus_controller_reconcile_duration_seconds_bucket\{le="\+Inf"\} \d+$/m);
     assert.match(metrics.text, /^eventbus_controller_kube_requests_total\{verb="apply",resource="statefulsets",code="\d+"\} \d+$/m);
+    // AND the served text is well-formed, with the bus's conditions from the controller's cache (no pods here: not Ready)
+    const served = await waitFor("the cli bus's Deployed=True on /metrics", async () => {
+      const families = parsePrometheusText((await http("/metrics"))!.text);
+      return sampleValue(families, "eventbus_bus_condition", { namespace: NS, bus: "cli", type: "Deployed", status: "True" }) === 1 ? families : undefined;
+    }, WAIT);
+    assert.equal(sampleValue(served, "eventbus_bus_condition", { namespace: NS, bus: "cli", type: "Deployed", status: "False" }), 0);
+    assert.equal(sampleValue(served, "eventbus_bus_condition", { namespace: NS, bus: "cli", type: "Deployed", status: "Unknown" }), 0);
+    assert.equal(sampleValue(served, "eventbus_bus_ready", { namespace: NS, bus: "cli" }), 0);
+    assert.equal(served.get("eventbus_bus_ready")?.type, "gauge");
 
     const exit = await proc.stop({ signal: "SIGTERM" });
     assert.deepEqual(exit, { code: 0, signal: null }, proc.output());

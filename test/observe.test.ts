@@ -54,6 +54,8 @@ test("observe - a snapshot of a 3-server bus: stream and consumer numbers as Jet
         pending: consumer.num_pending,
         ackPending: consumer.num_ack_pending,
         redelivered: consumer.num_redelivered,
+        deliveredStreamSeq: consumer.delivered.stream_seq,
+        ackFloorStreamSeq: consumer.ack_floor.stream_seq,
         lastActive: snapshot.consumers[0]!.lastActive,
         dependency,
       },

@@ -6,7 +6,8 @@
 import { Command, Option } from "commander";
 
 import { connect, type DurableNameParts, type EventBusClient } from "../client/index.js";
-import { localMonitors, snapshotBus, type BusSnapshot, type MonitorEndpoint } from "../observe/index.js";
+import { localMonitors, snapshotBus, systemServers, type BusSnapshot, type MonitorEndpoint } from "../observe/index.js";
+import { KubeClient, loadKubeConnection, Resources, type KubeResource } from "../platforms/kubernetes/index.js";
 import { busStatus, type BusReport } from "../platforms/local/index.js";
 import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionChoice, type ConnectionFlags } from "./connection-flags.js";
 import { CliError, ExitCode } from "./exit-codes.js";
@@ -20,6 +21,11 @@ interface StatusFlags extends ConnectionFlags {
   readonly interval: string;
   readonly monitor?: string;
   readonly dependency: readonly DurableNameParts[];
+  readonly systemCreds?: string;
+  readonly kube: boolean;
+  readonly namespace?: string;
+  readonly kubeconfig?: string;
+  readonly context?: string;
 }
 
 /** One drawing of the status: what to print and whether the bus is healthy. */
@@ -40,24 +46,39 @@ export function addStatusCommand(program: Command, io: Io, result: { code: ExitC
       .description("health of a bus: its servers, JetStream meta group, stream and consumers, problems first (a local bus by name, or any bus with --server/--config)"),
   )
     .option("--monitor <urls>", "monitoring endpoints (http://host:8222) of the servers of a bus given by --server or --config, comma-separated")
+    .option("--system-creds <file>", "auth file of a user of the bus's system account: its servers are then read with $SYS requests, no --monitor needed")
     .option("--dependency <sensor/trigger/dependency>", "name the Argo sensor dependency a durable consumer belongs to (repeatable)", collectDependency, [])
+    .option("--kube", "read the EventBus BUS from Kubernetes: its phase, conditions and status.config, as the controller wrote them", false)
+    .option("-n, --namespace <namespace>", "with --kube: the EventBus's namespace (default: the context's, else default)")
+    .option("--kubeconfig <file>", "with --kube: kubeconfig file (default: $KUBECONFIG, else in-cluster, else ~/.kube/config)")
+    .option("--context <name>", "with --kube: kubeconfig context")
     .option("-w, --watch", "redraw every --interval until interrupted", false)
     .option("--interval <duration>", "time between redraws with --watch", "2s")
     .addOption(new Option("-o, --output <format>", "output format (with --watch, json prints one line per redraw)").choices(["text", "json", "yaml"]).default("text"))
     .action(async (bus: string | undefined, flags: StatusFlags) => {
       const intervalMillis = positiveDuration("--interval", flags.interval).millis;
+      if (flags.kube) {
+        if (bus === undefined) throw new CliError("--kube: name the EventBus (eventbus status NAME --kube)");
+        if (flags.server !== undefined || flags.config !== undefined) throw new CliError("--kube: reads the EventBus from Kubernetes; give it without --server or --config");
+        const source = kubeSource(bus, flags);
+        try {
+          if (flags.watch) await watch(source, flags.output, intervalMillis, io);
+          else result.code = await printOnce(source, flags.output, io);
+        } finally {
+          await source.close();
+        }
+        return;
+      }
       const choice = await connectionChoice(bus, flags, io);
       const monitors = parseMonitors(flags.monitor);
-      if (monitors.length > 0 && choice.localBus !== undefined) throw new CliError("--monitor: a local bus's servers are known; use --monitor with --server or --config");
-      const source = choice.localBus !== undefined ? localSource(choice.localBus, flags.dependency) : await remoteSource(choice, monitors, flags.dependency, io);
+      if (choice.localBus !== undefined && (monitors.length > 0 || flags.systemCreds !== undefined)) {
+        throw new CliError(`${monitors.length > 0 ? "--monitor" : "--system-creds"}: a local bus's servers are known; use it with --server or --config`);
+      }
+      if (monitors.length > 0 && flags.systemCreds !== undefined) throw new CliError("give only one of --monitor and --system-creds");
+      const source = choice.localBus !== undefined ? localSource(choice.localBus, flags.dependency) : await remoteSource(choice, monitors, flags, io);
       try {
-        if (!flags.watch) {
-          const frame = await source.frame();
-          io.stdout(flags.output === "text" ? frame.text : formatData(frame.data, flags.output));
-          result.code = frame.healthy ? ExitCode.ok : ExitCode.failed;
-          return;
-        }
-        await watch(source, flags.output, intervalMillis, io);
+        if (flags.watch) await watch(source, flags.output, intervalMillis, io);
+        else result.code = await printOnce(source, flags.output, io);
       } finally {
         await source.close();
       }
@@ -68,6 +89,13 @@ export function addStatusCommand(program: Command, io: Io, result: { code: ExitC
 interface FrameSource {
   frame(): Promise<Frame>;
   close(): Promise<void>;
+}
+
+/** Draws once; the exit code says whether the bus is healthy. */
+async function printOnce(source: FrameSource, output: Output, io: Io): Promise<ExitCode> {
+  const frame = await source.frame();
+  io.stdout(output === "text" ? frame.text : formatData(frame.data, output));
+  return frame.healthy ? ExitCode.ok : ExitCode.failed;
 }
 
 /** Redraws until SIGINT or SIGTERM: a cleared screen on a terminal, a separator line otherwise. */
@@ -148,20 +176,72 @@ function localSource(name: string, dependencies: readonly DurableNameParts[]): F
   };
 }
 
-/** Any bus through the connection flags: a snapshot; its servers only through `--monitor`. */
-async function remoteSource(choice: ConnectionChoice, monitors: readonly MonitorEndpoint[], dependencies: readonly DurableNameParts[], io: Io): Promise<FrameSource> {
+/** Any bus through the connection flags: a snapshot; its servers through `--monitor` or the system account. */
+async function remoteSource(choice: ConnectionChoice, monitors: readonly MonitorEndpoint[], flags: StatusFlags, io: Io): Promise<FrameSource> {
   const client = await openClient(choice, io);
+  let system: EventBusClient | undefined;
+  try {
+    if (flags.systemCreds !== undefined) system = await openClient({ ...choice, target: { ...choice.target, authFile: flags.systemCreds }, credsFile: flags.systemCreds }, io);
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  const servers = system && ((timeout: number) => systemServers(system.nc, timeout));
   return {
     async frame() {
-      const snapshot = await snapshotBus(client, { monitors, dependencies });
-      const serversNote = monitors.length === 0 ? "not shown: give the servers' monitoring endpoints with --monitor" : undefined;
+      const snapshot = await snapshotBus(client, { monitors, dependencies: flags.dependency, ...(servers && { servers }) });
+      const serversNote =
+        snapshot.serversUnavailable ?? (monitors.length === 0 && !servers ? "not shown: give the servers' monitoring endpoints with --monitor, or a system account user with --system-creds" : undefined);
       return {
         data: { bus: choice.label, ...snapshot, ...(serversNote && { serversNote }) },
         text: formatRemote(choice.label, snapshot, serversNote),
         healthy: snapshot.problems.length === 0,
       };
     },
-    close: () => client.close(),
+    async close() {
+      await system?.close();
+      await client.close();
+    },
+  };
+}
+
+/** A condition as Argo Events and the controller write it. */
+interface Condition {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly lastTransitionTime?: string;
+}
+
+/** An EventBus in Kubernetes: its status as the controller wrote it (the servers run in pods, out of reach). */
+function kubeSource(name: string, flags: StatusFlags): FrameSource {
+  const connection = loadKubeConnection({ ...(flags.kubeconfig !== undefined && { kubeconfig: flags.kubeconfig }), ...(flags.context !== undefined && { context: flags.context }) });
+  const client = new KubeClient(connection, { timeoutMs: 10_000 });
+  const namespace = flags.namespace ?? client.namespace ?? "default";
+  return {
+    async frame() {
+      const bus = await client.get<KubeResource & { status?: { phase?: string; conditions?: Condition[]; config?: unknown } }>(Resources.eventBus, namespace, name);
+      if (bus === undefined) throw new CliError(`no EventBus ${name} in namespace ${namespace} (${connection.source})`, ExitCode.failed);
+      const conditions = bus.status?.conditions ?? [];
+      const problems = [
+        ...(conditions.length === 0 ? ["no conditions yet: the controller has not reconciled the bus"] : []),
+        ...conditions.filter((c) => c.status !== "True").map((c) => `condition ${c.type} is ${c.status}${c.reason ? ` (${c.reason})` : ""}${c.message ? `: ${c.message}` : ""}`),
+      ];
+      const data = { namespace, name, phase: bus.status?.phase, problems, conditions, config: bus.status?.config };
+      const lines = [
+        `eventbus ${namespace}/${name}: ${problems.length === 0 ? "ready" : "not ready"}${bus.status?.phase ? `, phase ${bus.status.phase}` : ""}`,
+        ...problems.map((p) => `PROBLEM: ${p}`),
+      ];
+      if (conditions.length > 0) {
+        lines.push("", table(["CONDITION", "STATUS", "REASON", "MESSAGE", "SINCE"], conditions.map((c) => [c.type, c.status, c.reason ?? "", c.message ?? "", c.lastTransitionTime ?? ""])).trimEnd());
+      }
+      if (bus.status?.config !== undefined) lines.push("", `status.config: ${JSON.stringify(bus.status.config)}`);
+      return { data, text: `${lines.join("\n")}\n`, healthy: problems.length === 0 };
+    },
+    async close() {
+      client.close();
+    },
   };
 }
 
@@ -188,8 +268,7 @@ function formatLocal(r: BusReport, problems: readonly string[], snapshot: BusSna
 
 /** Where Prometheus scrapes the bus, when the supervisor serves it. */
 function metricsLine(r: BusReport): string[] {
-  const url = (r as BusReport & { readonly metricsUrl?: string }).metricsUrl;
-  return r.running && url !== undefined ? [`metrics: ${url}`] : [];
+  return r.running && r.metricsUrl !== undefined ? [`metrics: ${r.metricsUrl} (Prometheus text)`] : [];
 }
 
 function formatRemote(label: string, s: BusSnapshot, serversNote: string | undefined): string {

@@ -9,3 +9,7 @@ export {
   type SnapshotOptions,
 } from "./snapshot.js";
 export { localMonitors } from "./local.js";
+export { SystemAccountError, systemServers } from "./system.js";
+export { renderBusMetrics, type BusMetricsExtra } from "./metrics.js";
+export { escapeHelp, escapeLabelValue, formatValue, labelText, PROMETHEUS_CONTENT_TYPE, renderFamily, type Labels, type Sample } from "./exposition.js";
+export { BUS_METRICS, CONTROLLER_METRICS, METRIC_NAMES, type MetricFamily, type MetricType } from "./metrics-catalog.js";

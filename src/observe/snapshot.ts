@@ -31,6 +31,14 @@ export interface ServerSnapshot {
   readonly connections?: number;
   readonly routes?: number;
   readonly slowConsumers?: number;
+  /** Messages received since the server started. */
+  readonly inMsgs?: number;
+  /** Messages sent since the server started. */
+  readonly outMsgs?: number;
+  /** Bytes received since the server started. */
+  readonly inBytes?: number;
+  /** Bytes sent since the server started. */
+  readonly outBytes?: number;
   readonly jetstream?: {
     readonly memoryBytes: number;
     readonly maxMemoryBytes: number;
@@ -48,6 +56,10 @@ export interface ConsumerSnapshot {
   /** Events delivered and not acknowledged. */
   readonly ackPending: number;
   readonly redelivered: number;
+  /** Stream sequence of the last event delivered to the consumer (0: none yet). */
+  readonly deliveredStreamSeq: number;
+  /** Stream sequence below which every event was acknowledged. */
+  readonly ackFloorStreamSeq: number;
   /** When the consumer last delivered an event, if it did. */
   readonly lastActive?: string;
   readonly dependency?: DurableNameParts;
@@ -64,6 +76,8 @@ export interface BusSnapshot {
   /** The stream, or why it could not be read. */
   readonly stream: StreamSummary | { readonly error: string };
   readonly consumers: readonly ConsumerSnapshot[];
+  /** Why the servers and meta group could not be read (no system account access), when they could not. */
+  readonly serversUnavailable?: string;
   /** What needs attention, most serious first; empty when all is well. */
   readonly problems: readonly string[];
 }
@@ -76,6 +90,13 @@ export interface SnapshotOptions {
   readonly dependencies?: readonly DurableNameParts[];
   /** The deadline of each monitoring request. @default 1500 (ms) */
   readonly timeoutMillis?: number;
+  /**
+   * Reads the servers and the meta group some other way than from `monitors` (the system account's
+   * `$SYS` requests); when it throws, the snapshot has no servers and its message is a problem.
+   */
+  readonly servers?: (timeoutMillis: number) => Promise<Pick<BusSnapshot, "servers" | "jetstream">>;
+  /** Why there is no client, for the stream's error when `snapshotBus` is called without one. */
+  readonly noClientError?: string;
 }
 
 /** Storage use above this share of its limit is a problem. */
@@ -83,17 +104,26 @@ export const STORAGE_WARNING_SHARE = 0.8;
 
 /**
  * Takes a snapshot of the bus `client` is connected to.
+ * @param client - the connection to the bus; without one (it could not connect), the stream is
+ *   reported with `noClientError` and there are no consumers
  * @returns always a snapshot: parts that cannot be read are marked so, never thrown
  */
-export async function snapshotBus(client: EventBusClient, options: SnapshotOptions = {}): Promise<BusSnapshot> {
+export async function snapshotBus(client: EventBusClient | undefined, options: SnapshotOptions = {}): Promise<BusSnapshot> {
   const timeout = options.timeoutMillis ?? 1500;
   const monitors = options.monitors ?? [];
+  let serversError: string | undefined;
+  const fromSystem = options.servers?.(timeout).catch((err: unknown) => {
+    serversError = err instanceof Error ? err.message : String(err);
+    return { servers: [], jetstream: { peers: [] } };
+  });
   const [servers, stream, consumers] = await Promise.all([
-    Promise.all(monitors.map((m) => serverSnapshot(m, timeout))),
-    client.streamInfo().catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) })),
-    consumerSnapshots(client, options.dependencies ?? []),
+    fromSystem ? fromSystem.then((r) => r.servers) : Promise.all(monitors.map((m) => serverSnapshot(m, timeout))),
+    client
+      ? client.streamInfo().catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }))
+      : { error: options.noClientError ?? "not connected to the bus" },
+    client ? consumerSnapshots(client, options.dependencies ?? []) : [],
   ]);
-  const jetstream = await metaGroup(monitors, servers, timeout);
+  const jetstream = fromSystem ? (await fromSystem).jetstream : await metaGroup(monitors, servers, timeout);
   return {
     takenAt: new Date().toISOString(),
     servers,
@@ -101,6 +131,7 @@ export async function snapshotBus(client: EventBusClient, options: SnapshotOptio
     stream,
     consumers,
     problems: problemsOf(servers, jetstream, stream),
+    ...(serversError !== undefined && { serversUnavailable: serversError }),
   };
 }
 
@@ -116,10 +147,15 @@ async function serverSnapshot(monitor: MonitorEndpoint, timeout: number): Promis
     getJson<JszServer>(`${monitor.url}/jsz`, timeout),
   ]);
   if (healthz === undefined && varz === undefined) return { name: monitor.name, reachable: false, healthy: false };
+  return serverFromMonitoring(monitor.name, healthz === true, varz, jsz);
+}
+
+/** A reachable server from its monitoring answers (over HTTP or through the system account). */
+export function serverFromMonitoring(name: string, healthy: boolean, varz: Varz | undefined, jsz: JszServer | undefined): ServerSnapshot {
   return {
-    name: monitor.name,
+    name,
     reachable: true,
-    healthy: healthz === true,
+    healthy,
     ...(varz && {
       version: varz.version,
       uptime: varz.uptime,
@@ -128,6 +164,10 @@ async function serverSnapshot(monitor: MonitorEndpoint, timeout: number): Promis
       connections: varz.connections,
       routes: varz.routes,
       slowConsumers: varz.slow_consumers,
+      inMsgs: varz.in_msgs,
+      outMsgs: varz.out_msgs,
+      inBytes: varz.in_bytes,
+      outBytes: varz.out_bytes,
     }),
     ...(jsz?.config && {
       jetstream: { memoryBytes: jsz.memory ?? 0, maxMemoryBytes: jsz.config.max_memory ?? 0, storeBytes: jsz.storage ?? 0, maxStoreBytes: jsz.config.max_storage ?? 0 },
@@ -176,6 +216,8 @@ async function consumerSnapshots(client: EventBusClient, dependencies: readonly 
         pending: info.num_pending,
         ackPending: info.num_ack_pending,
         redelivered: info.num_redelivered,
+        deliveredStreamSeq: info.delivered.stream_seq,
+        ackFloorStreamSeq: info.ack_floor.stream_seq,
         ...(lastActive && !lastActive.startsWith("0001-") && { lastActive }),
         ...(owner && { dependency: owner }),
       };
@@ -211,7 +253,8 @@ function problemsOf(servers: readonly ServerSnapshot[], jetstream: BusSnapshot["
   return problems;
 }
 
-interface Varz {
+/** The fields of a server's `/varz` a snapshot reads. */
+export interface Varz {
   readonly version: string;
   readonly uptime: string;
   readonly cpu: number;
@@ -219,9 +262,14 @@ interface Varz {
   readonly connections: number;
   readonly routes: number;
   readonly slow_consumers: number;
+  readonly in_msgs: number;
+  readonly out_msgs: number;
+  readonly in_bytes: number;
+  readonly out_bytes: number;
 }
 
-interface JszServer {
+/** The fields of a server's `/jsz` a snapshot reads. */
+export interface JszServer {
   readonly memory?: number;
   readonly storage?: number;
   readonly config?: { readonly max_memory?: number; readonly max_storage?: number };

@@ -5,6 +5,7 @@
  * bus, and a reconcile makes everything right from the caches, whatever the change was.
  */
 import type { BackoffPolicy } from "../../client/index.js";
+import { CONTROLLER_METRICS, type Sample } from "../../observe/index.js";
 import { EventRecorder } from "./events.js";
 import type { ImagesTable } from "./images.js";
 import { KubeClient, type KubeResource, type RequestRecord } from "./kube-client.js";
@@ -69,19 +70,45 @@ export interface ControllerMetrics {
   readonly requests: Counter;
 }
 
+type ControllerMetricName = (typeof CONTROLLER_METRICS)[number]["name"];
+
+/** The help text of a controller metric, from the catalog. */
+const help = (name: ControllerMetricName): string => CONTROLLER_METRICS.find((m) => m.name === name)!.help;
+
+/** The statuses a condition can have; `eventbus_bus_condition` has a series for each. */
+const CONDITION_STATUSES = ["True", "False", "Unknown"] as const;
+
+/** `eventbus_bus_ready` and `eventbus_bus_condition` of the buses in the cache, sorted by namespace and name. */
+export function busConditionSamples(buses: readonly EventBusObject[]): { ready: Sample[]; conditions: Sample[] } {
+  const ready: Sample[] = [];
+  const conditions: Sample[] = [];
+  const sorted = [...buses].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+  for (const bus of sorted) {
+    const labels = { namespace: bus.metadata.namespace ?? "", bus: bus.metadata.name ?? "" };
+    const list = bus.status?.conditions ?? [];
+    ready.push({ labels, value: list.some((c) => c.type === "Ready" && c.status === "True") ? 1 : 0 });
+    for (const c of list) {
+      for (const status of CONDITION_STATUSES) conditions.push({ labels: { ...labels, type: c.type, status }, value: c.status === status ? 1 : 0 });
+    }
+  }
+  return { ready, conditions };
+}
+
 /** Creates the metrics; the gauges read the controller when scraped. */
-function createMetrics(read: { depth: () => number; leader: () => number; buses: () => number }): ControllerMetrics {
+function createMetrics(read: { depth: () => number; leader: () => number; buses: () => readonly EventBusObject[] }): ControllerMetrics {
   const registry = new MetricsRegistry();
   const metrics = {
     registry,
-    reconciles: registry.counter("eventbus_controller_reconcile_total", "Reconciles of EventBuses by result (success, error, requeue)."),
-    reconcileErrors: registry.counter("eventbus_controller_reconcile_errors_total", "Reconciles that failed and will be retried with backoff."),
-    reconcileDuration: registry.histogram("eventbus_controller_reconcile_duration_seconds", "Time to reconcile one EventBus."),
-    requests: registry.counter("eventbus_controller_kube_requests_total", "Kubernetes API requests by verb, resource and HTTP code."),
+    reconciles: registry.counter("eventbus_controller_reconcile_total", help("eventbus_controller_reconcile_total")),
+    reconcileErrors: registry.counter("eventbus_controller_reconcile_errors_total", help("eventbus_controller_reconcile_errors_total")),
+    reconcileDuration: registry.histogram("eventbus_controller_reconcile_duration_seconds", help("eventbus_controller_reconcile_duration_seconds")),
+    requests: registry.counter("eventbus_controller_kube_requests_total", help("eventbus_controller_kube_requests_total")),
   };
-  registry.gauge("eventbus_controller_workqueue_depth", "EventBuses waiting to be reconciled.", read.depth);
-  registry.gauge("eventbus_controller_is_leader", "1 when this process holds the leader Lease.", read.leader);
-  registry.gauge("eventbus_controller_eventbuses", "EventBuses in the controller's cache.", read.buses);
+  registry.gauge("eventbus_controller_workqueue_depth", help("eventbus_controller_workqueue_depth"), read.depth);
+  registry.gauge("eventbus_controller_is_leader", help("eventbus_controller_is_leader"), read.leader);
+  registry.gauge("eventbus_controller_eventbuses", help("eventbus_controller_eventbuses"), () => read.buses().length);
+  registry.gaugeFamily("eventbus_bus_ready", help("eventbus_bus_ready"), () => busConditionSamples(read.buses()).ready);
+  registry.gaugeFamily("eventbus_bus_condition", help("eventbus_bus_condition"), () => busConditionSamples(read.buses()).conditions);
   return metrics;
 }
 
@@ -104,7 +131,7 @@ export class Controller implements AsyncDisposable {
     this.metrics = createMetrics({
       depth: () => this.queue.length,
       leader: () => (this.leading ? 1 : 0),
-      buses: () => this.buses.list().length,
+      buses: () => this.buses.list(),
     });
     this.client = new KubeClient(options.connection, {
       onRequest: (r: RequestRecord) => this.metrics.requests.inc({ verb: r.verb, resource: r.resource, code: String(r.status) }),

@@ -1,21 +1,13 @@
 /**
  * Prometheus metrics of the controller, in the text exposition format (version 0.0.4): counters
- * and histograms with labels, and gauges read when scraped. No dependency: the format is small.
+ * and histograms with labels, and gauges read when scraped. The format itself is in observe.
  */
+import { escapeHelp, formatValue, labelText, PROMETHEUS_CONTENT_TYPE, renderFamily, type Labels, type Sample } from "../../observe/index.js";
 
-type Labels = Readonly<Record<string, string>>;
-
-/** The content type of {@link MetricsRegistry.render}'s text. */
-export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+export { PROMETHEUS_CONTENT_TYPE };
 
 /** Buckets of the reconcile duration histogram, in seconds. */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
-
-function labelText(labels: Labels): string {
-  const entries = Object.entries(labels);
-  if (entries.length === 0) return "";
-  return `{${entries.map(([k, v]) => `${k}="${v.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"')}"`).join(",")}}`;
-}
 
 /** A counter with labels. */
 export class Counter {
@@ -45,8 +37,8 @@ export class Counter {
   }
 
   render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    for (const [key, e] of this.values) lines.push(`${this.name}${key} ${e.value}`);
+    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} counter`];
+    for (const [key, e] of this.values) lines.push(`${this.name}${key} ${formatValue(e.value)}`);
     return lines.join("\n");
   }
 }
@@ -60,7 +52,20 @@ export class Gauge {
   ) {}
 
   render(): string {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name} ${this.read()}`].join("\n");
+    return renderFamily({ name: this.name, type: "gauge", help: this.help }, [{ labels: {}, value: this.read() }]);
+  }
+}
+
+/** A gauge with labels whose samples are read when scraped (a series gone from them is gone). */
+export class GaugeFamily {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read: () => readonly Sample[],
+  ) {}
+
+  render(): string {
+    return renderFamily({ name: this.name, type: "gauge", help: this.help }, this.read());
   }
 }
 
@@ -89,7 +94,7 @@ export class Histogram {
   }
 
   render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} histogram`];
     for (const s of this.series.values()) {
       this.buckets.forEach((le, i) => lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(le) })} ${s.counts[i]}`));
       lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${s.count}`);
@@ -102,7 +107,7 @@ export class Histogram {
 
 /** A set of metrics rendered together. */
 export class MetricsRegistry {
-  private readonly metrics: (Counter | Gauge | Histogram)[] = [];
+  private readonly metrics: (Counter | Gauge | GaugeFamily | Histogram)[] = [];
 
   counter(name: string, help: string): Counter {
     return this.add(new Counter(name, help));
@@ -110,6 +115,10 @@ export class MetricsRegistry {
 
   gauge(name: string, help: string, read: () => number): Gauge {
     return this.add(new Gauge(name, help, read));
+  }
+
+  gaugeFamily(name: string, help: string, read: () => readonly Sample[]): GaugeFamily {
+    return this.add(new GaugeFamily(name, help, read));
   }
 
   histogram(name: string, help: string, buckets?: readonly number[]): Histogram {
@@ -121,7 +130,7 @@ export class MetricsRegistry {
     return `${this.metrics.map((m) => m.render()).join("\n")}\n`;
   }
 
-  private add<T extends Counter | Gauge | Histogram>(metric: T): T {
+  private add<T extends Counter | Gauge | GaugeFamily | Histogram>(metric: T): T {
     this.metrics.push(metric);
     return metric;
   }

@@ -1,8 +1,10 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { rm } from "node:fs/promises";
+import { dirname, basename } from "node:path";
 import type { BusPaths } from "./home.js";
-import { writeFileAtomic } from "./state-file.js";
+import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
+import { readState, writeFileAtomic } from "./state-file.js";
 import { Supervisor, type SupervisorEvent } from "./supervisor.js";
 
 /** Options of {@link runSupervisorDaemon}. */
@@ -24,7 +26,8 @@ export interface RunningDaemon {
 /**
  * Runs the supervisor of one bus with a control endpoint on 127.0.0.1 (a random port and a bearer
  * token, written to the bus's control file with mode 0600). `GET /status` reports; `POST /apply`
- * applies the state file and streams progress as JSON lines; `POST /stop` stops the bus.
+ * applies the state file and streams progress as JSON lines; `POST /stop` stops the bus. Beside
+ * it, `GET /metrics` on the state's metrics port serves the bus's Prometheus metrics without auth.
  */
 export async function runSupervisorDaemon(paths: BusPaths, options: DaemonOptions = {}): Promise<RunningDaemon> {
   const token = randomBytes(24).toString("base64url");
@@ -38,9 +41,12 @@ export async function runSupervisorDaemon(paths: BusPaths, options: DaemonOption
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
   let stopping: Promise<void> | undefined;
+  let metrics: MetricsServer | undefined;
 
   const stop = () => {
     stopping ??= (async () => {
+      // The metrics connection goes first, so that it does not chase the servers as they stop.
+      await metrics?.close();
       await supervisor.stop();
       server.close();
       await rm(paths.control, { force: true });
@@ -97,9 +103,17 @@ export async function runSupervisorDaemon(paths: BusPaths, options: DaemonOption
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
+  const state = await readState(paths.state);
+  // The bus's name and home are the last two levels of its state dir (`<home>/buses/<name>`).
+  metrics = await startMetricsServer(supervisor, {
+    bus: basename(paths.dir),
+    home: dirname(dirname(paths.dir)),
+    ...(state?.metricsPort !== undefined && { port: state.metricsPort }),
+    onWarning: (message) => options.onEvent?.({ time: new Date().toISOString(), level: "warn", message }),
+  });
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stop());
 
   await supervisor.start();
-  await writeFileAtomic(paths.control, JSON.stringify({ pid: process.pid, port, token, startedAt: new Date().toISOString() }));
+  await writeFileAtomic(paths.control, JSON.stringify({ pid: process.pid, port, token, metricsPort: metrics.port, startedAt: new Date().toISOString() }));
   return { supervisor, done, stop };
 }

@@ -114,3 +114,18 @@ export async function allocatePorts(
     await Promise.all(held.map(close));
   }
 }
+
+/**
+ * The port of a bus's `/metrics` endpoint: the previous one while it is free or `stillOurs` (its
+ * supervisor serves it), else a free port outside the kernel's ephemeral range, none of `avoid`.
+ */
+export async function allocateMetricsPort(options: { previous?: number | undefined; stillOurs?: boolean; avoid?: ReadonlySet<number>; host?: string } = {}): Promise<number> {
+  const host = options.host ?? "127.0.0.1";
+  const avoid = options.avoid ?? new Set<number>();
+  const previous = options.previous;
+  if (previous !== undefined && !avoid.has(previous) && (options.stillOurs || (await isPortFree(previous, host)))) return previous;
+  const server = await listenOnFreePort(host, avoid);
+  const port = (server.address() as { port: number }).port;
+  await close(server);
+  return port;
+}

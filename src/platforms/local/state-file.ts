@@ -31,6 +31,8 @@ export const LocalStateSchema = Type.Object({
   /** Whether the store survives restarts; without persistence it is wiped before each start. */
   persistent: Type.Boolean(),
   lameDuckMillis: Type.Integer({ minimum: 0 }),
+  /** Where the supervisor serves the bus's Prometheus `/metrics` (kept across restarts while free). */
+  metricsPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
   servers: Type.Array(ServerStateSchema),
 });
 export type LocalState = Static<typeof LocalStateSchema>;
@@ -40,6 +42,8 @@ export const ControlFileSchema = Type.Object({
   pid: Type.Integer(),
   port: Type.Integer(),
   token: Type.String(),
+  /** The port the supervisor serves `/metrics` on (without auth), when it does. */
+  metricsPort: Type.Optional(Type.Integer()),
   startedAt: Type.String(),
 });
 export type ControlFile = Static<typeof ControlFileSchema>;

@@ -54,6 +54,8 @@ export interface BusReport {
   readonly streams: readonly StreamReport[];
   readonly events: readonly SupervisorEvent[];
   readonly stateDir: string;
+  /** Where the supervisor serves the bus's Prometheus metrics, while it runs. */
+  readonly metricsUrl?: string;
 }
 
 interface JszAccounts {
@@ -153,6 +155,7 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
     streams,
     events: supervisor?.events.slice(-20) ?? [],
     stateDir: paths.dir,
+    ...(running && control?.metricsPort !== undefined && { metricsUrl: `http://127.0.0.1:${control.metricsPort}/metrics` }),
   };
 }
 

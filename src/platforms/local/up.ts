@@ -34,7 +34,7 @@ import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { busPaths, eventbusHome, type BusPaths } from "./home.js";
 import { withLock } from "./lock.js";
 import { jsz, metaLeader, poll } from "./monitor.js";
-import { allocatePorts } from "./ports.js";
+import { allocateMetricsPort, allocatePorts } from "./ports.js";
 import { readControl, readState, writeFileAtomic, type LocalState, type ServerState } from "./state-file.js";
 import { ensureStreamReady, type StreamOutcome } from "./stream.js";
 import { logTail, type SupervisorEvent } from "./supervisor.js";
@@ -119,6 +119,11 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
     preferDefaultClientPort: bus.name === DEFAULT_BUS_NAME && previousState === undefined,
     stillOurs: control !== undefined,
   });
+  const metricsPort = await allocateMetricsPort({
+    previous: previousState?.metricsPort,
+    stillOurs: control !== undefined,
+    avoid: new Set(ports.flatMap((p) => [p.client, p.cluster, p.monitor])),
+  });
   const plan = planJetStream(bus, { platform: "local", ports });
   const secrets: BusSecrets = previousBus
     ? await loadBusSecrets(paths.secrets)
@@ -186,7 +191,7 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
     await removePeers(connection, secrets, removing.map((s) => s.name), progress);
     generation++;
   }
-  const state: LocalState = { version: 1, name: bus.name, generation, persistent, lameDuckMillis: plan.lameDuckDuration.millis, servers };
+  const state: LocalState = { version: 1, name: bus.name, generation, persistent, lameDuckMillis: plan.lameDuckDuration.millis, metricsPort, servers };
   await writeFileAtomic(paths.plan, `${JSON.stringify(plan, null, 2)}\n`);
   await writeFileAtomic(paths.state, `${JSON.stringify(state, null, 2)}\n`);
   await writeFileAtomic(paths.manifest, manifestText);

@@ -1,0 +1,68 @@
+/**
+ * The servers of a bus seen through its system account: every server answers
+ * `$SYS.REQ.SERVER.PING.{VARZ,JSZ,HEALTHZ}`, so no monitoring endpoint is needed. A server that is
+ * down does not answer; the meta group's peers name it, so it is still listed, as unreachable.
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+
+import { serverFromMonitoring, type BusSnapshot, type JszServer, type ServerSnapshot, type Varz } from "./snapshot.js";
+
+/** What one server answers to a `$SYS.REQ.SERVER.PING.*` request. */
+interface Reply<T> {
+  readonly server: { readonly name: string };
+  readonly data?: T;
+  readonly error?: { readonly description?: string };
+}
+
+/** Why the servers' part of a snapshot is missing, when the connection is not in the system account. */
+export class SystemAccountError extends Error {
+  override readonly name = "SystemAccountError";
+}
+
+/** Asks every server of the bus, collecting the answers that arrive within `timeoutMillis`. */
+async function ping<T>(nc: NatsConnection, what: "VARZ" | "JSZ" | "HEALTHZ", timeoutMillis: number): Promise<Map<string, Reply<T>>> {
+  const replies = new Map<string, Reply<T>>();
+  try {
+    const iterator = await nc.requestMany(`$SYS.REQ.SERVER.PING.${what}`, "", { maxWait: timeoutMillis, strategy: "timer" });
+    for await (const msg of iterator) {
+      const reply = msg.json<Reply<T>>();
+      if (reply?.server?.name) replies.set(reply.server.name, reply);
+    }
+  } catch (error) {
+    const text = String((error as Error).message ?? error);
+    if (/permissions|no responders|503/i.test(text)) {
+      throw new SystemAccountError(`the connection is not in the bus's system account (${text}); give its credentials with --system-creds`);
+    }
+    throw error;
+  }
+  return replies;
+}
+
+/**
+ * The servers and meta group of the bus `nc` reaches as a system account user.
+ * @throws {@link SystemAccountError} when the connection's user may not ask the servers
+ */
+export async function systemServers(nc: NatsConnection, timeoutMillis: number): Promise<Pick<BusSnapshot, "servers" | "jetstream">> {
+  const [varz, jsz, healthz] = await Promise.all([
+    ping<Varz>(nc, "VARZ", timeoutMillis),
+    ping<JszServer>(nc, "JSZ", timeoutMillis),
+    ping<{ status?: string }>(nc, "HEALTHZ", timeoutMillis),
+  ]);
+  if (varz.size === 0) throw new SystemAccountError("no server answered the system account's requests; give the bus's system account credentials with --system-creds");
+  // The meta leader's view names every peer, including those that are down and did not answer.
+  const views = [...jsz.values()].map((r) => r.data?.meta_cluster).filter((v) => v !== undefined);
+  const meta = views.find((v) => v.leader !== undefined && jsz.get(v.leader)?.data?.meta_cluster === v) ?? views.find((v) => v.leader !== undefined);
+  const names = new Set([...varz.keys(), ...(meta?.leader ? [meta.leader] : []), ...(meta?.replicas ?? []).map((r) => r.name)]);
+  const servers = [...names].sort().map((name): ServerSnapshot => {
+    const v = varz.get(name)?.data;
+    if (v === undefined) return { name, reachable: false, healthy: false };
+    return serverFromMonitoring(name, healthz.get(name)?.data?.status === "ok", v, jsz.get(name)?.data);
+  });
+  const peers = meta
+    ? [
+        ...(meta.leader ? [{ name: meta.leader, current: true, offline: false }] : []),
+        ...(meta.replicas ?? []).map((r) => ({ name: r.name, current: r.current, offline: r.offline ?? false })),
+      ].sort((a, b) => a.name.localeCompare(b.name))
+    : [];
+  return { servers, jetstream: { ...(meta?.leader && { metaLeader: meta.leader }), peers } };
+}
