@@ -75,7 +75,35 @@ test("observe - a snapshot of a 3-server bus: stream and consumer numbers as Jet
     assert.ok(Date.now() - started < 10_000);
     assert.ok(down.problems.some((p) => p === `server ${victim.name} is down (its monitoring endpoint does not answer)`), down.problems.join("\n"));
     // AND once it is back and caught up, the problems are gone
-    await waitFor("no problems after the restart", async () => ((await snapshotBus(client, { monitors })).problems.length === 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
+    const recovered = await waitFor("no problems after the restart", async () => {
+      const s = await snapshotBus(client, { monitors });
+      return s.problems.length === 0 ? s : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+
+    // WHEN a follower of the stream hangs (SIGSTOP: it neither answers nor replicates) while events go on
+    assert.ok(!("error" in recovered.stream));
+    // (not the server this client is connected to, whose publishes would hang with it)
+    const servers = (await busStatus(bus.name, { home: bus.home })).servers;
+    const followers = recovered.stream.cluster!.replicas.map((r) => r.name);
+    const hung = servers.find((s) => followers.includes(s.name) && !client.server?.endsWith(`:${s.ports.client}`))!;
+    const follower = hung.name;
+    process.kill(hung.pid!, "SIGSTOP");
+    try {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => publisher.publish({ source: "obs", subject: "e", type: "t", data: { after: i } })));
+      // THEN it is shown down and its replica of the stream behind, with the problems naming both
+      const lagging = await waitFor("the hung follower's replica to be shown behind", async () => {
+        const s = await snapshotBus(client, { monitors, timeoutMillis: 500 });
+        if ("error" in s.stream) return undefined;
+        const replica = s.stream.cluster?.replicas.find((r) => r.name === follower);
+        return replica && !replica.current ? { s, replica } : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 200 });
+      assert.equal(lagging.s.servers.find((x) => x.name === follower)?.reachable, false);
+      assert.ok(lagging.s.problems.some((p) => p.startsWith(`stream default: replica ${follower} is `)), lagging.s.problems.join("\n"));
+    } finally {
+      process.kill(hung.pid!, "SIGCONT");
+    }
+    // AND current again once it runs
+    await waitFor("the replica to be current again", async () => ((await snapshotBus(client, { monitors })).problems.length === 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
   } finally {
     await client.close();
   }
