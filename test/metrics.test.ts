@@ -82,7 +82,7 @@ test("bus metrics - a server down has server_up 0, healthz 1 and no varz samples
       { name: "s-0", reachable: true, healthy: true, cpu: 1.5, memoryBytes: 100, connections: 2, routes: 2, slowConsumers: 0, inMsgs: 10, outMsgs: 20, inBytes: 30, outBytes: 40, jetstream: { memoryBytes: 1, maxMemoryBytes: 2, storeBytes: 3, maxStoreBytes: 4 } },
       { name: "s-1", reachable: false, healthy: false },
     ],
-    jetstream: { metaLeader: "s-0", peers: [{ name: "s-0", current: true, offline: false }, { name: "s-1", current: false, offline: true }] },
+    jetstream: { metaLeader: "s-0", peers: [{ name: "s-0", current: true, offline: false, lag: 0 }, { name: "s-1", current: false, offline: true, lag: 0 }] },
     stream: { error: "cannot connect to the bus" },
     consumers: [],
     problems: ["server s-1 is down (its monitoring endpoint does not answer)", "stream default: cannot connect to the bus"],

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 
 import { connect, durableName } from "../src/client/index.js";
-import { localMonitors, snapshotBus } from "../src/observe/index.js";
+import { localMonitors, snapshotBus, type BusSnapshot } from "../src/observe/index.js";
 import { busStatus } from "../src/platforms/local/index.js";
 import { jetstreamManifest, startTestBus } from "./helpers/local-bus.js";
 import { waitFor } from "./helpers/process.js";
@@ -62,6 +62,13 @@ test("observe - a snapshot of a 3-server bus: stream and consumer numbers as Jet
     ]);
     assert.deepEqual([consumer.num_pending, consumer.num_ack_pending], [8, 1]);
     assert.deepEqual(snapshot.problems, []);
+
+    // A consumer whose pending rose through the last snapshots (as `status --watch` keeps them) is a problem
+    const earlier = (pending: number): BusSnapshot => ({ ...snapshot, consumers: snapshot.consumers.map((c) => ({ ...c, pending })) });
+    const growing = await snapshotBus(client, { monitors, previous: [earlier(2), earlier(5)] });
+    assert.deepEqual(growing.problems, [`consumer ${durableName(dependency)}: pending grows (2 → 5 → 8); its subscriber is not keeping up`]);
+    assert.deepEqual((await snapshotBus(client, { monitors, previous: [earlier(8), earlier(8)] })).problems, [], "steady pending is no problem");
+    assert.deepEqual((await snapshotBus(client, { monitors, previous: [earlier(5)] })).problems, [], "two snapshots are not yet a trend");
 
     // WHEN a server is killed (the supervisor restarts it), the snapshot still comes back quickly
     const status = await busStatus(bus.name, { home: bus.home });

@@ -6,7 +6,7 @@
 import { Command, Option } from "commander";
 
 import { connect, type DurableNameParts, type EventBusClient } from "../client/index.js";
-import { localMonitors, snapshotBus, systemServers, type BusSnapshot, type MonitorEndpoint } from "../observe/index.js";
+import { localMonitors, PENDING_GROWTH_SNAPSHOTS, snapshotBus, systemServers, type BusSnapshot, type MonitorEndpoint } from "../observe/index.js";
 import { KubeClient, loadKubeConnection, Resources, type KubeResource } from "../platforms/kubernetes/index.js";
 import { busStatus, type BusReport } from "../platforms/local/index.js";
 import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionChoice, type ConnectionFlags } from "./connection-flags.js";
@@ -91,6 +91,13 @@ interface FrameSource {
   close(): Promise<void>;
 }
 
+/** Keeps the snapshots `--watch` compares consumers' pending across. */
+function remember(history: BusSnapshot[], snapshot: BusSnapshot): BusSnapshot {
+  history.push(snapshot);
+  if (history.length >= PENDING_GROWTH_SNAPSHOTS) history.shift();
+  return snapshot;
+}
+
 /** Draws once; the exit code says whether the bus is healthy. */
 async function printOnce(source: FrameSource, output: Output, io: Io): Promise<ExitCode> {
   const frame = await source.frame();
@@ -149,6 +156,7 @@ function parseMonitors(text: string | undefined): MonitorEndpoint[] {
 /** A local bus: the supervisor's report, and a snapshot while it runs. */
 function localSource(name: string, dependencies: readonly DurableNameParts[]): FrameSource {
   let client: EventBusClient | undefined;
+  const history: BusSnapshot[] = [];
   return {
     async frame() {
       const report = await busStatus(name);
@@ -157,7 +165,7 @@ function localSource(name: string, dependencies: readonly DurableNameParts[]): F
       if (report.running) {
         try {
           client ??= await connect({ bus: name, timeoutMillis: 3000, name: "eventbus-status" });
-          snapshot = await snapshotBus(client, { monitors: await localMonitors(name), dependencies });
+          snapshot = remember(history, await snapshotBus(client, { monitors: await localMonitors(name), dependencies, previous: history }));
           problems = [...snapshot.problems];
         } catch (error) {
           problems = [`cannot connect to the bus: ${(error as Error).message}`];
@@ -187,9 +195,10 @@ async function remoteSource(choice: ConnectionChoice, monitors: readonly Monitor
     throw error;
   }
   const servers = system && ((timeout: number) => systemServers(system.nc, timeout));
+  const history: BusSnapshot[] = [];
   return {
     async frame() {
-      const snapshot = await snapshotBus(client, { monitors, dependencies: flags.dependency, ...(servers && { servers }) });
+      const snapshot = remember(history, await snapshotBus(client, { monitors, dependencies: flags.dependency, previous: history, ...(servers && { servers }) }));
       const serversNote =
         snapshot.serversUnavailable ?? (monitors.length === 0 && !servers ? "not shown: give the servers' monitoring endpoints with --monitor, or a system account user with --system-creds" : undefined);
       return {

@@ -1,5 +1,6 @@
 // Observability: a snapshot of a bus's servers, JetStream meta group, stream and consumers.
 export {
+  PENDING_GROWTH_SNAPSHOTS,
   snapshotBus,
   STORAGE_WARNING_SHARE,
   type BusSnapshot,

@@ -71,7 +71,8 @@ export interface BusSnapshot {
   readonly servers: readonly ServerSnapshot[];
   readonly jetstream: {
     readonly metaLeader?: string;
-    readonly peers: readonly { readonly name: string; readonly current: boolean; readonly offline: boolean }[];
+    /** Each peer, with the meta log entries it is behind the leader by. */
+    readonly peers: readonly { readonly name: string; readonly current: boolean; readonly offline: boolean; readonly lag: number }[];
   };
   /** The stream, or why it could not be read. */
   readonly stream: StreamSummary | { readonly error: string };
@@ -95,9 +96,14 @@ export interface SnapshotOptions {
    * `$SYS` requests); when it throws, the snapshot has no servers and its message is a problem.
    */
   readonly servers?: (timeoutMillis: number) => Promise<Pick<BusSnapshot, "servers" | "jetstream">>;
+  /** Earlier snapshots of the bus, oldest first (`status --watch` keeps them): a consumer whose pending grew through them is a problem. */
+  readonly previous?: readonly BusSnapshot[];
   /** Why there is no client, for the stream's error when `snapshotBus` is called without one. */
   readonly noClientError?: string;
 }
+
+/** How many snapshots in a row a consumer's pending must rise through to be reported as growing. */
+export const PENDING_GROWTH_SNAPSHOTS = 3;
 
 /** Storage use above this share of its limit is a problem. */
 export const STORAGE_WARNING_SHARE = 0.8;
@@ -130,7 +136,7 @@ export async function snapshotBus(client: EventBusClient | undefined, options: S
     jetstream,
     stream,
     consumers,
-    problems: problemsOf(servers, jetstream, stream),
+    problems: [...problemsOf(servers, jetstream, stream), ...growingPending(consumers, options.previous ?? [])],
     ...(serversError !== undefined && { serversUnavailable: serversError }),
   };
 }
@@ -186,10 +192,15 @@ async function metaGroup(monitors: readonly MonitorEndpoint[], servers: readonly
   const leader = reachable.find((m) => m.name === view?.leader);
   const leaderView = leader ? (await getJson<JszServer>(`${leader.url}/jsz`, timeout))?.meta_cluster : undefined;
   const meta = leaderView ?? view;
+  return metaGroupOf(meta);
+}
+
+/** The meta group as its leader (or, without one, any server) sees it. */
+export function metaGroupOf(meta: JszServer["meta_cluster"]): BusSnapshot["jetstream"] {
   if (!meta) return { peers: [] };
   const peers = [
-    ...(meta.leader ? [{ name: meta.leader, current: true, offline: false }] : []),
-    ...(meta.replicas ?? []).map((r) => ({ name: r.name, current: r.current, offline: r.offline ?? false })),
+    ...(meta.leader ? [{ name: meta.leader, current: true, offline: false, lag: 0 }] : []),
+    ...(meta.replicas ?? []).map((r) => ({ name: r.name, current: r.current, offline: r.offline ?? false, lag: r.lag ?? 0 })),
   ].sort((a, b) => a.name.localeCompare(b.name));
   return { ...(meta.leader && { metaLeader: meta.leader }), peers };
 }
@@ -225,6 +236,17 @@ async function consumerSnapshots(client: EventBusClient, dependencies: readonly 
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** Consumers whose pending rose in each of the last {@link PENDING_GROWTH_SNAPSHOTS} snapshots: their sensors fall behind. */
+function growingPending(consumers: readonly ConsumerSnapshot[], previous: readonly BusSnapshot[]): string[] {
+  const recent = previous.slice(-(PENDING_GROWTH_SNAPSHOTS - 1));
+  if (recent.length < PENDING_GROWTH_SNAPSHOTS - 1) return [];
+  return consumers.flatMap((c) => {
+    const series = [...recent.map((s) => s.consumers.find((x) => x.name === c.name)?.pending), c.pending];
+    const rising = series.every((v, i) => v !== undefined && (i === 0 || v > series[i - 1]!));
+    return rising ? [`consumer ${c.name}: pending grows (${series.join(" → ")}); its subscriber is not keeping up`] : [];
+  });
+}
+
 function problemsOf(servers: readonly ServerSnapshot[], jetstream: BusSnapshot["jetstream"], stream: BusSnapshot["stream"]): string[] {
   const problems: string[] = [];
   for (const s of servers) {
@@ -232,7 +254,7 @@ function problemsOf(servers: readonly ServerSnapshot[], jetstream: BusSnapshot["
     else if (!s.healthy) problems.push(`server ${s.name} is not healthy (/healthz)`);
   }
   if (servers.length > 1 && jetstream.metaLeader === undefined) problems.push("JetStream has no meta leader");
-  for (const p of jetstream.peers) if (!p.current || p.offline) problems.push(`JetStream peer ${p.name} is ${p.offline ? "offline" : "not current"}`);
+  for (const p of jetstream.peers) if (!p.current || p.offline) problems.push(`JetStream peer ${p.name} is ${p.offline ? "offline" : `not current (behind by ${p.lag})`}`);
   if ("error" in stream) problems.push(`stream default: ${stream.error}`);
   else {
     if (stream.cluster && stream.config.replicas > 1 && stream.cluster.leader === undefined) problems.push("stream default has no leader");
@@ -275,6 +297,6 @@ export interface JszServer {
   readonly config?: { readonly max_memory?: number; readonly max_storage?: number };
   readonly meta_cluster?: {
     readonly leader?: string;
-    readonly replicas?: readonly { readonly name: string; readonly current: boolean; readonly offline?: boolean }[];
+    readonly replicas?: readonly { readonly name: string; readonly current: boolean; readonly offline?: boolean; readonly lag?: number }[];
   };
 }

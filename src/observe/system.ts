@@ -5,7 +5,7 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 
-import { serverFromMonitoring, type BusSnapshot, type JszServer, type ServerSnapshot, type Varz } from "./snapshot.js";
+import { metaGroupOf, serverFromMonitoring, type BusSnapshot, type JszServer, type ServerSnapshot, type Varz } from "./snapshot.js";
 
 /** What one server answers to a `$SYS.REQ.SERVER.PING.*` request. */
 interface Reply<T> {
@@ -58,11 +58,5 @@ export async function systemServers(nc: NatsConnection, timeoutMillis: number): 
     if (v === undefined) return { name, reachable: false, healthy: false };
     return serverFromMonitoring(name, healthz.get(name)?.data?.status === "ok", v, jsz.get(name)?.data);
   });
-  const peers = meta
-    ? [
-        ...(meta.leader ? [{ name: meta.leader, current: true, offline: false }] : []),
-        ...(meta.replicas ?? []).map((r) => ({ name: r.name, current: r.current, offline: r.offline ?? false })),
-      ].sort((a, b) => a.name.localeCompare(b.name))
-    : [];
-  return { servers, jetstream: { ...(meta?.leader && { metaLeader: meta.leader }), peers } };
+  return { servers, jetstream: metaGroupOf(meta) };
 }
