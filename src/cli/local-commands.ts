@@ -182,7 +182,7 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
 /** The server logs of a bus, labelled with the servers' names. */
 async function serverLogs(paths: BusPaths): Promise<(LogSource & { index: number })[]> {
   const text = await readFile(paths.state, "utf8").catch(() => {
-    throw new CliError(`no local bus named ${paths.dir.slice(paths.dir.lastIndexOf("/") + 1)} (looked in ${paths.dir})`, ExitCode.failed);
+    throw new CliError(`no local bus named ${paths.name} (looked in ${paths.dir})`, ExitCode.failed);
   });
   const state = JSON.parse(text) as { servers: { index: number; name: string }[] };
   return state.servers.map((s) => ({ index: s.index, label: s.name, file: paths.serverLog(s.index) }));

@@ -1,7 +1,6 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { rm } from "node:fs/promises";
-import { dirname, basename } from "node:path";
 import type { BusPaths } from "./home.js";
 import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
 import { readState, writeFileAtomic } from "./state-file.js";
@@ -104,10 +103,9 @@ export async function runSupervisorDaemon(paths: BusPaths, options: DaemonOption
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   const state = await readState(paths.state);
-  // The bus's name and home are the last two levels of its state dir (`<home>/buses/<name>`).
   metrics = await startMetricsServer(supervisor, {
-    bus: basename(paths.dir),
-    home: dirname(dirname(paths.dir)),
+    bus: paths.name,
+    home: paths.home,
     ...(state?.metricsPort !== undefined && { port: state.metricsPort }),
     onWarning: (message) => options.onEvent?.({ time: new Date().toISOString(), level: "warn", message }),
   });

@@ -12,6 +12,10 @@ export function eventbusHome(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Where everything of one local bus lives. */
 export interface BusPaths {
+  /** The bus's name. */
+  readonly name: string;
+  /** The eventbus home the bus lives under. */
+  readonly home: string;
   readonly dir: string;
   /** The applied manifest, as the user wrote it. */
   readonly manifest: string;
@@ -43,6 +47,8 @@ export function busPaths(home: string, name: string): BusPaths {
   const serversDir = join(dir, "servers");
   const serverDir = (i: number) => join(serversDir, String(i));
   return {
+    name,
+    home,
     dir,
     manifest: join(dir, "manifest.yaml"),
     plan: join(dir, "plan.json"),

@@ -305,12 +305,10 @@ function cliEntry(): string {
 /** Starts the supervisor as a detached process and waits until it listens. */
 async function spawnSupervisor(paths: BusPaths): Promise<void> {
   const log = await open(paths.supervisorLog, "a", 0o600);
-  const home = paths.dir.replace(/\/buses\/[^/]+$/, "");
-  const name = paths.dir.slice(paths.dir.lastIndexOf("/") + 1);
-  const child = spawn(process.execPath, [...process.execArgv, cliEntry(), "supervise", name], {
+  const child = spawn(process.execPath, [...process.execArgv, cliEntry(), "supervise", paths.name], {
     detached: true,
     stdio: ["ignore", log.fd, log.fd],
-    env: { ...process.env, EVENTBUS_HOME: home },
+    env: { ...process.env, EVENTBUS_HOME: paths.home },
   });
   await log.close();
   let exited: Error | undefined;
@@ -322,7 +320,7 @@ async function spawnSupervisor(paths: BusPaths): Promise<void> {
       return control?.pid === child.pid ? control : undefined;
     }, { timeoutMs: 30_000, intervalMs: 20, failWhen: () => exited });
   } catch (error) {
-    throw new LocalPlatformError(LocalErrorCode.serverFailed, `could not start the supervisor of ${name}: ${(error as Error).message}`, {
+    throw new LocalPlatformError(LocalErrorCode.serverFailed, `could not start the supervisor of ${paths.name}: ${(error as Error).message}`, {
       cause: error,
       detail: await logTail(paths.supervisorLog),
     });
