@@ -57,25 +57,7 @@ export function addStatusCommand(program: Command, io: Io, result: { code: ExitC
     .addOption(new Option("-o, --output <format>", "output format (with --watch, json prints one line per redraw)").choices(["text", "json", "yaml"]).default("text"))
     .action(async (bus: string | undefined, flags: StatusFlags) => {
       const intervalMillis = positiveDuration("--interval", flags.interval).millis;
-      if (flags.kube) {
-        if (bus === undefined) throw new CliError("--kube: name the EventBus (eventbus status NAME --kube)");
-        if (flags.server !== undefined || flags.config !== undefined) throw new CliError("--kube: reads the EventBus from Kubernetes; give it without --server or --config");
-        const source = kubeSource(bus, flags);
-        try {
-          if (flags.watch) await watch(source, flags.output, intervalMillis, io);
-          else result.code = await printOnce(source, flags.output, io);
-        } finally {
-          await source.close();
-        }
-        return;
-      }
-      const choice = await connectionChoice(bus, flags, io);
-      const monitors = parseMonitors(flags.monitor);
-      if (choice.localBus !== undefined && (monitors.length > 0 || flags.systemCreds !== undefined)) {
-        throw new CliError(`${monitors.length > 0 ? "--monitor" : "--system-creds"}: a local bus's servers are known; use it with --server or --config`);
-      }
-      if (monitors.length > 0 && flags.systemCreds !== undefined) throw new CliError("give only one of --monitor and --system-creds");
-      const source = choice.localBus !== undefined ? localSource(choice.localBus, flags.dependency) : await remoteSource(choice, monitors, flags, io);
+      const source = flags.kube ? kubeSourceOf(bus, flags) : await busSourceOf(bus, flags, io);
       try {
         if (flags.watch) await watch(source, flags.output, intervalMillis, io);
         else result.code = await printOnce(source, flags.output, io);
@@ -83,6 +65,24 @@ export function addStatusCommand(program: Command, io: Io, result: { code: ExitC
         await source.close();
       }
     });
+}
+
+/** `--kube`: the EventBus named by BUS, read from Kubernetes. */
+function kubeSourceOf(bus: string | undefined, flags: StatusFlags): FrameSource {
+  if (bus === undefined) throw new CliError("--kube: name the EventBus (eventbus status NAME --kube)");
+  if (flags.server !== undefined || flags.config !== undefined) throw new CliError("--kube: reads the EventBus from Kubernetes; give it without --server or --config");
+  return kubeSource(bus, flags);
+}
+
+/** A local bus, or any bus through the connection flags. */
+async function busSourceOf(bus: string | undefined, flags: StatusFlags, io: Io): Promise<FrameSource> {
+  const choice = await connectionChoice(bus, flags, io);
+  const monitors = parseMonitors(flags.monitor);
+  if (choice.localBus !== undefined && (monitors.length > 0 || flags.systemCreds !== undefined)) {
+    throw new CliError(`${monitors.length > 0 ? "--monitor" : "--system-creds"}: a local bus's servers are known; use it with --server or --config`);
+  }
+  if (monitors.length > 0 && flags.systemCreds !== undefined) throw new CliError("give only one of --monitor and --system-creds");
+  return choice.localBus !== undefined ? localSource(choice.localBus, flags.dependency) : remoteSource(choice, monitors, flags, io);
 }
 
 /** Where frames come from. */

@@ -2,7 +2,7 @@
  * Prometheus metrics of the controller, in the text exposition format (version 0.0.4): counters
  * and histograms with labels, and gauges read when scraped. The format itself is in observe.
  */
-import { escapeHelp, formatValue, labelText, PROMETHEUS_CONTENT_TYPE, renderFamily, type Labels, type Sample } from "../../observe/index.js";
+import { labelText, PROMETHEUS_CONTENT_TYPE, renderFamily, type Labels, type Sample } from "../../observe/index.js";
 
 export { PROMETHEUS_CONTENT_TYPE };
 
@@ -37,9 +37,7 @@ export class Counter {
   }
 
   render(): string {
-    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} counter`];
-    for (const [key, e] of this.values) lines.push(`${this.name}${key} ${formatValue(e.value)}`);
-    return lines.join("\n");
+    return renderFamily({ name: this.name, type: "counter", help: this.help }, [...this.values.values()]);
   }
 }
 
@@ -94,7 +92,7 @@ export class Histogram {
   }
 
   render(): string {
-    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} histogram`];
+    const lines = [renderFamily({ name: this.name, type: "histogram", help: this.help }, [])];
     for (const s of this.series.values()) {
       this.buckets.forEach((le, i) => lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(le) })} ${s.counts[i]}`));
       lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${s.count}`);

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect, ConnectionState, type EventBusClient } from "../../client/index.js";
-import type { BusSnapshot } from "../../observe/index.js";
+import { PROMETHEUS_CONTENT_TYPE, renderBusMetrics, snapshotBus, type BusSnapshot } from "../../observe/index.js";
 import { listenOnFreePort } from "./ports.js";
 import type { Supervisor } from "./supervisor.js";
 
@@ -39,7 +39,6 @@ export interface MetricsServer {
 
 /** Serves the bus's metrics; the supervisor gives the servers and their restart counts. */
 export async function startMetricsServer(supervisor: Supervisor, options: MetricsServerOptions): Promise<MetricsServer> {
-  const { renderBusMetrics, PROMETHEUS_CONTENT_TYPE } = await import("../../observe/index.js");
   let closed = false;
   let connecting: Promise<EventBusClient> | undefined;
   let cached: { promise: Promise<string>; doneAt?: number } | undefined;
@@ -63,7 +62,6 @@ export async function startMetricsServer(supervisor: Supervisor, options: Metric
   };
 
   const snapshot = async (): Promise<BusSnapshot> => {
-    const { snapshotBus } = await import("../../observe/index.js");
     const monitors = supervisor.status().servers.map((s) => ({ name: s.name, url: `http://127.0.0.1:${s.ports.monitor}` }));
     let why = `the bus did not answer within ${FULL_SNAPSHOT_DEADLINE_MILLIS}ms`;
     const full = (async () => {
