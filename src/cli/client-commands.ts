@@ -12,15 +12,18 @@ import {
   ConnectionState,
   DEFAULT_DATA_CONTENT_TYPE,
   isJsonContentType,
+  isPublishFailed,
   type EventInput,
   type PublishAck,
+  type PublishResult,
+  type PublishWait,
   type ReceivedEvent,
   type StartPosition,
   type StreamSummary,
 } from "../client/index.js";
 import { busCredentials } from "../platforms/local/index.js";
 import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionFlags } from "./connection-flags.js";
-import { CliError } from "./exit-codes.js";
+import { CliError, ExitCode } from "./exit-codes.js";
 import { formatData, processIo, readInput, table, type Io } from "./io.js";
 
 /** The CloudEvents `type` (Argo's event source type) of published events, unless `--type` says otherwise. */
@@ -134,7 +137,8 @@ async function publishCommand(bus: string | undefined, opts: PublishFlags, io: I
   const data = opts.data === undefined ? undefined : await readData(opts.data, opts.contentType, io);
   const choice = await connectionChoice(bus, opts, io);
   await using client = await openClient(choice, io);
-  const publisher = client.publisher(window === undefined ? {} : { window });
+  const waits = new WaitReporter(io);
+  const publisher = client.publisher({ ...(window !== undefined && { window }), onWait: (wait) => waits.report(wait) });
   const event: EventInput = {
     source: opts.source,
     subject: opts.event,
@@ -146,21 +150,65 @@ async function publishCommand(bus: string | undefined, opts: PublishFlags, io: I
   const started = Date.now();
   const progress = process.stderr.isTTY && io === processIo && count > 1;
   let lastProgress = started;
-  let published = 0;
-  let duplicates = 0;
-  for await (const ack of publisher.publishAll(paced(event, count, rate, started))) {
-    published++;
-    if (ack.duplicate) duplicates++;
-    if (opts.output === ClientOutput.json) io.stdout(`${JSON.stringify(ackJson(ack))}\n`);
-    else if (count === 1) io.stdout(`${ackLine(ack)}\n`);
+  const tally = { stored: 0, duplicates: 0, failed: 0 };
+  const failures = new Map<string, { count: number; example: string }>();
+  let firstFailure: Error | undefined;
+  for await (const result of publisher.publishSettled(paced(event, count, rate, started))) {
+    if (result.ok) {
+      if (result.ack.duplicate) tally.duplicates++;
+      else tally.stored++;
+    } else {
+      tally.failed++;
+      firstFailure ??= result.error;
+      const reason = isPublishFailed(result.error) ? result.error.reason : "error";
+      const seen = failures.get(reason);
+      if (seen) seen.count++;
+      else failures.set(reason, { count: 1, example: result.error.message });
+      // Each failure on its own line for a few events; the rest are counted in the summary.
+      if (opts.output !== ClientOutput.json && count > 1 && tally.failed <= MAX_FAILURE_LINES) io.stderr(`eventbus: ${result.error.message}\n`);
+    }
+    if (opts.output === ClientOutput.json) io.stdout(`${JSON.stringify(resultJson(result))}\n`);
+    else if (count === 1 && result.ok) io.stdout(`${ackLine(result.ack)}\n`);
     if (progress && Date.now() - lastProgress >= PROGRESS_INTERVAL_MILLIS) {
       lastProgress = Date.now();
-      io.stderr(`published ${published}/${count} events\n`);
+      io.stderr(`published ${tally.stored + tally.duplicates + tally.failed}/${count} events (${tally.failed} failed)\n`);
     }
   }
+  const done = tally.stored + tally.duplicates + tally.failed;
   if (opts.output === ClientOutput.table && count > 1) {
     const seconds = (Date.now() - started) / 1000;
-    io.stdout(`published ${published} events (${duplicates} duplicates) in ${seconds.toFixed(2)} s, ${Math.round(published / Math.max(seconds, 0.001))} events/s\n`);
+    io.stdout(
+      `published ${done} events in ${seconds.toFixed(2)} s, ${Math.round(done / Math.max(seconds, 0.001))} events/s: ${tally.stored} stored, ${tally.duplicates} duplicates of stored events, ${tally.failed} not stored\n`,
+    );
+  }
+  if (tally.failed > 0) {
+    if (count === 1 && firstFailure) throw firstFailure;
+    const reasons = [...failures].map(([reason, f]) => `${f.count} ${reason}${count > 1 ? ` (e.g. ${f.example})` : ""}`).join("; ");
+    throw new CliError(`${tally.failed} of ${done} events were not stored: ${reasons}`, ExitCode.failed);
+  }
+}
+
+/** How many failed events `publish` names one by one on stderr before it only counts them. */
+const MAX_FAILURE_LINES = 5;
+/** How often the same kind of wait is reported again while it lasts. */
+const WAIT_REPEAT_MILLIS = 5_000;
+
+/**
+ * Says on stderr what a publish waits for, at once: the first wait, each change of reason, and the
+ * same reason again every few seconds while it lasts (a window of events waits for the same thing).
+ */
+class WaitReporter {
+  private lastReason = "";
+  private lastAt = 0;
+
+  constructor(private readonly io: Io) {}
+
+  report(wait: PublishWait): void {
+    const now = Date.now();
+    if (wait.reason === this.lastReason && now - this.lastAt < WAIT_REPEAT_MILLIS) return;
+    this.lastReason = wait.reason;
+    this.lastAt = now;
+    this.io.stderr(`waiting to store events on ${wait.subject}: ${wait.reason} (retrying for up to ${Duration.fromMillis(Math.ceil(wait.remainingMillis / 1000) * 1000).format()})\n`);
   }
 }
 
@@ -175,8 +223,22 @@ async function* paced(event: EventInput, count: number, rate: number | undefined
   }
 }
 
-function ackJson(ack: PublishAck) {
-  return { id: ack.id, subject: ack.subject, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate, attempts: ack.attempts };
+/** One event's fate as a JSON line: `stored`, `duplicate` (of the stored copy at `seq`) or `failed` with its reason. */
+function resultJson(result: PublishResult) {
+  if (result.ok) {
+    const ack = result.ack;
+    return { id: ack.id, subject: ack.subject, fate: ack.duplicate ? "duplicate" : "stored", stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate, attempts: ack.attempts };
+  }
+  const failed = isPublishFailed(result.error) ? result.error : undefined;
+  return {
+    id: result.id,
+    subject: result.subject,
+    fate: "failed",
+    reason: failed?.reason ?? "error",
+    error: failed?.detail ?? result.error.message,
+    ...(failed && { attempts: failed.attempts }),
+    ...(failed?.serverCode !== undefined && { serverCode: failed.serverCode }),
+  };
 }
 
 function ackLine(ack: PublishAck): string {

@@ -2,7 +2,8 @@
  * Where a client connects: a local bus by name, an Argo Events `status.config` (`EVENTBUS_CONFIG`)
  * with Argo's auth file, or explicit server URLs. Each is resolved to the same {@link ResolvedTarget}.
  */
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, readFile } from "node:fs/promises";
 
 import { parseNatsUrls, ValueParseError } from "../api/index.js";
 import { parseAuthFile, type AuthCredentials } from "./auth-file.js";
@@ -75,9 +76,36 @@ export async function resolveTarget(target: BusTarget, tls: ClientTlsOptions = {
   if (kinds.length !== 1) {
     throw new BusError(ClientErrorCode.invalidOptions, kinds.length === 0 ? "connect: name a bus: a local bus name, an Argo status.config, or server URLs" : `connect: give only one of ${kinds.join(", ")}`);
   }
-  if ("bus" in target && target.bus !== undefined) return resolveLocal(target, tls);
-  if ("config" in target && target.config !== undefined) return resolveConfig(target, tls);
-  return resolveServers(target as ServersTarget, tls);
+  const resolved =
+    "bus" in target && target.bus !== undefined
+      ? await resolveLocal(target, tls)
+      : "config" in target && target.config !== undefined
+        ? await resolveConfig(target, tls)
+        : await resolveServers(target as ServersTarget, tls);
+  await checkTlsFiles(resolved.tls);
+  return resolved;
+}
+
+/** TLS files that cannot be read fail at once, as bad input, not as a server that does not answer. */
+async function checkTlsFiles(tls: ClientTlsOptions | undefined): Promise<void> {
+  const files = [
+    ["CA file", tls?.caFile],
+    ["client certificate", tls?.certFile],
+    ["client key", tls?.keyFile],
+  ] as const;
+  for (const [what, path] of files) {
+    if (path === undefined) continue;
+    try {
+      await access(path, constants.R_OK);
+    } catch (err) {
+      throw new BusError(ClientErrorCode.invalidOptions, `TLS ${what} ${path} ${unreadable(err)}`);
+    }
+  }
+}
+
+function unreadable(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "ENOENT" ? "does not exist" : code === "EACCES" ? "cannot be read (permission denied)" : `cannot be read (${code ?? "error"})`;
 }
 
 async function resolveLocal(target: LocalBusTarget, tls: ClientTlsOptions): Promise<ResolvedTarget> {
@@ -136,9 +164,8 @@ async function readAuthFile(path: string, missingHint?: string): Promise<AuthCre
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "cannot be read (permission denied)" : `cannot be read (${code ?? "error"})`;
-    throw new BusError(ClientErrorCode.invalidOptions, missingHint && code === "ENOENT" ? `${missingHint}; ${path} ${why}` : `auth file ${path} ${why}`);
+    const why = unreadable(err);
+    throw new BusError(ClientErrorCode.invalidOptions, missingHint && (err as NodeJS.ErrnoException).code === "ENOENT" ? `${missingHint}; ${path} ${why}` : `auth file ${path} ${why}`);
   }
   return parseAuthFile(text);
 }

@@ -130,7 +130,7 @@ type BusErrorCode =
  * it never holds a password, token or event data (the `cause` is a nats.js error, which holds none).
  */
 export class BusError extends Error {
-  override readonly name = "BusError";
+  override readonly name: string = "BusError";
 
   constructor(
     readonly code: BusErrorCode,

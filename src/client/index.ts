@@ -46,13 +46,17 @@ export {
 export { backoffDelay, DEFAULT_BACKOFF, ReconnectDelay, type BackoffPolicy } from "./backoff.js";
 export {
   DEFAULT_ACK_TIMEOUT_MILLIS,
+  DEFAULT_IN_PROCESS_SETTLE_MILLIS,
   DEFAULT_PUBLISH_WINDOW,
   EventPublisher,
   publishEvent,
   type PublishAck,
   type PublisherOptions,
   type PublishOptions,
+  type PublishResult,
+  type PublishWait,
 } from "./publisher.js";
+export { isPublishFailed, JetStreamErrorCode, PublishFailedError, PublishFailureReason } from "./publish-errors.js";
 export { DEFAULT_ACK_WAIT_MILLIS, EventSubscription, subscribe, type ReceivedEvent, type StartPosition, type SubscribeOptions } from "./subscription.js";
 export {
   ARGO_STREAM_SUBJECTS,

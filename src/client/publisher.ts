@@ -1,17 +1,21 @@
 /**
  * Publishing events in Argo Events' wire format and waiting for the stream's acknowledgement.
- * A publish that times out or finds no stream leader (a server restarting, a leader election) is
- * sent again with the same `Nats-Msg-Id` until the retry window ends, so the stream stores the
- * event once. The retry window must stay inside the stream's duplicates window (the production lint
- * checks it).
+ * Every event ends in exactly one fate: stored (a sequence), a duplicate of a stored event (the
+ * stored copy's sequence), or a {@link PublishFailedError} with its reason. An attempt that times
+ * out or finds no stream leader (a server restarting, a leader election) is sent again with the
+ * same `Nats-Msg-Id` until the retry window ends, so the stream stores the event once; a limit of
+ * the stream or of the store is not retried. The retry window must stay inside the stream's
+ * duplicates window (the production lint checks it).
  */
-import { JetStreamApiError } from "@nats-io/jetstream";
-import { errors as natsErrors, RequestError } from "@nats-io/transport-node";
+import type { PubAck } from "@nats-io/jetstream";
+import { errors as natsErrors } from "@nats-io/transport-node";
 
 import { defaults } from "../api/index.js";
 import { backoffDelay, sleep, type BackoffPolicy } from "./backoff.js";
 import type { EventBusClient } from "./connection.js";
 import { BusError, ClientErrorCode, PayloadTooLargeError } from "./errors.js";
+import { classifyPublishError, PublishFailedError, PublishFailureReason, type PublishVerdict } from "./publish-errors.js";
+import { diagnoseNoResponders, findStoredEvent, rememberStoreExhausted } from "./stream-lookup.js";
 import { encodeEvent, MSG_ID_HEADER, type EncodedEvent, type EncodeOptions, type EventInput } from "./wire.js";
 
 /** The stream's acknowledgement of one event. */
@@ -35,7 +39,32 @@ export interface PublishOptions extends EncodeOptions {
   readonly ackTimeoutMillis?: number;
   /** How long an event is retried in all. @default 120000 (ms), inside Argo's 300 s duplicates window */
   readonly retryWindowMillis?: number;
+  /**
+   * How long the stream's leader may answer that the event's id is "in process" (staged, not
+   * stored) before the stream is searched for the event. @default 5000 (ms)
+   */
+  readonly inProcessSettleMillis?: number;
+  /** Called before each retry with what is waited for, so that a wait is never silent. */
+  readonly onWait?: (wait: PublishWait) => void;
 }
+
+/** A publish that is waited for: why, and for how long it may still be retried. */
+export interface PublishWait {
+  readonly id: string;
+  readonly subject: string;
+  /** The attempt that failed (1 for the first). */
+  readonly attempt: number;
+  /** What is waited for, for a person: no stream leader, a timeout, the id in process, … */
+  readonly reason: string;
+  readonly retryInMillis: number;
+  /** How long the event may still be retried. */
+  readonly remainingMillis: number;
+}
+
+/** The fate of one event of {@link EventPublisher.publishSettled}. */
+export type PublishResult =
+  | { readonly ok: true; readonly ack: PublishAck }
+  | { readonly ok: false; readonly id: string; readonly subject: string; readonly error: Error };
 
 /** Options of {@link EventPublisher}. */
 export interface PublisherOptions extends PublishOptions {
@@ -47,13 +76,15 @@ export interface PublisherOptions extends PublishOptions {
 export const DEFAULT_PUBLISH_WINDOW = 256;
 /** The default of {@link PublishOptions.ackTimeoutMillis}. */
 export const DEFAULT_ACK_TIMEOUT_MILLIS = 5_000;
+/** The default of {@link PublishOptions.inProcessSettleMillis}. */
+export const DEFAULT_IN_PROCESS_SETTLE_MILLIS = 5_000;
 const RETRY_BACKOFF: BackoffPolicy = { initialMillis: 50, maxMillis: 2_000, jitter: 0.25 };
 
 /**
  * Publishes one event and waits for the stream's acknowledgement.
  * @throws {@link InvalidSubjectTokenError} / {@link InvalidEventError} for an event that cannot be encoded
  * @throws {@link PayloadTooLargeError} for an event over the bus's `max_payload`
- * @throws {@link BusError} `CLIENT_PUBLISH_FAILED` when no acknowledgement came within the retry window
+ * @throws {@link PublishFailedError} (a {@link BusError} `CLIENT_PUBLISH_FAILED`) when the event was not stored, with its reason
  */
 export async function publishEvent(client: EventBusClient, event: EventInput, options: PublishOptions = {}): Promise<PublishAck> {
   return publishEncoded(client, encodeChecked(client, event, options), options);
@@ -68,44 +99,96 @@ export function encodeChecked(client: EventBusClient, event: EventInput, options
   return encoded;
 }
 
-/** Sends an encoded event, retrying with the same id until acknowledged or the retry window ends. */
-export function publishEncoded(client: EventBusClient, encoded: EncodedEvent, options: PublishOptions = {}): Promise<PublishAck> {
-  // The first attempt without an async frame: most events are acknowledged at once.
-  if (client.nc.isClosed()) return retryPublish(client, encoded, options, 1, Date.now());
+/**
+ * Sends an encoded event, retrying with the same id while the answer may change, until it is stored,
+ * found to be a duplicate of a stored event, or refused.
+ * @param floorSeq - a stream sequence stored before this event was first sent: a stored copy of it
+ *   can only be above it (the search for an event whose id the leader holds "in process" starts there)
+ */
+export function publishEncoded(client: EventBusClient, encoded: EncodedEvent, options: PublishOptions = {}, floorSeq = 0): Promise<PublishAck> {
   const started = Date.now();
+  // The first attempt without an async frame: most events are acknowledged at once.
+  if (client.nc.isClosed()) return settle(client, encoded, options, started, floorSeq, { error: new natsErrors.ClosedConnectionError() });
   const timeout = options.ackTimeoutMillis ?? DEFAULT_ACK_TIMEOUT_MILLIS;
   return client.js.publish(encoded.subject, encoded.body, { msgID: encoded.id, timeout }).then(
-    (ack) => ({ id: encoded.id, subject: encoded.subject, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate, attempts: 1 }),
-    (err: unknown) => retryPublish(client, encoded, options, 1, started, err),
+    (ack) => (ack.duplicate && ack.seq === 0 ? settle(client, encoded, options, started, floorSeq, { ack }) : toAck(encoded, ack, 1)),
+    (error: unknown) => settle(client, encoded, options, started, floorSeq, { error }),
   );
 }
 
-async function retryPublish(client: EventBusClient, encoded: EncodedEvent, options: PublishOptions, firstAttempt: number, started: number, firstError?: unknown): Promise<PublishAck> {
+/** The answer to one attempt: an acknowledgement, or the error. */
+type Attempt = { readonly ack: PubAck; readonly error?: undefined } | { readonly ack?: undefined; readonly error: unknown };
+
+/**
+ * The slow path after an attempt that did not store the event: classifies each answer, retries
+ * with backoff while it may change, says on `onWait` what it waits for, and ends in exactly one fate.
+ */
+async function settle(client: EventBusClient, encoded: EncodedEvent, options: PublishOptions, started: number, floorSeq: number, first: Attempt): Promise<PublishAck> {
   const timeout = options.ackTimeoutMillis ?? DEFAULT_ACK_TIMEOUT_MILLIS;
   const windowMillis = options.retryWindowMillis ?? defaults.PUBLISHER_RETRY_WINDOW.millis;
   const deadline = started + windowMillis;
-  let pending = firstError;
-  for (let attempt = firstAttempt; ; attempt++) {
+  const settleMillis = Math.min(options.inProcessSettleMillis ?? DEFAULT_IN_PROCESS_SETTLE_MILLIS, windowMillis);
+  const fail = (reason: PublishFailureReason, detail: string, attempts: number, cause?: unknown, serverCode?: number) =>
+    new PublishFailedError(encoded.id, encoded.subject, reason, detail, attempts, { cause, ...(serverCode !== undefined && { serverCode }) });
+  let answer = first;
+  let inProcessSince: number | undefined;
+  for (let attempt = 1; ; attempt++) {
+    let verdict: PublishVerdict;
+    if (answer.ack !== undefined) {
+      // A duplicate is proof of storage only with the stored copy's sequence.
+      if (!(answer.ack.duplicate && answer.ack.seq === 0)) return toAck(encoded, answer.ack, attempt);
+      verdict = { kind: "in-process" };
+    } else {
+      if (client.nc.isClosed()) throw fail(PublishFailureReason.closed, `the connection to ${client.target.description} is closed${client.error ? `: ${client.error.message}` : ""}`, attempt, answer.error);
+      verdict = classifyPublishError(answer.error);
+    }
+    if (verdict.kind === "refused") {
+      if (verdict.reason === PublishFailureReason.storeExhausted) rememberStoreExhausted(client, verdict.why, verdict.serverCode);
+      throw fail(verdict.reason, verdict.why, attempt, answer.error, verdict.serverCode);
+    }
+    const wait = backoffDelay(RETRY_BACKOFF, attempt - 1);
+    let why: string;
+    if (verdict.kind === "in-process") {
+      inProcessSince ??= Date.now();
+      if (Date.now() - inProcessSince >= settleMillis || Date.now() + wait > deadline) {
+        // The leader staged the id and never stored it, or stored it and lost the answer: the
+        // stream itself says which.
+        const found = await findStoredEvent(client, encoded, floorSeq).catch((error: unknown) => {
+          throw fail(PublishFailureReason.unacknowledged, `the stream's leader holds its id as in process, and the stream could not be searched for it: ${error instanceof Error ? error.message : String(error)}`, attempt, error);
+        });
+        if (found) return { id: encoded.id, subject: encoded.subject, stream: found.stream, seq: found.seq, duplicate: true, attempts: attempt };
+        throw fail(
+          PublishFailureReason.notStored,
+          `the stream's leader holds its id as in process but the event is not in the stream (an earlier attempt was refused or lost on the server); the stream refuses this id until its duplicates window ends, so publish it again later or under a new id`,
+          attempt,
+        );
+      }
+      why = "the stream's leader holds its id as in process (staged, not stored yet)";
+    } else {
+      inProcessSince = undefined;
+      why = verdict.why;
+      if (verdict.noResponders) {
+        const diagnosis = await diagnoseNoResponders(client, encoded.subject);
+        if (diagnosis.refused) throw fail(diagnosis.refused.reason, diagnosis.refused.why, attempt, answer.error, diagnosis.refused.serverCode);
+        why = diagnosis.why;
+      }
+      if (Date.now() + wait > deadline) {
+        const reason = verdict.noResponders ? PublishFailureReason.noStream : PublishFailureReason.unacknowledged;
+        throw fail(reason, `${why}; not acknowledged within ${Math.round(windowMillis / 1000)}s (${attempt} attempts)`, attempt, answer.error);
+      }
+    }
+    options.onWait?.({ id: encoded.id, subject: encoded.subject, attempt, reason: why, retryInMillis: wait, remainingMillis: Math.max(0, deadline - Date.now()) });
+    await sleep(wait);
     try {
-      if (pending === undefined) {
-        client.assertOpen();
-        const ack = await client.js.publish(encoded.subject, encoded.body, { msgID: encoded.id, timeout });
-        return { id: encoded.id, subject: encoded.subject, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate, attempts: attempt };
-      }
-      throw pending;
-    } catch (err) {
-      pending = undefined;
-      if (client.nc.isClosed()) client.assertOpen();
-      const retriable = isRetriable(err);
-      const wait = backoffDelay(RETRY_BACKOFF, attempt - 1);
-      if (!retriable || Date.now() + wait > deadline) {
-        const why = describePublishError(err);
-        const when = retriable ? ` within ${Math.round(windowMillis / 1000)}s (${attempt} attempts)` : "";
-        throw new BusError(ClientErrorCode.publishFailed, `event ${encoded.id} on ${encoded.subject}: not acknowledged by the stream${when}: ${why}`, { cause: err });
-      }
-      await sleep(wait);
+      answer = { ack: await client.js.publish(encoded.subject, encoded.body, { msgID: encoded.id, timeout }) };
+    } catch (error) {
+      answer = { error };
     }
   }
+}
+
+function toAck(encoded: EncodedEvent, ack: PubAck, attempts: number): PublishAck {
+  return { id: encoded.id, subject: encoded.subject, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate, attempts };
 }
 
 /**
@@ -146,6 +229,10 @@ export class EventPublisher {
     } catch (err) {
       return Promise.reject(err);
     }
+    return this.publishEncodedEvent(encoded);
+  }
+
+  private publishEncodedEvent(encoded: EncodedEvent): Promise<PublishAck> {
     // The slot is taken synchronously, so many calls in one tick cannot overrun the window.
     if (this.roomy()) {
       this.inFlight++;
@@ -156,24 +243,47 @@ export class EventPublisher {
 
   /** Sends an event that holds a slot; the slot is released (or handed on) when it settles. */
   private send(encoded: EncodedEvent): Promise<PublishAck> {
-    const ack = publishEncoded(this.client, encoded, this.options);
-    ack.then(this.releaser, this.releaser);
+    const ack = publishEncoded(this.client, encoded, this.options, this.highestSeq);
+    ack.then(this.onAck, this.releaser);
     return ack;
   }
 
+  /** The highest stream sequence acknowledged so far: a later event can only be stored above it. */
+  private highestSeq = 0;
   private readonly releaser = () => this.release();
+  private readonly onAck = (ack: PublishAck) => {
+    if (ack.seq > this.highestSeq) this.highestSeq = ack.seq;
+    this.release();
+  };
 
-  /** Publishes every event, yielding the acknowledgements in order; reading slowly slows publishing. */
+  /**
+   * Publishes every event, yielding the acknowledgements in order; reading slowly slows publishing.
+   * Throws the first event's failure (see {@link publishSettled} to go on past failures).
+   */
   async *publishAll(events: Iterable<EventInput> | AsyncIterable<EventInput>): AsyncGenerator<PublishAck> {
-    const queue: Promise<PublishAck>[] = [];
+    for await (const result of this.publishSettled(events)) {
+      if (!result.ok) throw result.error;
+      yield result.ack;
+    }
+  }
+
+  /**
+   * Publishes every event, yielding each one's fate in order: its acknowledgement, or the error
+   * that says why it was not stored. An event that cannot be encoded throws (bad input).
+   */
+  async *publishSettled(events: Iterable<EventInput> | AsyncIterable<EventInput>): AsyncGenerator<PublishResult> {
+    const queue: Promise<PublishResult>[] = [];
     // Up to a second window of events waits for slots: a slot is handed over in the acknowledgement's
     // callback, so acknowledgements read together send their successors together (one socket write).
     const depth = 2 * this.window;
     const push = (event: EventInput) => {
-      const ack = this.publish(event);
-      // Rejections are read in order below; this only stops an unhandled rejection meanwhile.
-      ack.catch(() => undefined);
-      queue.push(ack);
+      const encoded = encodeChecked(this.client, event, this.options);
+      queue.push(
+        this.publishEncodedEvent(encoded).then(
+          (ack): PublishResult => ({ ok: true, ack }),
+          (error: unknown): PublishResult => ({ ok: false, id: encoded.id, subject: encoded.subject, error: error instanceof Error ? error : new Error(String(error)) }),
+        ),
+      );
     };
     try {
       if (Symbol.iterator in events) {
@@ -225,28 +335,3 @@ export class EventPublisher {
   }
 }
 
-/** Whether a failed publish may be sent again: no acknowledgement (timeout), or no stream leader yet. */
-function isRetriable(err: unknown): boolean {
-  if (err instanceof natsErrors.TimeoutError || err instanceof natsErrors.NoRespondersError) return true;
-  if (isNoResponders(err)) return true;
-  if (err instanceof natsErrors.ConnectionError || err instanceof natsErrors.DrainingConnectionError) return false;
-  if (err instanceof JetStreamApiError) return err.status === 503 || /leader|unavailable|not ready/i.test(err.message);
-  return false;
-}
-
-function describePublishError(err: unknown): string {
-  if (isNoResponders(err)) {
-    return "no stream takes this subject, or the stream has no leader (is the stream default created, and JetStream running?)";
-  }
-  if (err instanceof natsErrors.TimeoutError) return "timed out waiting for the acknowledgement";
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** No server answered the publish: nats.js reports it as a RequestError, or wraps that as "jetstream is not enabled". */
-function isNoResponders(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    if (e instanceof RequestError && e.isNoResponders()) return true;
-    if (e instanceof natsErrors.NoRespondersError) return true;
-  }
-  return false;
-}

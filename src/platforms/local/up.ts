@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import {
   EventBusValidationError,
+  ManifestReadError,
   readManifests,
   validate,
   validateUpdate,
@@ -80,7 +81,7 @@ export async function upBus(options: UpOptions = {}): Promise<UpResult> {
   const { text, source } = options.manifest ?? { text: DEFAULT_BUS_MANIFEST, source: "<default bus>" };
   const documents = readManifests(text, source);
   if (documents.length !== 1) {
-    throw new LocalPlatformError(LocalErrorCode.notFound, `${source}: holds ${documents.length} documents; eventbus up takes one EventBus`);
+    throw new ManifestReadError(`${source}: holds ${documents.length} documents; eventbus up takes one EventBus`, source);
   }
   const result = validate(documents[0]!.value, { jetstreamVersions: knownJetStreamVersions() });
   if (!result.ok) throw new EventBusValidationError(result.issues);
