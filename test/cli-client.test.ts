@@ -9,7 +9,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { parse as parseYaml } from "yaml";
 import { runCli } from "../src/cli/program.js";
 import { localMonitors } from "../src/observe/index.js";
-import { busCredentials, type BusCredentials } from "../src/platforms/local/index.js";
+import { busCredentials, busPaths, type BusCredentials } from "../src/platforms/local/index.js";
+import { loadBusSecrets } from "../src/secrets/index.js";
 import { jetstreamManifest, startTestBus, type TestBus } from "./helpers/local-bus.js";
 import { freePort } from "./helpers/ports.js";
 
@@ -116,9 +117,10 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     const published = await run(["publish", "default", "--source", "orders", "--event", "created", "--type", "webhook", "--data", '{"n":1,"text":"hé"}', "-o", "json"]);
     assert.equal(published.code, 0, published.stderr);
     const [ack] = jsonLines(published.stdout);
-    assert.deepEqual(Object.keys(ack!), ["id", "subject", "stream", "seq", "duplicate", "attempts"]);
+    assert.deepEqual(Object.keys(ack!), ["id", "subject", "fate", "stream", "seq", "duplicate", "attempts"]);
+    assert.equal(ack!.fate, "stored");
     assert.match(ack!.id as string, ID);
-    assert.deepEqual({ ...ack, id: "", seq: 0 }, { id: "", subject: "default.orders.created", stream: "default", seq: 0, duplicate: false, attempts: 1 });
+    assert.deepEqual({ ...ack, id: "", seq: 0 }, { id: "", subject: "default.orders.created", fate: "stored", stream: "default", seq: 0, duplicate: false, attempts: 1 });
 
     const subscribed = await run(["subscribe", "default", "--source", "orders", "--event", "created", "--from", "start", "--count", "1", "-o", "json"]);
     assert.equal(subscribed.code, 0, subscribed.stderr);
@@ -194,13 +196,13 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     const paced = await run(["publish", "--source", "many", "--event", "paced", "--count", "4", "--rate", "20"]);
     assert.equal(paced.code, 0, paced.stderr);
     assert.ok(Date.now() - started >= 150, `4 events at 20/s took ${Date.now() - started} ms`);
-    assert.match(paced.stdout, /^published 4 events \(0 duplicates\) in \d+\.\d\d s, \d+ events\/s\n$/);
+    assert.match(paced.stdout, /^published 4 events \(4 stored, 0 duplicates of stored events, 0 not stored\) in \d+\.\d\d s, \d+ events\/s\n$/);
   });
 
   test("publish --id repeats one id: the stream stores the event once and says the rest are duplicates", async () => {
     const many = await run(["publish", "default", "--source", "dedup", "--event", "once", "--id", "order-42", "--count", "4", "--data", "{}"]);
     assert.equal(many.code, 0, many.stderr);
-    assert.match(many.stdout, /^published 4 events \(3 duplicates\) in /);
+    assert.match(many.stdout, /^published 4 events \(1 stored, 3 duplicates of stored events, 0 not stored\) in /);
     const again = await run(["publish", "default", "--source", "dedup", "--event", "once", "--id", "order-42", "--data", "{}"]);
     assert.equal(again.code, 0, again.stderr);
     const stored = /^duplicate order-42 \(already stored at seq (\d+)\)\n$/.exec(again.stdout);
@@ -311,6 +313,55 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     }
     assert.match(lines.at(-1)!, new RegExp(`^eventbus: no server of nats://127\\.0\\.0\\.1:${port} answered within 1s \\(\\d+ attempts\\)`));
     assert.ok(took >= 400 && took < 5_000, `gave up after ${took} ms`);
+  });
+
+  test("a TLS file that cannot be read exits 2 at once, naming the file", async () => {
+    const started = Date.now();
+    const result = await run(["publish", "--server", creds.urls.join(","), "--ca", "/nonexistent/ca.pem", "--source", "s", "--event", "e"]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stderr, "eventbus: TLS CA file /nonexistent/ca.pem does not exist\n");
+    // At once: no connection attempt was retried (the connect --timeout is 30 s).
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
+  });
+
+  test("a user whose account has no JetStream is told so at once, not after the retry window", async () => {
+    // The bus's system user is in the system account, which has no JetStream.
+    const secrets = await loadBusSecrets(busPaths(bus.home, bus.name).secrets);
+    const sysAuth = join(bus.home, "sys-auth.yaml");
+    await writeFile(sysAuth, `username: ${secrets.credentials.systemUser}\npassword: ${secrets.credentials.systemPassword}\n`, { mode: 0o600 });
+    const started = Date.now();
+    const result = await run(["publish", "--server", creds.urls.join(","), "--ca", creds.caFile!, "--creds", sysAuth, "--source", "s", "--event", "e", "-o", "json"]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /not stored: JetStream not enabled for account: this user's account has no JetStream/);
+    assert.equal(jsonLines(result.stdout)[0]!.reason, "no-jetstream");
+    assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
+    assert.ok(!result.stderr.includes(secrets.credentials.systemPassword));
+  });
+
+  test("a publish while the bus has no stream says at once what it waits for, then stores the event once the stream is back", async () => {
+    // GIVEN the bus's stream is gone
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete("default");
+    try {
+      // WHEN an event is published
+      const child = spawnCli(["publish", "default", "--source", "waits", "--event", "nostream", "-o", "json"], { EVENTBUS_HOME: bus.home });
+      // THEN stderr says what is waited for, before anything else happens
+      const deadline = Date.now() + 30_000;
+      while (!/waiting to store events on default\.waits\.nostream: no stream takes subject default\.waits\.nostream/.test(child.stderr())) {
+        assert.ok(Date.now() < deadline && child.process.exitCode === null, `no wait line; stderr: ${child.stderr()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.match(child.stderr(), /\(retrying for up to (\d+m)?(\d+s)?\)\n/);
+      // AND once `up` puts the stream back, the same event is stored and the publish exits 0
+      await bus.apply(jetstreamManifest("default", 'version: "2.10"\nreplicas: 1\nauth: basic'));
+      assert.equal(await child.exited, 0, child.stderr());
+      await child.waitForLines(1);
+      const line = JSON.parse(child.lines[0]!) as { fate: string; seq: number };
+      assert.equal(line.fate, "stored");
+      assert.equal(await messagesOn("default.waits.nostream"), 1);
+    } finally {
+      await bus.apply(jetstreamManifest("default", 'version: "2.10"\nreplicas: 1\nauth: basic'));
+    }
   });
 
   test("refused credentials exit 1 at once with one error that holds no secret", async () => {

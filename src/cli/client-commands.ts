@@ -178,7 +178,7 @@ async function publishCommand(bus: string | undefined, opts: PublishFlags, io: I
   if (opts.output === ClientOutput.table && count > 1) {
     const seconds = (Date.now() - started) / 1000;
     io.stdout(
-      `published ${done} events in ${seconds.toFixed(2)} s, ${Math.round(done / Math.max(seconds, 0.001))} events/s: ${tally.stored} stored, ${tally.duplicates} duplicates of stored events, ${tally.failed} not stored\n`,
+      `published ${done} events (${tally.stored} stored, ${tally.duplicates} duplicates of stored events, ${tally.failed} not stored) in ${seconds.toFixed(2)} s, ${Math.round(done / Math.max(seconds, 0.001))} events/s\n`,
     );
   }
   if (tally.failed > 0) {
