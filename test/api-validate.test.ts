@@ -4,6 +4,8 @@ import { formatIssue, validate, withDefaults, type ValidationResult } from "../s
 import { knownJetStreamVersions } from "../src/tools/index.js";
 
 const jetstreamVersions = knownJetStreamVersions();
+const ALLOWED_FLAGS =
+  "allowed flags: -D, --debug, -V, --trace, -VV, -DV, -DVV, -T, --logtime, --logtime_utc, --max_traced_msg_len <n> (one or two dashes; a boolean flag may end in =true or =false)";
 
 function manifest(spec: unknown, name = "default"): Record<string, unknown> {
   return { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name }, spec };
@@ -164,11 +166,12 @@ describe("validate - invalid manifests report every issue with its path", () => 
       issues: ["spec.jetstream.maxPayload: must be between 1 byte and 64MB (nats-server's limit), got 100MB"],
     },
     {
-      name: "startArgs may not override managed flags",
+      name: "startArgs may only hold the debug, trace and log flags",
       input: manifest({ jetstream: { version: "2.10", startArgs: ["-D", "--port", "4333", "--store_dir=/tmp", "-V"] } }),
       issues: [
-        'spec.jetstream.startArgs[1]: "--port" is managed by eventbus and cannot be overridden',
-        'spec.jetstream.startArgs[3]: "--store_dir" is managed by eventbus and cannot be overridden',
+        `spec.jetstream.startArgs[1]: "--port" is not allowed; ${ALLOWED_FLAGS}`,
+        `spec.jetstream.startArgs[2]: "4333" is not allowed (not a flag, nor the value of the flag before it); ${ALLOWED_FLAGS}`,
+        `spec.jetstream.startArgs[3]: "--store_dir=/tmp" is not allowed; ${ALLOWED_FLAGS}`,
       ],
     },
     {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -203,12 +203,16 @@ describe("local platform - state, persistence and faults", () => {
   test("a server that will not start fails up quickly with the end of its log, and the bus is stopped", async () => {
     const home = await mkdtemp(join(tmpdir(), "eventbus-local-"));
     try {
+      // GIVEN a kept store whose JetStream dir is a file, so the server cannot open its store
+      const store = busPaths(home, "broken").serverData(0);
+      await mkdir(store, { recursive: true });
+      await writeFile(join(store, "jetstream"), "not a directory");
       await assert.rejects(
-        upBus({ home, manifest: { text: jetstreamManifest("broken", `version: "2.10"\nreplicas: 1\nstartArgs: ["--no_such_flag"]`), source: "x" }, timeoutMillis: 60_000 }),
+        upBus({ home, manifest: { text: jetstreamManifest("broken", `version: "2.10"\nreplicas: 1\npersistence: {volumeSize: 1Gi}`), source: "x" }, timeoutMillis: 60_000 }),
         (error: unknown) => {
           assert.ok(error instanceof LocalPlatformError, String(error));
           assert.match(error.message, /eventbus-broken-js-0 exited \d+ times while starting; the bus was stopped/);
-          assert.match(error.detail ?? "", /flag provided but not defined: -no_such_flag/);
+          assert.match(error.detail ?? "", /Can't start JetStream: storage directory is not a directory/);
           return true;
         },
       );

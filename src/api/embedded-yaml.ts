@@ -1,6 +1,7 @@
 import { parseDocument } from "yaml";
 import { IssueCode, type Issues, type Path } from "./issues.js";
 import { describe } from "./structural.js";
+import { firstDuplicateKey } from "./yaml-keys.js";
 
 /**
  * Parses YAML text held in a string field (`settings`, `streamConfig`) into a flat mapping.
@@ -8,10 +9,15 @@ import { describe } from "./structural.js";
  */
 export function parseEmbeddedMapping(text: string, path: Path, issues: Issues): Record<string, unknown> | undefined {
   // Warnings (unknown tags, directives) are issues too, and nothing is logged to the process.
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, logLevel: "silent" });
+  // Duplicate keys are found by firstDuplicateKey in linear time; the parser's own check is quadratic.
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false, logLevel: "silent" });
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem) {
     issues.add(path, `must be YAML "key: value" lines: ${problem.message.split("\n")[0]}`);
+    return undefined;
+  }
+  if (firstDuplicateKey(doc)) {
+    issues.add(path, `must be YAML "key: value" lines: Map keys must be unique`);
     return undefined;
   }
   let value: unknown;

@@ -1,6 +1,14 @@
-import { parseAllDocuments } from "yaml";
+import { LineCounter, parseAllDocuments } from "yaml";
 import { ManifestReadError } from "./errors.js";
 import { validate, type ValidateOptions, type ValidationResult } from "./validate.js";
+import { firstDuplicateKey } from "./yaml-keys.js";
+
+/**
+ * The largest manifest text read, in bytes: the Kubernetes API server's limit on a request body
+ * (3 MiB), so nothing larger could be applied there either.
+ */
+export const MAX_MANIFEST_BYTES = 3 * 1024 * 1024;
+const MIB = 1024 * 1024;
 
 /** One document of a YAML stream. */
 export interface ManifestDocument {
@@ -16,7 +24,16 @@ export interface ManifestDocument {
  * fails the whole text with its line, so that nothing is applied from a half-read file.
  */
 export function readManifests(text: string, source: string): ManifestDocument[] {
-  const documents = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true, logLevel: "silent" });
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > MAX_MANIFEST_BYTES) {
+    throw new ManifestReadError(
+      `${source}: is ${bytes} bytes (${(bytes / MIB).toFixed(1)} MiB); a manifest may be at most ${MAX_MANIFEST_BYTES} bytes (3 MiB, the Kubernetes API's request limit)`,
+      source,
+    );
+  }
+  // The parser's own duplicate-key check is quadratic in a mapping's keys; firstDuplicateKey is linear.
+  const lineCounter = new LineCounter();
+  const documents = parseAllDocuments(text, { uniqueKeys: false, prettyErrors: true, logLevel: "silent", lineCounter });
   const list = Array.isArray(documents) ? documents : [documents];
   const out: ManifestDocument[] = [];
   for (const doc of list) {
@@ -26,6 +43,11 @@ export function readManifests(text: string, source: string): ManifestDocument[] 
       // Only the first line of the message: the rest quotes the source, which may hold a secret.
       const reason = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
       throw new ManifestReadError(`${source}${line ? `:${line}` : ""}: not valid YAML: ${reason}`, source);
+    }
+    const duplicate = firstDuplicateKey(doc);
+    if (duplicate) {
+      const line = duplicate.range ? lineCounter.linePos(duplicate.range[0]).line : 0;
+      throw new ManifestReadError(`${source}${line ? `:${line}` : ""}: not valid YAML: Map keys must be unique`, source);
     }
     let value: unknown;
     try {
@@ -62,3 +84,4 @@ function labelOf(value: unknown, index: number): string {
   }
   return `document #${index}`;
 }
+

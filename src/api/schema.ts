@@ -36,7 +36,7 @@ const podTemplateFields = {
   securityContext: O(PodSecurityContext),
   imagePullSecrets: O(Type.Array(LocalObjectReference)),
   priorityClassName: O(Formatted(FieldFormat.dns1123Subdomain)),
-  priority: O(Type.Integer({ description: "Pod priority; priorityClassName is preferred." })),
+  priority: O(Type.Integer({ format: "int32", description: "Pod priority; priorityClassName is preferred." })),
   affinity: O(Affinity),
   serviceAccountName: O(Formatted(FieldFormat.dns1123Subdomain)),
 };
@@ -44,7 +44,7 @@ const podTemplateFields = {
 export const JetStreamBusSchema = Strict(
   {
     version: O(Str({ description: "nats-server version: an entry of the versions table, e.g. 2.10 or latest." })),
-    replicas: O(Type.Integer({ default: 3, description: "Number of servers: 1, or 3 and more (2 cannot elect a leader)." })),
+    replicas: O(Type.Integer({ format: "int32", default: 3, description: "Number of servers: 1, or 3 and more (2 cannot elect a leader)." })),
     persistence: O(Persistence),
     settings: O(
       Formatted(FieldFormat.settings, {
@@ -78,7 +78,7 @@ export const JetStreamBusSchema = Strict(
 
 export const NativeStrategySchema = Strict(
   {
-    replicas: O(Type.Integer({ default: 3, description: "Number of NATS Streaming servers, 3 or more." })),
+    replicas: O(Type.Integer({ format: "int32", default: 3, description: "Number of NATS Streaming servers, 3 or more." })),
     auth: O(StringEnum(StanAuth, { description: "Client authentication: none or token." })),
     persistence: O(Persistence),
     maxAge: O(Formatted(FieldFormat.duration, { description: "How long a channel keeps messages (default 72h)." })),

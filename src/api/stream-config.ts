@@ -120,11 +120,23 @@ export function formatStreamConfig(config: StreamConfig): string {
   ].join("\n") + "\n";
 }
 
+/**
+ * JetStream's limits are Go int64s, sent as JSON numbers from JavaScript, which are exact only up
+ * to 2^53 - 1: a larger number arrives rounded, or as `1e+300`, which the server refuses.
+ */
 function limitNumber(v: unknown): number {
   if (typeof v !== "number" || !Number.isInteger(v)) throw new ValueParseError(`must be an integer (-1 for no limit), got ${describe(v)}`);
   if (v < -1) throw new ValueParseError(`must be -1 (no limit) or >= 0, got ${v}`);
+  if (v > Number.MAX_SAFE_INTEGER) throw new ValueParseError(`must be a whole number from -1 to ${Number.MAX_SAFE_INTEGER}, got ${v}`);
   return v === 0 ? -1 : v;
 }
+
+/**
+ * The longest stream duration: Go's int64 nanoseconds hold about 292 years, but the JSON number a
+ * JavaScript client sends is a double, and the few nanoseconds below 2^63 round up to 2^63, which
+ * overflows. Whole hours up to this are exact.
+ */
+const MAX_STREAM_DURATION = Duration.parse("2562047h");
 
 function duration(v: unknown): Duration {
   if (v === 0) return Duration.parse("0");
@@ -132,7 +144,9 @@ function duration(v: unknown): Duration {
     throw new ValueParseError(`must be a duration with a unit such as 72h or 300s (a bare number would be read as nanoseconds), got ${v}`);
   }
   if (typeof v !== "string") throw new ValueParseError(`must be a duration such as 72h or 300s, got ${describe(v)}`);
-  return Duration.parse(v);
+  const parsed = Duration.parse(v);
+  if (parsed.compare(MAX_STREAM_DURATION) > 0) throw new ValueParseError(`must be at most ${MAX_STREAM_DURATION.format()} (about 292 years), got ${quote(v)}`);
+  return parsed;
 }
 
 function policy<T extends string>(v: unknown, names: readonly T[]): T {

@@ -1,5 +1,6 @@
 import { Duration } from "./duration.js";
 import { IssueCode, type Issues, type Path } from "./issues.js";
+import { dns1123LabelProblem } from "./names.js";
 import { Quantity } from "./quantity.js";
 import { FORMAT_KEYWORD, FieldFormat } from "./schema-builders.js";
 import { Size } from "./size.js";
@@ -16,12 +17,13 @@ interface Schema {
   enum?: readonly unknown[];
   minimum?: number;
   maximum?: number;
+  /** `int32` narrows an integer to Kubernetes' 32-bit range. */
+  format?: string;
   anyOf?: Schema[];
   "x-kubernetes-int-or-string"?: boolean;
   [FORMAT_KEYWORD]?: FieldFormat;
 }
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
@@ -64,6 +66,7 @@ function check(schema: Schema, value: unknown, path: Path, issues: Issues): void
       }
       if (schema.minimum !== undefined && value < schema.minimum) return issues.add(path, `must be >= ${schema.minimum}, got ${value}`);
       if (schema.maximum !== undefined && value > schema.maximum) return issues.add(path, `must be <= ${schema.maximum}, got ${value}`);
+      if (schema.type === "integer") checkIntegerRange(schema, value, path, issues);
       return;
     case "boolean":
       if (typeof value !== "boolean") return issues.add(path, `must be true or false, got ${describe(value)}`, IssueCode.invalidType);
@@ -90,6 +93,21 @@ function checkObject(schema: Schema, value: unknown, path: Path, issues: Issues)
   }
 }
 
+const INT32 = { min: -(2 ** 31), max: 2 ** 31 - 1 } as const;
+
+/**
+ * An integer must survive the trip through JSON to the Go side: Kubernetes' int32 where the schema
+ * says so, else int64 — and a JavaScript number is exact only up to 2^53 - 1, so a larger one
+ * (`1e300`, `9223372036854775808`) would reach the API server or a server rounded or as `1e+300`,
+ * which Go's JSON decoder refuses.
+ */
+function checkIntegerRange(schema: Schema, value: number, path: Path, issues: Issues): void {
+  const int32 = schema.format === "int32";
+  const min = Math.max(schema.minimum ?? -Infinity, int32 ? INT32.min : Number.MIN_SAFE_INTEGER);
+  const max = Math.min(schema.maximum ?? Infinity, int32 ? INT32.max : Number.MAX_SAFE_INTEGER);
+  if (value < min || value > max) issues.add(path, `must be a whole number from ${min} to ${max}, got ${value}`);
+}
+
 function checkFormat(schema: Schema, value: string, path: Path, issues: Issues): void {
   const format = schema[FORMAT_KEYWORD];
   if (format === undefined) return;
@@ -107,11 +125,8 @@ const FORMAT_CHECKS: Record<FieldFormat, (value: string) => void> = {
   "size-or-unlimited": (v) => Size.parse(v, { allowUnlimited: true }),
   quantity: (v) => Quantity.parse(v),
   "dns1123-label": (v) => {
-    if (v.length > 63 || !DNS1123_LABEL.test(v)) {
-      throw new ValueParseError(
-        `must be a DNS-1123 label (at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit), got ${quote(v)}`,
-      );
-    }
+    const problem = dns1123LabelProblem(v);
+    if (problem !== undefined) throw new ValueParseError(`${problem}, got ${quote(v)}`);
   },
   "dns1123-subdomain": (v) => {
     if (v.length > 253 || !DNS1123_SUBDOMAIN.test(v)) {

@@ -151,7 +151,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     }
     if (error instanceof LocalPlatformError) {
       io.stderr(`eventbus: ${error.message}\n${error.detail ? `${error.detail}\n` : ""}`);
-      return ExitCode.failed;
+      return error.isInputError ? ExitCode.invalid : ExitCode.failed;
     }
     if (isClientError(error)) {
       // Bad input (names, data, config, auth file, options) is exit 2; a bus that failed is exit 1.

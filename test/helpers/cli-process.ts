@@ -12,13 +12,27 @@ export interface CliRun {
   stderr: string;
 }
 
+/** Options of {@link runCliProcess}. */
+export interface CliProcessOptions {
+  /** Variables set over this process's environment (`EVENTBUS_HOME`, …). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Kill the CLI after this long, so a hang fails the test instead of stalling the suite. @default none */
+  readonly timeoutMillis?: number;
+}
+
 /** Runs `eventbus <args>` with optional standard input, and resolves with its exit code and output. */
-export function runCliProcess(args: readonly string[], stdin?: string): Promise<CliRun> {
+export function runCliProcess(args: readonly string[], stdin?: string, options: CliProcessOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), ...args], { cwd: root }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== "number") return reject(error);
-      resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      ["--import", "tsx", join(root, "src/cli/main.ts"), ...args],
+      { cwd: root, env: { ...process.env, ...options.env }, ...(options.timeoutMillis !== undefined && { timeout: options.timeoutMillis }) },
+      (error, stdout, stderr) => {
+        if (error?.killed) return reject(new Error(`eventbus ${args.join(" ")} did not exit within ${options.timeoutMillis} ms`));
+        if (error && typeof error.code !== "number") return reject(error);
+        resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr });
+      },
+    );
     child.stdin?.end(stdin ?? "");
   });
 }

@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { isAlive, liveControl, supervisorOperation } from "./control-client.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
-import { busPaths, eventbusHome } from "./home.js";
+import { busPaths, eventbusHome, isBusDir } from "./home.js";
 import { withLock } from "./lock.js";
 import { poll } from "./monitor.js";
 import { orphanPid, stopOrphan } from "./orphans.js";
@@ -54,6 +54,10 @@ export async function downBus(name: string, options: DownOptions = {}): Promise<
     return { name, stopped, purged: false };
   });
   if (!options.purge) return result;
+  // busPaths refuses names that leave <home>/buses; this keeps a purge there whatever made the path.
+  if (!isBusDir(paths.home, paths.dir)) {
+    throw new LocalPlatformError(LocalErrorCode.invalidName, `refusing to delete ${paths.dir}: not a bus's state dir directly under ${paths.home}/buses`);
+  }
   await rm(paths.dir, { recursive: true, force: true });
   progress(`deleted ${paths.dir} (data, credentials, certificates)`);
   return { ...result, purged: true };

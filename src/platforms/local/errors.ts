@@ -1,5 +1,7 @@
 /** Error codes of the local platform, stable for scripts. */
 export const LocalErrorCode = {
+  /** A bus name that cannot name a bus (bad input: nothing was touched). */
+  invalidName: "INVALID_BUS_NAME",
   notFound: "BUS_NOT_FOUND",
   notRunning: "BUS_NOT_RUNNING",
   stateDir: "STATE_DIR_UNUSABLE",
@@ -12,6 +14,9 @@ export const LocalErrorCode = {
   stream: "STREAM_FAILED",
 } as const;
 export type LocalErrorCode = (typeof LocalErrorCode)[keyof typeof LocalErrorCode];
+
+/** The codes that mean the input was bad and nothing was touched, rather than a failure. */
+const INPUT_ERROR_CODES: ReadonlySet<LocalErrorCode> = new Set([LocalErrorCode.invalidName]);
 
 /** A failure of the local platform, with one line a person can act on. */
 export class LocalPlatformError extends Error {
@@ -26,4 +31,9 @@ export class LocalPlatformError extends Error {
   }
   /** More lines, e.g. the tail of a server's log. */
   readonly detail: string | undefined;
+
+  /** Whether the input was bad (a bus name), so nothing was touched. */
+  get isInputError(): boolean {
+    return INPUT_ERROR_CODES.has(this.code);
+  }
 }

@@ -1,5 +1,8 @@
+import { mkdir, open, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import { busNameProblem } from "../../api/index.js";
+import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 
 /** The environment variable that moves the state of every local bus. */
 export const EVENTBUS_HOME_ENV = "EVENTBUS_HOME";
@@ -41,8 +44,15 @@ export interface BusPaths {
   serverPid(index: number): string;
 }
 
-/** The layout of a bus's state dir under `home`. */
+/**
+ * The layout of a bus's state dir under `home`. The name must be one `eventbus up` accepts as a
+ * JetStream bus's `metadata.name`, so that the state dir is always `<home>/buses/<name>`: a name
+ * such as `../../x` never reaches the file system.
+ * @throws {@link LocalPlatformError} `INVALID_BUS_NAME` for any other name
+ */
 export function busPaths(home: string, name: string): BusPaths {
+  const problem = busNameProblem(name);
+  if (problem !== undefined) throw new LocalPlatformError(LocalErrorCode.invalidName, `bus name ${JSON.stringify(shorten(name))}: ${problem}`);
   const dir = join(home, "buses", name);
   const serversDir = join(dir, "servers");
   const serverDir = (i: number) => join(serversDir, String(i));
@@ -66,4 +76,57 @@ export function busPaths(home: string, name: string): BusPaths {
     serverLog: (i) => join(serverDir(i), "server.log"),
     serverPid: (i) => join(serverDir(i), "nats-server.pid"),
   };
+}
+
+/** Whether `dir` is a bus's state dir: a direct child of `<home>/buses`, after resolving `.` and `..`. */
+export function isBusDir(home: string, dir: string): boolean {
+  const resolved = resolve(dir);
+  return dirname(resolved) === resolve(home, "buses") && busNameProblem(basename(resolved)) === undefined;
+}
+
+/**
+ * Creates a bus's state dir (0700) and checks that it is writable. Each missing parent is made
+ * one at a time, so that a path under a file system that refuses new directories (`/proc`, `/sys`)
+ * fails at once: Node's recursive `mkdir` retries such a path forever.
+ * @throws {@link LocalPlatformError} `STATE_DIR_UNUSABLE` naming the dir and the reason
+ */
+export async function prepareBusDir(paths: BusPaths): Promise<void> {
+  try {
+    await makeDirs(paths.dir, 0o700);
+    const probe = join(paths.dir, ".write-test");
+    await (await open(probe, "w", 0o600)).close();
+    await rm(probe);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    throw new LocalPlatformError(LocalErrorCode.stateDir, `state dir ${paths.dir} is not writable (${code}); set EVENTBUS_HOME to a writable directory`, { cause: error });
+  }
+}
+
+/** `mkdir -p` that makes each missing directory once, from the deepest existing one down. */
+async function makeDirs(dir: string, mode: number): Promise<void> {
+  const missing: string[] = [];
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    const found = await stat(at).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error;
+      return undefined;
+    });
+    if (found !== undefined) {
+      if (!found.isDirectory()) throw Object.assign(new Error(`${at} is not a directory`), { code: "ENOTDIR" });
+      break;
+    }
+    if (dirname(at) === at) break; // the root is missing: mkdir below reports it
+    missing.push(at);
+  }
+  for (const path of missing.reverse()) {
+    await mkdir(path, { mode }).catch(async (error: NodeJS.ErrnoException) => {
+      // Made meanwhile by another process: fine when it is a directory.
+      if (error.code === "EEXIST" && (await stat(path)).isDirectory()) return;
+      throw error;
+    });
+  }
+}
+
+/** A name cut short for a message, so a hostile argument cannot flood the terminal. */
+function shorten(name: string): string {
+  return name.length > 64 ? `${name.slice(0, 61)}...` : name;
 }

@@ -32,7 +32,7 @@ import { liveControl, supervisorOperation, supervisorStatus } from "./control-cl
 import { runSupervisorDaemon, type RunningDaemon } from "./daemon.js";
 import { DEFAULT_BUS_MANIFEST, DEFAULT_BUS_NAME } from "./default-bus.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
-import { busPaths, eventbusHome, type BusPaths } from "./home.js";
+import { busPaths, eventbusHome, prepareBusDir, type BusPaths } from "./home.js";
 import { withLock } from "./lock.js";
 import { jsz, metaLeader, poll } from "./monitor.js";
 import { allocateMetricsPort, allocatePorts } from "./ports.js";
@@ -91,7 +91,7 @@ export async function upBus(options: UpOptions = {}): Promise<UpResult> {
     throw new LocalPlatformError(LocalErrorCode.notJetStream, `eventbus up runs managed JetStream buses (spec.jetstream); ${spec.mode} is not run locally`);
   }
   const paths = busPaths(home, bus.name);
-  await prepareDir(paths);
+  await prepareBusDir(paths);
   return withLock(paths.lock, `bus ${bus.name}`, () => apply(bus, spec, paths, options, progress));
 }
 
@@ -283,18 +283,6 @@ function digest(...parts: string[]): string {
   const hash = createHash("sha256");
   for (const part of parts) hash.update(part).update("\0");
   return hash.digest("hex").slice(0, 16);
-}
-
-async function prepareDir(paths: BusPaths): Promise<void> {
-  try {
-    await mkdir(paths.dir, { recursive: true, mode: 0o700 });
-    const probe = `${paths.dir}/.write-test`;
-    await (await open(probe, "w", 0o600)).close();
-    await rm(probe);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "error";
-    throw new LocalPlatformError(LocalErrorCode.stateDir, `state dir ${paths.dir} is not writable (${code}); set EVENTBUS_HOME to a writable directory`, { cause: error });
-  }
 }
 
 /** The CLI entry point beside this module: main.ts under tsx, main.js when built. */
