@@ -87,7 +87,7 @@ describe("cli - the local platform", () => {
     assert.equal(await readFile(join(home, "buses/clibus/secrets/auth.yaml"), "utf8"), `token: "${token}"\n`);
 
     const list = await cli(["list"]);
-    assert.match(list.stdout, /^NAME\s+STATUS\s+REPLICAS\s+VERSION\s+STORAGE\nclibus\s+healthy\s+3\s+2\.10\s+persistent\n$/);
+    assert.match(list.stdout, /^NAME\s+STATUS\s+REPLICAS\s+VERSION\s+STORAGE\s+PROBLEMS\nclibus\s+healthy\s+3\s+2\.10\s+persistent\s+0\n$/);
 
     const logs = await cli(["logs", "clibus", "--server", "1", "--tail", "5"]);
     assert.match(logs.stdout, /^==> eventbus-clibus-js-1 \(.*server\.log\) <==\n/);

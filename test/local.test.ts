@@ -176,7 +176,7 @@ describe("local platform - state, persistence and faults", () => {
     }
   });
 
-  test("up after the supervisor died restarts the servers it left running cleanly, with their data", async () => {
+  test("up after the supervisor died adopts the servers it left running, with their data", async () => {
     await using bus = await startTestBus(jetstreamManifest("orphan", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
     let nc = await bus.connect();
     const ids = await publishAcked(nc, 20);
@@ -187,14 +187,14 @@ describe("local platform - state, persistence and faults", () => {
     process.kill(supervisor, "SIGKILL");
     await new Promise((r) => setTimeout(r, 200));
     assert.ok(orphans.every((p) => isAlive(p)), "the servers outlive their supervisor");
-    assert.equal((await busStatus(bus.name, { home: bus.home })).running, false);
+    assert.equal((await busStatus(bus.name, { home: bus.home })).supervised, false);
 
     const up = await bus.apply(jetstreamManifest("orphan", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
     assert.equal(up.action, "started");
     const status = await busStatus(bus.name, { home: bus.home });
     assert.equal(status.healthy, true);
-    assert.ok(orphans.every((p) => !isAlive(p)), "the orphans were stopped");
-    assert.ok(status.events.some((e) => /found running from a previous supervisor/.test(e.message)));
+    assert.deepEqual(status.servers.map(pid), orphans, "the servers were adopted, not restarted");
+    assert.ok(status.events.some((e) => /adopted: left running by a supervisor that exited/.test(e.message)));
     nc = await bus.connect();
     assert.deepEqual([...(await storedIds(nc))].sort(), [...ids].sort());
     await nc.close();

@@ -5,6 +5,8 @@ export const ExitCode = {
   failed: 1,
   /** Bad input: invalid manifest, unreadable file, unknown flag. Nothing was changed. */
   invalid: 2,
+  /** Interrupted by SIGINT or SIGTERM (128 + SIGINT, as shells report it); the message says what was left. */
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -17,6 +17,7 @@ import {
 } from "../platforms/local/index.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { formatData, readInput, table, type Io } from "./io.js";
+import { localState } from "./status-command.js";
 
 type Output = "text" | "json" | "yaml";
 const outputOption = () => new Option("-o, --output <format>", "output format").choices(["text", "json", "yaml"]).default("text");
@@ -35,13 +36,30 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
       if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError(`--timeout: must be a number of seconds > 0, got ${JSON.stringify(opts.timeout)}`);
       const started = new Date();
       const manifest = opts.filename === undefined ? undefined : { text: await readInput(opts.filename, io), source: opts.filename === "-" ? "<stdin>" : opts.filename };
-      const up = await upBus({
-        ...(manifest && { manifest }),
-        foreground: opts.foreground,
-        timeoutMillis: timeoutSeconds * 1000,
-        onProgress: (line) => io.stderr(`${line}\n`),
-        onEvent: (event) => io.stderr(`${event.time} ${event.server ?? "supervisor"}: ${event.message}\n`),
-      });
+      // Ctrl-C during `up` leaves nothing half-done: a start stops what it started, an update goes on
+      // in the supervisor. A second Ctrl-C exits at once.
+      const interrupt = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (interrupt.signal.aborted) process.exit(ExitCode.interrupted);
+        io.stderr(`${signal}: interrupting eventbus up (again to exit at once)\n`);
+        interrupt.abort();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      let up: Awaited<ReturnType<typeof upBus>>;
+      try {
+        up = await upBus({
+          ...(manifest && { manifest }),
+          foreground: opts.foreground,
+          timeoutMillis: timeoutSeconds * 1000,
+          signal: interrupt.signal,
+          onProgress: (line) => io.stderr(`${line}\n`),
+          onEvent: (event) => io.stderr(`${event.time} ${event.server ?? "supervisor"}: ${event.message}\n`),
+        });
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
       const summary = {
         name: up.name,
         action: up.action,
@@ -103,14 +121,14 @@ export function addLocalCommands(program: Command, io: Io, result: { code: ExitC
       const reports = await Promise.all((await listBuses()).map((name) => busStatus(name).catch(() => undefined)));
       const rows = reports.filter((r): r is BusReport => r !== undefined);
       if (opts.output !== "text") {
-        io.stdout(formatData(rows.map((r) => ({ name: r.name, running: r.running, healthy: r.healthy, replicas: r.replicas, version: r.version, persistent: r.persistent })), opts.output));
+        io.stdout(formatData(rows.map((r) => ({ name: r.name, status: localState(r), running: r.running, supervised: r.supervised, healthy: r.healthy, problems: r.problems, replicas: r.replicas, version: r.version, persistent: r.persistent })), opts.output));
         return;
       }
       if (rows.length === 0) {
         io.stdout(`no local buses in ${eventbusHome()}\n`);
         return;
       }
-      io.stdout(table(["NAME", "STATUS", "REPLICAS", "VERSION", "STORAGE"], rows.map((r) => [r.name, r.running ? (r.healthy ? "healthy" : "degraded") : "stopped", String(r.replicas), r.version ?? "", r.persistent ? "persistent" : "ephemeral"])));
+      io.stdout(table(["NAME", "STATUS", "REPLICAS", "VERSION", "STORAGE", "PROBLEMS"], rows.map((r) => [r.name, localState(r), String(r.replicas), r.version ?? "", r.persistent ? "persistent" : "ephemeral", String(r.problems.length)])));
     });
 
   program

@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from "commander";
 import { EventBusValidationError, formatIssue, LintProfile, ManifestReadError } from "../api/index.js";
 import { BusError, ClientErrorCode, isClientError } from "../client/index.js";
 import { isKubeError, KubeConfigError } from "../platforms/kubernetes/index.js";
-import { LocalPlatformError } from "../platforms/local/index.js";
+import { LocalErrorCode, LocalPlatformError } from "../platforms/local/index.js";
 import { isToolsError } from "../tools/index.js";
 import { addClientCommands } from "./client-commands.js";
 import { controllerCommand, type ControllerCommandOptions } from "./controller-command.js";
@@ -151,6 +151,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     }
     if (error instanceof LocalPlatformError) {
       io.stderr(`eventbus: ${error.message}\n${error.detail ? `${error.detail}\n` : ""}`);
+      if (error.code === LocalErrorCode.interrupted) return ExitCode.interrupted;
       return error.isInputError ? ExitCode.invalid : ExitCode.failed;
     }
     if (isClientError(error)) {

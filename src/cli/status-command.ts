@@ -161,14 +161,14 @@ function localSource(name: string, dependencies: readonly DurableNameParts[]): F
     async frame() {
       const report = await busStatus(name);
       let snapshot: BusSnapshot | undefined;
-      let problems: string[] = [];
+      const problems: string[] = [...report.problems];
       if (report.running) {
         try {
           client ??= await connect({ bus: name, timeoutMillis: 3000, name: "eventbus-status" });
           snapshot = remember(history, await snapshotBus(client, { monitors: await localMonitors(name), dependencies, previous: history }));
-          problems = [...snapshot.problems];
+          problems.push(...snapshot.problems.filter((p) => !problems.includes(p)));
         } catch (error) {
-          problems = [`cannot connect to the bus: ${(error as Error).message}`];
+          problems.push(`cannot connect to the bus: ${(error as Error).message}`);
         }
       }
       const healthy = !report.running || (report.healthy && problems.length === 0);
@@ -255,7 +255,7 @@ function kubeSource(name: string, flags: StatusFlags): FrameSource {
 }
 
 function formatLocal(r: BusReport, problems: readonly string[], snapshot: BusSnapshot | undefined): string {
-  const state = r.running ? (r.healthy && problems.length === 0 ? "healthy" : "degraded") : "stopped";
+  const state = localState(r, problems);
   const lines = [
     `bus ${r.name}: ${state}, ${r.replicas} server(s), version ${r.version ?? "?"} (nats-server ${r.servers[0]?.version ?? "?"}), generation ${r.generation}`,
     ...problems.map((p) => `PROBLEM: ${p}`),
@@ -273,6 +273,13 @@ function formatLocal(r: BusReport, problems: readonly string[], snapshot: BusSna
   }
   lines.push(...consumerLines(snapshot));
   return `${lines.join("\n")}\n`;
+}
+
+/** One word for a local bus: stopped, unsupervised (its servers outlived their supervisor), healthy or degraded. */
+export function localState(r: BusReport, problems: readonly string[] = r.problems): string {
+  if (!r.running) return "stopped";
+  if (!r.supervised) return "unsupervised";
+  return r.healthy && problems.length === 0 ? "healthy" : "degraded";
 }
 
 /** Where Prometheus scrapes the bus, when the supervisor serves it. */

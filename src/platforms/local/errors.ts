@@ -12,6 +12,8 @@ export const LocalErrorCode = {
   notJetStream: "MODE_NOT_SUPPORTED",
   control: "SUPERVISOR_UNREACHABLE",
   stream: "STREAM_FAILED",
+  /** The command was interrupted (SIGINT, SIGTERM); the message says what was left as it was. */
+  interrupted: "INTERRUPTED",
 } as const;
 export type LocalErrorCode = (typeof LocalErrorCode)[keyof typeof LocalErrorCode];
 

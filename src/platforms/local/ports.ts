@@ -68,12 +68,12 @@ export async function isPortFree(port: number, host = "127.0.0.1"): Promise<bool
 
 /**
  * Ports for `count` servers: the previous ones are kept (routes stay stable) while they are free or
- * `stillOurs`, the first client port of the default bus is 4222 when free, and the rest are free
+ * `stillOurs` (held by the bus's own running servers: all of them, or those whose index it names), the first client port of the default bus is 4222 when free, and the rest are free
  * ports outside the kernel's ephemeral range ({@link safeListenRange}). Every new port is held until all are picked, so none is given twice.
  */
 export async function allocatePorts(
   count: number,
-  options: { previous?: readonly ServerPorts[]; preferDefaultClientPort?: boolean; stillOurs?: boolean; host?: string } = {},
+  options: { previous?: readonly ServerPorts[]; preferDefaultClientPort?: boolean; stillOurs?: boolean | ((index: number) => boolean); host?: string } = {},
 ): Promise<ServerPorts[]> {
   const host = options.host ?? "127.0.0.1";
   const held: Server[] = [];
@@ -87,8 +87,9 @@ export async function allocatePorts(
     taken.add(actual);
     return actual;
   };
-  const pick = async (wanted: number | undefined): Promise<number> => {
-    if (wanted !== undefined && options.stillOurs && !taken.has(wanted)) {
+  const ours = (index: number) => (typeof options.stillOurs === "function" ? options.stillOurs(index) : options.stillOurs === true);
+  const pick = async (wanted: number | undefined, index: number): Promise<number> => {
+    if (wanted !== undefined && ours(index) && !taken.has(wanted)) {
       taken.add(wanted);
       return wanted;
     }
@@ -104,9 +105,9 @@ export async function allocatePorts(
       const previous = options.previous?.[i];
       const preferred = i === 0 && options.preferDefaultClientPort ? PREFERRED_CLIENT_PORT : undefined;
       out.push({
-        client: await pick(previous?.client ?? preferred),
-        cluster: await pick(previous?.cluster),
-        monitor: await pick(previous?.monitor),
+        client: await pick(previous?.client ?? preferred, i),
+        cluster: await pick(previous?.cluster, i),
+        monitor: await pick(previous?.monitor, i),
       });
     }
     return out;

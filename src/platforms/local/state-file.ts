@@ -1,5 +1,5 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 
@@ -34,6 +34,8 @@ export const LocalStateSchema = Type.Object({
   /** Where the supervisor serves the bus's Prometheus `/metrics` (kept across restarts while free). */
   metricsPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
   servers: Type.Array(ServerStateSchema),
+  /** False until the bus's first `up` completed (its stream ready): such a bus may be cold-started again. */
+  established: Type.Optional(Type.Boolean()),
 });
 export type LocalState = Static<typeof LocalStateSchema>;
 
@@ -47,6 +49,23 @@ export const ControlFileSchema = Type.Object({
   startedAt: Type.String(),
 });
 export type ControlFile = Static<typeof ControlFileSchema>;
+
+/**
+ * What the supervisor started a server with, beside the server's config (`running.json`): a later
+ * supervisor that adopts the server knows from it which configuration the server runs.
+ */
+export const ServerRecordSchema = Type.Object({
+  pid: Type.Integer({ minimum: 1 }),
+  /** The {@link ServerState} digest of the configuration the process was started with. */
+  digest: Type.String(),
+  startedAt: Type.String(),
+});
+export type ServerRecord = Static<typeof ServerRecordSchema>;
+
+/** The record of the server whose config file is `config`. */
+function serverRecordPath(config: string): string {
+  return join(dirname(config), "running.json");
+}
 
 /** Reads and checks a JSON file against its schema; undefined when the file does not exist. */
 export async function readJsonFile<T>(path: string, schema: Parameters<typeof Value.Check>[0]): Promise<T | undefined> {
@@ -75,3 +94,5 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
 
 export const readState = (path: string) => readJsonFile<LocalState>(path, LocalStateSchema);
 export const readControl = (path: string) => readJsonFile<ControlFile>(path, ControlFileSchema);
+export const readServerRecord = (config: string) => readJsonFile<ServerRecord>(serverRecordPath(config), ServerRecordSchema);
+export const writeServerRecord = (config: string, record: ServerRecord) => writeFileAtomic(serverRecordPath(config), `${JSON.stringify(record)}\n`);

@@ -4,13 +4,15 @@ import { liveControl, supervisorStatus } from "./control-client.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { busPaths, eventbusHome } from "./home.js";
 import { jsz, varz } from "./monitor.js";
+import { orphanPid } from "./orphans.js";
 import { readState } from "./state-file.js";
 import type { SupervisorEvent, ServerPhase } from "./supervisor.js";
 
 /** One server in `eventbus status`. */
 export interface ServerReport {
   readonly name: string;
-  readonly phase: ServerPhase | "down";
+  /** `unsupervised`: running, but its supervisor exited, so nothing restarts it if it exits. */
+  readonly phase: ServerPhase | "down" | "unsupervised";
   readonly pid?: number;
   readonly version: string;
   readonly ports: { readonly client: number; readonly cluster: number; readonly monitor: number };
@@ -34,8 +36,14 @@ export interface StreamReport {
 /** `eventbus status`: the bus as its state dir, supervisor and servers report it. */
 export interface BusReport {
   readonly name: string;
+  /** Whether any server of the bus runs (supervised or not). */
   readonly running: boolean;
+  /** Whether the bus's supervisor runs. */
+  readonly supervised: boolean;
+  /** Every server healthy, supervised, and the stream in place. */
   readonly healthy: boolean;
+  /** What an operator must see first, from the state dir, the supervisor and the servers. */
+  readonly problems: readonly string[];
   readonly generation: number;
   readonly persistent: boolean;
   /** Says what happens to the data on restart. */
@@ -82,11 +90,15 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
   const servers: ServerReport[] = await Promise.all(
     state.servers.map(async (s) => {
       const live = supervisor?.servers.find((x) => x.index === s.index);
-      const info = live ? await varz(s.ports.monitor) : undefined;
+      // Without a supervisor, a server it left running still serves: report it as it is.
+      const orphan = supervisor ? undefined : await orphanPid(s);
+      const pid = live?.pid ?? orphan;
+      const info = live || orphan !== undefined ? await varz(s.ports.monitor) : undefined;
+      const phase: ServerReport["phase"] = live?.phase ?? (orphan !== undefined ? "unsupervised" : "down");
       return {
         name: s.name,
-        phase: live?.phase ?? "down",
-        ...(live?.pid !== undefined && { pid: live.pid }),
+        phase,
+        ...(pid !== undefined && { pid }),
         version: s.serverVersion,
         ports: s.ports,
         restarts: live?.restarts ?? 0,
@@ -94,9 +106,11 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
       };
     }),
   );
-  const healthyServer = state.servers.find((s) => servers.find((r) => r.name === s.name)?.phase === "healthy");
+  const serving = (phase: ServerReport["phase"] | undefined) => phase === "healthy" || phase === "unsupervised";
+  const healthyServer = state.servers.find((s) => serving(servers.find((r) => r.name === s.name)?.phase));
   let jetstream: BusReport["jetstream"];
   const streams: StreamReport[] = [];
+  let streamsKnown = false;
   if (healthyServer) {
     // Only the meta leader reports the group's peers; ask it when it is one of ours.
     const seen = (await jsz(healthyServer.ports.monitor))?.meta_cluster;
@@ -108,11 +122,8 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
       peers: [...(meta?.leader ? [meta.leader] : []), ...(meta?.replicas ?? []).map((r) => r.name)].sort(),
       peersCurrent: (meta?.replicas ?? []).filter((r) => r.current).length + (meta?.leader ? 1 : 0),
     };
-    const streamDetails = (monitor: number) =>
-      fetch(`http://127.0.0.1:${monitor}/jsz?accounts=true&streams=true&config=true`, { signal: AbortSignal.timeout(2000) })
-        .then((r) => r.json() as Promise<JszAccounts>)
-        .catch(() => undefined);
     const details = await streamDetails(healthyServer.ports.monitor);
+    streamsKnown = details !== undefined;
     // Only a stream's leader knows whether its replicas are current; a follower reports them as not.
     const leaderViews = new Map<string, JszAccounts | undefined>();
     for (const account of details?.account_details ?? []) {
@@ -138,11 +149,38 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
       }
     }
   }
-  const running = supervisor !== undefined;
+  const supervised = supervisor !== undefined;
+  const running = supervised || servers.some((s) => s.phase === "unsupervised");
+  const problems: string[] = [];
+  if (running && !supervised) {
+    const unsupervised = servers.filter((s) => s.phase === "unsupervised").map((s) => s.name);
+    problems.push(
+      `the supervisor is not running: ${unsupervised.join(", ")} serve${unsupervised.length === 1 ? "s" : ""} unsupervised (a server that exits is not restarted)${unsupervised.length < servers.length ? `, and ${servers.length - unsupervised.length} server(s) are down` : ""}; \`eventbus up ${name}\` adopts them on their ports`,
+    );
+  }
+  if (supervised) {
+    for (const s of servers) if (s.phase !== "healthy") problems.push(`server ${s.name} is ${s.phase}`);
+  }
+  // A bus of more servers than the stream's replicas has servers that do not hold it: ask them all.
+  const hasDefault = async () => {
+    if (streams.some((s) => s.name === "default")) return true;
+    for (const s of state.servers) {
+      if (!serving(servers.find((r) => r.name === s.name)?.phase) || s === healthyServer) continue;
+      const details = await streamDetails(s.ports.monitor);
+      if (details?.account_details?.some((a) => a.stream_detail?.some((d) => d.name === "default"))) return true;
+    }
+    return false;
+  };
+  if (streamsKnown && !(await hasDefault())) {
+    problems.push(`the bus has no stream default: events cannot be stored; \`eventbus up ${name}\` creates it`);
+  }
+  for (const s of streams) if (s.replicas > 1 && s.leader === undefined) problems.push(`stream ${s.name} has no leader`);
   return {
     name,
     running,
-    healthy: running && servers.every((s) => s.phase === "healthy"),
+    supervised,
+    healthy: running && problems.length === 0,
+    problems,
     generation: state.generation,
     persistent: state.persistent,
     storage: state.persistent
@@ -155,8 +193,15 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
     streams,
     events: supervisor?.events.slice(-20) ?? [],
     stateDir: paths.dir,
-    ...(running && control?.metricsPort !== undefined && { metricsUrl: `http://127.0.0.1:${control.metricsPort}/metrics` }),
+    ...(supervised && control?.metricsPort !== undefined && { metricsUrl: `http://127.0.0.1:${control.metricsPort}/metrics` }),
   };
+}
+
+/** The streams a server holds a replica of, with their config and state, from its `/jsz`. */
+function streamDetails(monitor: number): Promise<JszAccounts | undefined> {
+  return fetch(`http://127.0.0.1:${monitor}/jsz?accounts=true&streams=true&config=true`, { signal: AbortSignal.timeout(2000) })
+    .then((r) => r.json() as Promise<JszAccounts>)
+    .catch(() => undefined);
 }
 
 /** The names of every local bus under the home dir, sorted. */

@@ -1,6 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ensureStream, type StreamOutcome, type StreamTarget } from "../../client/index.js";
+import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 
 export type { StreamOutcome, StreamTarget };
 
@@ -13,11 +14,13 @@ export function isTransient(error: unknown): boolean {
 /**
  * {@link ensureStream}, retried while JetStream is not ready (after a restart a stream elects its
  * leader after the meta group does), then waits until the stream has a leader and current replicas.
+ * @throws {@link LocalPlatformError} `INTERRUPTED` once `signal` aborts
  */
-export async function ensureStreamReady(nc: NatsConnection, target: StreamTarget, timeoutMillis: number): Promise<StreamOutcome> {
+export async function ensureStreamReady(nc: NatsConnection, target: StreamTarget, timeoutMillis: number, signal?: AbortSignal): Promise<StreamOutcome> {
   const deadline = Date.now() + timeoutMillis;
   let outcome: StreamOutcome | undefined;
   for (;;) {
+    if (signal?.aborted) throw new LocalPlatformError(LocalErrorCode.interrupted, "interrupted");
     try {
       outcome ??= await ensureStream(nc, target);
       const info = await (await jetstreamManager(nc)).streams.info(target.name);

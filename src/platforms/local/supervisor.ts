@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import type { BusPaths } from "./home.js";
 import { isHealthy, poll } from "./monitor.js";
-import { orphanPid, stopOrphan } from "./orphans.js";
-import { readState, type LocalState, type ServerState } from "./state-file.js";
+import { orphanPid } from "./orphans.js";
+import { adoptedProcess, spawnedProcess, type ServerProcess } from "./server-process.js";
+import { readServerRecord, readState, writeServerRecord, type LocalState, type ServerState } from "./state-file.js";
 
 /** What a supervised server is doing. */
 export const ServerPhase = {
@@ -35,6 +36,10 @@ export interface ServerStatus {
   readonly ports: ServerState["ports"];
   readonly startedAt?: string;
   readonly lastExit?: { readonly code: number | null; readonly signal: string | null; readonly at: string };
+  /** The server was adopted from a supervisor that exited: it kept running, on its own ports. */
+  readonly adopted?: boolean;
+  /** The server runs another configuration than the state file's (an adopted server started before a change). */
+  readonly stale?: boolean;
 }
 
 /** The supervisor's view of its bus. */
@@ -64,8 +69,9 @@ export interface SupervisorOptions {
 }
 
 interface Managed {
+  /** What the server runs: the state file's entry, with the digest of the configuration it was started with. */
   spec: ServerState;
-  child?: ChildProcess;
+  proc?: ServerProcess;
   exited?: Promise<void>;
   phase: ServerPhase;
   /** Crashes since the last long-enough run, for the backoff. */
@@ -99,16 +105,19 @@ export class Supervisor {
     private readonly options: SupervisorOptions = {},
   ) {}
 
-  /** Reads the state file, stops servers a dead supervisor left behind, and starts every server. */
+  /**
+   * Reads the state file and starts every server. A server that a supervisor which exited left
+   * running is adopted, not restarted: it keeps serving on its own ports. One that runs an older
+   * configuration is reported stale, for {@link apply} to restart it in turn.
+   */
   async start(): Promise<void> {
     const state = await this.readStateOrThrow();
     this.state = state;
     this.emit("info", `starting ${state.servers.length} server(s) of bus ${state.name} (generation ${state.generation})`);
-    await Promise.all(state.servers.map((spec) => this.stopOrphan(spec)));
     for (const spec of state.servers) {
       const managed: Managed = { spec, phase: ServerPhase.starting, crashes: 0, restarts: 0, stopping: false };
       this.servers.set(spec.index, managed);
-      await this.spawnServer(managed);
+      if (!(await this.adopt(managed))) await this.spawnServer(managed);
     }
     this.healthTimer = setInterval(() => void this.checkHealth(), HEALTH_INTERVAL_MS);
     this.healthTimer.unref();
@@ -127,13 +136,15 @@ export class Supervisor {
         .map((m) => ({
           index: m.spec.index,
           name: m.spec.name,
-          ...(m.child?.pid !== undefined && m.child.exitCode === null && { pid: m.child.pid }),
+          ...(m.proc?.running() && { pid: m.proc.pid }),
           phase: m.phase,
           restarts: m.restarts,
           serverVersion: m.spec.serverVersion,
           ports: m.spec.ports,
           ...(m.startedAt !== undefined && { startedAt: new Date(m.startedAt).toISOString() }),
           ...(m.lastExit && { lastExit: m.lastExit }),
+          ...(m.proc?.adopted && { adopted: true }),
+          ...(state?.servers.some((s) => s.index === m.spec.index && s.digest !== m.spec.digest) && { stale: true }),
         })),
       events: [...this.events],
     };
@@ -230,33 +241,54 @@ export class Supervisor {
     } finally {
       await log.close();
     }
-    managed.child = child;
-    managed.phase = ServerPhase.running;
-    managed.startedAt = Date.now();
-    managed.exited = new Promise((resolve) => {
-      child.once("exit", (code, signal) => {
-        this.onExit(managed, child, code, signal);
-        resolve();
-      });
+    this.track(managed, spawnedProcess(child), Date.now());
+    await writeServerRecord(spec.config, { pid: child.pid!, digest: spec.digest, startedAt: new Date(managed.startedAt!).toISOString() }).catch((error: unknown) => {
+      this.emit("warn", `could not record the running server: ${(error as Error).message}`, spec.name);
     });
     this.emit("info", `started (pid ${child.pid}, nats-server ${spec.serverVersion}, client port ${spec.ports.client})`, spec.name);
-    void this.watchStartup(managed, child);
+  }
+
+  /** Watches a server process: its exit restarts it, its startup is polled until healthy. */
+  private track(managed: Managed, proc: ServerProcess, startedAt: number): void {
+    managed.proc = proc;
+    managed.phase = ServerPhase.running;
+    managed.startedAt = startedAt;
+    managed.exited = proc.exited.then(({ code, signal }) => this.onExit(managed, proc, code, signal));
+    void this.watchStartup(managed, proc);
+  }
+
+  /**
+   * Adopts the server a supervisor that exited left running, if there is one: it keeps its ports
+   * and its clients. Its configuration is the one recorded when it was started (unknown if no
+   * record names its pid, which makes it stale).
+   */
+  private async adopt(managed: Managed): Promise<boolean> {
+    const spec = managed.spec;
+    const pid = await orphanPid(spec);
+    if (pid === undefined) return false;
+    const record = await readServerRecord(spec.config).catch(() => undefined);
+    const known = record?.pid === pid;
+    managed.spec = { ...spec, digest: known ? record.digest : "unknown" };
+    this.track(managed, adoptedProcess(pid, spec.config), known ? Date.parse(record.startedAt) : Date.now());
+    const stale = managed.spec.digest !== spec.digest;
+    this.emit("warn", `adopted: left running by a supervisor that exited (pid ${pid}); it keeps its ports${stale ? ", and restarts with the new configuration when applied" : ""}`, spec.name);
+    return true;
   }
 
   /** Polls a starting server closely until it is healthy, so that readiness is seen at once. */
-  private async watchStartup(managed: Managed, child: ChildProcess): Promise<void> {
+  private async watchStartup(managed: Managed, proc: ServerProcess): Promise<void> {
     const deadline = Date.now() + (this.options.healthTimeoutMillis ?? 60_000);
-    while (managed.child === child && child.exitCode === null && managed.phase === ServerPhase.running && Date.now() < deadline) {
+    while (managed.proc === proc && proc.running() && managed.phase === ServerPhase.running && Date.now() < deadline) {
       if (await isHealthy(managed.spec.ports.monitor)) {
-        if (managed.child === child && managed.phase === ServerPhase.running) managed.phase = ServerPhase.healthy;
+        if (managed.proc === proc && managed.phase === ServerPhase.running) managed.phase = ServerPhase.healthy;
         return;
       }
       await new Promise((r) => setTimeout(r, 25));
     }
   }
 
-  private onExit(managed: Managed, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (managed.child !== child) return;
+  private onExit(managed: Managed, proc: ServerProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (managed.proc !== proc) return;
     managed.lastExit = { code, signal, at: new Date().toISOString() };
     if (managed.stopping || this.stopped) {
       managed.phase = ServerPhase.stopped;
@@ -267,7 +299,8 @@ export class Supervisor {
     const delay = Math.min((this.options.backoffInitialMillis ?? 250) * 2 ** managed.crashes, this.options.backoffMaxMillis ?? 10_000);
     managed.crashes++;
     managed.phase = ServerPhase.backoff;
-    this.emit("warn", `exited unexpectedly (${signal ?? `code ${code}`}); restarting in ${delay}ms`, managed.spec.name);
+    const how = proc.adopted ? "its exit status is unknown: it was adopted" : (signal ?? `code ${code}`);
+    this.emit("warn", `exited unexpectedly (${how}); restarting in ${delay}ms`, managed.spec.name);
     managed.restartTimer = setTimeout(() => {
       managed.restartTimer = undefined;
       if (managed.stopping || this.stopped) return;
@@ -282,18 +315,18 @@ export class Supervisor {
   private async stopServer(managed: Managed): Promise<void> {
     managed.stopping = true;
     clearTimeout(managed.restartTimer);
-    const child = managed.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) {
+    const proc = managed.proc;
+    if (!proc?.running()) {
       managed.phase = ServerPhase.stopped;
       return;
     }
     managed.phase = ServerPhase.stopping;
-    child.kill("SIGUSR2");
+    proc.signal("SIGUSR2");
     const limit = (this.state?.lameDuckMillis ?? 10_000) + 15_000;
     const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), limit).unref());
     if ((await Promise.race([managed.exited, timer])) === "timeout") {
       this.emit("warn", `did not stop within ${limit}ms; killing it`, managed.spec.name);
-      child.kill("SIGKILL");
+      proc.signal("SIGKILL");
       await managed.exited;
     }
     managed.phase = ServerPhase.stopped;
@@ -323,14 +356,6 @@ export class Supervisor {
         if (m.phase === ServerPhase.running || m.phase === ServerPhase.healthy) m.phase = healthy ? ServerPhase.healthy : ServerPhase.running;
       }),
     );
-  }
-
-  /** A server left running by a supervisor that died is stopped, so that it restarts cleanly. */
-  private async stopOrphan(spec: ServerState): Promise<void> {
-    const pid = await orphanPid(spec);
-    if (pid === undefined) return;
-    this.emit("warn", `found running from a previous supervisor (pid ${pid}); stopping it to restart cleanly`, spec.name);
-    await stopOrphan(pid);
   }
 
 }

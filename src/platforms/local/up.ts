@@ -36,6 +36,7 @@ import { busPaths, eventbusHome, prepareBusDir, type BusPaths } from "./home.js"
 import { withLock } from "./lock.js";
 import { jsz, metaLeader, poll } from "./monitor.js";
 import { allocateMetricsPort, allocatePorts } from "./ports.js";
+import { orphanPid } from "./orphans.js";
 import { readControl, readState, writeFileAtomic, type LocalState, type ServerState } from "./state-file.js";
 import { ensureStreamReady, type StreamOutcome } from "./stream.js";
 import { logTail, type SupervisorEvent } from "./supervisor.js";
@@ -54,6 +55,11 @@ export interface UpOptions {
   readonly onEvent?: (event: SupervisorEvent) => void;
   /** How long the bus may take to become healthy. @default 120_000 */
   readonly timeoutMillis?: number;
+  /**
+   * Interrupts `up` (SIGINT): before anything is written, nothing changes; a start stops the
+   * servers it started (the state is kept); an update goes on in the supervisor.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What `up` did. */
@@ -113,12 +119,15 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
   }
   const previousState = await readState(paths.state);
   const control = await liveControl(paths);
+  // Servers a supervisor that exited left running keep serving on their ports; the new supervisor adopts them.
+  const orphans = control === undefined ? await Promise.all((previousState?.servers ?? []).map((s) => orphanPid(s))) : [];
+  const adopting = orphans.filter((pid) => pid !== undefined).length;
   const serverVersion = resolveJetStreamVersion(spec.version).serverVersion;
   const binary = findNatsServer(spec.version);
   const ports = await allocatePorts(spec.replicas, {
     previous: previousState?.servers.map((s) => s.ports),
     preferDefaultClientPort: bus.name === DEFAULT_BUS_NAME && previousState === undefined,
-    stillOurs: control !== undefined,
+    stillOurs: (index) => control !== undefined || orphans[index] !== undefined,
   });
   const metricsPort = await allocateMetricsPort({
     previous: previousState?.metricsPort,
@@ -165,11 +174,12 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
     const status = await supervisorStatus(control);
     if (status.generation === previousState.generation && status.servers.every((s) => s.phase === "healthy")) {
       progress(`bus ${bus.name} is up to date (generation ${previousState.generation}); nothing to do`);
-      const stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, options.timeoutMillis ?? 120_000));
+      const stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, options.timeoutMillis ?? 120_000, options.signal));
       return outcome(bus, "unchanged", previousState.generation, persistent, connection, stream, paths);
     }
   }
 
+  if (options.signal?.aborted) throw new LocalPlatformError(LocalErrorCode.interrupted, `interrupted: nothing was changed on bus ${bus.name}`);
   // 2. The apply point: the new desired state is written, then the supervisor acts on it.
   let generation = (previousState?.generation ?? 0) + (sameServers ? 0 : 1);
   await ensureSecretDir(paths.secrets);
@@ -192,18 +202,35 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
     await removePeers(connection, secrets, removing.map((s) => s.name), progress);
     generation++;
   }
-  const state: LocalState = { version: 1, name: bus.name, generation, persistent, lameDuckMillis: plan.lameDuckDuration.millis, metricsPort, servers };
+  // A bus whose first `up` did not complete (interrupted, failed) is still new: it may be cold-started again.
+  const established = previousState !== undefined && previousState.established !== false;
+  const state: LocalState = {
+    version: 1,
+    name: bus.name,
+    generation,
+    persistent,
+    lameDuckMillis: plan.lameDuckDuration.millis,
+    metricsPort,
+    servers,
+    ...(!established && { established: false }),
+  };
   await writeFileAtomic(paths.plan, `${JSON.stringify(plan, null, 2)}\n`);
   await writeFileAtomic(paths.state, `${JSON.stringify(state, null, 2)}\n`);
   await writeFileAtomic(paths.manifest, manifestText);
 
+  const interruptedNow = (what: string) => new LocalPlatformError(LocalErrorCode.interrupted, `interrupted: ${what}`);
   if (control !== undefined) {
     progress(`applying generation ${generation} to the running bus ${bus.name}`);
-    await supervisorOperation(control, "apply", (event) => progress(formatEvent(event)));
+    // The supervisor goes on applying if this process is interrupted: it owns the rolling restart.
+    await abortable(supervisorOperation(control, "apply", (event) => progress(formatEvent(event))), options.signal, () =>
+      interruptedNow(`the supervisor goes on applying generation ${generation} to bus ${bus.name} on its own; \`eventbus status ${bus.name}\` shows when it is done`),
+    );
     action = "updated";
   } else {
+    if (options.signal?.aborted) throw interruptedNow(`bus ${bus.name} was not started; its new state is written, and the next \`eventbus up\` starts it`);
     progress(`starting bus ${bus.name}: ${plan.replicas} server(s), nats-server ${serverVersion}, auth ${plan.auth}, TLS ${plan.tls ? "on" : "off"}, ${persistent ? "persistent" : "ephemeral"} store`);
-    action = previousBus ? "started" : "created";
+    if (adopting > 0) progress(`  adopting ${adopting} server(s) left running by a supervisor that exited (they keep their ports and clients)`);
+    action = established ? "started" : "created";
   }
   const startSupervisor = async () => {
     if (options.foreground) daemon = await runSupervisorDaemon(paths, { exitOnStop: false, ...(options.onEvent && { onEvent: options.onEvent }) });
@@ -222,12 +249,15 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
     try {
       // A brand-new cluster gets a short grace for its meta group to hold every server, since it can
       // be started again from scratch; an existing one is waited for as long as it takes.
-      await waitHealthy(paths, plan, timeoutMs, progress, action === "created" ? META_JOIN_GRACE_MS : timeoutMs);
+      await waitHealthy(paths, plan, timeoutMs, progress, action === "created" ? META_JOIN_GRACE_MS : timeoutMs, options.signal);
       break;
     } catch (error) {
       if (action === "updated") throw error;
       // A bus that did not come up is not left half-running: its servers are stopped, its state kept.
       await stopSupervisor();
+      if (error instanceof LocalPlatformError && error.code === LocalErrorCode.interrupted) {
+        throw interruptedNow(`the servers of bus ${bus.name} that this up started were stopped; its state is kept, and the next \`eventbus up\` starts it again`);
+      }
       if (error instanceof IncompleteMetaGroupError && action === "created" && attempt < MAX_COLD_STARTS) {
         progress(`  the new cluster's JetStream meta group formed without ${error.missing.join(", ")}; starting it again from scratch (attempt ${attempt + 1} of ${MAX_COLD_STARTS})`);
         for (const server of plan.servers) await rm(paths.serverData(server.index), { recursive: true, force: true });
@@ -240,14 +270,58 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
       throw error;
     }
   }
-  const stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, options.timeoutMillis ?? 120_000)).catch(async (error: unknown) => {
-    if (error instanceof LocalPlatformError && error.detail === undefined) {
-      throw new LocalPlatformError(error.code, `stream ${plan.stream.name} of bus ${plan.busName}: ${error.message}`, { cause: error, detail: await clusterDiagnostics(paths, plan) });
-    }
-    throw error;
-  });
+  // From here the servers are healthy. A failure or an interruption before the stream is ready
+  // stops what this up started; a running bus (an update, adopted servers) is left running, and
+  // the next `up` finishes the stream.
+  let stream: StreamOutcome;
+  try {
+    if (action !== "updated") await restartStale(paths, progress, options.signal);
+    stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, timeoutMs, options.signal)).catch(async (error: unknown) => {
+      if (error instanceof LocalPlatformError && error.detail === undefined && error.code !== LocalErrorCode.interrupted) {
+        throw new LocalPlatformError(error.code, `stream ${plan.stream.name} of bus ${plan.busName}: ${error.message}`, { cause: error, detail: await clusterDiagnostics(paths, plan) });
+      }
+      throw error;
+    });
+  } catch (error) {
+    const failure = error instanceof LocalPlatformError ? error : new LocalPlatformError(LocalErrorCode.stream, `stream ${plan.stream.name} of bus ${plan.busName}: ${(error as Error).message}`, { cause: error });
+    const what = failure.code === LocalErrorCode.interrupted ? "interrupted:" : `${failure.message};`;
+    const keepRunning = action === "updated" || adopting > 0;
+    const left = keepRunning
+        ? `bus ${bus.name} keeps running, and the next \`eventbus up\` finishes its stream`
+        : `the servers of bus ${bus.name} that this up started were stopped (its state is kept: run \`eventbus up\` again)`;
+    if (!keepRunning) await stopSupervisor();
+    throw new LocalPlatformError(failure.code, `${what} ${left}`, { cause: error, ...(failure.detail !== undefined && { detail: failure.detail }) });
+  }
   progress(`stream ${plan.stream.name}: ${stream.action}${stream.changes.length > 0 ? ` (${stream.changes.join("; ")})` : ""}`);
+  if (!established) await writeFileAtomic(paths.state, `${JSON.stringify({ ...state, established: undefined }, null, 2)}\n`);
   return { ...outcome(bus, action, generation, persistent, connection, stream, paths), ...(daemon && { daemon }) };
+}
+
+/** Rejects with `interrupted()` as soon as `signal` aborts; `work` itself goes on. */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, interrupted: () => Error): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(interrupted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(interrupted());
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => (signal.removeEventListener("abort", onAbort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener("abort", onAbort), reject(error)),
+    );
+  });
+}
+
+/**
+ * Adopted servers that run an older configuration (the manifest changed while no supervisor ran)
+ * restart with the state file's, one at a time, each healthy before the next.
+ */
+async function restartStale(paths: BusPaths, progress: (line: string) => void, signal: AbortSignal | undefined): Promise<void> {
+  const control = await liveControl(paths);
+  if (!control) return;
+  const stale = (await supervisorStatus(control)).servers.filter((s) => s.stale);
+  if (stale.length === 0) return;
+  progress(`  restarting ${stale.map((s) => s.name).join(", ")} (adopted with an older configuration), one at a time`);
+  await abortable(supervisorOperation(control, "apply", (event) => progress(formatEvent(event))), signal, () => new LocalPlatformError(LocalErrorCode.interrupted, "interrupted"));
 }
 
 function outcome(
@@ -320,8 +394,9 @@ async function spawnSupervisor(paths: BusPaths): Promise<void> {
 const CRASHES_BEFORE_GIVING_UP = 3;
 
 /** Waits for every server to answer `/healthz` and, with several servers, for a JetStream meta leader. */
-async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: number, progress: (line: string) => void, metaJoinMs: number): Promise<void> {
+async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: number, progress: (line: string) => void, metaJoinMs: number, signal?: AbortSignal): Promise<void> {
   const reported = new Set<string>();
+  const failWhen = () => (signal?.aborted ? new LocalPlatformError(LocalErrorCode.interrupted, "interrupted") : undefined);
   try {
     await poll(
       "every server to be healthy",
@@ -341,7 +416,7 @@ async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: numb
         }
         return status.servers.length === plan.replicas && status.servers.every((s) => s.phase === "healthy") ? true : undefined;
       },
-      { timeoutMs, intervalMs: 25 },
+      { timeoutMs, intervalMs: 25, failWhen },
     );
     const leader = await poll(
       "a JetStream meta leader",
@@ -350,7 +425,7 @@ async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: numb
         const seen = await Promise.all(plan.servers.map((s) => metaLeader(s.ports.monitor, plan.replicas)));
         return seen[0] !== undefined && seen.every((l) => l === seen[0]) ? seen[0] : undefined;
       },
-      { timeoutMs, intervalMs: 25 },
+      { timeoutMs, intervalMs: 25, failWhen },
     );
     if (plan.replicas > 1) {
       progress(`  JetStream meta leader: ${leader}`);
@@ -358,6 +433,7 @@ async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: numb
     }
   } catch (error) {
     if (error instanceof IncompleteMetaGroupError) throw error;
+    if (signal?.aborted) throw new LocalPlatformError(LocalErrorCode.interrupted, "interrupted", { cause: error });
     throw new LocalPlatformError(LocalErrorCode.unhealthy, `bus ${plan.busName} did not become healthy: ${(error as Error).message}`, {
       cause: error,
       detail: await clusterDiagnostics(paths, plan),
@@ -420,13 +496,16 @@ async function clusterDiagnostics(paths: BusPaths, plan: JetStreamPlan): Promise
 }
 
 async function withConnection<T>(connection: LocalConnection, work: (nc: Awaited<ReturnType<typeof connectLocal>>) => Promise<T>): Promise<T> {
-  const nc = await connectLocal(connection, "eventbus-up");
+  let nc: Awaited<ReturnType<typeof connectLocal>> | undefined;
   try {
+    nc = await connectLocal(connection, "eventbus-up");
     return await work(nc);
   } catch (error) {
-    throw new LocalPlatformError(LocalErrorCode.stream, (error as Error).message, { cause: error });
+    if (error instanceof LocalPlatformError) throw error;
+    const what = nc === undefined ? `cannot connect to ${connection.urls.join(",")}: ` : "";
+    throw new LocalPlatformError(LocalErrorCode.stream, `${what}${(error as Error).message}`, { cause: error });
   } finally {
-    await nc.close();
+    await nc?.close();
   }
 }
 
