@@ -90,9 +90,26 @@ test("lint - a stream allowed to outgrow the file store is flagged", () => {
       rule: "stream-exceeds-store",
       severity: "info",
       path: "spec.jetstream.streamConfig.maxBytes",
-      message: "20GB is more than max_file_store (10GB): writes fail when the store is full instead of old events being discarded",
+      message:
+        "20GB is not below max_file_store (10GB): when the store is full, JetStream refuses every event and the stream has no leader until max_file_store is raised; set maxBytes below max_file_store, with room for consumers and sensors' KV buckets",
     },
   ]);
+});
+
+test("lint - a persistent bus whose stream has no maxBytes can outgrow its store; a bounded one cannot", () => {
+  const spec = (streamConfig: string) =>
+    resolved({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "x" }, spec: { jetstream: { version: "2.10", persistence: { volumeSize: "10Gi" }, streamConfig } } });
+  assert.deepEqual(lint(spec("maxAge: 72h"), "development"), [
+    {
+      rule: "stream-exceeds-store",
+      severity: "info",
+      path: "spec.jetstream.streamConfig.maxBytes",
+      message:
+        "not set: the stream is bounded only by maxMsgs and maxAge and can outgrow max_file_store (10GB); when the store is full, JetStream refuses every event and the stream has no leader until max_file_store is raised; set maxBytes below max_file_store, with room for consumers and sensors' KV buckets",
+    },
+  ]);
+  assert.deepEqual(lint(spec("maxBytes: 8GB"), "development"), []);
+  assert.deepEqual(lint(spec("maxBytes: 10GB"), "development").map((f) => f.rule), ["stream-exceeds-store"]);
 });
 
 test("lint - STAN is flagged as end-of-life", () => {

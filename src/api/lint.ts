@@ -138,15 +138,19 @@ export const LINT_RULES: readonly Rule[] = [
   },
   {
     id: "stream-exceeds-store",
-    description: "The stream may grow larger than the server's file store, so writes fail before the stream's own limit is reached.",
+    description:
+      "The stream can grow larger than a server's file store (maxBytes at or above max_file_store, or not set on a persistent bus). At the store's limit nats-server refuses every write and the stream cannot elect a leader until max_file_store is raised.",
     severity: { production: "warning", development: "info" },
-    check: (s) =>
-      s.mode === "jetstream" && !s.settings.maxFileStore.isUnlimited() && s.streamConfig.maxBytes > s.settings.maxFileStore.bytes
-        ? one(
-            ["spec", "jetstream", "streamConfig", "maxBytes"],
-            `${formatBytes(s.streamConfig.maxBytes)} is more than max_file_store (${s.settings.maxFileStore}): writes fail when the store is full instead of old events being discarded`,
-          )
-        : none,
+    check: (s) => {
+      if (s.mode !== "jetstream" || s.settings.maxFileStore.isUnlimited()) return none;
+      const store = s.settings.maxFileStore;
+      const consequence = "when the store is full, JetStream refuses every event and the stream has no leader until max_file_store is raised; set maxBytes below max_file_store, with room for consumers and sensors' KV buckets";
+      // Without persistence the store is ephemeral and max_file_store defaults far above a laptop's disk.
+      if (s.streamConfig.maxBytes === -1) return !s.persistence ? none : one(["spec", "jetstream", "streamConfig", "maxBytes"], `not set: the stream is bounded only by maxMsgs and maxAge and can outgrow max_file_store (${store}); ${consequence}`);
+      return s.streamConfig.maxBytes >= store.bytes
+        ? one(["spec", "jetstream", "streamConfig", "maxBytes"], `${formatBytes(s.streamConfig.maxBytes)} is not below max_file_store (${store}): ${consequence}`)
+        : none;
+    },
   },
   {
     id: "resources-missing",

@@ -161,12 +161,14 @@ function localSource(name: string, dependencies: readonly DurableNameParts[]): F
     async frame() {
       const report = await busStatus(name);
       let snapshot: BusSnapshot | undefined;
-      const problems: string[] = [...report.problems];
+      let problems: string[] = [...report.problems];
       if (report.running) {
         try {
           client ??= await connect({ bus: name, timeoutMillis: 3000, name: "eventbus-status" });
           snapshot = remember(history, await snapshotBus(client, { monitors: await localMonitors(name), dependencies, previous: history }));
-          problems.push(...snapshot.problems.filter((p) => !problems.includes(p)));
+          // The snapshot says more of the same problem (why a stream has no leader): its line wins.
+          const seen = snapshot.problems;
+          problems = [...problems.filter((q) => !seen.some((p) => p.startsWith(q))), ...seen];
         } catch (error) {
           problems.push(`cannot connect to the bus: ${(error as Error).message}`);
         }

@@ -56,6 +56,8 @@ export const BUS_METRICS = [
   { name: "eventbus_server_jetstream_storage_bytes", type: "gauge", help: "JetStream file storage in use on the server", labels: SERVER },
   { name: "eventbus_jetstream_meta_leader", type: "gauge", help: "1 for the server that leads the JetStream meta group", labels: SERVER },
   { name: "eventbus_jetstream_peer_current", type: "gauge", help: "1 when the meta group peer is current with its leader", labels: SERVER },
+  { name: "eventbus_server_jetstream_store_full", type: "gauge", help: "1 when the server's JetStream file store is over max_file_store: it refuses writes and its streams cannot elect a leader", labels: SERVER },
+  { name: "eventbus_stream_at_limit", type: "gauge", help: "1 when the stream is at its maxBytes or maxMsgs with discard new: every publish is refused", labels: STREAM },
   { name: "eventbus_stream_replica_current", type: "gauge", help: "1 when the stream's replica on the server is current (the leader counts as current)", labels: [...STREAM, "server_name"] },
   { name: "eventbus_stream_replica_lag", type: "gauge", help: "Events the stream's replica on the server is behind its leader", labels: [...STREAM, "server_name"] },
   { name: "eventbus_snapshot_duration_seconds", type: "gauge", help: "How long the snapshot behind this scrape took", labels: ["bus"] },

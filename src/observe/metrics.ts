@@ -6,7 +6,7 @@
 import { ARGO_STREAM_NAME } from "../client/index.js";
 import { renderFamily, type Labels, type Sample } from "./exposition.js";
 import { BUS_METRICS } from "./metrics-catalog.js";
-import type { BusSnapshot, ServerSnapshot } from "./snapshot.js";
+import { storeFull, streamLimit, type BusSnapshot, type ServerSnapshot } from "./snapshot.js";
 
 /** What the snapshot does not hold: the supervisor's restart counts and the snapshot's duration. */
 export interface BusMetricsExtra {
@@ -78,6 +78,8 @@ function busSamples(bus: string, snapshot: BusSnapshot, extra: BusMetricsExtra):
     eventbus_server_jetstream_storage_bytes: perServer((s) => s.jetstream?.storeBytes),
     eventbus_jetstream_meta_leader: servers.map((s) => ({ labels: serverLabels(s.name), value: s.name === snapshot.jetstream.metaLeader ? 1 : 0 })),
     eventbus_jetstream_peer_current: snapshot.jetstream.peers.map((p) => ({ labels: serverLabels(p.name), value: p.current && !p.offline ? 1 : 0 })),
+    eventbus_server_jetstream_store_full: perServer((s) => (s.jetstream ? (storeFull(s.jetstream) ? 1 : 0) : undefined)),
+    eventbus_stream_at_limit: streamSample((s) => (streamLimit(s) ? 1 : 0)),
     eventbus_stream_replica_current: replicas.map((r) => ({ labels: replicaLabels(r.name), value: r.current ? 1 : 0 })),
     eventbus_stream_replica_lag: replicas.map((r) => ({ labels: replicaLabels(r.name), value: r.lag })),
     eventbus_snapshot_duration_seconds: [{ labels: { bus }, value: extra.durationSeconds }],

@@ -257,7 +257,12 @@ function problemsOf(servers: readonly ServerSnapshot[], jetstream: BusSnapshot["
   for (const p of jetstream.peers) if (!p.current || p.offline) problems.push(`JetStream peer ${p.name} is ${p.offline ? "offline" : `not current (behind by ${p.lag})`}`);
   if ("error" in stream) problems.push(`stream default: ${stream.error}`);
   else {
-    if (stream.cluster && stream.config.replicas > 1 && stream.cluster.leader === undefined) problems.push("stream default has no leader");
+    const full = servers.filter((s) => s.jetstream && storeFull(s.jetstream)).map((s) => s.name);
+    if (stream.cluster && stream.config.replicas > 1 && stream.cluster.leader === undefined) {
+      problems.push(`stream default has no leader${full.length > 0 ? ` (the JetStream store of ${full.join(", ")} is full: a server over its limit does not stand for election)` : ""}`);
+    }
+    const limit = streamLimit(stream);
+    if (limit) problems.push(`stream default is at its ${limit} and discards new events (discard: new): every publish is refused until events age out or are consumed; raise the limit, or use discard: old`);
     for (const r of stream.cluster?.replicas ?? []) {
       if (r.offline) problems.push(`stream default: replica ${r.name} is offline`);
       else if (!r.current) problems.push(`stream default: replica ${r.name} is behind by ${r.lagMessages} messages`);
@@ -265,7 +270,11 @@ function problemsOf(servers: readonly ServerSnapshot[], jetstream: BusSnapshot["
   }
   for (const s of servers) {
     const js = s.jetstream;
-    if (js && js.maxStoreBytes > 0 && js.storeBytes > STORAGE_WARNING_SHARE * js.maxStoreBytes) {
+    if (js && storeFull(js)) {
+      problems.push(
+        `server ${s.name}: its JetStream file store is full (${js.storeBytes} of ${js.maxStoreBytes} bytes): it refuses every write and its streams cannot elect a leader; raise max_file_store (spec.jetstream.settings) with eventbus up, and give the stream a maxBytes below it`,
+      );
+    } else if (js && js.maxStoreBytes > 0 && js.storeBytes > STORAGE_WARNING_SHARE * js.maxStoreBytes) {
       problems.push(`server ${s.name}: file storage at ${Math.round((100 * js.storeBytes) / js.maxStoreBytes)}% of its limit`);
     }
     if (js && js.maxMemoryBytes > 0 && js.memoryBytes > STORAGE_WARNING_SHARE * js.maxMemoryBytes) {
@@ -273,6 +282,30 @@ function problemsOf(servers: readonly ServerSnapshot[], jetstream: BusSnapshot["
     }
   }
   return problems;
+}
+
+/**
+ * Whether a server's JetStream file store is over its limit (`max_file_store`). nats-server then
+ * refuses writes with "insufficient resources" (err_code 10023) and its Raft nodes do not stand
+ * for election (server/jetstream.go `limitsExceeded`, server/raft.go `outOfResources`, 2.10).
+ */
+export function storeFull(js: NonNullable<ServerSnapshot["jetstream"]>): boolean {
+  return js.maxStoreBytes > 0 && js.storeBytes >= js.maxStoreBytes;
+}
+
+/** A stream keeps this share of a limit free at most and still counts as at the limit: the next event would not fit. */
+const AT_LIMIT_SHARE = 0.99;
+
+/**
+ * The limit a `discard: new` stream is at (`maxBytes 1048576`, `maxMsgs 1000`), where JetStream
+ * refuses every new event; undefined when it accepts them (a `discard: old` stream drops its oldest).
+ */
+export function streamLimit(stream: StreamSummary): string | undefined {
+  if (stream.config.discard !== "new") return undefined;
+  const { maxBytes, maxMsgs } = stream.config;
+  if (maxBytes > 0 && stream.state.bytes >= AT_LIMIT_SHARE * maxBytes) return `maxBytes (${stream.state.bytes} of ${maxBytes} bytes)`;
+  if (maxMsgs > 0 && stream.state.messages >= maxMsgs) return `maxMsgs (${stream.state.messages} events)`;
+  return undefined;
 }
 
 /** The fields of a server's `/varz` a snapshot reads. */

@@ -1,0 +1,142 @@
+/**
+ * Chaos suite - failover: 5 runs of 20,000 events published through a 3-server bus while a server
+ * is SIGKILLed every 5 s (the stream's leader first, then the others in turn). Every event the
+ * publisher acked is stored, none is stored twice, and an event it did not ack is reported with a
+ * reason. The figures of each run are printed.
+ */
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+
+import { connect, isPublishFailed, type EventBusClient, type PublishResult } from "../src/client/index.js";
+import { busStatus } from "../src/platforms/local/index.js";
+import { jetstreamManifest, startTestBus, type TestBus } from "./helpers/local-bus.js";
+
+const RUNS = 5;
+const EVENTS = 20_000;
+const KILL_EVERY_MILLIS = 5_000;
+const FIRST_KILL_MILLIS = 1_000;
+
+/** Every `Nats-Msg-Id` stored on `subject`, with how many times each is stored. */
+async function storedCounts(nc: NatsConnection, jsm: JetStreamManager, subject: string): Promise<Map<string, number>> {
+  const js = jetstream(nc);
+  const consumer = await js.consumers.get("default", { filter_subjects: subject, headers_only: true });
+  const counts = new Map<string, number>();
+  const info = await jsm.streams.info("default", { subjects_filter: subject });
+  let remaining = info.state.subjects?.[subject] ?? 0;
+  while (remaining > 0) {
+    let read = 0;
+    for await (const m of await consumer.fetch({ max_messages: 1000, expires: 5000 })) {
+      read++;
+      remaining--;
+      const id = m.headers?.get("Nats-Msg-Id") ?? "";
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+      if (m.info.pending === 0) remaining = 0;
+    }
+    if (read === 0) break;
+  }
+  return counts;
+}
+
+describe("chaos - failover: a server SIGKILLed every 5 s while 20,000 events are published", { timeout: 900_000 }, () => {
+  let bus: TestBus;
+  let client: EventBusClient;
+  let nc: NatsConnection;
+  let jsm: JetStreamManager;
+
+  before(async () => {
+    bus = await startTestBus(
+      jetstreamManifest("failover", `version: "2.10"\nreplicas: 3\nauth: basic\npersistence: {volumeSize: 2Gi}\nstreamConfig: |\n  maxMsgs: -1\n  maxBytes: 1GB`),
+    );
+    client = await connect({ bus: bus.name, home: bus.home });
+    nc = await bus.connect();
+    // No account info request up front: it would time out while a server is down.
+    jsm = await jetstreamManager(nc, { checkAPI: false });
+  });
+  after(async () => {
+    await client?.close();
+    await bus?.[Symbol.asyncDispose]();
+  });
+
+  for (let run = 1; run <= RUNS; run++) {
+    test(`run ${run} of ${RUNS}: acked = stored, no event stored twice, every other event failed with a reason`, async () => {
+      const subject = `run${run}`;
+      // A killer: the stream's leader first, then the servers in turn, each restarted by the supervisor.
+      let kills = 0;
+      let killedLeader = false;
+      let stopKilling = false;
+      const killer = (async () => {
+        // The first kill comes early, so that every run loses its stream leader mid-publish.
+        for (let wait = FIRST_KILL_MILLIS; !stopKilling; wait = KILL_EVERY_MILLIS) {
+          await new Promise((r) => setTimeout(r, wait));
+          if (stopKilling) return;
+          const status = await busStatus(bus.name, { home: bus.home });
+          const leader = await jsm.streams.info("default").then((i) => i.cluster?.leader, () => undefined);
+          const victim = kills === 0 ? status.servers.find((s) => s.name === leader) : status.servers[kills % status.servers.length];
+          if (victim?.pid === undefined) continue;
+          if (victim.name === leader) killedLeader = true;
+          process.kill(victim.pid, "SIGKILL");
+          kills++;
+        }
+      })();
+
+      // The publisher: the window of `eventbus publish --count`, acks read in order.
+      const started = Date.now();
+      let lastAck = started;
+      let maxStall = 0;
+      const results: PublishResult[] = [];
+      const events = (function* () {
+        for (let i = 0; i < EVENTS; i++) yield { source: "failover", subject, type: "test", id: `${subject}-${i}` };
+      })();
+      for await (const result of client.publisher({ window: 256 }).publishSettled(events)) {
+        const now = Date.now();
+        if (result.ok) {
+          maxStall = Math.max(maxStall, now - lastAck);
+          lastAck = now;
+        }
+        results.push(result);
+      }
+      const seconds = (Date.now() - started) / 1000;
+      stopKilling = true;
+      await killer;
+
+      // Let the killed servers come back, and the stream settle with every replica current.
+      const settle = Date.now() + 120_000;
+      for (;;) {
+        const status = await busStatus(bus.name, { home: bus.home });
+        const info = await jsm.streams.info("default").catch(() => undefined);
+        if (status.healthy && info?.cluster?.leader && (info.cluster.replicas ?? []).every((r) => r.current)) break;
+        assert.ok(Date.now() < settle, `the bus did not settle: ${status.problems.join("; ")}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+
+      const acked = results.filter((r): r is Extract<PublishResult, { ok: true }> => r.ok);
+      const failed = results.filter((r): r is Extract<PublishResult, { ok: false }> => !r.ok);
+      const counts = await storedCounts(nc, jsm, `default.failover.${subject}`);
+      const twice = [...counts].filter(([, n]) => n > 1);
+      const lost = acked.filter((r) => !counts.has(r.ack.id));
+      const reasons = new Map<string, number>();
+      for (const f of failed) {
+        const reason = isPublishFailed(f.error) ? f.error.reason : f.error.name;
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      }
+      console.log(
+        `# failover run ${run}: ${EVENTS} events in ${seconds.toFixed(1)} s, ${kills} servers killed (stream leader: ${killedLeader ? "yes" : "no"}); ` +
+          `acked ${acked.length} (${acked.filter((r) => r.ack.duplicate).length} acked as duplicates of a stored copy), failed ${failed.length}` +
+          `${reasons.size > 0 ? ` (${[...reasons].map(([r, n]) => `${n} ${r}`).join(", ")})` : ""}; stored ${counts.size}, stored twice ${twice.length}, acked but not stored ${lost.length}; max stall ${maxStall} ms`,
+      );
+
+      assert.equal(results.length, EVENTS);
+      assert.ok(kills >= 1, "no server was killed: the run was shorter than the kill interval");
+      assert.deepEqual(lost.map((r) => r.ack.id), [], "acked events that are not stored");
+      assert.deepEqual(twice, [], "events stored more than once");
+      for (const r of acked) assert.ok(r.ack.seq > 0, `${r.ack.id} acked at seq ${r.ack.seq}`);
+      for (const f of failed) assert.ok(isPublishFailed(f.error), `${f.id} failed without a reason: ${f.error.message}`);
+      // A failed event is one the stream did not confirm; what it holds of them is counted, never more than once.
+      assert.ok(counts.size <= EVENTS);
+      assert.ok(killedLeader, "the stream leader was not killed");
+    });
+  }
+});
