@@ -20,8 +20,9 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 
 import { runCli } from "../src/cli/program.js";
 import { connect, isPublishFailed, PublishFailureReason, type EventBusClient, type PublishResult } from "../src/client/index.js";
-import { busCredentials, type BusCredentials } from "../src/platforms/local/index.js";
+import { busCredentials, busStatus, type BusCredentials } from "../src/platforms/local/index.js";
 import { jetstreamManifest, startTestBus, storedIds, type TestBus } from "./helpers/local-bus.js";
+import { parsePrometheusText } from "./helpers/prometheus-text.js";
 
 /** Runs the CLI in this process with captured output. */
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -77,6 +78,22 @@ for (const version of ["2.10", "2.11"] as const) {
       // AND what the publisher called stored is what the stream holds, and nothing else
       const nc = await bus.connect();
       assert.deepEqual([...(await storedIds(nc))].sort(), stored.map((r) => r.ack.id).sort());
+    });
+
+    test("status and /metrics show the stream at its limit as a problem", async () => {
+      const saved = process.env.EVENTBUS_HOME;
+      process.env.EVENTBUS_HOME = bus.home;
+      try {
+        const out = await run(["status", bus.name]);
+        assert.equal(out.code, 1, out.stdout);
+        assert.match(out.stdout, /PROBLEM: stream default is at its maxBytes \(\d+ of 262144 bytes\) and discards new events \(discard: new\): every publish is refused/);
+      } finally {
+        if (saved === undefined) delete process.env.EVENTBUS_HOME;
+        else process.env.EVENTBUS_HOME = saved;
+      }
+      const metricsUrl = (await busStatus(bus.name, { home: bus.home })).metricsUrl!;
+      const families = parsePrometheusText(await (await fetch(metricsUrl)).text());
+      assert.equal(families.get("eventbus_stream_at_limit")!.samples[0]!.value, 1);
     });
 
     test("an id the leader holds as in process but never stored is reported not stored, not as a duplicate at seq 0", async () => {

@@ -63,6 +63,8 @@ export interface ResolvedTarget {
   readonly tlsRequired: boolean;
   /** What to call the bus in messages: `local bus default`, or its URLs (never credentials). */
   readonly description: string;
+  /** The servers' monitoring endpoints, when known (a local bus): a publisher reads why a stream has no leader there. */
+  readonly monitors?: readonly string[];
 }
 
 /**
@@ -120,6 +122,7 @@ async function resolveLocal(target: LocalBusTarget, tls: ClientTlsOptions): Prom
     ...(creds.caFile !== undefined && { tls: { ...tls, ...(caFile !== undefined && { caFile }) } }),
     tlsRequired: creds.caFile !== undefined,
     description: `local bus ${target.bus}`,
+    monitors: creds.monitors,
   };
 }
 

@@ -75,7 +75,33 @@ async function diagnose(client: EventBusClient, subject: string): Promise<NoResp
   if (exhausted && Date.now() - exhausted.at < STORE_EXHAUSTED_MEMORY_MILLIS) {
     return { why: "store full", refused: { reason: PublishFailureReason.storeExhausted, why: `stream ${stream} has no leader since ${exhausted.why}`, serverCode: exhausted.serverCode } };
   }
+  const full = await fullStores(client.target.monitors ?? []);
+  if (full.length > 0) {
+    return {
+      why: "store full",
+      refused: {
+        reason: PublishFailureReason.storeExhausted,
+        why: `stream ${stream} has no leader because the bus's JetStream store is full: the file store of ${full.length === 1 ? "the server" : `${full.length} servers`} at ${full.join(", ")} is over max_file_store, and a server over its limit neither stores events nor stands for election (raise spec.jetstream.settings max_file_store, and limit the stream with maxBytes)`,
+      },
+    };
+  }
   return { why: `stream ${stream} takes ${subject} but has no leader (an election is under way, or too few of its servers are up)` };
+}
+
+/**
+ * The monitoring endpoints whose server's JetStream file store is over its limit (`/jsz` `storage`
+ * at or above `config.max_storage`): such a server refuses writes and does not stand for election.
+ */
+async function fullStores(monitors: readonly string[]): Promise<string[]> {
+  const views = await Promise.all(
+    monitors.map((url) =>
+      fetch(`${url}/jsz`, { signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MILLIS) })
+        .then((r) => r.json() as Promise<{ storage?: number; config?: { max_storage?: number } }>)
+        .then((jsz) => ((jsz.config?.max_storage ?? 0) > 0 && (jsz.storage ?? 0) >= jsz.config!.max_storage! ? url : undefined))
+        .catch(() => undefined),
+    ),
+  );
+  return views.filter((v): v is string => v !== undefined);
 }
 
 /** A request to the JetStream API: its JSON answer, `"no-responders"`, or undefined (timed out, or not JSON). */

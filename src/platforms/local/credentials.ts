@@ -19,6 +19,8 @@ export interface BusCredentials {
   readonly caFile?: string;
   /** Argo Events' auth file (`username`/`password` or `token`), mode 0600. */
   readonly authFile?: string;
+  /** Each server's monitoring endpoint (`http://127.0.0.1:<port>`), in server order. */
+  readonly monitors: readonly string[];
   /** What Argo Events puts in an EventBus's `status.config`, for `EVENTBUS_CONFIG`. */
   readonly statusConfig: {
     readonly jetstream: { readonly url: string; readonly accessSecret?: { readonly name: string; readonly key: string }; readonly streamConfig: string };
@@ -46,6 +48,7 @@ export async function busCredentials(name: string, options: { home?: string; sho
     ...(options.showSecrets && plan.auth === "token" && { token: c.token }),
     ...(plan.tls && { caFile: busTlsFiles(paths.secrets).client.caFile }),
     ...(plan.auth !== "none" && { authFile: paths.authFile }),
+    monitors: plan.servers.map((s) => `http://${plan.listenHost}:${s.ports.monitor}`),
     statusConfig: {
       jetstream: {
         url: urls.join(","),
