@@ -6,33 +6,19 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { jetstreamManager } from "@nats-io/jetstream";
 
-import { runCli } from "../src/cli/program.js";
 import { connect } from "../src/client/index.js";
 import { busPaths, busStatus, downBus, isAlive, LocalErrorCode, LocalPlatformError, upBus, type BusReport } from "../src/platforms/local/index.js";
-import { jetstreamManifest, startTestBus, storedIds } from "./helpers/local-bus.js";
+import { runCliHere } from "./helpers/cli-process.js";
+import { jetstreamManifest, startPublisher, startTestBus, storedIds } from "./helpers/local-bus.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-
-/** Runs the CLI in this process against `home`, with captured output. */
-async function run(home: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const saved = process.env.EVENTBUS_HOME;
-  process.env.EVENTBUS_HOME = home;
-  let stdout = "";
-  let stderr = "";
-  try {
-    const code = await runCli(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), stdin: async () => "" });
-    return { code, stdout, stderr };
-  } finally {
-    if (saved === undefined) delete process.env.EVENTBUS_HOME;
-    else process.env.EVENTBUS_HOME = saved;
-  }
-}
 
 const serverPids = (r: BusReport) => r.servers.map((s) => s.pid);
 const clientPorts = (r: BusReport) => r.servers.map((s) => s.ports.client);
@@ -47,7 +33,6 @@ async function waitUntil(what: string, probe: () => Promise<boolean> | boolean, 
 
 /** The pids of nats-server processes whose command line names `home`. */
 async function serversUnder(home: string): Promise<number[]> {
-  const { readdir } = await import("node:fs/promises");
   const pids: number[] = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -79,7 +64,7 @@ describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 3
     await waitUntil("the supervisor to be gone", () => !isAlive(supervisor));
 
     // THEN status tells the truth: the servers run, unsupervised, and that is a problem (exit 1)
-    const status = await run(bus.home, ["status", bus.name, "-o", "json"]);
+    const status = await runCliHere(["status", bus.name, "-o", "json"], { home: bus.home });
     assert.equal(status.code, 1, status.stderr);
     const report = JSON.parse(status.stdout) as BusReport & { problems: string[] };
     assert.equal(report.running, true);
@@ -87,7 +72,7 @@ describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 3
     assert.deepEqual(report.servers.map((s) => s.phase), ["unsupervised", "unsupervised", "unsupervised"]);
     assert.deepEqual(serverPids(report), serverPids(before));
     assert.ok(report.problems.some((p) => /the supervisor is not running: .* serve unsupervised \(a server that exits is not restarted\); `eventbus up orphans` adopts them/.test(p)), report.problems.join("\n"));
-    const list = await run(bus.home, ["list"]);
+    const list = await runCliHere(["list"], { home: bus.home });
     assert.match(list.stdout, /^orphans\s+unsupervised\s+3\s/m);
 
     // AND a server that dies meanwhile is shown down, and not restarted
@@ -155,11 +140,63 @@ describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 3
   });
 });
 
+describe("chaos - changes applied under load", { timeout: 600_000 }, () => {
+  const manifest = (extra = "") => jetstreamManifest("underload", `version: "2.10"\nreplicas: 3\nauth: basic\npersistence: {volumeSize: 1Gi}\nstreamConfig: "maxMsgs: -1"${extra}`);
+
+  test("a server that stalls while a change rolls through is restarted, and the change completes", async () => {
+    await using bus = await startTestBus(manifest());
+    const nc = await bus.connect();
+    const publisher = startPublisher(nc, { payloadBytes: 256 });
+    const before = await busStatus(bus.name, { home: bus.home });
+    // GIVEN a rolling change, and the first server it restarts frozen (SIGSTOP) before it is healthy
+    const applying = bus.apply(manifest("\nmaxPayload: 2MB"));
+    let frozen: number | undefined;
+    await waitUntil("a server to be restarted", async () => {
+      const now = await busStatus(bus.name, { home: bus.home }).catch(() => undefined);
+      const restarted = now?.servers.find((s, i) => s.pid !== undefined && s.pid !== before.servers[i]!.pid && s.phase !== "healthy");
+      if (restarted) {
+        frozen = restarted.pid!;
+        process.kill(frozen, "SIGSTOP");
+      }
+      return frozen !== undefined;
+    });
+    // WHEN the supervisor sees it make no progress
+    const up = await applying;
+    // THEN it was restarted, and the change completed with every server healthy
+    assert.equal(up.action, "updated");
+    assert.equal(isAlive(frozen!), false, "the frozen server was killed");
+    const after = await busStatus(bus.name, { home: bus.home });
+    assert.equal(after.healthy, true, after.problems.join("\n"));
+    const log = await readFile(busPaths(bus.home, bus.name).supervisorLog, "utf8");
+    assert.match(log, /not healthy and no progress for 20s \(.*\); restarting it to catch up \(1 of 2\)/);
+    await publisher.stop();
+    const stored = await storedIds(nc);
+    for (const id of publisher.acked) assert.ok(stored.has(id), `acked ${id} is not stored`);
+  });
+
+  test("scaling 3 → 5 → 3 while events are published: every server joins and leaves, no acked event is lost", async () => {
+    await using bus = await startTestBus(manifest());
+    const nc = await bus.connect();
+    const publisher = startPublisher(nc, { payloadBytes: 256 });
+    const scale = (n: number) => jetstreamManifest("underload", `version: "2.10"\nreplicas: ${n}\nauth: basic\npersistence: {volumeSize: 1Gi}\nstreamConfig: "maxMsgs: -1"`);
+    for (const n of [5, 3]) {
+      const started = Date.now();
+      await bus.apply(scale(n));
+      const status = await busStatus(bus.name, { home: bus.home });
+      assert.equal(status.healthy, true, status.problems.join("\n"));
+      assert.equal(status.jetstream?.peers.length, n);
+      console.log(`# scaled to ${n} under load in ${Date.now() - started} ms (${publisher.acked.size} events acked so far)`);
+    }
+    await publisher.stop();
+    const stored = await storedIds(nc);
+    for (const id of publisher.acked) assert.ok(stored.has(id), `acked ${id} is not stored`);
+  });
+});
+
 describe("chaos - an up that is interrupted or fails after its servers are healthy", { timeout: 300_000 }, () => {
   test("SIGINT during a new up stops the servers it started (exit 130); the next up completes the bus with its stream", async () => {
     const home = await mkdtemp(join(tmpdir(), "eventbus-chaos-"));
     const file = join(home, "bus.yaml");
-    const { writeFile } = await import("node:fs/promises");
     await writeFile(file, jetstreamManifest("interrupted", `version: "2.10"\nreplicas: 3\nauth: basic`));
     try {
       // GIVEN `eventbus up` of a new bus, as a user runs it
@@ -211,12 +248,11 @@ describe("chaos - an up that is interrupted or fails after its servers are healt
 
   test("status shows a running bus without its stream as a problem, and the next up creates the stream", async () => {
     await using bus = await startTestBus(jetstreamManifest("streamless", `version: "2.10"\nreplicas: 1\nauth: basic`));
-    const { jetstreamManager } = await import("@nats-io/jetstream");
     await (await jetstreamManager(await bus.connect())).streams.delete("default");
     const status = await busStatus(bus.name, { home: bus.home });
     assert.equal(status.healthy, false);
     assert.ok(status.problems.some((p) => /the bus has no stream default: events cannot be stored; `eventbus up streamless` creates it/.test(p)), status.problems.join("\n"));
-    const cli = await run(bus.home, ["list", "-o", "json"]);
+    const cli = await runCliHere(["list", "-o", "json"], { home: bus.home });
     assert.equal((JSON.parse(cli.stdout) as { status: string }[])[0]!.status, "degraded");
     await bus.apply(jetstreamManifest("streamless", `version: "2.10"\nreplicas: 1\nauth: basic`));
     assert.equal((await busStatus(bus.name, { home: bus.home })).healthy, true);

@@ -18,19 +18,11 @@ import { after, before, describe, test } from "node:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 
-import { runCli } from "../src/cli/program.js";
 import { connect, isPublishFailed, PublishFailureReason, type EventBusClient, type PublishResult } from "../src/client/index.js";
 import { busCredentials, busStatus, type BusCredentials } from "../src/platforms/local/index.js";
+import { runCliHere } from "./helpers/cli-process.js";
 import { jetstreamManifest, startTestBus, storedIds, type TestBus } from "./helpers/local-bus.js";
 import { parsePrometheusText } from "./helpers/prometheus-text.js";
-
-/** Runs the CLI in this process with captured output. */
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), stdin: async () => "" });
-  return { code, stdout, stderr };
-}
 
 const KB = "x".repeat(1000);
 
@@ -81,16 +73,9 @@ for (const version of ["2.10", "2.11"] as const) {
     });
 
     test("status and /metrics show the stream at its limit as a problem", async () => {
-      const saved = process.env.EVENTBUS_HOME;
-      process.env.EVENTBUS_HOME = bus.home;
-      try {
-        const out = await run(["status", bus.name]);
-        assert.equal(out.code, 1, out.stdout);
-        assert.match(out.stdout, /PROBLEM: stream default is at its maxBytes \(\d+ of 262144 bytes\) and discards new events \(discard: new\): every publish is refused/);
-      } finally {
-        if (saved === undefined) delete process.env.EVENTBUS_HOME;
-        else process.env.EVENTBUS_HOME = saved;
-      }
+      const out = await runCliHere(["status", bus.name], { home: bus.home });
+      assert.equal(out.code, 1, out.stdout);
+      assert.match(out.stdout, /PROBLEM: stream default is at its maxBytes \(\d+ of 262144 bytes\) and discards new events \(discard: new\): every publish is refused/);
       const metricsUrl = (await busStatus(bus.name, { home: bus.home })).metricsUrl!;
       const families = parsePrometheusText(await (await fetch(metricsUrl)).text());
       assert.equal(families.get("eventbus_stream_at_limit")!.samples[0]!.value, 1);
@@ -122,7 +107,7 @@ for (const version of ["2.10", "2.11"] as const) {
     });
 
     test("eventbus publish --count exits 1 and counts what was not stored, by reason", async () => {
-      const out = await run([
+      const out = await runCliHere([
         "publish",
         "--server", creds.urls.join(","),
         "--creds", creds.authFile!,
@@ -139,7 +124,7 @@ for (const version of ["2.10", "2.11"] as const) {
     });
 
     test("eventbus publish of one event to the full stream exits 1 with the reason", async () => {
-      const out = await run(["publish", "--server", creds.urls.join(","), "--creds", creds.authFile!, "--ca", creds.caFile!, "--source", "cli", "--event", "one", "-o", "json"]);
+      const out = await runCliHere(["publish", "--server", creds.urls.join(","), "--creds", creds.authFile!, "--ca", creds.caFile!, "--source", "cli", "--event", "one", "-o", "json"]);
       assert.equal(out.code, 1, out.stderr);
       const line = JSON.parse(out.stdout.trim()) as { fate: string; reason: string; serverCode: number };
       assert.equal(line.fate, "failed");

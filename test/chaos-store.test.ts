@@ -14,25 +14,11 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { runCli } from "../src/cli/program.js";
 import { connect, isPublishFailed, PublishFailureReason, type EventBusClient, type PublishResult } from "../src/client/index.js";
 import { busStatus } from "../src/platforms/local/index.js";
+import { runCliHere } from "./helpers/cli-process.js";
 import { jetstreamManifest, startTestBus, storedIds, type TestBus } from "./helpers/local-bus.js";
 import { parsePrometheusText } from "./helpers/prometheus-text.js";
-
-async function run(home: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const saved = process.env.EVENTBUS_HOME;
-  process.env.EVENTBUS_HOME = home;
-  let stdout = "";
-  let stderr = "";
-  try {
-    const code = await runCli(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), stdin: async () => "" });
-    return { code, stdout, stderr };
-  } finally {
-    if (saved === undefined) delete process.env.EVENTBUS_HOME;
-    else process.env.EVENTBUS_HOME = saved;
-  }
-}
 
 const manifest = (maxFileStore: string, streamConfig = "maxMsgs: -1") =>
   jetstreamManifest("store", `version: "2.10"\nreplicas: 3\nauth: basic\npersistence: {volumeSize: 1Gi}\nsettings: "max_file_store: ${maxFileStore}"\nstreamConfig: |\n  ${streamConfig}`);
@@ -71,7 +57,7 @@ describe("chaos - the servers' JetStream store fills up (max_file_store 2MB, a s
   });
 
   test("a new publisher (eventbus publish) is told at once why the stream has no leader", async () => {
-    const out = await run(bus.home, ["publish", bus.name, "--source", "store", "--event", "late", "-o", "json"]);
+    const out = await runCliHere(["publish", bus.name, "--source", "store", "--event", "late", "-o", "json"], { home: bus.home });
     assert.equal(out.code, 1, out.stderr);
     const line = JSON.parse(out.stdout.trim()) as { fate: string; reason: string; error: string };
     assert.equal(line.fate, "failed");
@@ -80,7 +66,7 @@ describe("chaos - the servers' JetStream store fills up (max_file_store 2MB, a s
   });
 
   test("status and /metrics show the full store as a problem", async () => {
-    const out = await run(bus.home, ["status", bus.name]);
+    const out = await runCliHere(["status", bus.name], { home: bus.home });
     assert.equal(out.code, 1, out.stdout);
     assert.match(out.stdout, /PROBLEM: server eventbus-store-js-\d: its JetStream file store is full \(\d+ of 2097152 bytes\): it refuses every write and its streams cannot elect a leader; raise max_file_store/);
     assert.match(out.stdout, /PROBLEM: stream default has no leader \(the JetStream store of eventbus-store-js-\d.* is full/);

@@ -147,12 +147,17 @@ export async function storedIds(nc: NatsConnection, stream = "default"): Promise
   const ids = new Set<string>();
   if (info.state.messages === 0) return ids;
   const js = jetstream(nc);
-  const consumer = await js.consumers.get(stream);
-  const messages = await consumer.fetch({ max_messages: info.state.messages, expires: 10_000 });
-  for await (const m of messages) {
-    const id = m.headers?.get("Nats-Msg-Id");
-    if (id) ids.add(id);
-    if (ids.size === info.state.messages) break;
+  // Headers only, in batches until the last message: a large stream takes longer than one fetch may wait.
+  const consumer = await js.consumers.get(stream, { headers_only: true });
+  for (let done = false; !done; ) {
+    let read = 0;
+    for await (const m of await consumer.fetch({ max_messages: 5000, expires: 10_000 })) {
+      read++;
+      const id = m.headers?.get("Nats-Msg-Id");
+      if (id) ids.add(id);
+      if (m.info.pending === 0) done = true;
+    }
+    if (read === 0) done = true;
   }
   return ids;
 }

@@ -53,6 +53,21 @@ export async function isHealthy(monitorPort: number, host = "127.0.0.1"): Promis
   }
 }
 
+/** Why `/healthz` is not ok, as the server says it ("JetStream stream 'js > default' is not current"), or undefined when it is. */
+export async function healthzError(monitorPort: number, host = "127.0.0.1"): Promise<string | undefined> {
+  try {
+    const response = await fetch(`http://${host}:${monitorPort}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    if (response.ok) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    const body = (await response.json().catch(() => ({}))) as { error?: string };
+    return body.error ?? `status ${response.status}`;
+  } catch (error) {
+    return `no answer (${(error as Error).message})`;
+  }
+}
+
 export const jsz = (monitorPort: number, host = "127.0.0.1") => getJson<Jsz>(`http://${host}:${monitorPort}/jsz`);
 export const varz = (monitorPort: number, host = "127.0.0.1") => getJson<Varz>(`http://${host}:${monitorPort}/varz`);
 

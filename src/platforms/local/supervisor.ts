@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import type { BusPaths } from "./home.js";
-import { isHealthy, poll } from "./monitor.js";
+import { getJson, healthzError, isHealthy, jsz } from "./monitor.js";
 import { orphanPid } from "./orphans.js";
 import { adoptedProcess, spawnedProcess, type ServerProcess } from "./server-process.js";
 import { readServerRecord, readState, writeServerRecord, type LocalState, type ServerState } from "./state-file.js";
@@ -64,6 +64,8 @@ export interface SupervisorOptions {
   readonly backoffResetMillis?: number;
   /** How long a started server may take to become healthy. @default 60_000 */
   readonly healthTimeoutMillis?: number;
+  /** How long a starting server may be unhealthy without progress before it is restarted. @default 20_000 */
+  readonly stallMillis?: number;
   /** Called with every event as it happens. */
   readonly onEvent?: (event: SupervisorEvent) => void;
 }
@@ -85,6 +87,33 @@ interface Managed {
 
 const MAX_EVENTS = 200;
 const HEALTH_INTERVAL_MS = 1000;
+/** How long a starting server may be unhealthy without any progress before it is restarted. */
+const STALL_MILLIS = 20_000;
+/** How many times a stalled server is restarted before the change fails. */
+const MAX_STALL_RECOVERIES = 2;
+/** How long a stalled server may take to exit after SIGTERM before it is killed. */
+const STALLED_STOP_MILLIS = 10_000;
+
+/** The streams a server holds, with their cluster as it sees it, from `/jsz?accounts=true&streams=true`. */
+async function streamViews(monitorPort: number): Promise<readonly StreamView[]> {
+  const info = await getJson<{ account_details?: readonly { stream_detail?: readonly StreamView[] }[] }>(`http://127.0.0.1:${monitorPort}/jsz?accounts=true&streams=true`);
+  return (info?.account_details ?? []).flatMap((a) => a.stream_detail ?? []);
+}
+
+interface StreamView {
+  readonly name: string;
+  readonly cluster?: { readonly leader?: string; readonly replicas?: readonly { readonly name: string; readonly current: boolean; readonly lag?: number }[] };
+}
+
+/**
+ * What changes while a server catches up: the meta leader it sees, whether it is current, and the
+ * messages and bytes of its streams. The same mark twice means no progress in between.
+ */
+async function progressMark(monitorPort: number): Promise<string> {
+  const info = await jsz(monitorPort);
+  if (!info) return "no answer";
+  return [info.meta_cluster?.leader ?? "", info.streams ?? 0, info.messages ?? 0, info.bytes ?? 0].join("|");
+}
 
 /**
  * Runs the servers of one local bus: starts them from the state file, restarts a crashed one with
@@ -188,6 +217,7 @@ export class Supervisor {
           await this.spawnServer(managed);
           await this.waitServerHealthy(managed);
         }
+        if (added.length + changed.length + removed.length > 0) await this.waitReplicasCurrent();
         this.emit("info", `generation ${next.generation} applied`);
       } finally {
         this.applying = false;
@@ -311,8 +341,12 @@ export class Supervisor {
     }, delay);
   }
 
-  /** Lame duck (SIGUSR2): the server stops accepting clients, moves them away, then exits. */
-  private async stopServer(managed: Managed): Promise<void> {
+  /**
+   * Lame duck (SIGUSR2): the server stops accepting clients, moves them away, then exits. A server
+   * that is not serving (stalled) is stopped with SIGTERM instead, which skips the lame-duck wait.
+   * Either way it is killed when it has not exited in time.
+   */
+  private async stopServer(managed: Managed, how: { readonly signal: "SIGUSR2" | "SIGTERM"; readonly limitMillis: number } = this.lameDuck()): Promise<void> {
     managed.stopping = true;
     clearTimeout(managed.restartTimer);
     const proc = managed.proc;
@@ -321,11 +355,10 @@ export class Supervisor {
       return;
     }
     managed.phase = ServerPhase.stopping;
-    proc.signal("SIGUSR2");
-    const limit = (this.state?.lameDuckMillis ?? 10_000) + 15_000;
-    const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), limit).unref());
+    proc.signal(how.signal);
+    const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), how.limitMillis).unref());
     if ((await Promise.race([managed.exited, timer])) === "timeout") {
-      this.emit("warn", `did not stop within ${limit}ms; killing it`, managed.spec.name);
+      this.emit("warn", `did not stop within ${how.limitMillis}ms; killing it`, managed.spec.name);
       proc.signal("SIGKILL");
       await managed.exited;
     }
@@ -333,19 +366,110 @@ export class Supervisor {
     this.emit("info", "stopped", managed.spec.name);
   }
 
+  private lameDuck(): { readonly signal: "SIGUSR2"; readonly limitMillis: number } {
+    return { signal: "SIGUSR2", limitMillis: (this.state?.lameDuckMillis ?? 10_000) + 15_000 };
+  }
+
+  /**
+   * Waits until a server the supervisor (re)started is healthy. A server that is not healthy and
+   * makes no progress (its view of the meta leader and its streams' messages stay the same) for
+   * {@link STALL_MILLIS} is restarted, up to {@link MAX_STALL_RECOVERIES} times: under load,
+   * nats-server 2.10 can leave a server added to a cluster, or a restarted stream replica, stalled
+   * behind its group for good, while a restart catches it up in seconds. A server that catches up
+   * slowly is waited for as long as it progresses, up to the health timeout.
+   */
   private async waitServerHealthy(managed: Managed, timeoutMillis = this.options.healthTimeoutMillis ?? 60_000): Promise<void> {
-    try {
-      await poll(`${managed.spec.name} to be healthy`, async () => ((await isHealthy(managed.spec.ports.monitor)) ? true : undefined), {
-        timeoutMs: timeoutMillis,
-        intervalMs: 100,
-        failWhen: () => (managed.restarts > 5 ? new Error(`${managed.spec.name} keeps exiting`) : undefined),
-      });
-      managed.phase = ServerPhase.healthy;
-      this.emit("info", "healthy", managed.spec.name);
-    } catch (error) {
-      const tail = await logTail(managed.spec.log);
-      throw new Error(`${managed.spec.name} did not become healthy: ${(error as Error).message}\n${tail}`, { cause: error });
+    const name = managed.spec.name;
+    const port = managed.spec.ports.monitor;
+    const stallMillis = this.options.stallMillis ?? STALL_MILLIS;
+    for (let recoveries = 0; ; recoveries++) {
+      const started = Date.now();
+      let mark: string | undefined;
+      let progressedAt = started;
+      let failure: string | undefined;
+      for (;;) {
+        if (managed.restarts > 5) {
+          failure = `${name} keeps exiting`;
+          break;
+        }
+        if (await isHealthy(port)) {
+          managed.phase = ServerPhase.healthy;
+          this.emit("info", "healthy", name);
+          return;
+        }
+        const now = Date.now();
+        const seen = await progressMark(port);
+        if (seen !== mark) {
+          mark = seen;
+          progressedAt = now;
+        }
+        if (now - started > timeoutMillis) {
+          failure = `timed out after ${timeoutMillis}ms waiting for ${name} to be healthy`;
+          break;
+        }
+        if (now - progressedAt > stallMillis) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const why = await healthzError(port);
+      if (failure !== undefined || recoveries >= MAX_STALL_RECOVERIES) {
+        const tail = await logTail(managed.spec.log);
+        const reason = failure ?? `made no progress for ${stallMillis}ms after ${recoveries} restart(s)`;
+        throw new Error(`${name} did not become healthy: ${reason}${why ? ` (/healthz: ${why})` : ""}\n${tail}`);
+      }
+      this.emit("warn", `not healthy and no progress for ${stallMillis / 1000}s (${why ?? "unknown"}); restarting it to catch up (${recoveries + 1} of ${MAX_STALL_RECOVERIES})`, name);
+      await this.stopServer(managed, { signal: "SIGTERM", limitMillis: STALLED_STOP_MILLIS });
+      managed.stopping = false;
+      managed.crashes = 0;
+      await this.spawnServer(managed);
     }
+  }
+
+  /**
+   * After servers joined, left or restarted, waits until every stream replica that one of the bus's
+   * servers leads is current. A replica that stays behind without catching up for
+   * {@link STALL_MILLIS} (a stream moved off a removed server, catching up under load) has its
+   * server restarted, up to {@link MAX_STALL_RECOVERIES} times; then it is left to `up`, which
+   * reports a stream without current replicas.
+   */
+  private async waitReplicasCurrent(timeoutMillis = this.options.healthTimeoutMillis ?? 60_000): Promise<void> {
+    const stallMillis = this.options.stallMillis ?? STALL_MILLIS;
+    const deadline = Date.now() + timeoutMillis;
+    const progress = new Map<string, { lag: number; at: number; recoveries: number }>();
+    while (Date.now() < deadline && !this.stopped) {
+      const behind = await this.replicasBehind();
+      if (behind.size === 0) return;
+      const now = Date.now();
+      for (const [name, lag] of behind) {
+        const seen = progress.get(name);
+        if (!seen || lag < seen.lag) {
+          progress.set(name, { lag, at: now, recoveries: seen?.recoveries ?? 0 });
+          continue;
+        }
+        const managed = [...this.servers.values()].find((m) => m.spec.name === name);
+        if (!managed || now - seen.at <= stallMillis || seen.recoveries >= MAX_STALL_RECOVERIES) continue;
+        this.emit("warn", `a stream replica is ${lag} messages behind and has not caught up for ${stallMillis / 1000}s; restarting it to catch up (${seen.recoveries + 1} of ${MAX_STALL_RECOVERIES})`, name);
+        progress.set(name, { lag, at: Date.now(), recoveries: seen.recoveries + 1 });
+        await this.stopServer(managed, { signal: "SIGTERM", limitMillis: STALLED_STOP_MILLIS });
+        managed.stopping = false;
+        managed.crashes = 0;
+        await this.spawnServer(managed);
+        await this.waitServerHealthy(managed).catch((error: unknown) => this.emit("error", (error as Error).message.split("\n")[0]!, name));
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** The servers holding a stream replica that its leader reports not current, with the replica's lag. */
+  private async replicasBehind(): Promise<Map<string, number>> {
+    const behind = new Map<string, number>();
+    const views = await Promise.all([...this.servers.values()].map((m) => streamViews(m.spec.ports.monitor).then((streams) => ({ name: m.spec.name, streams }))));
+    for (const { name, streams } of views) {
+      for (const stream of streams) {
+        if (stream.cluster?.leader !== name) continue;
+        for (const r of stream.cluster.replicas ?? []) if (!r.current) behind.set(r.name, Math.max(behind.get(r.name) ?? 0, r.lag ?? 0));
+      }
+    }
+    return behind;
   }
 
   private async checkHealth(): Promise<void> {
