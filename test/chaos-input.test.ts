@@ -456,3 +456,20 @@ describe("chaos - an unusable EVENTBUS_HOME fails up at once, naming the state d
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+describe("chaos - exit codes as documented: bad input is exit 2, at once, with nothing touched", () => {
+  test("eventbus up with a file of two documents exits 2 and creates nothing", async () => {
+    const home = await mkdtemp(join(tmpdir(), "eventbus-exit-"));
+    try {
+      const doc = (name: string) => `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata:\n  name: ${name}\nspec:\n  jetstream:\n    version: "2.10"\n    replicas: 1\n`;
+      const file = join(home, "two.yaml");
+      await writeFile(file, `${doc("one")}---\n${doc("two")}`);
+      const run = await runCliProcess(["up", "-f", file], undefined, { env: { EVENTBUS_HOME: home }, timeoutMillis: 60_000 });
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(run.stderr, `eventbus: ${file}: holds 2 documents; eventbus up takes one EventBus\n`);
+      assert.deepEqual(await readdir(home), ["two.yaml"]);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});

@@ -219,6 +219,7 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
   await writeFileAtomic(paths.manifest, manifestText);
 
   const interruptedNow = (what: string) => new LocalPlatformError(LocalErrorCode.interrupted, `interrupted: ${what}`);
+  const stoppedWhatItStarted = `the servers of bus ${bus.name} that this up started were stopped (its state is kept: run \`eventbus up\` again)`;
   if (control !== undefined) {
     progress(`applying generation ${generation} to the running bus ${bus.name}`);
     // The supervisor goes on applying if this process is interrupted: it owns the rolling restart.
@@ -256,7 +257,7 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
       // A bus that did not come up is not left half-running: its servers are stopped, its state kept.
       await stopSupervisor();
       if (error instanceof LocalPlatformError && error.code === LocalErrorCode.interrupted) {
-        throw interruptedNow(`the servers of bus ${bus.name} that this up started were stopped; its state is kept, and the next \`eventbus up\` starts it again`);
+        throw interruptedNow(stoppedWhatItStarted);
       }
       if (error instanceof IncompleteMetaGroupError && action === "created" && attempt < MAX_COLD_STARTS) {
         progress(`  the new cluster's JetStream meta group formed without ${error.missing.join(", ")}; starting it again from scratch (attempt ${attempt + 1} of ${MAX_COLD_STARTS})`);
@@ -288,7 +289,7 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
     const keepRunning = action === "updated" || adopting > 0;
     const left = keepRunning
         ? `bus ${bus.name} keeps running, and the next \`eventbus up\` finishes its stream`
-        : `the servers of bus ${bus.name} that this up started were stopped (its state is kept: run \`eventbus up\` again)`;
+        : stoppedWhatItStarted;
     if (!keepRunning) await stopSupervisor();
     throw new LocalPlatformError(failure.code, `${what} ${left}`, { cause: error, ...(failure.detail !== undefined && { detail: failure.detail }) });
   }
