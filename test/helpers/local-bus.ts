@@ -147,15 +147,24 @@ export async function storedIds(nc: NatsConnection, stream = "default"): Promise
   const ids = new Set<string>();
   if (info.state.messages === 0) return ids;
   const js = jetstream(nc);
-  // Headers only, in batches until the last message: a large stream takes longer than one fetch may wait.
+  // Headers only, in batches until the last message: a large stream takes longer than one fetch may
+  // wait. A new consumer of a clustered stream can answer its first pulls with 503 no responders
+  // while it is being placed, so a failed batch is asked for again.
   const consumer = await js.consumers.get(stream, { headers_only: true });
+  let failures = 0;
   for (let done = false; !done; ) {
     let read = 0;
-    for await (const m of await consumer.fetch({ max_messages: 5000, expires: 10_000 })) {
-      read++;
-      const id = m.headers?.get("Nats-Msg-Id");
-      if (id) ids.add(id);
-      if (m.info.pending === 0) done = true;
+    try {
+      for await (const m of await consumer.fetch({ max_messages: 5000, expires: 10_000 })) {
+        read++;
+        const id = m.headers?.get("Nats-Msg-Id");
+        if (id) ids.add(id);
+        if (m.info.pending === 0) done = true;
+      }
+    } catch (error) {
+      if (++failures > 10) throw error;
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
     }
     if (read === 0) done = true;
   }

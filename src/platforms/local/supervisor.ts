@@ -91,6 +91,8 @@ const HEALTH_INTERVAL_MS = 1000;
 const STALL_MILLIS = 20_000;
 /** How many times a stalled server is restarted before the change fails. */
 const MAX_STALL_RECOVERIES = 2;
+/** How long a server started outside a change is watched for a stall. */
+const BACKGROUND_HEALTH_TIMEOUT_MILLIS = 10 * 60_000;
 /** How long a stalled server may take to exit after SIGTERM before it is killed. */
 const STALLED_STOP_MILLIS = 10_000;
 
@@ -146,7 +148,10 @@ export class Supervisor {
     for (const spec of state.servers) {
       const managed: Managed = { spec, phase: ServerPhase.starting, crashes: 0, restarts: 0, stopping: false };
       this.servers.set(spec.index, managed);
-      if (!(await this.adopt(managed))) await this.spawnServer(managed);
+      if (!(await this.adopt(managed))) {
+        await this.spawnServer(managed);
+        this.watchUntilHealthy(managed);
+      }
     }
     this.healthTimer = setInterval(() => void this.checkHealth(), HEALTH_INTERVAL_MS);
     this.healthTimer.unref();
@@ -335,9 +340,10 @@ export class Supervisor {
       managed.restartTimer = undefined;
       if (managed.stopping || this.stopped) return;
       managed.restarts++;
-      this.spawnServer(managed).catch((error: unknown) => {
-        this.emit("error", `could not restart: ${(error as Error).message}`, managed.spec.name);
-      });
+      this.spawnServer(managed).then(
+        () => this.watchUntilHealthy(managed),
+        (error: unknown) => this.emit("error", `could not restart: ${(error as Error).message}`, managed.spec.name),
+      );
     }, delay);
   }
 
@@ -371,6 +377,19 @@ export class Supervisor {
   }
 
   /**
+   * Watches a server started outside a change (at start, after a crash) until it is healthy, with
+   * the stall recovery of {@link waitServerHealthy}: a cold-started server, or one restarted after a
+   * crash under load, can stall behind its groups as one restarted by a change can. A change in
+   * progress owns its servers and waits for them itself.
+   */
+  private watchUntilHealthy(managed: Managed): void {
+    if (this.applying) return;
+    this.waitServerHealthy(managed, BACKGROUND_HEALTH_TIMEOUT_MILLIS).catch((error: unknown) => {
+      this.emit("error", (error as Error).message.split("\n")[0]!, managed.spec.name);
+    });
+  }
+
+  /**
    * Waits until a server the supervisor (re)started is healthy. A server that is not healthy and
    * makes no progress (its view of the meta leader and its streams' messages stay the same) for
    * {@link STALL_MILLIS} is restarted, up to {@link MAX_STALL_RECOVERIES} times: under load,
@@ -388,6 +407,8 @@ export class Supervisor {
       let progressedAt = started;
       let failure: string | undefined;
       for (;;) {
+        // The bus is stopping, or something else stopped this server: nothing to wait for.
+        if (this.stopped || managed.stopping) return;
         if (managed.restarts > 5) {
           failure = `${name} keeps exiting`;
           break;
