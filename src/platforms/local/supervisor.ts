@@ -438,11 +438,16 @@ export class Supervisor {
         throw new Error(`${name} did not become healthy: ${reason}${why ? ` (/healthz: ${why})` : ""}\n${tail}`);
       }
       this.emit("warn", `not healthy and no progress for ${stallMillis / 1000}s (${why ?? "unknown"}); restarting it to catch up (${recoveries + 1} of ${MAX_STALL_RECOVERIES})`, name);
-      await this.stopServer(managed, { signal: "SIGTERM", limitMillis: STALLED_STOP_MILLIS });
-      managed.stopping = false;
-      managed.crashes = 0;
-      await this.spawnServer(managed);
+      await this.restartStalled(managed);
     }
+  }
+
+  /** Restarts a server that is not serving: SIGTERM (no lame-duck wait), SIGKILL if it lingers, then a new process. */
+  private async restartStalled(managed: Managed): Promise<void> {
+    await this.stopServer(managed, { signal: "SIGTERM", limitMillis: STALLED_STOP_MILLIS });
+    managed.stopping = false;
+    managed.crashes = 0;
+    await this.spawnServer(managed);
   }
 
   /**
@@ -470,10 +475,7 @@ export class Supervisor {
         if (!managed || now - seen.at <= stallMillis || seen.recoveries >= MAX_STALL_RECOVERIES) continue;
         this.emit("warn", `a stream replica is ${lag} messages behind and has not caught up for ${stallMillis / 1000}s; restarting it to catch up (${seen.recoveries + 1} of ${MAX_STALL_RECOVERIES})`, name);
         progress.set(name, { lag, at: Date.now(), recoveries: seen.recoveries + 1 });
-        await this.stopServer(managed, { signal: "SIGTERM", limitMillis: STALLED_STOP_MILLIS });
-        managed.stopping = false;
-        managed.crashes = 0;
-        await this.spawnServer(managed);
+        await this.restartStalled(managed);
         await this.waitServerHealthy(managed).catch((error: unknown) => this.emit("error", (error as Error).message.split("\n")[0]!, name));
       }
       await new Promise((r) => setTimeout(r, 250));
