@@ -33,7 +33,10 @@ async function storedCounts(nc: NatsConnection, jsm: JetStreamManager, subject: 
       remaining--;
       const id = m.headers?.get("Nats-Msg-Id") ?? "";
       counts.set(id, (counts.get(id) ?? 0) + 1);
-      if (m.info.pending === 0) remaining = 0;
+      if (m.info.pending === 0) {
+        remaining = 0;
+        break;
+      }
     }
     if (read === 0) break;
   }

@@ -159,7 +159,11 @@ export async function storedIds(nc: NatsConnection, stream = "default"): Promise
         read++;
         const id = m.headers?.get("Nats-Msg-Id");
         if (id) ids.add(id);
-        if (m.info.pending === 0) done = true;
+        // The last message: stop here rather than wait out the fetch's expiry.
+        if (m.info.pending === 0) {
+          done = true;
+          break;
+        }
       }
     } catch (error) {
       if (++failures > 10) throw error;
