@@ -89,21 +89,27 @@ describe("chaos - failover: a server SIGKILLed every 5 s while 20,000 events are
       const started = Date.now();
       let lastAck = started;
       let maxStall = 0;
+      let ended = started;
       const results: PublishResult[] = [];
       const events = (function* () {
         for (let i = 0; i < EVENTS; i++) yield { source: "failover", subject, type: "test", id: `${subject}-${i}` };
       })();
-      for await (const result of client.publisher({ window: 256 }).publishSettled(events)) {
-        const now = Date.now();
-        if (result.ok) {
-          maxStall = Math.max(maxStall, now - lastAck);
-          lastAck = now;
+      try {
+        for await (const result of client.publisher({ window: 256 }).publishSettled(events)) {
+          const now = Date.now();
+          if (result.ok) {
+            maxStall = Math.max(maxStall, now - lastAck);
+            lastAck = now;
+          }
+          results.push(result);
         }
-        results.push(result);
+        ended = Date.now();
+      } finally {
+        // Also when publishing throws: a killer left running would keep the test process alive.
+        stopKilling = true;
+        await killer;
       }
-      const seconds = (Date.now() - started) / 1000;
-      stopKilling = true;
-      await killer;
+      const seconds = (ended - started) / 1000;
 
       // Let the killed servers come back, and the stream settle with every replica current.
       const settle = Date.now() + 120_000;

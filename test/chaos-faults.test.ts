@@ -57,6 +57,14 @@ describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 3
         if (ack) acked.push(ack.id);
       }
     })();
+    // Stopped and closed also when an assertion fails, before the bus goes: a publisher left running keeps the test process alive.
+    let stopped: Promise<void> | undefined;
+    const stopPublishing = () => (stopped ??= (async () => {
+      stop = true;
+      await publishing;
+      await client.close();
+    })());
+    await using _publisher = { [Symbol.asyncDispose]: stopPublishing };
     const before = await busStatus(bus.name, { home: bus.home });
     const paths = busPaths(bus.home, bus.name);
     const supervisor = (JSON.parse(await readFile(paths.control, "utf8")) as { pid: number }).pid;
@@ -107,9 +115,7 @@ describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 3
     });
 
     // AND every event acked through all this is stored once; the client never needed new URLs
-    stop = true;
-    await publishing;
-    await client.close();
+    await stopPublishing();
     const stored = await storedIds(await bus.connect());
     assert.ok(acked.length > 0);
     for (const id of acked) assert.ok(stored.has(id), `acked ${id} is not stored`);

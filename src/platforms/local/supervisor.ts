@@ -91,6 +91,8 @@ const HEALTH_INTERVAL_MS = 1000;
 const STALL_MILLIS = 20_000;
 /** How many times a stalled server is restarted before the change fails. */
 const MAX_STALL_RECOVERIES = 2;
+/** How long the supervisor waits after its start for the servers to be healthy, then for stream replicas to be current. */
+const BACKGROUND_SETTLE_MILLIS = 2 * 60_000;
 /** How long a server started outside a change is watched for a stall. */
 const BACKGROUND_HEALTH_TIMEOUT_MILLIS = 10 * 60_000;
 /** How long a stalled server may take to exit after SIGTERM before it is killed. */
@@ -153,6 +155,9 @@ export class Supervisor {
         this.watchUntilHealthy(managed);
       }
     }
+    // Once the servers are up, a stream replica left behind (a server that died while no supervisor
+    // ran, restarted under load) is caught up as after a change; a change that starts meanwhile owns it.
+    this.settleAfterStart().catch((error: unknown) => this.emit("error", `settling after start: ${(error as Error).message}`));
     this.healthTimer = setInterval(() => void this.checkHealth(), HEALTH_INTERVAL_MS);
     this.healthTimer.unref();
   }
@@ -457,11 +462,11 @@ export class Supervisor {
    * server restarted, up to {@link MAX_STALL_RECOVERIES} times; then it is left to `up`, which
    * reports a stream without current replicas.
    */
-  private async waitReplicasCurrent(timeoutMillis = this.options.healthTimeoutMillis ?? 60_000): Promise<void> {
+  private async waitReplicasCurrent(timeoutMillis = this.options.healthTimeoutMillis ?? 60_000, giveWay: () => boolean = () => this.stopped): Promise<void> {
     const stallMillis = this.options.stallMillis ?? STALL_MILLIS;
     const deadline = Date.now() + timeoutMillis;
     const progress = new Map<string, { lag: number; at: number; recoveries: number }>();
-    while (Date.now() < deadline && !this.stopped) {
+    while (Date.now() < deadline && !giveWay()) {
       const behind = await this.replicasBehind();
       if (behind.size === 0) return;
       const now = Date.now();
@@ -480,6 +485,19 @@ export class Supervisor {
       }
       await new Promise((r) => setTimeout(r, 250));
     }
+  }
+
+  /**
+   * Waits for every server to be healthy, then for the stream replicas to be current (with their
+   * recovery). It gives way to a stop or a change, which own the servers then.
+   */
+  private async settleAfterStart(): Promise<void> {
+    const deadline = Date.now() + BACKGROUND_SETTLE_MILLIS;
+    const yieldNow = () => this.stopped || this.applying;
+    while (!yieldNow() && Date.now() < deadline && ![...this.servers.values()].every((m) => m.phase === ServerPhase.healthy)) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    if (!yieldNow()) await this.waitReplicasCurrent(BACKGROUND_SETTLE_MILLIS, yieldNow);
   }
 
   /** The servers holding a stream replica that its leader reports not current, with the replica's lag. */
