@@ -20,12 +20,11 @@ test("lint - the production example has no findings in the production profile", 
   assert.deepEqual(lint(example("production"), "production"), []);
 });
 
-test("lint - the development example fails production for replicas, persistence, auth and TLS", () => {
+test("lint - the development example fails production for replicas, persistence and auth", () => {
   assert.deepEqual(rules(example("development"), "production"), [
     "error replicas-min spec.jetstream.replicas",
     "error persistence-missing spec.jetstream.persistence",
     "error auth-none spec.jetstream.auth",
-    "error tls-disabled spec.jetstream.tls.enabled",
     "warning resources-missing spec.jetstream.containerTemplate.resources.requests",
   ]);
 });

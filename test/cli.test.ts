@@ -75,7 +75,7 @@ describe("cli validate", () => {
     assert.equal(run.code, 0, run.stderr);
     const manifest = parse(run.stdout) as { spec: { jetstream: Record<string, unknown> } };
     assert.equal(manifest.spec.jetstream.maxPayload, "1MB");
-    assert.equal(manifest.spec.jetstream.streamConfig, "maxMsgs: 50000\nmaxAge: 24h\nmaxBytes: -1\nreplicas: 1\nduplicates: 5m\nretention: limits\ndiscard: old\n");
+    assert.equal(manifest.spec.jetstream.streamConfig, "maxMsgs: 50000\nmaxAge: 24h\nmaxBytes: -1\nreplicas: 1\nduplicates: 5m\nretention: 0 # limits\ndiscard: 0 # old\n");
     const again = await cli(["validate", "-f", "-", "--defaults"], run.stdout);
     assert.equal(again.stdout, run.stdout, "defaults are a fixed point");
   });
@@ -125,7 +125,7 @@ describe("cli lint", () => {
     const lines = run.stdout.trimEnd().split("\n");
     assert.match(lines[0]!, /^SEVERITY\s+RULE\s+PATH\s+MESSAGE$/);
     assert.match(lines[1]!, /^error\s+replicas-min\s+spec\.jetstream\.replicas\s+1 server/);
-    assert.equal(lines.at(-1), "EventBus/dev: 4 errors, 1 warning, 0 info (profile production)");
+    assert.equal(lines.at(-1), "EventBus/dev: 3 errors, 1 warning, 0 info (profile production)");
   });
 
   test("the development profile is quiet and exits 0; json output for scripts", async () => {

@@ -15,7 +15,7 @@ export type {
 export { validate, type ValidateOptions, type ValidationResult } from "./validate.js";
 export { validateUpdate } from "./update.js";
 export { withDefaults } from "./with-defaults.js";
-export { lint, LINT_RULES, LintProfile, Severity, type Finding } from "./lint.js";
+export { argoCompatibility, lint, LINT_RULES, LintProfile, Severity, type Finding } from "./lint.js";
 export { eventBusCrd, toStructuralSchema, EVENTBUS_GROUP, EVENTBUS_VERSION, EVENTBUS_PLURAL, EVENTBUS_SHORT_NAMES } from "./crd.js";
 export { MAX_MANIFEST_BYTES, readManifests, validateManifests, type ManifestDocument, type DocumentResult } from "./manifest.js";
 export { IssueCode, Issues, formatIssue, formatPath, type Issue } from "./issues.js";
@@ -25,7 +25,7 @@ export { Size, formatBytes } from "./size.js";
 export { Quantity } from "./quantity.js";
 export { ValueParseError } from "./value-error.js";
 export { parseNatsUrls, DEFAULT_NATS_CLIENT_PORT, type NatsServerUrl } from "./nats-url.js";
-export { RetentionPolicy, DiscardPolicy, STREAM_CONFIG_KEYS, formatStreamConfig, parseStreamConfig, type StreamConfig } from "./stream-config.js";
+export { RetentionPolicy, DiscardPolicy, STREAM_CONFIG_KEYS, formatStreamConfig, formatStreamConfigForManifest, parseStreamConfig, type StreamConfig } from "./stream-config.js";
 export type { ServerSettings } from "./settings.js";
 export { ALLOWED_START_FLAGS } from "./start-args.js";
 export { busNameProblem, jetStreamObjectNames, stanObjectNames, maxBusNameLength, MAX_OBJECT_NAME_LENGTH } from "./names.js";

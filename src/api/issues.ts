@@ -48,9 +48,18 @@ export function formatIssue(issue: Issue): string {
 /** Collects issues; validation never stops at the first one. */
 export class Issues {
   readonly list: Issue[] = [];
+  /**
+   * What is accepted but deserves a word: a manifest Argo Events accepts and reads in a surprising
+   * way (it raises, ignores or picks something). Warnings never make a manifest invalid.
+   */
+  readonly warnings: Issue[] = [];
 
   add(path: Path, message: string, code: IssueCode = IssueCode.invalidValue): void {
     this.list.push({ path: formatPath(path), message, code });
+  }
+
+  warn(path: Path, message: string, code: IssueCode = IssueCode.invalidValue): void {
+    this.warnings.push({ path: formatPath(path), message, code });
   }
 
   /** Whether an issue was reported at `path` or below it. */

@@ -191,7 +191,36 @@ export const LINT_RULES: readonly Rule[] = [
         ? one([...specPath(s), "url"], "nats:// without a tls block: events and credentials cross the network in clear text")
         : none,
   },
+  {
+    id: "argo-tls-disabled",
+    description: "Argo Events' event sources and sensors cannot use the bus: their JetStream drivers always dial TLS.",
+    severity: { production: "warning", development: "warning" },
+    check: (s) =>
+      s.mode === "jetstream" && !s.tls
+        ? one(["spec", "jetstream", "tls", "enabled"], `false: Argo Events' event sources and sensors cannot use this bus, because their JetStream drivers always dial TLS ("secure connection not available"); only eventbus and other NATS clients can. Remove it to keep TLS on`)
+        : none,
+  },
+  {
+    id: "argo-token-auth",
+    description: "Argo Events' event sources and sensors cannot use the bus: given an access secret, their JetStream drivers log in with a username and password.",
+    severity: { production: "warning", development: "warning" },
+    check: (s) =>
+      s.mode === "jetstream" && s.auth === "token"
+        ? one(["spec", "jetstream", "auth"], `token: Argo Events' event sources and sensors cannot use this bus, because with an accessSecret their JetStream drivers always log in with a username and password ("Authorization Violation"); use basic (the default), or none`)
+        : none,
+  },
 ];
+
+/** The rule ids that say whether Argo Events' own pods can use the bus. */
+const ARGO_RULE_PREFIX = "argo-";
+
+/**
+ * What keeps Argo Events' own event sources and sensors from using the bus, whatever the profile:
+ * `up` and `render` print these as warnings.
+ */
+export function argoCompatibility(bus: ResolvedEventBus): Finding[] {
+  return lint(bus, LintProfile.development).filter((f) => f.rule.startsWith(ARGO_RULE_PREFIX));
+}
 
 /** Runs the rules of `profile` on a valid bus; findings are ordered errors first, then by rule order. */
 export function lint(bus: ResolvedEventBus, profile: LintProfile = LintProfile.production): Finding[] {

@@ -18,8 +18,23 @@ export type DiscardPolicy = (typeof DiscardPolicy)[number];
 /** JetStream's limit on a stream's replicas. */
 export const MAX_STREAM_REPLICAS = 5;
 
-/** The keys a `streamConfig` may hold. */
+/**
+ * The keys of a `streamConfig` that reach the stream: the ones Argo Events' JetStream drivers read
+ * into `nats.StreamConfig` (argoproj/argo-events pkg/eventbus/jetstream/base/jetstream.go).
+ */
 export const STREAM_CONFIG_KEYS = ["maxMsgs", "maxAge", "maxBytes", "replicas", "duplicates", "retention", "discard"] as const;
+
+/**
+ * The other fields of nats.go's `StreamConfig`. Argo Events accepts them in a `streamConfig` (its
+ * controller merges the text with viper) but its drivers never read them, so they do not reach the
+ * stream; eventbus accepts them too, with a warning.
+ */
+const OTHER_NATS_STREAM_FIELDS = [
+  "name", "description", "subjects", "maxConsumers", "maxMsgsPerSubject", "maxMsgSize", "storage", "noAck", "template",
+  "discardNewPerSubject", "placement", "mirror", "sources", "sealed", "denyDelete", "denyPurge", "allowRollup",
+  "compression", "firstSeq", "subjectTransform", "rePublish", "allowDirect", "mirrorDirect", "consumerLimits",
+  "metadata", "allowMsgTTL", "subjectDeleteMarkerTTL",
+] as const;
 type StreamConfigKey = (typeof STREAM_CONFIG_KEYS)[number];
 
 /** The stream's settings after `streamConfig` is merged over the defaults. */
@@ -90,9 +105,12 @@ export function parseStreamConfig(
   for (const [key, value] of Object.entries(raw)) {
     const name = canonicalKey(key, STREAM_CONFIG_KEYS);
     if (name === undefined) {
-      issues.add([...path, key], `unknown stream setting${hint(key, STREAM_CONFIG_KEYS)}`, IssueCode.unknownField);
+      const read = `Argo Events' drivers read only ${STREAM_CONFIG_KEYS.join(", ")}`;
+      if (canonicalKey(key, OTHER_NATS_STREAM_FIELDS) !== undefined) issues.warn([...path, key], `is ignored: ${read} into the stream, and so does eventbus`, IssueCode.unknownField);
+      else issues.warn([...path, key], `unknown stream setting${hint(key, STREAM_CONFIG_KEYS)}; ignored, as Argo Events ignores it`, IssueCode.unknownField);
       continue;
     }
+    argoReading(name, value, [...path, name], issues);
     try {
       merged[name] = PARSERS[name](value, ctx);
     } catch (error) {
@@ -107,17 +125,68 @@ export function parseStreamConfig(
   return issues.list.length > before ? undefined : (merged as unknown as StreamConfig);
 }
 
-/** Renders a stream config as the YAML text a manifest holds, keys in a fixed order. */
+/**
+ * Renders a stream config as Argo Events' controller writes it in `status.config.jetstream.streamConfig`:
+ * it merges the texts with viper, which lowercases every key, and marshals the map, which sorts
+ * them. Argo's event-source and sensor drivers decode this text with viper into a
+ * `nats.StreamConfig` (`pkg/eventbus/jetstream/base/jetstream.go`), reading `retention` and
+ * `discard` with `GetInt`, so the policies are written as their numbers (a word would be read as 0),
+ * and `maxBytes`/`maxMsgs` with `GetInt64`, so they are whole numbers (a size such as `1GB` would
+ * be read as 0), and the durations with `GetDuration`, which takes Go's `72h`/`5m0s` forms.
+ */
 export function formatStreamConfig(config: StreamConfig): string {
+  const fields: Record<string, string | number> = {
+    discard: DiscardPolicy.indexOf(config.discard),
+    duplicates: config.duplicates.format(),
+    maxage: config.maxAge.format(),
+    maxbytes: config.maxBytes,
+    maxmsgs: config.maxMsgs,
+    replicas: config.replicas,
+    retention: RetentionPolicy.indexOf(config.retention),
+  };
+  return Object.keys(fields)
+    .sort()
+    .map((key) => `${key}: ${fields[key]}`)
+    .join("\n") + "\n";
+}
+
+/**
+ * Renders a stream config as the YAML text a manifest holds, keys in a fixed order. The policies
+ * are numbers with their names as comments, so that the text means the same to Argo Events'
+ * controller, which reads a word as 0.
+ */
+export function formatStreamConfigForManifest(config: StreamConfig): string {
   return [
     `maxMsgs: ${config.maxMsgs}`,
     `maxAge: ${config.maxAge.format()}`,
     `maxBytes: ${config.maxBytes}`,
     `replicas: ${config.replicas}`,
     `duplicates: ${config.duplicates.format()}`,
-    `retention: ${config.retention}`,
-    `discard: ${config.discard}`,
+    `retention: ${RetentionPolicy.indexOf(config.retention)} # ${config.retention}`,
+    `discard: ${DiscardPolicy.indexOf(config.discard)} # ${config.discard}`,
   ].join("\n") + "\n";
+}
+
+/**
+ * Warns where Argo Events' drivers read a value another way than eventbus: they decode the text with
+ * viper and spf13/cast, which reads a word as the integer 0 (`GetInt`/`GetInt64`), so a policy name
+ * becomes limits/old and a size such as `1GB` becomes 0, no limit.
+ */
+function argoReading(name: StreamConfigKey, value: unknown, path: Path, issues: Issues): void {
+  if (typeof value !== "string") return;
+  const names: readonly string[] | undefined = name === "retention" ? RetentionPolicy : name === "discard" ? DiscardPolicy : undefined;
+  if (names !== undefined) {
+    const index = names.findIndex((n) => n === value.toLowerCase());
+    if (index > 0) issues.warn(path, `Argo Events reads a word here as 0 (${names[0]}); write ${index} for ${names[index]}, which eventbus reads the same`);
+  } else if (name === "maxBytes" || name === "maxMsgs") {
+    let bytes: number | undefined;
+    try {
+      bytes = name === "maxBytes" ? Size.parse(value, { allowUnlimited: true }).bytes : undefined;
+    } catch {
+      return; // the parser reports it
+    }
+    if (bytes !== undefined && bytes > 0) issues.warn(path, `Argo Events reads a size here as 0 (no limit); write ${bytes}, which eventbus reads the same`);
+  }
 }
 
 /**

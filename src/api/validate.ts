@@ -35,8 +35,8 @@ export interface ValidateOptions {
 
 /** The outcome of {@link validate}: a resolved bus, or every issue found. */
 export type ValidationResult =
-  | { readonly ok: true; readonly bus: ResolvedEventBus; readonly issues: readonly [] }
-  | { readonly ok: false; readonly issues: readonly Issue[] };
+  | { readonly ok: true; readonly bus: ResolvedEventBus; readonly issues: readonly []; readonly warnings: readonly Issue[] }
+  | { readonly ok: false; readonly issues: readonly Issue[]; readonly warnings: readonly Issue[] };
 
 type Obj = Record<string, unknown>;
 
@@ -48,19 +48,21 @@ export function validate(input: unknown, options: ValidateOptions = {}): Validat
   const issues = new Issues();
   if (!isObj(input)) {
     issues.add([], `an EventBus must be a mapping, got ${describe(input)}`, IssueCode.invalidType);
-    return { ok: false, issues: issues.list };
+    return { ok: false, issues: issues.list, warnings: issues.warnings };
   }
   // Another kind of object is named in one line, not reported field by field.
   if (typeof input.kind === "string" && input.kind !== EVENTBUS_KIND) {
     issues.add(["kind"], `must be ${EVENTBUS_KIND}, got ${quote(input.kind)}`);
-    return { ok: false, issues: issues.list };
+    return { ok: false, issues: issues.list, warnings: issues.warnings };
   }
-  const spec = isObj(input.spec) ? input.spec : undefined;
+  const fullSpec = isObj(input.spec) ? input.spec : undefined;
+  // Of several modes, Argo Events runs one and ignores the others: so does eventbus, and says so.
+  const spec = fullSpec && argoModeOnly(fullSpec, issues);
   // Argo Events' Kafka mode is named rather than reported as an unknown field.
   const { kafka, ...specWithoutKafka } = spec ?? {};
   checkStructure(EventBusSchema, spec ? { ...input, spec: specWithoutKafka } : input, [], issues);
   if (kafka !== undefined && kafka !== null) {
-    issues.add(["spec", "kafka"], "Kafka event buses are not supported by eventbus; use jetstream", IssueCode.unsupported);
+    issues.add(["spec", "kafka"], "Kafka event buses are not supported by eventbus (Argo Events runs them; eventbus leaves them to it); use jetstream", IssueCode.unsupported);
   }
   checkTypeMeta(input, issues);
   const metadata = isObj(input.metadata) ? input.metadata : {};
@@ -75,11 +77,12 @@ export function validate(input: unknown, options: ValidateOptions = {}): Validat
   });
   const resolved = modes.length === 1 ? resolvedModes[0] : undefined;
 
-  if (!issues.empty || resolved === undefined || name === undefined) return { ok: false, issues: issues.list };
+  if (!issues.empty || resolved === undefined || name === undefined) return { ok: false, issues: issues.list, warnings: issues.warnings };
   const namespace = typeof metadata.namespace === "string" ? metadata.namespace : undefined;
   return {
     ok: true,
     issues: [],
+    warnings: issues.warnings,
     bus: { name, ...(namespace !== undefined && { namespace }), manifest: input as unknown as EventBus, spec: resolved },
   };
 }
@@ -105,6 +108,32 @@ function checkTypeMeta(input: Obj, issues: Issues): void {
 }
 
 const MODE_LIST = "jetstream, nats.native, nats.exotic or jetstreamExotic";
+
+/**
+ * The modes in the order Argo Events' controller picks one (argoproj/argo-events
+ * pkg/reconciler/eventbus/installer/installer.go, getInstaller): `nats`, then `jetstream`, then
+ * `kafka`, then `jetstreamExotic`.
+ */
+const ARGO_MODE_ORDER = ["nats", "jetstream", "kafka", "jetstreamExotic"] as const;
+
+/**
+ * The spec with only the mode Argo Events would run when several are set (Argo's validation accepts
+ * that), and a warning naming what is ignored. `nats` with both `native` and `exotic` stays as it is:
+ * Argo refuses that, and so does the mode check.
+ */
+function argoModeOnly(spec: Obj, issues: Issues): Obj {
+  const present = ARGO_MODE_ORDER.filter((key) => isSet(spec[key]));
+  if (present.length < 2) return spec;
+  const [chosen, ...ignored] = present;
+  issues.warn(
+    ["spec"],
+    `${present.join(" and ")} are all set; Argo Events runs ${chosen} (it looks for ${ARGO_MODE_ORDER.join(", then ")}) and ignores ${ignored.join(" and ")}, and so does eventbus: remove ${ignored.length === 1 ? "it" : "them"}`,
+    IssueCode.conflict,
+  );
+  const kept: Obj = { ...spec };
+  for (const key of ignored) delete kept[key];
+  return kept;
+}
 
 /** Exactly one mode must be set; Argo Events silently picks one when several are. Returns those set. */
 function detectModes(spec: Obj, issues: Issues): BusMode[] {
@@ -178,8 +207,12 @@ function resolveJetStream(js: Obj, path: Path, issues: Issues, options: Validate
 }
 
 function resolveStan(stan: Obj, path: Path, issues: Issues): ResolvedSpec | undefined {
-  const replicas = int(stan.replicas) ?? DEFAULT_REPLICAS;
-  if (replicas < 3) issues.add([...path, "replicas"], `must be >= 3 (a NATS Streaming cluster needs 3 servers for a quorum), got ${replicas}`);
+  let replicas = int(stan.replicas) ?? DEFAULT_REPLICAS;
+  if (replicas < 3) {
+    // argoproj/argo-events pkg/reconciler/eventbus/installer/nats.go raises it to 3.
+    issues.warn([...path, "replicas"], `${replicas} is raised to 3, as Argo Events does: a NATS Streaming cluster needs 3 servers for a quorum; write 3`);
+    replicas = 3;
+  }
   const auth = checkStanAuth(stan, path, issues);
   const persistence = resolvePersistence(stan.persistence, [...path, "persistence"], issues, DEFAULT_STAN_VOLUME_SIZE);
   const maxAge = parseValue(stan.maxAge, DEFAULT_STAN.maxAge, [...path, "maxAge"], issues, Duration.parse);
@@ -325,6 +358,9 @@ function parsePayload(value: unknown, path: Path, issues: Issues): Size | undefi
 }
 
 function podTemplate(obj: Obj, path: Path, issues: Issues): PodTemplate {
+  if (isSet(obj.antiAffinity)) {
+    issues.warn([...path, "antiAffinity"], "is deprecated and ignored, as Argo Events ignores it; spread the servers with affinity.podAntiAffinity");
+  }
   for (const key of ["containerTemplate", "metricsContainerTemplate", "reloaderContainerTemplate"]) {
     const template = obj[key];
     if (isObj(template) && isObj(template.resources)) checkResources(template.resources, [...path, key, "resources"], issues);

@@ -1,7 +1,7 @@
 import type { ResolvedEventBus, ResolvedPersistence } from "./model.js";
 import type { EventBus } from "./schema.js";
 import { formatSettings } from "./settings.js";
-import { formatStreamConfig } from "./stream-config.js";
+import { formatStreamConfigForManifest } from "./stream-config.js";
 
 /**
  * The manifest with every default written out: what eventbus will run. Validating the result gives
@@ -26,7 +26,7 @@ export function withDefaults(bus: ResolvedEventBus): EventBus {
         tls: { enabled: spec.tls },
         ...(spec.persistence && { persistence: persistence(spec.persistence) }),
         settings: formatSettings(spec.settings),
-        streamConfig: formatStreamConfig(spec.streamConfig),
+        streamConfig: formatStreamConfigForManifest(spec.streamConfig),
         maxPayload: spec.maxPayload.toString(),
       };
       break;
@@ -55,7 +55,7 @@ export function withDefaults(bus: ResolvedEventBus): EventBus {
     case "jetstreamExotic":
       manifest.spec.jetstreamExotic = {
         ...manifest.spec.jetstreamExotic,
-        streamConfig: formatStreamConfig(spec.streamConfig),
+        streamConfig: formatStreamConfigForManifest(spec.streamConfig),
         ...(spec.tls && { tls: { ...manifest.spec.jetstreamExotic?.tls, insecureSkipVerify: spec.tls.insecureSkipVerify } }),
       };
       break;

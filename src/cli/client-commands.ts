@@ -297,6 +297,7 @@ async function subscribeCommand(bus: string | undefined, opts: SubscribeFlags, i
     ...(count !== undefined && { max: count }),
     onInvalid: (error, message) => io.stderr(`skipped message ${message.seq} on ${message.subject}: not an Argo Events CloudEvent (${error.message})\n`),
   });
+  for (const warning of subscription.warnings) io.stderr(`warning: ${warning}\n`);
   if (!subscription.created && (opts.from !== undefined || ackWait !== undefined)) {
     io.stderr(`note: consumer ${subscription.consumer} already exists; it continues where it was, so --from and --ack-wait do not apply\n`);
   }

@@ -1,13 +1,16 @@
-import { formatIssue, lint, type LintProfile } from "../api/index.js";
+import { formatIssue, lint, type Finding, type LintProfile, type Severity } from "../api/index.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatData, plural, table, type Io, type OutputFormat } from "./io.js";
-import { documentHeading, loadAndValidate } from "./manifests.js";
+import { documentHeading, loadAndValidate, warningFindings } from "./manifests.js";
 
 export interface LintCommandOptions {
   file: string;
   profile: LintProfile;
   output: OutputFormat;
 }
+
+const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+const bySeverity = (a: Finding, b: Finding) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity];
 
 /**
  * `eventbus lint`: production-readiness findings of each valid document. Exit 2 when a document is
@@ -17,7 +20,7 @@ export async function lintCommand(options: LintCommandOptions, io: Io): Promise<
   const results = await loadAndValidate(options.file, io);
   const reports = results.map((entry) => ({
     entry,
-    findings: entry.result.ok ? lint(entry.result.bus, options.profile) : [],
+    findings: entry.result.ok ? [...warningFindings(entry), ...lint(entry.result.bus, options.profile)].sort(bySeverity) : [],
   }));
   const invalid = results.some((r) => !r.result.ok);
   const errors = reports.some((r) => r.findings.some((f) => f.severity === "error"));

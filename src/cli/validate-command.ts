@@ -1,7 +1,7 @@
 import { formatIssue, withDefaults } from "../api/index.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatData, plural, type Io, type OutputFormat } from "./io.js";
-import { documentHeading, loadAndValidate } from "./manifests.js";
+import { documentHeading, loadAndValidate, warningLines } from "./manifests.js";
 
 export interface ValidateCommandOptions {
   file: string;
@@ -20,6 +20,7 @@ export async function validateCommand(options: ValidateCommandOptions, io: Io): 
       name: document.label,
       valid: result.ok,
       issues: result.issues,
+      warnings: result.warnings,
       ...(result.ok && options.defaults && { manifest: withDefaults(result.bus) }),
     }));
     io.stdout(formatData(data, options.output));
@@ -27,6 +28,7 @@ export async function validateCommand(options: ValidateCommandOptions, io: Io): 
   }
   for (const entry of results) {
     const { document, result } = entry;
+    io.stderr(warningLines(entry, results.length));
     if (result.ok) {
       if (options.defaults) io.stdout((results.length > 1 ? "---\n" : "") + formatData(withDefaults(result.bus), "yaml"));
       else io.stdout(`${document.label}: valid (${result.bus.spec.mode})\n`);

@@ -37,3 +37,10 @@ export interface DurableNameParts {
 export function durableName(parts: DurableNameParts): string {
   return `group-${fnv32a(`${parts.sensor}-${parts.trigger}-${parts.dependency}`)}`;
 }
+
+const ARGO_DURABLE_NAME = /^group-\d{1,10}$/;
+
+/** Whether a consumer name has the shape of an Argo Events sensor's durable (`group-<decimal FNV-1a 32>`). */
+export function isArgoDurableName(name: string): boolean {
+  return ARGO_DURABLE_NAME.test(name);
+}

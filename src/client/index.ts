@@ -19,7 +19,7 @@ export {
   type MessageHeaders,
 } from "./wire.js";
 export { checkSubjectToken } from "./subject-token.js";
-export { durableName, fnv32a, type DurableNameParts } from "./consumer-names.js";
+export { durableName, fnv32a, isArgoDurableName, type DurableNameParts } from "./consumer-names.js";
 export {
   BusKind,
   busConfigFromObject,

@@ -7,7 +7,7 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type Consumer, type ConsumerConfig, type ConsumerInfo, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 
 import type { EventBusClient } from "./connection.js";
-import { durableName, type DurableNameParts } from "./consumer-names.js";
+import { durableName, isArgoDurableName, type DurableNameParts } from "./consumer-names.js";
 import { BusError, ClientErrorCode, InvalidEventError } from "./errors.js";
 import { ARGO_STREAM_NAME, decodeEvent, eventSubject, type ArgoEvent } from "./wire.js";
 
@@ -101,12 +101,13 @@ export async function subscribe(client: EventBusClient, options: SubscribeOption
     throw new BusError(ClientErrorCode.invalidOptions, `max: must be a whole number >= 1, got ${options.max}`);
   }
   const { info, created } = await ensureConsumer(client, subject, durable, options);
+  const warnings = durable !== undefined && isArgoDurableName(durable) ? argoBindProblems(info, subject) : [];
   const consumer = await client.js.consumers.get(ARGO_STREAM_NAME, info.name).catch((err: unknown) => {
     throw consumerError(info.name, err);
   });
   const source: MessageSource =
     options.max === undefined ? await consumer.consume({ max_messages: batch }) : new BoundedFetch(consumer, options.max, batch);
-  return new EventSubscription(info.name, durable !== undefined, created, subject, source, options.onInvalid);
+  return new EventSubscription(info.name, durable !== undefined, created, subject, source, options.onInvalid, warnings);
 }
 
 /** What a subscription reads messages from: nats.js's `consume()`, or a {@link BoundedFetch}. */
@@ -162,6 +163,11 @@ export class EventSubscription implements AsyncIterable<ReceivedEvent>, AsyncDis
     readonly subject: string,
     private readonly messages: MessageSource,
     private readonly onInvalid: SubscribeOptions["onInvalid"],
+    /**
+     * Why an Argo Events sensor could not bind this consumer, for an existing consumer with an Argo
+     * name whose config differs from the one Argo's sensor asks for; empty otherwise.
+     */
+    readonly warnings: readonly string[] = [],
   ) {}
 
   async *[Symbol.asyncIterator](): AsyncIterator<ReceivedEvent> {
@@ -218,6 +224,14 @@ async function ensureConsumer(client: EventBusClient, subject: string, durable: 
   const jsm = await client.manager().catch((err: unknown) => {
     throw consumerError(name, err);
   });
+  const from = options.from ?? "new";
+  const argo = durable !== undefined && isArgoDurableName(durable);
+  if (argo && from !== "new") {
+    throw new BusError(
+      ClientErrorCode.invalidOptions,
+      `from: consumer ${durable} has an Argo Events sensor's durable name, and Argo's sensor binds it with DeliverNew (nats.go refuses a durable with another deliver policy), so it can only start at new events; to read from ${describeStart(from)}, use another durable name (a separate consumer)`,
+    );
+  }
   if (durable !== undefined) {
     const existing = await consumerInfo(client, durable);
     if (existing) return { info: checkFilter(existing, subject), created: false };
@@ -226,7 +240,9 @@ async function ensureConsumer(client: EventBusClient, subject: string, durable: 
     ack_policy: AckPolicy.Explicit,
     filter_subject: subject,
     ack_wait: Math.round((options.ackWaitMillis ?? DEFAULT_ACK_WAIT_MILLIS) * NANOS_PER_MILLI),
-    ...startPosition(options.from ?? "new"),
+    ...startPosition(from),
+    // nats.go gives a consumer it creates for a channel subscription (as Argo's sensor's PullSubscribe) the channel's length as its max ack pending.
+    ...(argo && { max_ack_pending: NATS_GO_SUB_CHAN_LEN }),
     ...(durable !== undefined ? { durable_name: durable } : { inactive_threshold: EPHEMERAL_INACTIVE_MILLIS * NANOS_PER_MILLI }),
   };
   try {
@@ -260,6 +276,36 @@ function checkFilter(info: ConsumerInfo, subject: string): ConsumerInfo {
     throw new BusError(ClientErrorCode.consumer, `consumer ${info.name} exists with ack policy ${info.config.ack_policy}, not explicit; use another durable name`);
   }
   return info;
+}
+
+/**
+ * nats.go's `DefaultMaxChanLen`, the channel length of a subscription, which its `subscribe` sets as
+ * the max ack pending of a consumer it creates (nats-io/nats.go js.go and nats.go).
+ */
+const NATS_GO_SUB_CHAN_LEN = 64 * 1024;
+
+/**
+ * What nats.go's `PullSubscribe(subject, durable, AckExplicit(), DeliverNew())`, Argo Events'
+ * sensor call (argoproj/argo-events pkg/eventbus/jetstream/sensor/trigger_conn.go), refuses in an
+ * existing consumer: a filter on another subject, a push consumer, or a deliver or ack policy other
+ * than the ones it asks for (nats-io/nats.go js.go, processConsInfo and checkConfig).
+ */
+export function argoBindProblems(info: ConsumerInfo, subject: string): string[] {
+  const problems: string[] = [];
+  const config = info.config;
+  const consumer = `consumer ${info.name}`;
+  if (config.filter_subject && config.filter_subject !== subject) problems.push(`${consumer} filters ${config.filter_subject}, not ${subject}`);
+  if (config.deliver_subject) problems.push(`${consumer} is a push consumer (deliver subject ${config.deliver_subject}); Argo's sensor pulls`);
+  if (config.deliver_policy !== DeliverPolicy.New) problems.push(`${consumer} has deliver policy ${config.deliver_policy}; Argo's sensor asks for new`);
+  if (config.ack_policy !== AckPolicy.Explicit) problems.push(`${consumer} has ack policy ${config.ack_policy}; Argo's sensor asks for explicit`);
+  return problems.map((p) => `${p}, so an Argo Events sensor cannot bind it (delete the consumer to let the sensor recreate it)`);
+}
+
+function describeStart(from: StartPosition): string {
+  if (from === "start") return "the start of the stream";
+  if (typeof from === "number") return `stream sequence ${from}`;
+  if (from instanceof Date) return from.toISOString();
+  return String(from);
 }
 
 function startPosition(from: StartPosition): Partial<ConsumerConfig> {

@@ -122,32 +122,9 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
       peers: [...(meta?.leader ? [meta.leader] : []), ...(meta?.replicas ?? []).map((r) => r.name)].sort(),
       peersCurrent: (meta?.replicas ?? []).filter((r) => r.current).length + (meta?.leader ? 1 : 0),
     };
-    const details = await streamDetails(healthyServer.ports.monitor);
-    streamsKnown = details !== undefined;
-    // Only a stream's leader knows whether its replicas are current; a follower reports them as not.
-    const leaderViews = new Map<string, JszAccounts | undefined>();
-    for (const account of details?.account_details ?? []) {
-      for (const seen of account.stream_detail ?? []) {
-        const leader = state.servers.find((s) => s.name === seen.cluster?.leader);
-        let stream = seen;
-        if (leader && leader.name !== healthyServer.name) {
-          if (!leaderViews.has(leader.name)) leaderViews.set(leader.name, await streamDetails(leader.ports.monitor));
-          const view = leaderViews.get(leader.name)?.account_details?.find((a) => a.name === account.name)?.stream_detail?.find((d) => d.name === seen.name);
-          if (view) stream = view;
-        }
-        streams.push({
-          name: stream.name,
-          messages: stream.state.messages,
-          bytes: stream.state.bytes,
-          firstSeq: stream.state.first_seq,
-          lastSeq: stream.state.last_seq,
-          consumers: stream.state.consumer_count,
-          replicas: stream.config?.num_replicas ?? 1,
-          ...(stream.cluster?.leader !== undefined && { leader: stream.cluster.leader }),
-          current: (stream.cluster?.replicas ?? []).every((r) => r.current),
-        });
-      }
-    }
+    const found = await accountStreams(state.servers.filter((s) => serving(servers.find((r) => r.name === s.name)?.phase)));
+    streamsKnown = found !== undefined;
+    streams.push(...(found ?? []));
   }
   const supervised = supervisor !== undefined;
   const running = supervised || servers.some((s) => s.phase === "unsupervised");
@@ -161,17 +138,7 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
   if (supervised) {
     for (const s of servers) if (s.phase !== "healthy") problems.push(`server ${s.name} is ${s.phase}`);
   }
-  // A bus of more servers than the stream's replicas has servers that do not hold it: ask them all.
-  const hasDefault = async () => {
-    if (streams.some((s) => s.name === "default")) return true;
-    for (const s of state.servers) {
-      if (!serving(servers.find((r) => r.name === s.name)?.phase) || s === healthyServer) continue;
-      const details = await streamDetails(s.ports.monitor);
-      if (details?.account_details?.some((a) => a.stream_detail?.some((d) => d.name === "default"))) return true;
-    }
-    return false;
-  };
-  if (streamsKnown && !(await hasDefault())) {
+  if (streamsKnown && !streams.some((s) => s.name === "default")) {
     problems.push(`the bus has no stream default: events cannot be stored; \`eventbus up ${name}\` creates it`);
   }
   for (const s of streams) if (s.replicas > 1 && s.leader === undefined) problems.push(`stream ${s.name} has no leader`);
@@ -195,6 +162,42 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
     stateDir: paths.dir,
     ...(supervised && control?.metricsPort !== undefined && { metricsUrl: `http://127.0.0.1:${control.metricsPort}/metrics` }),
   };
+}
+
+/**
+ * Every stream of the bus's accounts, wherever it lives: a stream is held only by its replicas' servers
+ * (a one-copy `KV_<sensor>` bucket of an Argo sensor by one server of three), so each serving server is
+ * asked, and a stream is reported as its leader sees it, since only the leader knows whether the
+ * other replicas are current. Sorted by name; undefined when no server answered.
+ */
+async function accountStreams(serving: readonly { readonly name: string; readonly ports: { readonly monitor: number } }[]): Promise<StreamReport[] | undefined> {
+  const views = await Promise.all(serving.map(async (s) => ({ server: s.name, details: await streamDetails(s.ports.monitor) })));
+  if (views.every((v) => v.details === undefined)) return undefined;
+  type Detail = NonNullable<NonNullable<JszAccounts["account_details"]>[number]["stream_detail"]>[number];
+  const chosen = new Map<string, { readonly detail: Detail; readonly fromLeader: boolean }>();
+  for (const { server, details } of views) {
+    for (const account of details?.account_details ?? []) {
+      for (const detail of account.stream_detail ?? []) {
+        const key = `${account.name}\u0000${detail.name}`;
+        const fromLeader = detail.cluster?.leader === server;
+        const known = chosen.get(key);
+        if (!known || (fromLeader && !known.fromLeader)) chosen.set(key, { detail, fromLeader });
+      }
+    }
+  }
+  return [...chosen.values()]
+    .map(({ detail: stream }) => ({
+      name: stream.name,
+      messages: stream.state.messages,
+      bytes: stream.state.bytes,
+      firstSeq: stream.state.first_seq,
+      lastSeq: stream.state.last_seq,
+      consumers: stream.state.consumer_count,
+      replicas: stream.config?.num_replicas ?? 1,
+      ...(stream.cluster?.leader !== undefined && { leader: stream.cluster.leader }),
+      current: (stream.cluster?.replicas ?? []).every((r) => r.current),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** The streams a server holds a replica of, with their config and state, from its `/jsz`. */

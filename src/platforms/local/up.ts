@@ -5,7 +5,9 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import {
+  argoCompatibility,
   EventBusValidationError,
+  formatIssue,
   ManifestReadError,
   readManifests,
   validate,
@@ -92,6 +94,7 @@ export async function upBus(options: UpOptions = {}): Promise<UpResult> {
   const result = validate(documents[0]!.value, { jetstreamVersions: knownJetStreamVersions() });
   if (!result.ok) throw new EventBusValidationError(result.issues);
   const bus = result.bus;
+  for (const warning of [...result.warnings.map(formatIssue), ...argoCompatibility(bus).map((f) => `${f.path}: ${f.message}`)]) progress(`warning: ${warning}`);
   const spec = bus.spec;
   if (spec.mode !== "jetstream") {
     throw new LocalPlatformError(LocalErrorCode.notJetStream, `eventbus up runs managed JetStream buses (spec.jetstream); ${spec.mode} is not run locally`);
