@@ -92,9 +92,14 @@ describe("validate - invalid manifests report every issue with its path", () => 
       issues: ['spec.jetstream.auth: must be one of "basic", "token", "none", got "password"'],
     },
     {
-      name: "settings: only two keys reach nats.conf",
-      input: manifest({ jetstream: { version: "2.10", settings: "max_file_store: 1TB\nmax_connections: 10\n" } }),
-      issues: ["spec.jetstream.settings.max_connections: setting is not allowed (only max_memory_store and max_file_store reach nats.conf)"],
+      name: "settings: only jetstream {} keys every server version accepts reach nats.conf; eventbus's own are refused",
+      input: manifest({ jetstream: { version: "2.10", settings: "max_file_store: 1TB\nmax_connections: 10\nstore_dir: /tmp\nstrict: true\ndomain: \"a\\\"b\"\n" } }),
+      issues: [
+        "spec.jetstream.settings.max_connections: is not a nats-server JetStream setting eventbus passes through (nats-server refuses unknown ones); allowed: max_memory_store, max_file_store, domain, unique_tag, max_outstanding_catchup, request_queue_limit, sync_interval",
+        "spec.jetstream.settings.store_dir: is set by eventbus: the store directory is the bus's data dir (on Kubernetes, the volume)",
+        "spec.jetstream.settings.strict: is not accepted by nats-server 2.10 (only by later versions), so it would stop the servers; allowed: max_memory_store, max_file_store, domain, unique_tag, max_outstanding_catchup, request_queue_limit, sync_interval",
+        "spec.jetstream.settings.domain: must not contain quotes, backslashes or control characters",
+      ],
     },
     {
       name: "settings: a nats.conf block is not YAML lines",

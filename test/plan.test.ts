@@ -50,7 +50,7 @@ test("plan - a 1-replica local bus: one server on 127.0.0.1 with no routes, stre
     auth: "none",
     tls: false,
     tlsNames: { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"] },
-    storage: { persistent: true, maxMemoryStoreBytes: -1, maxFileStoreBytes: 1024 ** 4 },
+    storage: { persistent: true, maxMemoryStoreBytes: -1, maxFileStoreBytes: 1024 ** 4, passedSettings: [] },
     maxPayloadBytes: 1024 * 1024,
     lameDuckDuration: Duration.parse("30s"),
     lameDuckGracePeriod: Duration.parse("2s"),
@@ -96,6 +96,7 @@ test("plan - a 3-replica local bus: routes to every server, itself included, set
       maxMemoryStoreBytes: 256 * 1024 ** 2,
       // The 1TB default is capped at the volume.
       maxFileStoreBytes: 10 * 1024 ** 3,
+      passedSettings: [],
       volumeSize: Quantity.parse("10Gi"),
       accessMode: "ReadWriteOnce",
     },
@@ -170,6 +171,7 @@ test("plan - a 3-replica Kubernetes bus: pod DNS names, default ports, Service T
       persistent: true,
       maxMemoryStoreBytes: -1,
       maxFileStoreBytes: 20 * 1024 ** 3,
+      passedSettings: [],
       volumeSize: Quantity.parse("20Gi"),
       storageClassName: "standard",
       accessMode: "ReadWriteOnce",
@@ -189,7 +191,7 @@ test("plan - a 3-replica Kubernetes bus: pod DNS names, default ports, Service T
 
 test("plan - a Kubernetes bus without persistence has a store that does not survive the pod", () => {
   const plan = planJetStream(bus({ name: "default" }, { jetstream: { version: "latest" } }), { platform: "kubernetes", namespace: "ns" });
-  assert.deepStrictEqual(plan.storage, { persistent: false, maxMemoryStoreBytes: -1, maxFileStoreBytes: 1024 ** 4 });
+  assert.deepStrictEqual(plan.storage, { persistent: false, maxMemoryStoreBytes: -1, maxFileStoreBytes: 1024 ** 4, passedSettings: [] });
 });
 
 test("plan - the same bus and placement give a deep-equal plan, and the plan does not share the placement's arrays", () => {

@@ -11,7 +11,7 @@
  * include inside an array. Outgoing routes authenticate only with the credentials in their URLs
  * (not with `cluster.authorization`), so with route authorization the route URLs are secrets too.
  */
-import { Duration } from "../api/index.js";
+import { Duration, type ServerSetting } from "../api/index.js";
 import { hostPort, type JetStreamPlan, type SecretValue, type ServerMaterial, type ServerPlan } from "../plan/index.js";
 import { InvalidValueError, MaterialMismatchError, UnknownServerError } from "./errors.js";
 import { array, boolean, duration, integer, quoteString, variable } from "./values.js";
@@ -98,6 +98,7 @@ export function renderJetStreamConfig(plan: JetStreamPlan, serverIndex: number, 
   conf.blank().open("jetstream").entry("store_dir", quoteString(material.storeDir, "jetstream.store_dir"));
   if (plan.storage.maxMemoryStoreBytes !== -1) conf.entry("max_memory_store", integer(plan.storage.maxMemoryStoreBytes, "jetstream.max_memory_store"));
   if (plan.storage.maxFileStoreBytes !== -1) conf.entry("max_file_store", integer(plan.storage.maxFileStoreBytes, "jetstream.max_file_store"));
+  for (const setting of plan.storage.passedSettings) conf.entry(setting.key, settingValue(setting));
   if (material.encryptionKey !== undefined) conf.entry("key", secrets.reference(material.encryptionKey, SECRET_VARIABLES.encryptionKey, "jetstream.key"));
   conf.close();
 
@@ -233,5 +234,18 @@ function checkLameDuck(plan: JetStreamPlan): void {
   }
   if (plan.lameDuckGracePeriod.compare(plan.lameDuckDuration) >= 0) {
     throw new InvalidValueError("lame_duck_grace_period", `must be shorter than lame_duck_duration (${plan.lameDuckDuration.format()}), got ${plan.lameDuckGracePeriod.format()}`);
+  }
+}
+
+/** A passed-through `jetstream {}` setting, written as its kind is (strings and durations quoted). */
+function settingValue(setting: ServerSetting): string {
+  const path = `jetstream.${setting.key}`;
+  switch (setting.kind) {
+    case "size":
+    case "integer":
+      return integer(setting.value as number, path);
+    case "string":
+    case "duration":
+      return quoteString(String(setting.value), path);
   }
 }

@@ -71,12 +71,13 @@ export function planJetStream(bus: ResolvedEventBus, placement: Placement): JetS
     listenHost: placement.platform === "local" ? (placement.host ?? LOCAL_HOST) : POD_LISTEN_HOST,
     auth: spec.auth,
     tls: spec.tls,
-    tlsNames: placement.platform === "local" ? localTlsNames() : serviceTlsNames(objects.service, placement.namespace),
+    tlsNames: placement.platform === "local" ? localTlsNames() : serviceTlsNames(objects.service, placement.namespace, placement.clusterDomain),
     storage: {
       // Locally the store lives in the state dir, which outlives the processes.
       persistent: placement.platform === "local" || persistence !== undefined,
       maxMemoryStoreBytes: spec.settings.maxMemoryStore.bytes,
       maxFileStoreBytes: spec.settings.maxFileStore.bytes,
+      passedSettings: spec.settings.passed,
       ...(persistence && {
         volumeSize: persistence.volumeSize,
         ...(persistence.storageClassName !== undefined && { storageClassName: persistence.storageClassName }),
@@ -134,9 +135,13 @@ function localTlsNames(): JetStreamPlan["tlsNames"] {
   return { dnsNames: [...LOCAL_TLS_NAMES.dnsNames], ipAddresses: [...LOCAL_TLS_NAMES.ipAddresses] };
 }
 
-/** The Service's DNS names, and the wildcard forms that cover each pod's name under it. */
-function serviceTlsNames(service: string, namespace: string): JetStreamPlan["tlsNames"] {
-  const forms = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.${CLUSTER_DOMAIN}`];
+/**
+ * The Service's DNS names, short and long (in `cluster.local` and in `clusterDomain`), and the
+ * wildcard forms that cover each pod's name under it.
+ */
+function serviceTlsNames(service: string, namespace: string, clusterDomain?: string): JetStreamPlan["tlsNames"] {
+  const domains = clusterDomain === undefined || clusterDomain === CLUSTER_DOMAIN ? [CLUSTER_DOMAIN] : [CLUSTER_DOMAIN, clusterDomain];
+  const forms = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, ...domains.map((d) => `${service}.${namespace}.svc.${d}`)];
   return { dnsNames: [...forms, ...forms.map((name) => `*.${name}`), "localhost"], ipAddresses: ["127.0.0.1"] };
 }
 

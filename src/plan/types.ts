@@ -1,4 +1,4 @@
-import type { Duration, Quantity, StreamConfig } from "../api/index.js";
+import type { Duration, Quantity, ServerSetting, StreamConfig } from "../api/index.js";
 import type { jetStreamObjectNames } from "../api/index.js";
 
 /** The ports a JetStream server listens on, as Argo Events' pods expose them. */
@@ -20,7 +20,12 @@ export type Placement =
       /** @default "127.0.0.1" */
       readonly host?: string;
     }
-  | { readonly platform: "kubernetes"; readonly namespace: string };
+  | {
+      readonly platform: "kubernetes";
+      readonly namespace: string;
+      /** A cluster DNS domain the certificates also name (`<svc>.<ns>.svc.<domain>`), besides `cluster.local`. */
+      readonly clusterDomain?: string;
+    };
 
 /** One server of a bus. */
 export interface ServerPlan {
@@ -58,6 +63,8 @@ export interface JetStreamPlan {
     readonly maxMemoryStoreBytes: number;
     /** -1 for no limit. */
     readonly maxFileStoreBytes: number;
+    /** The other `jetstream {}` settings of `spec.jetstream.settings`, checked and typed. */
+    readonly passedSettings: readonly ServerSetting[];
     readonly volumeSize?: Quantity;
     readonly storageClassName?: string;
     readonly accessMode?: string;
