@@ -135,8 +135,11 @@ async function writeConfigVolume(
     await writeFile(file, map(text), { mode: 0o600 });
     configFiles.set(key, file);
   }
+  // The server Secret's keys as the StatefulSet projects them: each item's key to its path.
   const server = secretData(find(objects, "Secret", "eventbus-default-js-server"));
-  for (const [key, text] of Object.entries(server)) await writeFile(join(configDir, key), text, { mode: 0o600 });
+  const sts = find(objects, "StatefulSet")["spec"] as { template: { spec: { volumes: { projected?: { sources: { secret?: { items: { key: string; path: string }[] } }[] } }[] } } };
+  const items = sts.template.spec.volumes.flatMap((v) => v.projected?.sources ?? []).flatMap((src) => src.secret?.items ?? []);
+  for (const { key, path } of items) await writeFile(join(configDir, path), server[key]!, { mode: 0o600 });
   return { configFiles, env: { ...process.env }, pidFile: join(dir, "var/run/nats/nats.pid") };
 }
 
@@ -199,7 +202,29 @@ describe("kubernetes render - JetStream objects", () => {
     assert.equal(spec.template.spec["terminationGracePeriodSeconds"], 60);
     assert.deepEqual(spec.template.spec.volumes, [
       { name: "pid", emptyDir: {} },
-      { name: "config-volume", projected: { sources: [{ configMap: { name: "eventbus-default-js-config" } }, { secret: { name: "eventbus-default-js-server" } }] } },
+      {
+        name: "config-volume",
+        projected: {
+          sources: [
+            { configMap: { name: "eventbus-default-js-config" } },
+            // Only what the servers read: not credentials.json, Argo's auth or the bare encryption key. Argo's key names, Argo's file names.
+            {
+              secret: {
+                name: "eventbus-default-js-server",
+                items: [
+                  ...[0, 1, 2].map((i) => ({ key: `eventbus-default-js-${i}.secrets.conf`, path: `eventbus-default-js-${i}.secrets.conf` })),
+                  { key: "ca-cert", path: "ca-cert.pem" },
+                  { key: "cert", path: "server-cert.pem" },
+                  { key: "private-key", path: "server-key.pem" },
+                  { key: "cluster-ca-cert", path: "cluster-ca-cert.pem" },
+                  { key: "cluster-cert", path: "cluster-server-cert.pem" },
+                  { key: "cluster-private-key", path: "cluster-server-key.pem" },
+                ],
+              },
+            },
+          ],
+        },
+      },
       { name: "eventbus-default-js-vol", emptyDir: {} },
     ]);
     assert.deepEqual(
@@ -224,7 +249,7 @@ describe("kubernetes render - JetStream objects", () => {
         { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
         { name: "SERVER_NAME", value: "$(POD_NAME)" },
         { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-        { name: "CLUSTER_ADVERTISE", value: "$(POD_NAME).eventbus-default-js-svc.$(POD_NAMESPACE).svc.cluster.local" },
+        { name: "CLUSTER_ADVERTISE", value: "$(POD_NAME).eventbus-default-js-svc.$(POD_NAMESPACE).svc" },
       ],
       volumeMounts: [
         { name: "config-volume", mountPath: "/etc/nats-config" },
@@ -233,6 +258,8 @@ describe("kubernetes render - JetStream objects", () => {
       ],
       startupProbe: { httpGet: { path: "/healthz", port: 8222 }, failureThreshold: 30, initialDelaySeconds: 10, timeoutSeconds: 5 },
       livenessProbe: { httpGet: { path: "/", port: 8222 }, initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5 },
+      // Argo's readinessProbe (pkg/reconciler/eventbus/installer/jetstream.go).
+      readinessProbe: { httpGet: { path: "/healthz", port: 8222 }, initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 5 },
       lifecycle: { preStop: { exec: { command: ["/nats-server", "-sl=ldm=/var/run/nats/nats.pid"] } } },
     }));
     // Without startArgs there are no args at all.
@@ -294,21 +321,27 @@ describe("kubernetes render - JetStream objects", () => {
     assert.equal(server["type"], "Opaque");
     assert.equal("stringData" in server, false);
     const data = secretData(server);
+    // Argo's key names (JetStreamServerSecret*Key in Argo's v1alpha1 constants).
     assert.deepEqual(Object.keys(data).sort(), [
-      "ca-cert.pem",
-      "cluster-server-cert.pem",
-      "cluster-server-key.pem",
+      "auth",
+      "ca-cert",
+      "cert",
+      "cluster-ca-cert",
+      "cluster-cert",
+      "cluster-private-key",
       "encryption",
       "eventbus-default-js-0.secrets.conf",
       "eventbus-default-js-1.secrets.conf",
       "eventbus-default-js-2.secrets.conf",
-      "server-cert.pem",
-      "server-key.pem",
+      "private-key",
     ]);
     assert.equal(data["encryption"], secrets.credentials.encryptionKey);
-    assert.equal(data["ca-cert.pem"], secrets.tls!.ca.certPem);
-    assert.equal(data["server-key.pem"], secrets.tls!.server.keyPem);
-    assert.equal(data["cluster-server-cert.pem"], secrets.tls!.route.certPem);
+    assert.equal(data["ca-cert"], secrets.tls!.ca.certPem);
+    assert.equal(data["cluster-ca-cert"], secrets.tls!.ca.certPem);
+    assert.equal(data["private-key"], secrets.tls!.server.keyPem);
+    assert.equal(data["cluster-cert"], secrets.tls!.route.certPem);
+    // Argo's server-auth.conf shape: the js account with the clients' user, the sys account.
+    assert.match(data["auth"]!, new RegExp(`"js": \\{\\n {4}"jetstream": true,\\n {4}"users": \\[\\n {6}\\{"user": "${secrets.credentials.user}", "pass": "${secrets.credentials.password}"\\}`));
     assert.ok(!Object.values(data).includes(secrets.tls!.ca.keyPem), "the CA key stays out of the pods");
     assert.match(data["eventbus-default-js-0.secrets.conf"]!, new RegExp(`^EVENTBUS_JS_PASSWORD: "${secrets.credentials.password}"$`, "m"));
     // The encryption key is a quoted value of the secrets include, not an environment variable (see below).
@@ -323,6 +356,7 @@ describe("kubernetes render - JetStream objects", () => {
   test("without TLS the server Secret has no PEMs and the config no tls blocks", async () => {
     const objects = await render(js({ tls: { enabled: false } }));
     assert.deepEqual(Object.keys(secretData(find(objects, "Secret", "eventbus-default-js-server"))).sort(), [
+      "auth",
       "encryption",
       "eventbus-default-js-0.secrets.conf",
       "eventbus-default-js-1.secrets.conf",

@@ -18,6 +18,8 @@ export interface ControllerCommandOptions {
   /** Where the Lease lives. @default POD_NAMESPACE, the kubeconfig context's namespace, else "default" */
   leaseNamespace?: string;
   logFormat: "json" | "text";
+  /** Reconcile every EventBus, not only those annotated for eventbus (clusters without Argo Events' EventBus controller). */
+  all?: boolean;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function controllerCommand(options: ControllerCommandOptions, io: I
     connection,
     ...(options.namespace !== undefined && { namespace: options.namespace }),
     images,
+    ...(options.all === true && { all: true }),
     ...(options.workers !== undefined && { workers: options.workers }),
     leaderElection: options.leaderElect ? { namespace: leaseNamespace, identity: `${process.env["POD_NAME"] ?? hostname()}_${process.pid}` } : false,
     log,

@@ -15,6 +15,7 @@ import { installCommand, type InstallCommandOptions } from "./install-command.js
 import { addLocalCommands } from "./local-commands.js";
 import { addStatusCommand } from "./status-command.js";
 import { renderCommand } from "./render-command.js";
+import { addTakeoverCommand } from "./takeover-command.js";
 import { validateCommand } from "./validate-command.js";
 
 /** The package version, read from package.json beside src/ or dist/. */
@@ -79,6 +80,7 @@ function buildProgram(io: Io, result: { code: ExitCode }): Command {
     });
 
   addKubernetesCommands(program, io, result);
+  addTakeoverCommand(program, io, result);
   addLocalCommands(program, io, result);
   addStatusCommand(program, io, result);
   addClientCommands(program, io);
@@ -101,6 +103,7 @@ function addKubernetesCommands(program: Command, io: Io, result: { code: ExitCod
     .command("controller")
     .description("run the EventBus controller against a Kubernetes cluster until SIGINT or SIGTERM")
     .option("-n, --namespace <namespace>", "reconcile EventBuses of this namespace only (default: all namespaces)")
+    .option("--all", "reconcile every EventBus, not only those annotated eventbus.argoproj.io/controller: eventbus (for clusters without Argo Events' EventBus controller)")
     .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG, else in-cluster, else ~/.kube/config)")
     .option("--context <name>", "kubeconfig context (default: its current-context)")
     .option("--health-port <port>", "serve /healthz, /readyz and /metrics on this port", positiveInt("--health-port"))

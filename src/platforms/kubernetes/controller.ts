@@ -6,7 +6,7 @@
  */
 import type { BackoffPolicy } from "../../client/index.js";
 import { CONTROLLER_METRICS, type Sample } from "../../observe/index.js";
-import { EventRecorder } from "./events.js";
+import { EventRecorder, EventType } from "./events.js";
 import type { ImagesTable } from "./images.js";
 import { KubeClient, type KubeResource, type RequestRecord } from "./kube-client.js";
 import type { KubeConnection } from "./kube-config.js";
@@ -16,6 +16,7 @@ import { CONTROLLER_LABEL_VALUE, LabelKey } from "./objects.js";
 import { BusReconciler, keyOf, OWNED_TYPES, ownerKey, type EventBusObject, type ReconcileResult } from "./reconcile.js";
 import { Resources } from "./resources.js";
 import { stableJson } from "./status.js";
+import { ARGO_DEPLOYED_REASON, argoDeployedMessage, foreignStatefulSet, isOwnedBus, OWNERSHIP_ANNOTATION, OWNERSHIP_VALUE } from "./takeover.js";
 import { Informer, type Delay, type InformerLogEntry } from "./watch.js";
 import { WorkQueue, type Clock } from "./work-queue.js";
 
@@ -35,6 +36,13 @@ export interface ControllerOptions {
   readonly connection: KubeConnection;
   /** Watch EventBuses of this namespace only. @default all namespaces */
   readonly namespace?: string;
+  /**
+   * Reconcile every EventBus, not only those annotated {@link OWNERSHIP_ANNOTATION}: for clusters
+   * without Argo Events' EventBus controller. A bus whose StatefulSet Argo's controller made is
+   * still left alone (reported once), until `eventbus takeover`.
+   * @default false
+   */
+  readonly all?: boolean;
   /** @default defaultImages() */
   readonly images?: ImagesTable;
   /** Buses reconciled at once. @default 4 */
@@ -126,6 +134,9 @@ export class Controller implements AsyncDisposable {
   private stopped = false;
   private started = false;
   private workers: Promise<void>[] = [];
+  private readonly recorder: EventRecorder;
+  /** Buses already logged as not given to this controller, or as deployed by Argo's. */
+  private readonly passedOver = new Map<string, "unselected" | "argo">();
 
   constructor(private readonly options: ControllerOptions) {
     this.metrics = createMetrics({
@@ -170,6 +181,7 @@ export class Controller implements AsyncDisposable {
       );
     }
     const recorder = new EventRecorder(this.client, { log: (message) => this.log("warn", message) });
+    this.recorder = recorder;
     this.reconciler = new BusReconciler({
       client: this.client,
       caches: { buses: this.buses, owned: this.owned },
@@ -235,7 +247,7 @@ export class Controller implements AsyncDisposable {
     for (let i = 0; i < workers; i++) this.workers.push(this.work());
     if (this.elector !== undefined) this.elector.start();
     else this.setLeading(true);
-    this.log("info", "started", { namespace: this.options.namespace ?? "(all)", workers, leaderElection: this.elector !== undefined });
+    this.log("info", "started", { namespace: this.options.namespace ?? "(all)", workers, leaderElection: this.elector !== undefined, buses: this.options.all ? "all" : `annotated ${OWNERSHIP_ANNOTATION}: ${OWNERSHIP_VALUE}` });
   }
 
   /** Stops leading (giving the Lease up), the workers (after their current reconcile) and the informers. */
@@ -280,7 +292,47 @@ export class Controller implements AsyncDisposable {
     }
   }
 
+  /**
+   * Whether the bus is this controller's to reconcile: annotated {@link OWNERSHIP_ANNOTATION} (or
+   * any bus with `all`), and not deployed by another controller. A bus passed over gets nothing
+   * written (no status, finalizer, objects) but one log line; one deployed by Argo's controller
+   * also one Event, since someone gave it to eventbus (or runs it with `all`) and should know why
+   * nothing happens. A bus gone from the cache goes to the reconcile, which forgets it.
+   */
+  private async isSelected(key: string): Promise<boolean> {
+    const slash = key.indexOf("/");
+    const bus = this.buses.get(key.slice(0, slash), key.slice(slash + 1));
+    if (bus === undefined) {
+      this.passedOver.delete(key);
+      return true;
+    }
+    if (!this.options.all && !isOwnedBus(bus)) {
+      if (this.passedOver.get(key) !== "unselected") {
+        this.log("info", `not reconciled: not annotated ${OWNERSHIP_ANNOTATION}: ${OWNERSHIP_VALUE} (and the controller runs without --all)`, { bus: key });
+      }
+      this.passedOver.set(key, "unselected");
+      return false;
+    }
+    const sts = foreignStatefulSet(bus, (name) => this.owned.get("StatefulSet")?.get(bus.metadata.namespace as string, name));
+    if (sts !== undefined) {
+      if (this.passedOver.get(key) !== "argo") {
+        const message = argoDeployedMessage(bus, sts);
+        this.log("warn", "not reconciled: deployed by Argo Events' controller", { bus: key, statefulSet: sts.metadata.name });
+        await this.recorder.record(bus, EventType.warning, ARGO_DEPLOYED_REASON, message);
+      }
+      this.passedOver.set(key, "argo");
+      return false;
+    }
+    this.passedOver.delete(key);
+    return true;
+  }
+
   private async process(key: string): Promise<void> {
+    if (!(await this.isSelected(key))) {
+      this.queue.done(key);
+      this.queue.forget(key);
+      return;
+    }
     const started = performance.now();
     let result: ReconcileResult;
     try {

@@ -21,8 +21,12 @@ export {
   type StanImages,
 } from "./images.js";
 export {
+  ARGO_STORE_DIR,
+  argoServerAuth,
   JETSTREAM_CONFIG_DIR,
+  JETSTREAM_DATA_DIR,
   JETSTREAM_STORE_DIR,
+  TLS_FILES,
   PID_FILE,
   podConfigKey,
   podSecretsKey,
@@ -42,7 +46,26 @@ export {
   type OwnerRef,
 } from "./objects.js";
 export { canonical, toJsonList, toYamlDocuments } from "./yaml-output.js";
-export { busMaterial, generateBusMaterial, materialDir, MaterialOrigin, type BusMaterial } from "./material.js";
+export { busMaterial, generateBusMaterial, materialDir, MaterialOrigin, type ArgoMaterial, type BusMaterial, type KubeMaterial } from "./material.js";
+export {
+  ARGO_CONFIG_KEY,
+  ARGO_DEPLOYED_REASON,
+  ARGO_SERVER_SECRET_KEYS,
+  ARGO_SPEC_HASH_ANNOTATION,
+  foreignStatefulSet,
+  immutableDifferences,
+  isOurs,
+  isOwnedBus,
+  LITERAL_JS_KEY,
+  OWNERSHIP_ANNOTATION,
+  OWNERSHIP_VALUE,
+  parseArgoAuth,
+  takeover,
+  TakeoverRefusedError,
+  type TakeoverOptions,
+  type TakeoverProblem,
+  type TakeoverResult,
+} from "./takeover.js";
 export {
   InvalidImagesFileError,
   isKubeError,
@@ -86,7 +109,16 @@ export {
   type Condition,
   type StatusConfig,
 } from "./status.js";
-export { MATERIAL_KEY, materialSecretName, readStoredMaterial, StoredMaterialError, withStoredMaterial } from "./stored-material.js";
+export {
+  ARGO_CLIENT_AUTH_KEY,
+  ARGO_ORIGIN,
+  MATERIAL_KEY,
+  MATERIAL_ORIGIN_FIELD,
+  materialSecretName,
+  readStoredMaterial,
+  StoredMaterialError,
+  withStoredMaterial,
+} from "./stored-material.js";
 export { EventReason, EventRecorder, EventType } from "./events.js";
 export { Counter, Gauge, Histogram, MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from "./metrics.js";
 export { Annotation, BusReconciler, controlledBy, FINALIZER, isSubset, manifestOf, OWNED_TYPES, ownerKey, type EventBusObject, type ReconcileResult } from "./reconcile.js";

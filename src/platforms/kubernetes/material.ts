@@ -11,6 +11,32 @@ import { planJetStream } from "../../plan/index.js";
 import { BusSecretFile, generateBusSecrets, loadBusSecrets, saveBusSecrets, type BusSecrets } from "../../secrets/index.js";
 import { MaterialMismatchError } from "./errors.js";
 
+
+/**
+ * What the server Secret of a bus made by Argo Events' controller held, kept byte for byte after a
+ * takeover (`eventbus takeover`), so that Argo's controller can take the bus back: it finds its
+ * Secrets and their keys as it wrote them and makes no new ones.
+ */
+export interface ArgoMaterial {
+  /** Argo's server auth config (key `auth`): the `js` and `sys` accounts and the client TLS block. */
+  readonly auth: string;
+  /** Argo's `encryption` value: what its pods' `JS_KEY` holds (not always the store's key, see {@link Credentials.encryptionKey}). */
+  readonly encryption: string;
+  /** The CA of the route certificates (key `cluster-ca-cert`); Argo's differs from the client CA. */
+  readonly clusterCaPem: string;
+  /** The client Secret's `client-auth` text, as Argo's clients read it. */
+  readonly clientAuth: string;
+}
+
+/**
+ * A bus's secret material on Kubernetes: credentials, TLS, and for a bus taken over from Argo
+ * Events what its Secrets held. With {@link argo} the servers keep Argo's store directory
+ * (`/data/jetstream/store`) and its certificates, whose names are Argo's, not the plan's.
+ */
+export interface KubeMaterial extends BusSecrets {
+  readonly argo?: ArgoMaterial;
+}
+
 /** Where a bus's material came from. */
 export const MaterialOrigin = {
   /** Made now and kept nowhere: each render has other credentials. */

@@ -182,6 +182,15 @@ export function monitorLivenessProbe(): Record<string, unknown> {
   return { httpGet: { path: "/", port: DEFAULT_PORTS.monitor }, initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5 };
 }
 
+/**
+ * The readiness probe of a JetStream server container, as Argo Events' (`/healthz` on the monitor
+ * port, 10 s initial delay, every 5 s, 5 s timeout): nats-server answers 200 only once JetStream is
+ * current, so pod readiness, the PodDisruptionBudget and the bus's `Ready` condition follow it.
+ */
+export function healthzReadinessProbe(): Record<string, unknown> {
+  return { httpGet: { path: "/healthz", port: DEFAULT_PORTS.monitor }, initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 5 };
+}
+
 /** The Prometheus exporter sidecar: reads the server's monitor port, serves {@link METRICS_PORT}. */
 export function metricsContainer(image: string, template: PodTemplate["metricsContainerTemplate"], exporterArgs: readonly string[]): Record<string, unknown> {
   return {
@@ -204,20 +213,25 @@ export interface StatefulSetParts {
   /** Pod spec fields of the mode (volumes, containers, …). */
   readonly podSpec: Readonly<Record<string, unknown>>;
   readonly volumeClaimTemplates?: readonly Record<string, unknown>[];
+  /** The EventBus's own `metadata.labels`, which the StatefulSet carries under the bus labels. */
+  readonly busLabels?: Readonly<Record<string, string>>;
 }
 
 /**
  * A StatefulSet whose pods start in parallel (a JetStream meta group or a raft group needs a
- * quorum of its peers to start), selected by the bus labels. The pods carry the spec's labels
- * under the bus labels and its annotations; every scheduling field of the spec (nodeSelector,
- * tolerations, affinity, securityContext, …) passes through unchanged.
+ * quorum of its peers to start), selected by the bus labels. As Argo Events' controller makes it:
+ * the StatefulSet carries the EventBus's `metadata.labels` under the bus labels (which win), and
+ * the pods the spec's `metadata.labels` under the bus labels and its annotations (not the
+ * EventBus's labels); the selector is the bus labels alone. Every scheduling field of the spec
+ * (nodeSelector, tolerations, affinity, securityContext, …) passes through unchanged.
  */
 export function statefulSet(ctx: ObjectContext, parts: StatefulSetParts): KubeObject {
   const { containerTemplate: _main, metricsContainerTemplate: _metrics, reloaderContainerTemplate: _reloader, metadata, ...scheduling } = parts.pod;
+  const meta = objectMeta(parts.name, ctx);
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
-    metadata: objectMeta(parts.name, ctx),
+    metadata: { ...meta, labels: { ...parts.busLabels, ...meta.labels } },
     spec: {
       podManagementPolicy: "Parallel",
       replicas: parts.replicas,

@@ -536,7 +536,7 @@ export function manifestOf(bus: EventBusObject): unknown {
 }
 
 /** An object ready to apply: canonical (undefined dropped), with the extra annotations and the hash of it all. */
-function prepare(object: KubeObject, annotations: Record<string, string>): KubeObject {
+export function prepare(object: KubeObject, annotations: Record<string, string>): KubeObject {
   const metadata: Record<string, unknown> = { ...object.metadata };
   metadata["annotations"] = { ...(metadata["annotations"] as Record<string, string> | undefined), ...annotations };
   const base = canonical({ ...object, metadata }) as KubeObject;

@@ -93,12 +93,19 @@ export function stanObjects(bus: ResolvedEventBus, spec: ResolvedStan, ctx: Obje
       { name: "metrics", port: METRICS_PORT },
     ]),
   );
-  objects.push(stanStatefulSet(names, spec, ctx, image, token));
+  objects.push(stanStatefulSet(names, spec, ctx, image, token, bus.manifest.metadata?.labels));
   if (spec.replicas >= PDB_MIN_REPLICAS) objects.push(podDisruptionBudget(names.podDisruptionBudget, ctx));
   return objects;
 }
 
-function stanStatefulSet(names: ReturnType<typeof stanObjectNames>, spec: ResolvedStan, ctx: ObjectContext, image: StanImages, token: boolean): KubeObject {
+function stanStatefulSet(
+  names: ReturnType<typeof stanObjectNames>,
+  spec: ResolvedStan,
+  ctx: ObjectContext,
+  image: StanImages,
+  token: boolean,
+  eventBusLabels: Readonly<Record<string, string>> | undefined,
+): KubeObject {
   const pod = spec.pod;
   const data = dataVolume(names.volumeClaimTemplate, spec.persistence);
   const sources: Record<string, unknown>[] = [{ configMap: { name: names.configMap } }];
@@ -128,5 +135,6 @@ function stanStatefulSet(names: ReturnType<typeof stanObjectNames>, spec: Resolv
       containers: [main, metricsContainer(image.metricsExporterImage, pod.metricsContainerTemplate, EXPORTER_ARGS)],
     },
     volumeClaimTemplates: data.volumeClaimTemplates,
+    ...(eventBusLabels !== undefined && { busLabels: eventBusLabels }),
   });
 }
