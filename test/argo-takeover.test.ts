@@ -370,12 +370,12 @@ describe("argo takeover - a bus Argo's controller deployed, against a real API s
       const sts = (await get(Resources.statefulSet, `eventbus-${name}-js`))!;
       assert.equal(sts.metadata.uid, argoSts.metadata.uid);
       assert.equal(result.statefulSetUid, argoSts.metadata.uid);
-      assert.ok(sts.metadata.generation > argoSts.metadata.generation, "the pod template changed");
+      assert.ok(sts.metadata.generation! > argoSts.metadata.generation!, "the pod template changed");
       for (const field of ["serviceName", "selector", "podManagementPolicy", "volumeClaimTemplates"]) assert.deepEqual(sts.spec[field], argoSts.spec[field], field);
       assert.equal(result.encryptionKey, quotedKey ? "literal-$JS_KEY" : "secret");
       // Argo's hash annotation is kept (Argo's controller finds nothing to rewrite for an unchanged spec), the EventBus's labels are merged.
-      assert.equal(sts.metadata.annotations[ARGO_SPEC_HASH_ANNOTATION], `argo-eventbus-${name}-js`);
-      assert.equal(sts.metadata.labels.team, "payments");
+      assert.equal(sts.metadata.annotations?.[ARGO_SPEC_HASH_ANNOTATION], `argo-eventbus-${name}-js`);
+      assert.equal(sts.metadata.labels?.["team"], "payments");
       assert.equal(sts.spec.template.metadata.labels.team, undefined, "Argo puts the EventBus's labels on the StatefulSet, not the pods");
       const main = sts.spec.template.spec.containers.find((c: Json) => c.name === "main");
       assert.deepEqual(main.readinessProbe, { httpGet: { path: "/healthz", port: 8222, scheme: "HTTP" }, initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 5, successThreshold: 1, failureThreshold: 3 });
@@ -413,7 +413,7 @@ describe("argo takeover - a bus Argo's controller deployed, against a real API s
         const info = await jsm.streams.info("default");
         assert.equal(info.state.messages, events.length, "every event Argo's server stored");
         const read: string[] = [];
-        for (let seq = 1; seq <= events.length; seq++) read.push((await jsm.streams.getMessage("default", { seq })).string());
+        for (let seq = 1; seq <= events.length; seq++) read.push((await jsm.streams.getMessage("default", { seq }))?.string() ?? "(missing)");
         assert.deepEqual(read, events);
         await nc.close();
       } finally {
