@@ -1,5 +1,5 @@
 import { argoCompatibility, formatIssue, ManifestReadError, validateManifests, type DocumentResult, type Finding } from "../api/index.js";
-import { knownJetStreamVersions } from "../tools/index.js";
+import { acceptedJetStreamVersions } from "../tools/index.js";
 import { CliError } from "./exit-codes.js";
 import { readInput, type Io } from "./io.js";
 
@@ -7,7 +7,7 @@ import { readInput, type Io } from "./io.js";
 export async function loadAndValidate(file: string, io: Io): Promise<DocumentResult[]> {
   const text = await readInput(file, io);
   try {
-    return validateManifests(text, file === "-" ? "<stdin>" : file, { jetstreamVersions: knownJetStreamVersions() });
+    return validateManifests(text, file === "-" ? "<stdin>" : file, { jetstreamVersions: acceptedJetStreamVersions() });
   } catch (error) {
     if (error instanceof ManifestReadError) throw new CliError(error.message, undefined, { cause: error });
     throw error;

@@ -35,6 +35,8 @@ export {
   ETCD,
   goMinimumVersion,
   KUBE_APISERVER,
+  acceptedJetStreamVersions,
+  ARGO_JETSTREAM_VERSIONS,
   knownJetStreamVersions,
   knownStanVersions,
   NATS_CLI,

@@ -99,7 +99,20 @@ export interface ResolvedVersion {
   readonly name: string;
   /** The exact server version it names, e.g. `2.10.29`. */
   readonly serverVersion: string;
+  /**
+   * Set for a version of Argo Events' default controller config that is not installed here: the
+   * installed server that runs in its place.
+   */
+  readonly substitute?: true;
 }
+
+/**
+ * The nats-server versions Argo Events' default controller config lists
+ * (argoproj/argo-events manifests/base/controller-manager/controller-config.yaml), which manifests
+ * written for Argo name. Kubernetes runs their images as Argo does (see the images table); none of
+ * them is installed here, so locally the nearest installed nats-server runs in their place.
+ */
+export const ARGO_JETSTREAM_VERSIONS = ["2.8.1", "2.8.1-alpine", "2.8.2", "2.8.2-alpine", "2.9.1", "2.9.12", "2.9.16", "2.10.10"] as const;
 
 /**
  * Every problem of a versions table, each as `path: message`; empty when the table is usable.
@@ -193,9 +206,14 @@ export function goMinimumVersion(): string {
   return TABLE.goMinimum;
 }
 
-/** The names that `spec.jetstream.version` accepts, in table order (`latest` first). */
+/** The names of the installed versions table, in table order (`latest` first). */
 export function knownJetStreamVersions(): string[] {
   return Object.keys(TABLE.jetstreamVersions);
+}
+
+/** The names that `spec.jetstream.version` accepts: the table's, then Argo Events' default ones. */
+export function acceptedJetStreamVersions(): string[] {
+  return [...knownJetStreamVersions(), ...ARGO_JETSTREAM_VERSIONS.filter((v) => !Object.hasOwn(TABLE.jetstreamVersions, v))];
 }
 
 /**
@@ -204,7 +222,30 @@ export function knownJetStreamVersions(): string[] {
  * @example `resolveJetStreamVersion("latest")` → `{ name: "latest", serverVersion: "2.10.29" }`
  */
 export function resolveJetStreamVersion(name: string): ResolvedVersion {
+  if (!Object.hasOwn(TABLE.jetstreamVersions, name) && (ARGO_JETSTREAM_VERSIONS as readonly string[]).includes(name)) {
+    return { name, serverVersion: nearestInstalled(name), substitute: true };
+  }
   return resolve(VersionKind.JetStream, TABLE.jetstreamVersions, name);
+}
+
+/** The installed nats-server of the same minor version, else the oldest newer one, else the newest. */
+function nearestInstalled(name: string): string {
+  const wanted = numbers(name);
+  const installed = [...new Set(Object.values(TABLE.jetstreamVersions))].sort((a, b) => compareNumbers(numbers(a), numbers(b)));
+  const sameMinor = installed.filter((v) => numbers(v)[0] === wanted[0] && numbers(v)[1] === wanted[1]);
+  return sameMinor.at(-1) ?? installed.find((v) => compareNumbers(numbers(v), wanted) > 0) ?? installed.at(-1)!;
+}
+
+function numbers(version: string): number[] {
+  return version.split("-")[0]!.split(".").map(Number);
+}
+
+function compareNumbers(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /** The NATS Streaming version names known, in table order (`latest` first). */

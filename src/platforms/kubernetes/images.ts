@@ -25,7 +25,7 @@
  */
 import { parseDocument } from "yaml";
 
-import { resolveJetStreamVersion, resolveStanVersion, versionsTable, type ResolvedVersion } from "../../tools/index.js";
+import { ARGO_JETSTREAM_VERSIONS, resolveJetStreamVersion, resolveStanVersion, versionsTable, type ResolvedVersion } from "../../tools/index.js";
 import { InvalidImagesFileError, UnknownImageVersionError, type ImagesFileIssue } from "./errors.js";
 
 /** The nats-server config reloader of the built-in table (a sidecar that sends the server a reload signal). */
@@ -67,18 +67,39 @@ export interface ImagesTable {
   readonly source: string;
 }
 
-/** The built-in table: the official images of every pinned server version. */
+/**
+ * The entries of Argo Events' default controller config (argoproj/argo-events
+ * manifests/base/controller-manager/controller-config.yaml), with Argo's images, so that a manifest
+ * naming one of them runs what it runs under Argo Events.
+ */
+function argoDefaultImages(): JetStreamImages[] {
+  const older = { metricsExporterImage: "natsio/prometheus-nats-exporter:0.9.1", configReloaderImage: "natsio/nats-server-config-reloader:0.7.0" };
+  const newer = { metricsExporterImage: "natsio/prometheus-nats-exporter:0.14.0", configReloaderImage: "natsio/nats-server-config-reloader:0.14.0" };
+  return ARGO_JETSTREAM_VERSIONS.map((version) => ({
+    version,
+    natsImage: `nats:${version}`,
+    ...(version.startsWith("2.10.") ? newer : older),
+    // Argo's alpine images have nats-server on the PATH, not at the root.
+    startCommand: version.endsWith("-alpine") ? "nats-server" : DEFAULT_NATS_START_COMMAND,
+  }));
+}
+
+/** The built-in table: the official images of every pinned server version, then Argo Events' defaults. */
 export function defaultImages(): ImagesTable {
   const table = versionsTable();
   const unique = (versions: Record<string, string>) => [...new Set(Object.values(versions))];
+  const pinned = unique(table.jetstreamVersions);
   return {
-    jetstream: unique(table.jetstreamVersions).map((version) => ({
-      version,
-      natsImage: `nats:${version}`,
-      metricsExporterImage: DEFAULT_METRICS_EXPORTER_IMAGE,
-      configReloaderImage: DEFAULT_CONFIG_RELOADER_IMAGE,
-      startCommand: DEFAULT_NATS_START_COMMAND,
-    })),
+    jetstream: [
+      ...pinned.map((version) => ({
+        version,
+        natsImage: `nats:${version}`,
+        metricsExporterImage: DEFAULT_METRICS_EXPORTER_IMAGE,
+        configReloaderImage: DEFAULT_CONFIG_RELOADER_IMAGE,
+        startCommand: DEFAULT_NATS_START_COMMAND,
+      })),
+      ...argoDefaultImages().filter((e) => !pinned.includes(e.version)),
+    ],
     stan: unique(table.stanVersions).map((version) => ({
       version,
       natsStreamingImage: `nats-streaming:${version}`,
@@ -123,9 +144,11 @@ function lookup<T extends { readonly version: string }>(
   throw new UnknownImageVersionError(field, name, server, entries.map((e) => e.version), source);
 }
 
+/** The server version a name runs here; undefined for an unknown name, or one only run locally in another's place. */
 function tryResolve(resolve: (name: string) => ResolvedVersion, name: string): string | undefined {
   try {
-    return resolve(name).serverVersion;
+    const resolved = resolve(name);
+    return resolved.substitute ? undefined : resolved.serverVersion;
   } catch {
     return undefined;
   }

@@ -27,7 +27,7 @@ import {
   writeSecretFile,
   type BusSecrets,
 } from "../../secrets/index.js";
-import { findNatsServer, knownJetStreamVersions, resolveJetStreamVersion } from "../../tools/index.js";
+import { acceptedJetStreamVersions, findNatsServer, resolveJetStreamVersion } from "../../tools/index.js";
 import { connectLocal, localConnection, type LocalConnection } from "./connect.js";
 import { appliedBus } from "./applied.js";
 import { liveControl, supervisorOperation, supervisorStatus } from "./control-client.js";
@@ -91,10 +91,16 @@ export async function upBus(options: UpOptions = {}): Promise<UpResult> {
   if (documents.length !== 1) {
     throw new ManifestReadError(`${source}: holds ${documents.length} documents; eventbus up takes one EventBus`, source);
   }
-  const result = validate(documents[0]!.value, { jetstreamVersions: knownJetStreamVersions() });
+  const result = validate(documents[0]!.value, { jetstreamVersions: acceptedJetStreamVersions() });
   if (!result.ok) throw new EventBusValidationError(result.issues);
   const bus = result.bus;
   for (const warning of [...result.warnings.map(formatIssue), ...argoCompatibility(bus).map((f) => `${f.path}: ${f.message}`)]) progress(`warning: ${warning}`);
+  if (bus.spec.mode === "jetstream") {
+    const version = resolveJetStreamVersion(bus.spec.version);
+    if (version.substitute) {
+      progress(`warning: spec.jetstream.version: ${version.name} (an Argo Events version) is not installed here; nats-server ${version.serverVersion}, the nearest installed, runs in its place (on Kubernetes the nats:${version.name} image runs, as in Argo Events)`);
+    }
+  }
   const spec = bus.spec;
   if (spec.mode !== "jetstream") {
     throw new LocalPlatformError(LocalErrorCode.notJetStream, `eventbus up runs managed JetStream buses (spec.jetstream); ${spec.mode} is not run locally`);
