@@ -11,23 +11,41 @@ type JsonObject = { [key: string]: JsonValue };
 type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
 
 /**
- * Turns the EventBus schema into a structural OpenAPI v3 schema: every level typed, no
- * `additionalProperties: false` (the API server prunes unknown fields instead), maps as
- * `additionalProperties`, free-form objects as `x-kubernetes-preserve-unknown-fields`.
+ * Keywords of the EventBus schema the CRD leaves out. Argo Events' CRD keeps `spec` and `status`
+ * as written (`x-kubernetes-preserve-unknown-fields`, no other rule), so the API server must not
+ * refuse, default or change what Argo's accepts: value rules (enums, ranges, required fields) are
+ * eventbus's validation's, reported in the bus's `Configured` condition with the field path, and a
+ * `default` would be written into stored buses when they are read.
+ */
+const NOT_IN_CRD = new Set([FORMAT_KEYWORD, "$id", "additionalProperties", "properties", "items", "anyOf", "enum", "minimum", "maximum", "required", "default"]);
+
+/**
+ * Turns the EventBus schema into a structural OpenAPI v3 schema that keeps every object Argo
+ * Events' CRD keeps: every level typed (for `kubectl explain` and the printer columns), every node
+ * `nullable`, every object with `x-kubernetes-preserve-unknown-fields` (no field is pruned, as
+ * none is by Argo's CRD: fields of other Argo versions such as `antiAffinity`, `spec.kafka`, future
+ * ones), maps as `additionalProperties`, no value rules (see {@link NOT_IN_CRD}).
  */
 export function toStructuralSchema(schema: unknown): JsonObject {
+  return structural(schema, false);
+}
+
+/** One node; a branch of `anyOf` (int-or-string) takes no `nullable`, which the API server refuses there. */
+function structural(schema: unknown, branch: boolean): JsonObject {
   const source = schema as Record<string, unknown>;
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(source)) {
-    if (key === FORMAT_KEYWORD || key === "$id" || key === "additionalProperties" || key === "properties" || key === "items" || key === "anyOf") continue;
+    if (NOT_IN_CRD.has(key)) continue;
     out[key] = value as JsonValue;
   }
-  if (Array.isArray(source.anyOf)) out.anyOf = source.anyOf.map((s) => toStructuralSchema(s));
+  if (!branch) out.nullable = true;
+  if (Array.isArray(source.anyOf)) out.anyOf = source.anyOf.map((s) => structural(s, true));
   if (source.items) out.items = toStructuralSchema(source.items);
   if (source.properties) {
     const properties: JsonObject = {};
     for (const [name, child] of Object.entries(source.properties as Record<string, unknown>)) properties[name] = toStructuralSchema(child);
     out.properties = properties;
+    out["x-kubernetes-preserve-unknown-fields"] = true;
   }
   if (typeof source.additionalProperties === "object") out.additionalProperties = toStructuralSchema(source.additionalProperties);
   else if (source.additionalProperties === true) out["x-kubernetes-preserve-unknown-fields"] = true;

@@ -85,11 +85,12 @@ export const Affinity = Strict(
   { description: "Scheduling constraints of the pods (core/v1 Affinity)." },
 );
 
+// An empty effect matches every effect (core/v1), and Argo Events passes it through as written.
 export const Toleration = Strict({
   key: O(Str()),
   operator: O(StringEnum(["Exists", "Equal"])),
   value: O(Str()),
-  effect: O(StringEnum(["NoSchedule", "PreferNoSchedule", "NoExecute"])),
+  effect: O(StringEnum(["NoSchedule", "PreferNoSchedule", "NoExecute", ""])),
   tolerationSeconds: O(Int()),
 });
 

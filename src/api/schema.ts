@@ -39,6 +39,8 @@ const podTemplateFields = {
   priority: O(Type.Integer({ format: "int32", description: "Pod priority; priorityClassName is preferred." })),
   affinity: O(Affinity),
   serviceAccountName: O(Formatted(FieldFormat.dns1123Subdomain)),
+  // Accepted so that buses written for older Argo Events stay valid; like Argo today, nothing reads it.
+  antiAffinity: O(Type.Boolean({ description: "Deprecated by Argo Events (use affinity); accepted and ignored." })),
 };
 
 export const JetStreamBusSchema = Strict(

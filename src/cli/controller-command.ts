@@ -18,6 +18,8 @@ export interface ControllerCommandOptions {
   /** Where the Lease lives. @default POD_NAMESPACE, the kubeconfig context's namespace, else "default" */
   leaseNamespace?: string;
   logFormat: "json" | "text";
+  /** The cluster's DNS domain in `status.config` URLs and new certificates; none: `<svc>.<ns>.svc`, as Argo Events. */
+  clusterDomain?: string;
   /** Reconcile every EventBus, not only those annotated for eventbus (clusters without Argo Events' EventBus controller). */
   all?: boolean;
 }
@@ -41,6 +43,7 @@ export async function controllerCommand(options: ControllerCommandOptions, io: I
     images,
     ...(options.all === true && { all: true }),
     ...(options.workers !== undefined && { workers: options.workers }),
+    ...(options.clusterDomain !== undefined && { clusterDomain: options.clusterDomain }),
     leaderElection: options.leaderElect ? { namespace: leaseNamespace, identity: `${process.env["POD_NAME"] ?? hostname()}_${process.pid}` } : false,
     log,
   });

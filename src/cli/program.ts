@@ -14,7 +14,7 @@ import { lintCommand } from "./lint-command.js";
 import { installCommand, type InstallCommandOptions } from "./install-command.js";
 import { addLocalCommands } from "./local-commands.js";
 import { addStatusCommand } from "./status-command.js";
-import { renderCommand } from "./render-command.js";
+import { clusterDomainOption, renderCommand } from "./render-command.js";
 import { addTakeoverCommand } from "./takeover-command.js";
 import { validateCommand } from "./validate-command.js";
 
@@ -72,9 +72,10 @@ function buildProgram(io: Io, result: { code: ExitCode }): Command {
     .addOption(outputOption(["yaml", "json"], "yaml"))
     .option("--images <file>", "images per version, shaped like Argo Events' controller config (eventBus.jetstream.versions)")
     .option("--secrets-dir <dir>", "keep each bus's credentials and certificates in <dir>/<namespace>/<name> (created 0700 when missing), so renders repeat")
-    .action(async (opts: { filename: string; namespace?: string; output: "yaml" | "json"; images?: string; secretsDir?: string }) => {
+    .addOption(clusterDomainOption("certificates also name <svc>.<ns>.svc.<domain> (default: cluster.local only)"))
+    .action(async (opts: { filename: string; namespace?: string; output: "yaml" | "json"; images?: string; secretsDir?: string; clusterDomain?: string }) => {
       result.code = await renderCommand(
-        { file: opts.filename, namespace: opts.namespace, output: opts.output, images: opts.images, secretsDir: opts.secretsDir },
+        { file: opts.filename, namespace: opts.namespace, output: opts.output, images: opts.images, secretsDir: opts.secretsDir, clusterDomain: opts.clusterDomain },
         io,
       );
     });
@@ -112,6 +113,7 @@ function addKubernetesCommands(program: Command, io: Io, result: { code: ExitCod
     .option("--no-leader-elect", "reconcile without holding the Lease (only when one controller runs)")
     .option("--lease-namespace <namespace>", "namespace of the leader election Lease (default: $POD_NAMESPACE, the context's namespace, else default)")
     .addOption(new Option("--log-format <format>", "log line format on stderr").choices(["text", "json"]).default("text"))
+    .addOption(clusterDomainOption("status.config URLs name <svc>.<ns>.svc.<domain>, new certificates name it too (default: <svc>.<ns>.svc, as Argo Events)"))
     .action(async (opts: ControllerCommandOptions) => {
       result.code = await controllerCommand(opts, io);
     });

@@ -1,3 +1,5 @@
+import { Option } from "commander";
+
 import { formatIssue, type ResolvedEventBus } from "../api/index.js";
 import {
   busMaterial,
@@ -16,7 +18,7 @@ import {
 import { isSecretsError } from "../secrets/index.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { plural, readInput, type Io } from "./io.js";
-import { documentHeading, loadAndValidate } from "./manifests.js";
+import { documentHeading, loadAndValidate, warningLines } from "./manifests.js";
 
 /** The namespace of a bus whose manifest and `--namespace` name none. */
 export const DEFAULT_NAMESPACE = "default";
@@ -30,6 +32,28 @@ export interface RenderCommandOptions {
   images?: string;
   /** A directory of saved secret material, one subdirectory per bus: `<dir>/<namespace>/<name>`. */
   secretsDir?: string;
+  /** A cluster DNS domain new certificates also name (`<svc>.<ns>.svc.<domain>`). */
+  clusterDomain?: string;
+}
+
+// A DNS-1123 subdomain, as a cluster domain is (kubelet's --cluster-domain).
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * Reads `--cluster-domain DOMAIN`: a DNS-1123 subdomain (`cluster.local`, `k8s.example.com`).
+ * @throws {@link CliError} naming the flag and what is allowed (exit 2)
+ */
+export function parseClusterDomain(value: string): string {
+  const domain = value.endsWith(".") ? value.slice(0, -1) : value;
+  if (!DNS_SUBDOMAIN.test(domain)) {
+    throw new CliError(`--cluster-domain ${JSON.stringify(value)}: must be a DNS domain (lowercase letters, digits, '-' and '.', such as cluster.local)`);
+  }
+  return domain;
+}
+
+/** The `--cluster-domain DOMAIN` option of `eventbus render` and `eventbus controller`. */
+export function clusterDomainOption(description: string): Option {
+  return new Option("--cluster-domain <domain>", description).argParser(parseClusterDomain);
 }
 
 /**
@@ -47,6 +71,7 @@ export async function renderCommand(options: RenderCommandOptions, io: Io): Prom
     io.stderr(`${plural(count, "issue")} found; nothing was rendered\n`);
     return ExitCode.invalid;
   }
+  for (const entry of results) io.stderr(warningLines(entry, results.length));
   const images = options.images === undefined ? defaultImages() : await readImages(options.images, io);
 
   const objects: KubeObject[] = [];
@@ -61,7 +86,7 @@ export async function renderCommand(options: RenderCommandOptions, io: Io): Prom
     const namespace = namespaceOf(bus, document.label, options.namespace);
     const dir = options.secretsDir === undefined ? undefined : materialDir(options.secretsDir, namespace, bus.name);
     try {
-      const material = await busMaterial(bus, namespace, dir);
+      const material = await busMaterial(bus, namespace, dir, options.clusterDomain === undefined ? {} : { clusterDomain: options.clusterDomain });
       objects.push(...renderBusObjects(bus, { namespace, images, secrets: material.secrets }));
       if (material.origin === MaterialOrigin.generated) {
         notes.push(`${document.label}: new credentials${needsCertificates(bus) ? " and certificates" : ""} were generated; each render makes others (keep them with --secrets-dir DIR)`);

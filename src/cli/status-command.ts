@@ -232,12 +232,14 @@ function kubeSource(name: string, flags: StatusFlags): FrameSource {
   const namespace = flags.namespace ?? client.namespace ?? "default";
   return {
     async frame() {
-      const bus = await client.get<KubeResource & { status?: { phase?: string; conditions?: Condition[]; config?: unknown } }>(Resources.eventBus, namespace, name);
+      const bus = await client.get<KubeResource & { status?: { phase?: string; message?: string; conditions?: Condition[]; config?: unknown } }>(Resources.eventBus, namespace, name);
       if (bus === undefined) throw new CliError(`no EventBus ${name} in namespace ${namespace} (${connection.source})`, ExitCode.failed);
       const conditions = bus.status?.conditions ?? [];
       const problems = [
         ...(conditions.length === 0 ? ["no conditions yet: the controller has not reconciled the bus"] : []),
         ...conditions.filter((c) => c.status !== "True").map((c) => `condition ${c.type} is ${c.status}${c.reason ? ` (${c.reason})` : ""}${c.message ? `: ${c.message}` : ""}`),
+        // A degraded bus keeps every condition True (Argo Events deploys on it); why is in status.message.
+        ...(bus.status?.message ? [`degraded: ${bus.status.message}`] : []),
       ];
       const data = { namespace, name, phase: bus.status?.phase, problems, conditions, config: bus.status?.config };
       const lines = [

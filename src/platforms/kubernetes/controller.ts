@@ -63,6 +63,8 @@ export interface ControllerOptions {
   /** @see ReconcilerOptions */
   readonly connectTimeoutMillis?: number;
   readonly exoticRecheckMillis?: number;
+  /** The cluster's DNS domain in `status.config` URLs and new certificates. @default none: `<svc>.<ns>.svc`, as Argo Events */
+  readonly clusterDomain?: string;
   readonly deletionRecheckMillis?: number;
   readonly log?: (entry: ControllerLogEntry) => void;
 }
@@ -189,6 +191,7 @@ export class Controller implements AsyncDisposable {
       ...(options.images && { images: options.images }),
       ...(options.connectTimeoutMillis !== undefined && { connectTimeoutMillis: options.connectTimeoutMillis }),
       ...(options.exoticRecheckMillis !== undefined && { exoticRecheckMillis: options.exoticRecheckMillis }),
+      ...(options.clusterDomain !== undefined && { clusterDomain: options.clusterDomain }),
       ...(options.deletionRecheckMillis !== undefined && { deletionRecheckMillis: options.deletionRecheckMillis }),
       log: (level, message, fields) => this.log(level, message, fields),
     });

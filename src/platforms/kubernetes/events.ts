@@ -25,6 +25,8 @@ export const EventReason = {
   materialGenerated: "MaterialGenerated",
   materialRegenerated: "MaterialRegenerated",
   ready: "Ready",
+  /** Fewer servers ready than all: degraded while a quorum is, not working below. */
+  serversNotReady: "ServersNotReady",
   connected: "Connected",
   connectionFailed: "ConnectionFailed",
   streamUpdated: "StreamUpdated",

@@ -46,7 +46,16 @@ export {
   type OwnerRef,
 } from "./objects.js";
 export { canonical, toJsonList, toYamlDocuments } from "./yaml-output.js";
-export { busMaterial, generateBusMaterial, materialDir, MaterialOrigin, type ArgoMaterial, type BusMaterial, type KubeMaterial } from "./material.js";
+export {
+  busMaterial,
+  generateBusMaterial,
+  materialDir,
+  MaterialOrigin,
+  type ArgoMaterial,
+  type BusMaterial,
+  type KubeMaterial,
+  type MaterialOptions,
+} from "./material.js";
 export {
   ARGO_CONFIG_KEY,
   ARGO_DEPLOYED_REASON,
@@ -97,17 +106,23 @@ export { DEFAULT_WATCH_BACKOFF, Informer, objectKey, realDelay, type Delay, type
 export { systemClock, WorkQueue, type Clock, type WorkQueueOptions } from "./work-queue.js";
 export { DEFAULT_LEADER_ELECTION, defaultIdentity, LEASE_NAME, LeaderElector, microTime, type LeaderElectionOptions } from "./leader-election.js";
 export {
+  argoIsReady,
   ConditionReason,
   ConditionType,
   kubeTime,
   mergeConditions,
   Phase,
   phaseOf,
+  quorumOf,
+  readiness,
   sameStatus,
+  serviceUrl,
   statusConfig,
   type BusStatus,
   type Condition,
+  type Readiness,
   type StatusConfig,
+  type StatusConfigOptions,
 } from "./status.js";
 export {
   ARGO_CLIENT_AUTH_KEY,
@@ -121,7 +136,7 @@ export {
 } from "./stored-material.js";
 export { EventReason, EventRecorder, EventType } from "./events.js";
 export { Counter, Gauge, Histogram, MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from "./metrics.js";
-export { Annotation, BusReconciler, controlledBy, FINALIZER, isSubset, manifestOf, OWNED_TYPES, ownerKey, type EventBusObject, type ReconcileResult } from "./reconcile.js";
+export { Annotation, BusReconciler, controlledBy, FINALIZER, isKafkaBus, isSubset, manifestOf, OWNED_TYPES, ownerKey, type EventBusObject, type ReconcileResult } from "./reconcile.js";
 export { Controller, WRITE_VERBS, type ControllerLogEntry, type ControllerMetrics, type ControllerOptions } from "./controller.js";
 export { startHealthServer, type HealthServer, type HealthSource } from "./health-server.js";
 export {

@@ -11,7 +11,6 @@ import { planJetStream } from "../../plan/index.js";
 import { BusSecretFile, generateBusSecrets, loadBusSecrets, saveBusSecrets, type BusSecrets } from "../../secrets/index.js";
 import { MaterialMismatchError } from "./errors.js";
 
-
 /**
  * What the server Secret of a bus made by Argo Events' controller held, kept byte for byte after a
  * takeover (`eventbus takeover`), so that Argo's controller can take the bus back: it finds its
@@ -63,13 +62,19 @@ export function materialDir(root: string, namespace: string, busName: string): s
   return join(root, namespace, busName);
 }
 
+/** Options of {@link generateBusMaterial} and {@link busMaterial}. */
+export interface MaterialOptions {
+  /** A cluster DNS domain the certificates also name (`<svc>.<ns>.svc.<domain>`). @default only cluster.local */
+  readonly clusterDomain?: string;
+}
+
 /**
  * Fresh material for a managed bus in `namespace`: credentials and, for a JetStream bus with TLS,
  * a CA with certificates for the bus's Service names in that namespace.
  */
-export async function generateBusMaterial(bus: ResolvedEventBus, namespace: string): Promise<BusSecrets> {
+export async function generateBusMaterial(bus: ResolvedEventBus, namespace: string, options: MaterialOptions = {}): Promise<BusSecrets> {
   if (bus.spec.mode === "jetstream") {
-    const plan = planJetStream(bus, { platform: "kubernetes", namespace });
+    const plan = planJetStream(bus, { platform: "kubernetes", namespace, ...(options.clusterDomain !== undefined && { clusterDomain: options.clusterDomain }) });
     return generateBusSecrets({ tls: plan.tls, dnsNames: plan.tlsNames.dnsNames, ipAddresses: plan.tlsNames.ipAddresses, commonName: plan.clusterName });
   }
   const commonName = bus.spec.mode === "nats.native" ? stanObjectNames(bus.name).statefulSet : jetStreamObjectNames(bus.name).statefulSet;
@@ -82,8 +87,8 @@ export async function generateBusMaterial(bus: ResolvedEventBus, namespace: stri
  * @throws secrets errors for an unreadable or invalid saved file (naming the file, never its
  *   content), {@link MaterialMismatchError} when the bus needs TLS and the saved material has none
  */
-export async function busMaterial(bus: ResolvedEventBus, namespace: string, dir?: string): Promise<BusMaterial> {
-  if (dir === undefined) return { secrets: await generateBusMaterial(bus, namespace), origin: MaterialOrigin.generated };
+export async function busMaterial(bus: ResolvedEventBus, namespace: string, dir?: string, options: MaterialOptions = {}): Promise<BusMaterial> {
+  if (dir === undefined) return { secrets: await generateBusMaterial(bus, namespace, options), origin: MaterialOrigin.generated };
   if (!(await isMissing(join(dir, BusSecretFile.Credentials)))) {
     const secrets = await loadBusSecrets(dir);
     if (bus.spec.mode === "jetstream" && bus.spec.tls && secrets.tls === undefined) {
@@ -91,7 +96,7 @@ export async function busMaterial(bus: ResolvedEventBus, namespace: string, dir?
     }
     return { secrets, origin: MaterialOrigin.loaded, dir };
   }
-  const secrets = await generateBusMaterial(bus, namespace);
+  const secrets = await generateBusMaterial(bus, namespace, options);
   await saveBusSecrets(dir, secrets);
   return { secrets, origin: MaterialOrigin.saved, dir };
 }

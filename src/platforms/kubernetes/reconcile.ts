@@ -7,8 +7,13 @@
  *   the StatefulSet) → `Configured=False` (`ImmutableFieldChanged`), objects left as they are;
  * - managed buses: secret material made once and kept in the server Secret, the rendered objects
  *   server-side applied (only those that differ from the cache), objects no longer rendered deleted,
- *   `Deployed`, `Ready` from the StatefulSet's `readyReplicas`;
- * - external JetStream: connect, apply the stream config, `Connected`; external STAN: `Deployed=Skipped`;
+ *   `Deployed`, `Ready` from the StatefulSet's `readyReplicas` (True from a quorum on: Argo Events
+ *   deploys nothing while any condition is not True, and the bus works with a quorum);
+ * - external JetStream: connect, apply the stream config, `Connected=True`; when that fails, no
+ *   `Connected` condition but `phase: Degraded` and the error (Argo's pods may still reach the bus);
+ *   external STAN: `Deployed=Skipped`;
+ * - Kafka buses (`spec.kafka`, which Argo Events runs and eventbus does not): left alone, no
+ *   finalizer, no status, no objects;
  * - deletion (finalizer `eventbus-controller`, Argo's): refused while EventSources or Sensors use the
  *   bus; else the owned objects are deleted, volume claims kept unless annotated, the finalizer removed.
  *
@@ -50,12 +55,14 @@ import {
   ConditionType,
   mergeConditions,
   phaseOf,
+  readiness,
   sameStatus,
   stableJson,
   statusConfig,
   type BusStatus,
   type Condition,
   type DesiredCondition,
+  type StatusConfig,
 } from "./status.js";
 import { materialSecretName, readStoredMaterial, StoredMaterialError, withStoredMaterial } from "./stored-material.js";
 import { canonical } from "./yaml-output.js";
@@ -114,6 +121,8 @@ export interface ReconcilerOptions {
   readonly exoticRecheckMillis?: number;
   /** How often a deletion blocked by EventSources or Sensors is checked again. @default 30000 */
   readonly deletionRecheckMillis?: number;
+  /** The cluster's DNS domain in `status.config` URLs. @default none: `<svc>.<ns>.svc`, as Argo Events */
+  readonly clusterDomain?: string;
   /** @default Date.now */
   readonly now?: () => number;
   readonly log?: ReconcileLog;
@@ -128,6 +137,8 @@ export class BusReconciler {
   private readonly now: () => number;
   /** The status last written per bus, to tell our own status updates from others' changes. */
   private readonly written = new Map<string, string>();
+  /** Kafka buses already logged as skipped. */
+  private readonly skipped = new Set<string>();
 
   constructor(private readonly options: ReconcilerOptions) {
     this.client = options.client;
@@ -146,8 +157,16 @@ export class BusReconciler {
     const bus = this.caches.buses.get(namespace, name);
     if (bus === undefined) {
       this.written.delete(key);
+      this.skipped.delete(key);
       return {};
     }
+    if (isKafkaBus(bus)) {
+      // Argo Events' own controller runs Kafka buses; a status, finalizer or "invalid" here would fight it.
+      if (!this.skipped.has(key)) this.log("info", "skipping a Kafka bus (spec.kafka): eventbus runs NATS buses only", { bus: key });
+      this.skipped.add(key);
+      return {};
+    }
+    this.skipped.delete(key);
     if (bus.metadata.deletionTimestamp !== undefined) return this.finalize(bus);
     const current = (bus.metadata.finalizers ?? []).includes(FINALIZER) ? bus : await this.addFinalizer(bus);
 
@@ -164,7 +183,7 @@ export class BusReconciler {
       case "jetstreamExotic":
         return this.reconcileExoticJetStream(current, resolved, resolved.spec);
       case "nats.exotic":
-        await this.writeStatus(current, [configured(), skipped()], statusConfig(resolved, namespace), [ConditionType.ready, ConditionType.connected]);
+        await this.writeStatus(current, [configured(), skipped()], this.statusConfig(resolved, namespace), [ConditionType.ready, ConditionType.connected]);
         return {};
     }
   }
@@ -231,18 +250,22 @@ export class BusReconciler {
     const replicas = resolved.spec.mode === "jetstream" || resolved.spec.mode === "nats.native" ? resolved.spec.replicas : 0;
     const ready = Number((sts?.["status"] as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0);
     const what = resolved.spec.mode === "jetstream" ? "JetStream" : "NATS Streaming";
-    const readyCondition: DesiredCondition =
-      ready >= replicas
-        ? { type: ConditionType.ready, status: "True", reason: ConditionReason.allServersReady, message: `${ready}/${replicas} servers ready` }
-        : { type: ConditionType.ready, status: "False", reason: ConditionReason.serversNotReady, message: `${ready}/${replicas} servers ready` };
-    const wasReady = bus.status?.conditions?.find((c) => c.type === ConditionType.ready)?.status === "True";
+    const { condition: readyCondition, degraded } = readiness(ready, replicas);
+    const before = bus.status?.conditions?.find((c) => c.type === ConditionType.ready);
     await this.writeStatus(
       bus,
       [configured(), { type: ConditionType.deployed, status: "True", reason: ConditionReason.succeeded, message: `${what} is deployed` }, readyCondition],
-      statusConfig(resolved, namespace),
+      this.statusConfig(resolved, namespace),
       [ConditionType.connected],
+      degraded,
     );
-    if (!wasReady && readyCondition.status === "True") await this.options.recorder.record(bus, EventType.normal, EventReason.ready, `${ready}/${replicas} servers ready`);
+    if (before?.reason !== readyCondition.reason) {
+      // A transition between all servers, a quorum and less: once each, the message says how many.
+      if (readyCondition.reason === ConditionReason.allServersReady) await this.options.recorder.record(bus, EventType.normal, EventReason.ready, readyCondition.message as string);
+      else if (before?.status === "True") {
+        await this.options.recorder.record(bus, EventType.warning, EventReason.serversNotReady, `${readyCondition.message}: ${degraded ?? "below a quorum the bus cannot store events"}`);
+      }
+    }
     return {};
   }
 
@@ -276,7 +299,7 @@ export class BusReconciler {
       const stored = secret === undefined ? undefined : readStoredMaterial(secret, resolved.spec.mode === "jetstream" && resolved.spec.tls);
       if (stored !== undefined) return stored;
     }
-    const made = await generateBusMaterial(resolved, namespace);
+    const made = await generateBusMaterial(resolved, namespace, this.options.clusterDomain === undefined ? {} : { clusterDomain: this.options.clusterDomain });
     if (secretName !== undefined) {
       const tls = made.tls !== undefined ? " and TLS certificates" : "";
       this.log("info", "generated secret material", { bus: `${namespace}/${resolved.name}`, secret: secretName });
@@ -316,7 +339,7 @@ export class BusReconciler {
 
   private async reconcileExoticJetStream(bus: EventBusObject, resolved: ResolvedEventBus, spec: ResolvedJetStreamExotic): Promise<ReconcileResult> {
     const namespace = bus.metadata.namespace as string;
-    const config = statusConfig(resolved, namespace);
+    const config = this.statusConfig(resolved, namespace);
     const base = [configured(), skipped()];
     let tempDir: string | undefined;
     try {
@@ -362,7 +385,9 @@ export class BusReconciler {
       const reason = err instanceof ExoticStepError ? err.reason : ConditionReason.connectionFailed;
       const cause = err instanceof ExoticStepError ? err.cause : err;
       const message = cause instanceof Error ? cause.message : String(cause);
-      await this.writeStatus(bus, [...base, { type: ConditionType.connected, status: "False", reason, message }], config, [ConditionType.ready]);
+      // The controller is not on the pods' path to an external bus: failing to reach it does not make
+      // it unusable, so no condition turns False (Argo Events would stop deploying Sensors).
+      await this.writeStatus(bus, base, config, [ConditionType.ready, ConditionType.connected], `${reason}: ${message}`);
       await this.options.recorder.record(bus, EventType.warning, EventReason.connectionFailed, message);
       return { retry: true };
     } finally {
@@ -490,12 +515,16 @@ export class BusReconciler {
     await this.options.recorder.record(bus, EventType.warning, eventReason, message);
   }
 
-  /** Writes the status when it differs from the bus's: the conditions set over the current ones, the config, the generation. */
-  private async writeStatus(bus: EventBusObject, desired: readonly DesiredCondition[], config: BusStatus["config"], remove: readonly string[]): Promise<void> {
+  /**
+   * Writes the status when it differs from the bus's: the conditions set over the current ones, the
+   * config, the generation, and `degraded` (why a working bus is not whole) as `message`.
+   */
+  private async writeStatus(bus: EventBusObject, desired: readonly DesiredCondition[], config: BusStatus["config"], remove: readonly string[], degraded?: string): Promise<void> {
     const current = bus.status ?? {};
     const conditions: Condition[] = mergeConditions(current.conditions, desired, this.now(), remove);
     const status: BusStatus = {
-      phase: phaseOf(conditions),
+      phase: phaseOf(conditions, degraded),
+      ...(degraded !== undefined && { message: degraded }),
       conditions,
       ...(config !== undefined && { config }),
       ...(bus.metadata.generation !== undefined && { observedGeneration: bus.metadata.generation }),
@@ -519,9 +548,25 @@ export class BusReconciler {
     }
   }
 
+  /** `status.config`, with the cluster domain of the options. */
+  private statusConfig(resolved: ResolvedEventBus, namespace: string): StatusConfig {
+    return statusConfig(resolved, namespace, this.options.clusterDomain === undefined ? {} : { clusterDomain: this.options.clusterDomain });
+  }
+
   private log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void {
     this.options.log?.(level, message, fields);
   }
+}
+
+/**
+ * Whether a bus is a Kafka bus, read as Argo Events picks the installer: `spec.nats` first, then
+ * `spec.jetstream`, then `spec.kafka` (before `spec.jetstreamExotic`).
+ */
+export function isKafkaBus(bus: EventBusObject): boolean {
+  const spec = bus.spec;
+  if (typeof spec !== "object" || spec === null) return false;
+  const has = (field: string) => (spec as Record<string, unknown>)[field] != null;
+  return has("kafka") && !has("nats") && !has("jetstream");
 }
 
 /** The part of a stored EventBus that validation reads: no status, no server-managed metadata. */
@@ -549,10 +594,11 @@ export function prepare(object: KubeObject, annotations: Record<string, string>)
 /**
  * Whether every field of `desired` is in `live` with the same value: live objects have more
  * (defaults, status, server metadata). Lists must have the same length. The hash annotation makes
- * a removed field count as a change.
+ * a removed field count as a change. An empty string matches an absent field: the API server
+ * drops empty `omitempty` fields (a toleration's `effect: ""`, passed through from the spec).
  */
 export function isSubset(desired: unknown, live: unknown): boolean {
-  if (live === undefined) return false;
+  if (live === undefined) return desired === "";
   if (Array.isArray(desired)) {
     return Array.isArray(live) && live.length === desired.length && desired.every((d, i) => isSubset(d, live[i]));
   }
