@@ -82,6 +82,8 @@ function testOptions(api: KubeApi, overrides: Partial<ControllerOptions> = {}): 
     deletionRecheckMillis: 300,
     exoticRecheckMillis: 1_000,
     workers: 4,
+    // A cluster without Argo Events' controller: every bus is eventbus's.
+    all: true,
     log: (e: ControllerLogEntry) => {
       if (e.level === "error" || process.env["EVENTBUS_TEST_LOG"]) console.error(`[controller] ${JSON.stringify(e)}`);
     },
@@ -757,7 +759,7 @@ describe("kube controller - against a real API server", () => {
 
     const port = await freePort();
     const user = api.users.get(CONTROLLER_USER)!;
-    await using proc = await spawnProcess(process.execPath, ["--import", "tsx", CLI_MAIN, "controller", "--kubeconfig", user.kubeconfigPath, "--health-port", String(port), "--lease-namespace", DEFAULT_INSTALL_NAMESPACE, "--log-format", "json"], { cwd: ROOT });
+    await using proc = await spawnProcess(process.execPath, ["--import", "tsx", CLI_MAIN, "controller", "--all", "--kubeconfig", user.kubeconfigPath, "--health-port", String(port), "--lease-namespace", DEFAULT_INSTALL_NAMESPACE, "--log-format", "json"], { cwd: ROOT });
     const http = async (path: string) => {
       const res = await fetch(`http://127.0.0.1:${port}${path}`).catch(() => undefined);
       return res === undefined ? undefined : { status: res.status, text: await res.text() };

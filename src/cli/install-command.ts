@@ -15,6 +15,8 @@ export interface InstallCommandOptions {
   image: string;
   watchNamespace?: string;
   replicas?: number;
+  /** The controller reconciles every EventBus (`controller --all`). */
+  all?: boolean;
   output: "yaml" | "json";
   apply: boolean;
   kubeconfig?: string;
@@ -42,6 +44,7 @@ export async function installCommand(options: InstallCommandOptions, io: Io): Pr
     image: options.image,
     ...(options.watchNamespace !== undefined && { watchNamespace: options.watchNamespace }),
     ...(options.replicas !== undefined && { replicas: options.replicas }),
+    ...(options.all === true && { all: true }),
   });
   if (!options.apply) {
     io.stdout(options.output === "json" ? toJsonList(objects) : toYamlDocuments(objects));

@@ -125,6 +125,7 @@ function addKubernetesCommands(program: Command, io: Io, result: { code: ExitCod
     .option("--image <image>", "controller image", "eventbus-controller:latest")
     .option("--watch-namespace <namespace>", "reconcile EventBuses of this namespace only (a Role instead of a ClusterRole)")
     .option("--replicas <n>", "controller replicas (leader election picks one)", positiveInt("--replicas"))
+    .option("--all", "the controller reconciles every EventBus, not only annotated ones (clusters without Argo Events' EventBus controller)")
     .addOption(outputOption(["yaml", "json"], "yaml"))
     .option("--apply", "apply the objects by server-side apply with the kubeconfig's credentials", false)
     .option("--kubeconfig <file>", "kubeconfig file for --apply")

@@ -28,6 +28,12 @@ export interface InstallOptions {
    * ClusterRole's cluster-wide rights. @default all namespaces
    */
   readonly watchNamespace?: string;
+  /**
+   * Run the controller with `--all`: it reconciles every EventBus, not only those annotated
+   * `eventbus.argoproj.io/controller: eventbus`. Only for clusters without Argo Events' EventBus
+   * controller. @default false
+   */
+  readonly all?: boolean;
   /** Controller replicas; with more than one, leader election picks the one that works. @default 1 */
   readonly replicas?: number;
 }
@@ -86,7 +92,7 @@ export function installBundle(options: InstallOptions = {}): KubeObject[] {
     ];
   };
   const leaseRole = `${CONTROLLER_NAME}-leader-election`;
-  const args = ["controller", `--health-port=${CONTROLLER_HEALTH_PORT}`, `--lease-namespace=${namespace}`, ...(watch !== undefined ? [`--namespace=${watch}`] : [])];
+  const args = ["controller", `--health-port=${CONTROLLER_HEALTH_PORT}`, `--lease-namespace=${namespace}`, ...(watch !== undefined ? [`--namespace=${watch}`] : []), ...(options.all ? ["--all"] : [])];
   return [
     eventBusCrd() as unknown as KubeObject,
     { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { ...labels } } as unknown as KubeObject["metadata"] },
