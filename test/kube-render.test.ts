@@ -790,7 +790,18 @@ function imagesError(text: string): InvalidImagesFileError {
 describe("kubernetes render - images", () => {
   test("the built-in table has the official images of each pinned server, and version names resolve through the aliases", () => {
     const table = defaultImages();
-    assert.deepEqual(table.jetstream.map((e) => e.version), ["2.10.29", "2.11.17"]);
+    assert.deepEqual(table.jetstream.map((e) => e.version), ["2.10.29", "2.11.17", "2.8.1", "2.8.1-alpine", "2.8.2", "2.8.2-alpine", "2.9.1", "2.9.12", "2.9.16", "2.10.10"]);
+    // Argo Events' default controller config (argoproj/argo-events manifests/base/controller-manager/controller-config.yaml):
+    // its versions run its images, not the nearest pinned server.
+    assert.deepEqual(jetStreamImages(table, "2.9.16"), {
+      version: "2.9.16",
+      natsImage: "nats:2.9.16",
+      metricsExporterImage: "natsio/prometheus-nats-exporter:0.9.1",
+      configReloaderImage: "natsio/nats-server-config-reloader:0.7.0",
+      startCommand: "/nats-server",
+    });
+    assert.equal(jetStreamImages(table, "2.8.2-alpine").startCommand, "nats-server");
+    assert.equal(jetStreamImages(table, "2.10.10").natsImage, "nats:2.10.10");
     for (const [name, image] of [["latest", "nats:2.10.29"], ["2.10", "nats:2.10.29"], ["2.10.29", "nats:2.10.29"], ["2.11", "nats:2.11.17"], ["2.11.17", "nats:2.11.17"]] as const) {
       assert.deepEqual(jetStreamImages(table, name), {
         version: image.slice(5),

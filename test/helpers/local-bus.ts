@@ -31,10 +31,10 @@ export function jetstreamManifest(name: string, jetstreamYaml: string): string {
 }
 
 /** Starts a bus in a fresh temp home; disposing stops it, kills leftovers and removes the home. */
-export async function startTestBus(manifest: string, options: { home?: string } = {}): Promise<TestBus> {
+export async function startTestBus(manifest: string, options: { home?: string; onProgress?: (line: string) => void } = {}): Promise<TestBus> {
   const home = options.home ?? (await mkdtemp(join(tmpdir(), "eventbus-local-")));
   const name = /name: (\S+)/.exec(manifest)![1]!;
-  const apply = (text: string) => upBus({ home, manifest: { text, source: "test.yaml" }, timeoutMillis: 60_000 });
+  const apply = (text: string) => upBus({ home, manifest: { text, source: "test.yaml" }, timeoutMillis: 60_000, ...(options.onProgress && { onProgress: options.onProgress }) });
   let up: UpResult;
   try {
     up = await apply(manifest);
