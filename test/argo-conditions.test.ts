@@ -154,6 +154,13 @@ describe("argo conditions - against a real API server", () => {
     assert.equal(degraded.status.phase, "Degraded");
     assert.equal(degraded.status.message, "1 of 3 servers not ready; the bus works while 2 are");
     assert.equal(condition(degraded, "Ready")?.lastTransitionTime, condition(whole, "Ready")?.lastTransitionTime, "Ready did not transition");
+    // AND the controller's metrics tell a degraded bus from a whole one
+    const metric = (text: string, series: string) => text.split("\n").find((l) => l.startsWith(`${series} `))?.split(" ")[1];
+    const scraped = await waitFor("eventbus_bus_ready of trio to be 0", () => {
+      const text = controller.renderMetrics();
+      return metric(text, `eventbus_bus_ready{namespace="${NS}",bus="trio"}`) === "0" ? text : undefined;
+    }, WAIT);
+    assert.equal(metric(scraped, `eventbus_bus_condition{namespace="${NS}",bus="trio",type="Ready",status="True"}`), "1");
     const warnings = await waitFor("a ServersNotReady Event", async () => ((await events("trio", "ServersNotReady")).length > 0 ? events("trio", "ServersNotReady") : undefined), WAIT);
     assert.equal(warnings[0]!.type, "Warning");
     assert.match(warnings[0]!.message, /^2\/3 servers ready \(a quorum is 2\): 1 of 3 servers not ready/);

@@ -88,7 +88,8 @@ const ARGO_BUSES: Record<string, Json> = {
       replicas: 3,
       antiAffinity: true,
       tolerations: [{ key: "dedicated", operator: "Equal", value: "events", effect: "" }, { operator: "Exists" }],
-      containerTemplate: { resources: { requests: { cpu: "100m", memory: "128Mi" } } },
+      // A quantity as a JSON number, as Kubernetes takes it (int-or-string would refuse it).
+      containerTemplate: { resources: { requests: { cpu: 0.5, memory: "128Mi" } } },
     },
   },
   // Fields of a future Argo, at several depths.
@@ -255,7 +256,7 @@ describe("argo crd - EventBuses stored under Argo Events' CRD survive eventbus's
     const reconciles = controller.metrics.reconciles.sum(() => true);
     await admin.json("PATCH", `${BUSES_PATH}/js`, { verb: "patch", resource: "eventbus", body: { metadata: { annotations: { touched: "1" } } }, contentType: "application/merge-patch+json" });
     await waitFor("the touched bus to be reconciled", () => (controller.metrics.reconciles.sum(() => true) > reconciles && controller.pending === 0 ? true : undefined), WAIT);
-    assert.equal(controller.writes, writes, "no write for an unchanged bus with effect \"\"");
+    assert.equal(controller.writes, writes, "no write for an unchanged bus (effect \"\", cpu: 0.5 stored as 500m)");
     assert.equal(JSON.stringify(sts.spec.template.spec).includes("antiAffinity"), false, "antiAffinity is ignored, as by Argo");
   });
 });

@@ -1,4 +1,4 @@
-import { FORMAT_KEYWORD } from "./schema-builders.js";
+import { FieldFormat, FORMAT_KEYWORD } from "./schema-builders.js";
 import { EVENTBUS_KIND, EventBusSpecSchema, EventBusStatusSchema } from "./schema.js";
 
 /** The group, version and names under which the EventBus resource is served (as Argo Events). */
@@ -33,6 +33,11 @@ export function toStructuralSchema(schema: unknown): JsonObject {
 /** One node; a branch of `anyOf` (int-or-string) takes no `nullable`, which the API server refuses there. */
 function structural(schema: unknown, branch: boolean): JsonObject {
   const source = schema as Record<string, unknown>;
+  if (source[FORMAT_KEYWORD] === FieldFormat.quantity && source["x-kubernetes-int-or-string"] === true) {
+    // A quantity may be any JSON number (`cpu: 0.5`, as Kubernetes and Argo's CRD take it), which
+    // int-or-string refuses: the node keeps any value, and the validation parses it.
+    return { ...(typeof source.description === "string" && { description: source.description }), nullable: true, "x-kubernetes-preserve-unknown-fields": true };
+  }
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(source)) {
     if (NOT_IN_CRD.has(key)) continue;

@@ -39,6 +39,8 @@ function check(schema: Schema, value: unknown, path: Path, issues: Issues): void
   if (value === null || value === undefined) return;
   if (schema["x-kubernetes-int-or-string"]) {
     if (typeof value === "number" && Number.isInteger(value)) return;
+    // A quantity may be any number (`cpu: 0.5`), as Kubernetes reads it.
+    if (typeof value === "number" && schema[FORMAT_KEYWORD] === FieldFormat.quantity) return checkFormat(schema, String(value), path, issues);
     if (typeof value !== "string") return issues.add(path, `must be an integer or a string, got ${describe(value)}`, IssueCode.invalidType);
     return checkFormat(schema, value, path, issues);
   }

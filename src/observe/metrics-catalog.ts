@@ -72,7 +72,7 @@ export const CONTROLLER_METRICS = [
   { name: "eventbus_controller_workqueue_depth", type: "gauge", help: "EventBuses waiting to be reconciled", labels: [] },
   { name: "eventbus_controller_is_leader", type: "gauge", help: "1 when this process holds the leader Lease", labels: [] },
   { name: "eventbus_controller_eventbuses", type: "gauge", help: "EventBuses in the controller's cache", labels: [] },
-  { name: "eventbus_bus_ready", type: "gauge", help: "1 when the EventBus's Ready condition is True", labels: ["namespace", "bus"] },
+  { name: "eventbus_bus_ready", type: "gauge", help: "1 when every server of the EventBus is ready (Ready is True with all servers, not only a quorum)", labels: ["namespace", "bus"] },
   { name: "eventbus_bus_condition", type: "gauge", help: "1 for the status (True, False, Unknown) each condition of the EventBus has, 0 for the others", labels: ["namespace", "bus", "type", "status"] },
 ] as const satisfies readonly MetricFamily[];
 

@@ -15,7 +15,7 @@ import { MetricsRegistry, type Counter, type Histogram } from "./metrics.js";
 import { CONTROLLER_LABEL_VALUE, LabelKey } from "./objects.js";
 import { BusReconciler, keyOf, OWNED_TYPES, ownerKey, type EventBusObject, type ReconcileResult } from "./reconcile.js";
 import { Resources } from "./resources.js";
-import { stableJson } from "./status.js";
+import { ConditionReason, stableJson } from "./status.js";
 import { ARGO_DEPLOYED_REASON, argoDeployedMessage, foreignStatefulSet, isOwnedBus, OWNERSHIP_ANNOTATION, OWNERSHIP_VALUE } from "./takeover.js";
 import { Informer, type Delay, type InformerLogEntry } from "./watch.js";
 import { WorkQueue, type Clock } from "./work-queue.js";
@@ -96,7 +96,8 @@ export function busConditionSamples(buses: readonly EventBusObject[]): { ready: 
   for (const bus of sorted) {
     const labels = { namespace: bus.metadata.namespace ?? "", bus: bus.metadata.name ?? "" };
     const list = bus.status?.conditions ?? [];
-    ready.push({ labels, value: list.some((c) => c.type === "Ready" && c.status === "True") ? 1 : 0 });
+    // Whole, not only working: a bus with a quorum of its servers is Ready=True (QuorumReady) but 0 here.
+    ready.push({ labels, value: list.some((c) => c.type === "Ready" && c.status === "True" && c.reason !== ConditionReason.quorumReady) ? 1 : 0 });
     for (const c of list) {
       for (const status of CONDITION_STATUSES) conditions.push({ labels: { ...labels, type: c.type, status }, value: c.status === status ? 1 : 0 });
     }

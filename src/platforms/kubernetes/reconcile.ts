@@ -31,6 +31,7 @@ import {
   formatStreamConfig,
   IssueCode,
   jetStreamObjectNames,
+  Quantity,
   stanObjectNames,
   validate,
   validateUpdate,
@@ -595,7 +596,8 @@ export function prepare(object: KubeObject, annotations: Record<string, string>)
  * Whether every field of `desired` is in `live` with the same value: live objects have more
  * (defaults, status, server metadata). Lists must have the same length. The hash annotation makes
  * a removed field count as a change. An empty string matches an absent field: the API server
- * drops empty `omitempty` fields (a toleration's `effect: ""`, passed through from the spec).
+ * drops empty `omitempty` fields (a toleration's `effect: ""`, passed through from the spec); and
+ * a quantity matches the same quantity written otherwise (`cpu: 0.5` is stored as `500m`).
  */
 export function isSubset(desired: unknown, live: unknown): boolean {
   if (live === undefined) return desired === "";
@@ -606,7 +608,17 @@ export function isSubset(desired: unknown, live: unknown): boolean {
     if (typeof live !== "object" || live === null || Array.isArray(live)) return false;
     return Object.entries(desired).every(([k, v]) => v === undefined || isSubset(v, (live as Record<string, unknown>)[k]));
   }
-  return desired === live;
+  return desired === live || sameQuantity(desired, live);
+}
+
+/** Whether `live` is the quantity `desired`, as the API server writes it back in its canonical form. */
+function sameQuantity(desired: unknown, live: unknown): boolean {
+  if (typeof live !== "string" || (typeof desired !== "string" && typeof desired !== "number")) return false;
+  try {
+    return Quantity.parse(desired).value === Quantity.parse(live).value;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether `object` has a controller owner reference to the EventBus with this uid. */
