@@ -712,6 +712,11 @@ describe("kube controller - against a real API server", () => {
     ] as const) {
       assert.ok((await get(rt, name)) !== undefined, `${rt.kind} ${name}`);
     }
+    // Argo's immutable StatefulSet fields and names (argo-stan-parity.test.ts applies them over Argo's objects).
+    const sts = (await get(Resources.statefulSet, "eventbus-legacy-stan"))!;
+    assert.equal(sts.spec.podManagementPolicy, "OrderedReady");
+    assert.deepEqual(sts.spec.template.spec.containers.map((c: Json) => c.name), ["stan", "metrics"]);
+    assert.equal((await get(Resources.service, "eventbus-legacy-stan-svc"))!.spec.ports[0].name, "tcp-client");
     const token = (await get(Resources.secret, "eventbus-legacy-client"))!.data["client-auth"];
     assert.match(Buffer.from(token, "base64").toString(), /^token: "[A-Za-z0-9_-]{43}"$/);
     await patchBus("legacy", { spec: { nats: { native: { maxMsgs: 5000 } } } });

@@ -627,25 +627,28 @@ describe("kubernetes render - NATS Streaming objects", () => {
     const token = (await material(bus)).credentials.token;
     assert.deepEqual(secretData(find(objects, "Secret", "eventbus-legacy-client")), { "client-auth": `token: "${token}"` });
     assert.match(secretData(find(objects, "Secret", "eventbus-legacy-server"))["nats-secrets.conf"]!, new RegExp(`^EVENTBUS_TOKEN: "${token}"$`, "m"));
+    // Argo's Service port names and its `stan: yes` label (nats.go buildStanService, stanServiceLabels).
     assert.deepEqual((find(objects, "Service")["spec"] as { ports: unknown }).ports, [
-      { name: "client", port: 4222 },
+      { name: "tcp-client", port: 4222 },
       { name: "cluster", port: 6222 },
       { name: "monitor", port: 8222 },
       { name: "metrics", port: 7777 },
     ]);
+    assert.equal(find(objects, "Service").metadata.labels?.["stan"], "yes");
     const spec = statefulSetSpec(objects);
     assert.equal(spec["serviceName"], "eventbus-legacy-stan-svc");
+    assert.equal(spec["podManagementPolicy"], "OrderedReady");
     assert.deepEqual(
       spec.template.spec.containers.map((c) => [c["name"], c["image"]]),
       [
-        ["main", "nats-streaming:0.25.6"],
+        ["stan", "nats-streaming:0.25.6"],
         ["metrics", "natsio/prometheus-nats-exporter:0.16.0"],
       ],
     );
-    assert.deepEqual(container(objects, "main")["command"], ["/nats-streaming-server", "-sc", "/etc/stan-config/$(POD_NAME).conf"]);
+    assert.deepEqual(container(objects, "stan")["command"], ["/nats-streaming-server", "-sc", "/etc/stan-config/$(POD_NAME).conf"]);
     assert.deepEqual(spec.template.spec.volumes, [
       { name: "config-volume", projected: { sources: [{ configMap: { name: "eventbus-legacy-stan-configmap" } }, { secret: { name: "eventbus-legacy-server" } }] } },
-      { name: "eventbus-legacy-stan-vol", emptyDir: {} },
+      { name: "stan-data", emptyDir: {} },
     ]);
     const config = (find(objects, "ConfigMap")["data"] as Record<string, string>)["eventbus-legacy-stan-1.conf"]!;
     for (const line of [
@@ -669,7 +672,7 @@ describe("kubernetes render - NATS Streaming objects", () => {
     assert.ok(!JSON.stringify(find(objects, "ConfigMap")).includes(token), "the token is not in the ConfigMap");
   });
 
-  test("auth none has no Secrets and no include; persistence mounts a 10Gi claim at /data/stan", async () => {
+  test("auth none has no Secrets and no include; persistence mounts a 10Gi claim named as Argo's (stan-<bus>-vol) at /data/stan", async () => {
     const objects = await render(stan({ auth: "none", persistence: { storageClassName: "standard" } }, "open"));
     assert.deepEqual(
       objects.map((o) => o.kind),
@@ -678,11 +681,11 @@ describe("kubernetes render - NATS Streaming objects", () => {
     assert.doesNotMatch((find(objects, "ConfigMap")["data"] as Record<string, string>)["eventbus-open-stan-0.conf"]!, /include|authorization/);
     const spec = statefulSetSpec(objects);
     assert.deepEqual(canonical(spec.volumeClaimTemplates), canonical([
-      { metadata: { name: "eventbus-open-stan-vol" }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: "standard", volumeMode: "Filesystem", resources: { requests: { storage: "10Gi" } } } },
+      { metadata: { name: "stan-open-vol" }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: "standard", volumeMode: "Filesystem", resources: { requests: { storage: "10Gi" } } } },
     ]));
-    assert.deepEqual(container(objects, "main")["volumeMounts"], [
+    assert.deepEqual(container(objects, "stan")["volumeMounts"], [
       { name: "config-volume", mountPath: "/etc/stan-config" },
-      { name: "eventbus-open-stan-vol", mountPath: "/data/stan" },
+      { name: "stan-open-vol", mountPath: "/data/stan" },
     ]);
   });
 
@@ -824,7 +827,7 @@ describe("kubernetes render - images", () => {
     assert.match(main["image"] as string, /^mirror\.example\.com\/nats@sha256:/);
     assert.deepEqual(main["command"], ["/usr/local/bin/nats-server", "--config", "/etc/nats-config/$(POD_NAME).conf"]);
     assert.equal(container(objects, "reloader")["image"], "mirror.example.com/reloader:0.14.1");
-    assert.equal(container(await render(stan(), { images: table }), "main")["image"], "mirror.example.com/nats-streaming:0.25.6");
+    assert.equal(container(await render(stan(), { images: table }), "stan")["image"], "mirror.example.com/nats-streaming:0.25.6");
     // The whole ConfigMap, as kubectl get -o yaml prints it, is accepted too.
     const configMapText = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argo-events-controller-config\ndata:\n  controller-config.yaml: |\n${ARGO_CONFIG.split("\n").map((l) => (l ? `    ${l}` : l)).join("\n")}`;
     assert.deepEqual(parseImagesFile(configMapText, "cm.yaml").jetstream, table.jetstream);

@@ -202,12 +202,28 @@ export function metricsContainer(image: string, template: PodTemplate["metricsCo
   };
 }
 
+/** How a StatefulSet starts and stops its pods; Kubernetes defaults to `OrderedReady`. */
+export const PodManagementPolicy = {
+  /** All pods at once (a JetStream meta group needs a quorum of its peers to start). */
+  parallel: "Parallel",
+  /** One pod at a time, each once the one before is ready. */
+  orderedReady: "OrderedReady",
+} as const;
+
+/** One of the {@link PodManagementPolicy} values. */
+export type PodManagementPolicy = (typeof PodManagementPolicy)[keyof typeof PodManagementPolicy];
+
 /** What differs between the StatefulSets of the two modes. */
 export interface StatefulSetParts {
   readonly name: string;
   /** The headless Service the pods' DNS names live under. */
   readonly serviceName: string;
   readonly replicas: number;
+  /**
+   * Immutable on a live StatefulSet, so it is the one Argo Events' controller gives the mode.
+   * @default PodManagementPolicy.parallel
+   */
+  readonly podManagementPolicy?: PodManagementPolicy;
   /** The spec's pod fields: labels and annotations of the pods, scheduling fields passed through. */
   readonly pod: PodTemplate;
   /** Pod spec fields of the mode (volumes, containers, …). */
@@ -218,12 +234,12 @@ export interface StatefulSetParts {
 }
 
 /**
- * A StatefulSet whose pods start in parallel (a JetStream meta group or a raft group needs a
- * quorum of its peers to start), selected by the bus labels. As Argo Events' controller makes it:
- * the StatefulSet carries the EventBus's `metadata.labels` under the bus labels (which win), and
- * the pods the spec's `metadata.labels` under the bus labels and its annotations (not the
- * EventBus's labels); the selector is the bus labels alone. Every scheduling field of the spec
- * (nodeSelector, tolerations, affinity, securityContext, …) passes through unchanged.
+ * A StatefulSet selected by the bus labels, its pods started in parallel unless the parts say
+ * otherwise. As Argo Events' controller makes it: the StatefulSet carries the EventBus's
+ * `metadata.labels` under the bus labels (which win), and the pods the spec's `metadata.labels`
+ * under the bus labels and its annotations (not the EventBus's labels); the selector is the bus
+ * labels alone. Every scheduling field of the spec (nodeSelector, tolerations, affinity,
+ * securityContext, …) passes through unchanged.
  */
 export function statefulSet(ctx: ObjectContext, parts: StatefulSetParts): KubeObject {
   const { containerTemplate: _main, metricsContainerTemplate: _metrics, reloaderContainerTemplate: _reloader, metadata, ...scheduling } = parts.pod;
@@ -233,7 +249,7 @@ export function statefulSet(ctx: ObjectContext, parts: StatefulSetParts): KubeOb
     kind: "StatefulSet",
     metadata: { ...meta, labels: { ...parts.busLabels, ...meta.labels } },
     spec: {
-      podManagementPolicy: "Parallel",
+      podManagementPolicy: parts.podManagementPolicy ?? PodManagementPolicy.parallel,
       replicas: parts.replicas,
       serviceName: parts.serviceName,
       selector: { matchLabels: { ...ctx.labels } },

@@ -2,6 +2,11 @@
  * The objects of a managed NATS Streaming (STAN) bus, named as Argo Events names them: the server
  * Secret (token auth), the client Secret, the ConfigMap (one nats-streaming-server config per pod),
  * the headless Service, the StatefulSet and the PodDisruptionBudget.
+ *
+ * The StatefulSet's fields that a live StatefulSet cannot change (serviceName, selector,
+ * podManagementPolicy, volumeClaimTemplates) are those of Argo Events' NATS Streaming installer
+ * (`pkg/reconciler/eventbus/installer/nats.go`), and so are the container, port and path names, so
+ * that a StatefulSet Argo made is updated in place and its volumes' stores are found.
  */
 import { stanObjectNames, type ResolvedEventBus, type ResolvedStan } from "../../api/index.js";
 import { SECRETS_FILE_NAME } from "../../natsconf/index.js";
@@ -20,6 +25,7 @@ import {
   monitorLivenessProbe,
   PDB_MIN_REPLICAS,
   podDisruptionBudget,
+  PodManagementPolicy,
   secret,
   serverContainerPorts,
   statefulSet,
@@ -38,6 +44,21 @@ export const STAN_STORE_DIR = `${STAN_DATA_DIR}/store`;
 export const STAN_LOG_DIR = `${STAN_DATA_DIR}/logs`;
 /** The server Secret's key (and file) that defines the token, with token auth. */
 export const STAN_SECRETS_KEY = SECRETS_FILE_NAME;
+/** The server container's name, Argo's: users' tooling names it (`kubectl logs -c stan`). */
+export const STAN_CONTAINER = "stan";
+/**
+ * The label Argo's controller finds a bus's STAN Service by (with the bus labels): a bus handed
+ * back to it keeps its Service instead of failing to create another of the same name.
+ */
+export const STAN_SERVICE_LABEL = { stan: "yes" } as const;
+
+/** The volume claim template (and data volume) of a STAN bus: Argo's `generatePVCName`, `stan-<bus>-vol`. */
+export function stanVolumeClaimName(busName: string): string {
+  return `stan-${busName}-vol`;
+}
+
+/** The data volume of a STAN bus without persistence: Argo's emptyDir. */
+export const STAN_EMPTY_DIR_VOLUME = "stan-data";
 
 const CONFIG_VOLUME = "config-volume";
 const EXPORTER_ARGS = ["-connz", "-routez", "-subz", "-varz", "-channelz", "-serverz", "-prefix=nats"] as const;
@@ -85,33 +106,35 @@ export function stanObjects(bus: ResolvedEventBus, spec: ResolvedStan, ctx: Obje
     objects.push(secret(names.clientSecret, ctx, clientAuthSecretData(secrets.credentials, "token")));
   }
   objects.push(configMap(names.configMap, ctx, configs));
-  objects.push(
-    headlessService(names.service, ctx, [
-      { name: "client", port: DEFAULT_PORTS.client },
-      { name: "cluster", port: DEFAULT_PORTS.cluster },
-      { name: "monitor", port: DEFAULT_PORTS.monitor },
-      { name: "metrics", port: METRICS_PORT },
-    ]),
-  );
-  objects.push(stanStatefulSet(names, spec, ctx, image, token, bus.manifest.metadata?.labels));
+  // Argo's port names (`tcp-` lets clients in an Istio mesh connect), and the exporter's port.
+  const service = headlessService(names.service, ctx, [
+    { name: "tcp-client", port: DEFAULT_PORTS.client },
+    { name: "cluster", port: DEFAULT_PORTS.cluster },
+    { name: "monitor", port: DEFAULT_PORTS.monitor },
+    { name: "metrics", port: METRICS_PORT },
+  ]);
+  objects.push({ ...service, metadata: { ...service.metadata, labels: { ...STAN_SERVICE_LABEL, ...service.metadata.labels } } });
+  objects.push(stanStatefulSet(bus.name, spec, ctx, image, token, bus.manifest.metadata?.labels));
   if (spec.replicas >= PDB_MIN_REPLICAS) objects.push(podDisruptionBudget(names.podDisruptionBudget, ctx));
   return objects;
 }
 
 function stanStatefulSet(
-  names: ReturnType<typeof stanObjectNames>,
+  busName: string,
   spec: ResolvedStan,
   ctx: ObjectContext,
   image: StanImages,
   token: boolean,
   eventBusLabels: Readonly<Record<string, string>> | undefined,
 ): KubeObject {
+  const names = stanObjectNames(busName);
   const pod = spec.pod;
-  const data = dataVolume(names.volumeClaimTemplate, spec.persistence);
+  const dataName = spec.persistence === undefined ? STAN_EMPTY_DIR_VOLUME : stanVolumeClaimName(busName);
+  const data = dataVolume(dataName, spec.persistence);
   const sources: Record<string, unknown>[] = [{ configMap: { name: names.configMap } }];
   if (token) sources.push({ secret: { name: names.serverSecret } });
   const main = {
-    name: "main",
+    name: STAN_CONTAINER,
     image: image.natsStreamingImage,
     ...containerOverrides(pod.containerTemplate),
     ports: serverContainerPorts(),
@@ -120,7 +143,7 @@ function stanStatefulSet(
     env: [fieldEnv("POD_NAME", "metadata.name"), fieldEnv("POD_NAMESPACE", "metadata.namespace")],
     volumeMounts: [
       { name: CONFIG_VOLUME, mountPath: STAN_CONFIG_DIR },
-      { name: names.volumeClaimTemplate, mountPath: STAN_DATA_DIR },
+      { name: dataName, mountPath: STAN_DATA_DIR },
     ],
     livenessProbe: monitorLivenessProbe(),
   };
@@ -129,6 +152,9 @@ function stanStatefulSet(
     name: names.statefulSet,
     serviceName: names.service,
     replicas: spec.replicas,
+    // Argo's (it sets none, and the API server defaults it). One pod starts once the one before is
+    // ready, so no readiness probe may wait for a raft quorum: the first pod would never be ready.
+    podManagementPolicy: PodManagementPolicy.orderedReady,
     pod,
     podSpec: {
       volumes: [{ name: CONFIG_VOLUME, projected: { sources } }, ...data.volumes],
