@@ -22,7 +22,7 @@ function ok(result: ValidationResult): Extract<ValidationResult, { ok: true }> {
 }
 
 describe("validate - invalid manifests report every issue with its path", () => {
-  const cases: { name: string; input: unknown; issues: string[] }[] = [
+  const cases: { name: string; input: unknown; issues: string[]; warnings?: string[] }[] = [
     {
       name: "no mode",
       input: manifest({}),
@@ -69,22 +69,10 @@ describe("validate - invalid manifests report every issue with its path", () => 
       issues: ["spec.jetstream.version: must be a string, got number 2.1; quote it if you mean the text"],
     },
     {
-      name: "unknown field with a hint",
-      input: manifest({ jetstream: { version: "2.10", replica: 3 } }),
-      issues: ['spec.jetstream.replica: unknown field; did you mean "replicas"?'],
-    },
-    {
-      name: "unknown field without a close match lists nothing long",
-      input: manifest({ jetstream: { version: "2.10", zzzzzzzz: 1 } }),
-      issues: ["spec.jetstream.zzzzzzzz: unknown field"],
-    },
-    {
-      name: "typo in a Kubernetes type",
+      name: "typo in a Kubernetes type: the unknown field is a warning, the bad value an issue",
       input: manifest({ jetstream: { version: "2.10", tolerations: [{ key: "a", efect: "NoSchedule", operator: "Equals" }] } }),
-      issues: [
-        'spec.jetstream.tolerations[0].efect: unknown field; did you mean "effect"?',
-        'spec.jetstream.tolerations[0].operator: must be one of "Exists", "Equal", got "Equals"; did you mean "Equal"?',
-      ],
+      issues: ['spec.jetstream.tolerations[0].operator: must be one of "Exists", "Equal", got "Equals"; did you mean "Equal"?'],
+      warnings: ['spec.jetstream.tolerations[0].efect: unknown field; did you mean "effect"?; ignored, as Argo Events ignores it'],
     },
     {
       name: "auth enum",
@@ -261,6 +249,20 @@ describe("validate - invalid manifests report every issue with its path", () => 
   for (const c of cases) {
     test(c.name, () => {
       assert.deepEqual(issuesOf(c.input).sort(), [...c.issues].sort());
+      if (c.warnings) assert.deepEqual(validate(c.input, { jetstreamVersions }).warnings.map(formatIssue), c.warnings);
+    });
+  }
+});
+
+describe("validate - unknown fields are accepted with a warning, as Argo Events (Go structs) and kubectl accept them", () => {
+  for (const [name, spec, warning] of [
+    ["with a hint", { version: "2.10", replica: 3 }, 'spec.jetstream.replica: unknown field; did you mean "replicas"?; ignored, as Argo Events ignores it'],
+    ["without a close match, no long list", { version: "2.10", zzzzzzzz: 1 }, "spec.jetstream.zzzzzzzz: unknown field; ignored, as Argo Events ignores it"],
+  ] as const) {
+    test(name, () => {
+      const result = ok(validate(manifest({ jetstream: spec }), { jetstreamVersions }));
+      assert.deepEqual(result.warnings.map(formatIssue), [warning]);
+      assert.equal(result.bus.spec.mode === "jetstream" && result.bus.spec.replicas, 3, "the unknown field changes nothing");
     });
   }
 });

@@ -47,9 +47,20 @@ describe("cli validate", () => {
     assert.equal(run.code, 2);
     assert.equal(
       run.stderr,
-      'spec.jetstream.replica: unknown field; did you mean "replicas"?\nspec.jetstream.replicas: must be 1 or >= 3, got 2\n2 issues found; nothing was applied\n',
+      'warning: spec.jetstream.replica: unknown field; did you mean "replicas"?; ignored, as Argo Events ignores it\nspec.jetstream.replicas: must be 1 or >= 3, got 2\n1 issue found; nothing was applied\n',
     );
     assert.equal(run.stdout, "");
+  });
+
+  test("an unknown field is a warning (exit 0), and an issue with --strict (exit 2)", async () => {
+    const typo = await file("typo.yaml", "apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: t}\nspec: {jetstream: {version: latest, replica: 3}}\n");
+    const lenient = await cli(["validate", "-f", typo]);
+    assert.equal(lenient.code, 0, lenient.stderr);
+    assert.equal(lenient.stdout, "EventBus/t: valid (jetstream)\n");
+    assert.match(lenient.stderr, /^warning: spec\.jetstream\.replica: unknown field; did you mean "replicas"\?/);
+    const strict = await cli(["validate", "-f", typo, "--strict"]);
+    assert.equal(strict.code, 2);
+    assert.match(strict.stderr, /^spec\.jetstream\.replica: unknown field; did you mean "replicas"\?; ignored, as Argo Events ignores it\n1 issue found; nothing was applied\n$/);
   });
 
   test("multi-document input from stdin: each document is validated and named", async () => {
@@ -57,16 +68,16 @@ describe("cli validate", () => {
     const run = await cli(["validate", "-f", "-"], `${good}---\n${BAD}---\n`);
     assert.equal(run.code, 2);
     assert.equal(run.stdout, "EventBus/ok: valid (jetstream)\n");
-    assert.match(run.stderr, /^EventBus\/default \(document 2\):\nspec\.jetstream\.replica: unknown field/);
+    assert.match(run.stderr, /^EventBus\/default \(document 2\):\nwarning: spec\.jetstream\.replica: unknown field/);
   });
 
   test("--output json is a list of documents with their issues", async () => {
     const run = await cli(["validate", "-f", await file("bad2.yaml", BAD), "-o", "json"]);
     assert.equal(run.code, 2);
-    const data = JSON.parse(run.stdout) as { document: number; name: string; valid: boolean; issues: { path: string; code: string }[] }[];
+    const data = JSON.parse(run.stdout) as { document: number; name: string; valid: boolean; issues: { path: string; code: string }[]; warnings: { path: string; code: string }[] }[];
     assert.deepEqual(
-      data.map((d) => ({ document: d.document, name: d.name, valid: d.valid, issues: d.issues.map((i) => `${i.code} ${i.path}`) })),
-      [{ document: 1, name: "EventBus/default", valid: false, issues: ["unknown_field spec.jetstream.replica", "invalid_value spec.jetstream.replicas"] }],
+      data.map((d) => ({ document: d.document, name: d.name, valid: d.valid, issues: d.issues.map((i) => `${i.code} ${i.path}`), warnings: d.warnings.map((i) => `${i.code} ${i.path}`) })),
+      [{ document: 1, name: "EventBus/default", valid: false, issues: ["invalid_value spec.jetstream.replicas"], warnings: ["unknown_field spec.jetstream.replica"] }],
     );
   });
 

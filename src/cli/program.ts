@@ -42,8 +42,9 @@ function buildProgram(io: Io, result: { code: ExitCode }): Command {
     .requiredOption("-f, --filename <file>", "manifest file, or - for standard input")
     .addOption(outputOption(["text", "json", "yaml"], "text"))
     .option("--defaults", "print each valid manifest with every default written out", false)
-    .action(async (opts: { filename: string; output: "text" | "json" | "yaml"; defaults: boolean }) => {
-      result.code = await validateCommand({ file: opts.filename, output: opts.output, defaults: opts.defaults }, io);
+    .option("--strict", "refuse warnings too (unknown fields, what Argo Events reads another way than it is written): exit 2", false)
+    .action(async (opts: { filename: string; output: "text" | "json" | "yaml"; defaults: boolean; strict: boolean }) => {
+      result.code = await validateCommand({ file: opts.filename, output: opts.output, defaults: opts.defaults, strict: opts.strict }, io);
     });
 
   program

@@ -1,4 +1,4 @@
-import { formatIssue, withDefaults } from "../api/index.js";
+import { formatIssue, withDefaults, type DocumentResult } from "../api/index.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatData, plural, type Io, type OutputFormat } from "./io.js";
 import { documentHeading, loadAndValidate, warningLines } from "./manifests.js";
@@ -8,11 +8,21 @@ export interface ValidateCommandOptions {
   output: OutputFormat;
   /** Print each valid manifest with every default written out. */
   defaults: boolean;
+  /** Warnings are issues: a manifest with one is invalid. */
+  strict?: boolean;
+}
+
+/** A document whose warnings count as issues (`--strict`). */
+function strictly(entry: DocumentResult): DocumentResult {
+  const { result } = entry;
+  if (result.warnings.length === 0) return entry;
+  return { ...entry, result: { ok: false, issues: [...result.issues, ...result.warnings], warnings: [] } };
 }
 
 /** `eventbus validate`: exit 0 when every document is valid, 2 otherwise; issues as `path: message`. */
 export async function validateCommand(options: ValidateCommandOptions, io: Io): Promise<ExitCode> {
-  const results = await loadAndValidate(options.file, io);
+  const loaded = await loadAndValidate(options.file, io);
+  const results = options.strict ? loaded.map(strictly) : loaded;
   const valid = results.every((r) => r.result.ok);
   if (options.output !== "text") {
     const data = results.map(({ document, result }) => ({
