@@ -33,7 +33,8 @@ export function stanObjectNames(bus: string) {
     configMap: `${base}-configmap`,
     serverSecret: `eventbus-${bus}-server`,
     clientSecret: `eventbus-${bus}-client`,
-    volumeClaimTemplate: `${base}-vol`,
+    // Argo's generatePVCName (pkg/reconciler/eventbus/installer/nats.go).
+    volumeClaimTemplate: `stan-${bus}-vol`,
     podDisruptionBudget: `${base}-pdb`,
     clusterID: `eventbus-${bus}`,
   } as const;

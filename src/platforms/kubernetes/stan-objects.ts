@@ -54,7 +54,7 @@ export const STAN_SERVICE_LABEL = { stan: "yes" } as const;
 
 /** The volume claim template (and data volume) of a STAN bus: Argo's `generatePVCName`, `stan-<bus>-vol`. */
 export function stanVolumeClaimName(busName: string): string {
-  return `stan-${busName}-vol`;
+  return stanObjectNames(busName).volumeClaimTemplate;
 }
 
 /** The data volume of a STAN bus without persistence: Argo's emptyDir. */
