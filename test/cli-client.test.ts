@@ -213,16 +213,28 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     assert.equal(json.seq, Number(stored[1]));
   });
 
-  test("--sensor, --trigger and --dependency subscribe through Argo's durable consumer group-<fnv32a>", async () => {
-    await run(["publish", "--source", "sensors", "--event", "fired", "--data", '{"n":1}']);
+  test("--sensor, --trigger and --dependency subscribe through Argo's durable consumer group-<fnv32a>, made as Argo's sensor makes it", async () => {
+    await run(["publish", "--source", "sensors", "--event", "fired", "--data", '{"n":0}']);
     const flags = ["--source", "sensors", "--event", "fired", "--sensor", "orders-sensor", "--trigger", "notify", "--dependency", "order-created", "--count", "1", "-o", "json"];
-    const first = await run(["subscribe", "default", ...flags, "--from", "start"]);
+    // Argo's sensor binds its durable with DeliverNew (argoproj/argo-events pkg/eventbus/jetstream/sensor/trigger_conn.go),
+    // and nats.go refuses one with another deliver policy (nats-io/nats.go js.go, checkConfig): no other start is made.
+    const jsm = await jetstreamManager(nc);
+    const refused = await run(["subscribe", "default", ...flags, "--from", "start"]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /consumer group-3010683757 has an Argo Events sensor's durable name.*use another durable name/);
+    await assert.rejects(jsm.consumers.info("default", "group-3010683757"), /consumer not found/);
+
+    const firstRun = run(["subscribe", "default", ...flags]);
+    for (let i = 0; i < 200 && !(await jsm.consumers.info("default", "group-3010683757").catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 25));
+    await run(["publish", "--source", "sensors", "--event", "fired", "--data", '{"n":1}']);
+    const first = await firstRun;
     assert.equal(first.code, 0, first.stderr);
-    assert.deepEqual(jsonLines(first.stdout)[0]!.data, { n: 1 });
+    assert.deepEqual(jsonLines(first.stdout).map((e) => e.data), [{ n: 1 }], "only new events");
 
     // FNV-1a 32 of "orders-sensor-notify-order-created", as Go's hash/fnv computes it
-    const jsm = await jetstreamManager(nc);
     const consumer = await jsm.consumers.info("default", "group-3010683757");
+    assert.equal(consumer.config.deliver_policy, "new");
+    assert.equal(consumer.config.ack_policy, "explicit");
     assert.equal(consumer.config.durable_name, "group-3010683757");
     assert.equal(consumer.config.filter_subject, "default.sensors.fired");
     assert.equal(consumer.num_ack_pending, 0, "the event was acked");

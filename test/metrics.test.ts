@@ -126,7 +126,7 @@ test("local metrics - /metrics of a 3-server bus: the catalog's families with Je
   try {
     // GIVEN 10 events and a durable consumer that took 2 of them and acked 1
     const dependency = { sensor: "s", trigger: "t", dependency: "d" };
-    const subscription = await client.subscribe({ source: "met", event: "e", dependency, from: "start", max: 2, batch: 2 });
+    const subscription = await client.subscribe({ source: "met", event: "e", dependency, max: 2, batch: 2 });
     const publisher = client.publisher({ window: 16 });
     await Promise.all(Array.from({ length: 10 }, (_, i) => publisher.publish({ source: "met", subject: "e", type: "t", data: { i } })));
     const received = [];

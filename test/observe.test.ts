@@ -21,7 +21,7 @@ test("observe - a snapshot of a 3-server bus: stream and consumer numbers as Jet
     assert.equal(monitors.length, 3);
     // GIVEN events published and a slow consumer that took 2 of them and acked 1
     const dependency = { sensor: "s", trigger: "t", dependency: "d" };
-    const subscription = await client.subscribe({ source: "obs", event: "e", dependency, from: "start", max: 2, batch: 2 });
+    const subscription = await client.subscribe({ source: "obs", event: "e", dependency, max: 2, batch: 2 });
     const publisher = client.publisher({ window: 16 });
     await Promise.all(Array.from({ length: 10 }, (_, i) => publisher.publish({ source: "obs", subject: "e", type: "t", data: { i } })));
     const received = [];

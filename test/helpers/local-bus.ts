@@ -140,37 +140,39 @@ export function startPublisher(nc: NatsConnection, options: { subject?: string; 
   };
 }
 
-/** The `Nats-Msg-Id` of every event in the stream. */
+/**
+ * The `Nats-Msg-Id` of every event in the stream, read up to the stream's last sequence as it was
+ * when the call began: an empty or failed batch (a consumer of a clustered stream being placed, or
+ * its stream electing a leader after a server was killed) is asked for again, never taken for the end.
+ */
 export async function storedIds(nc: NatsConnection, stream = "default"): Promise<Set<string>> {
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(stream);
   const ids = new Set<string>();
   if (info.state.messages === 0) return ids;
+  const last = info.state.last_seq;
   const js = jetstream(nc);
-  // Headers only, in batches until the last message: a large stream takes longer than one fetch may
-  // wait. A new consumer of a clustered stream can answer its first pulls with 503 no responders
-  // while it is being placed, so a failed batch is asked for again.
+  // Headers only, in batches until the last message: a large stream takes longer than one fetch may wait.
   const consumer = await js.consumers.get(stream, { headers_only: true });
   let failures = 0;
-  for (let done = false; !done; ) {
+  let seen = 0;
+  while (seen < last) {
     let read = 0;
     try {
       for await (const m of await consumer.fetch({ max_messages: 5000, expires: 10_000 })) {
         read++;
+        seen = m.seq;
         const id = m.headers?.get("Nats-Msg-Id");
         if (id) ids.add(id);
         // The last message: stop here rather than wait out the fetch's expiry.
-        if (m.info.pending === 0) {
-          done = true;
-          break;
-        }
+        if (seen >= last) break;
       }
     } catch (error) {
       if (++failures > 10) throw error;
       await new Promise((r) => setTimeout(r, 200));
       continue;
     }
-    if (read === 0) done = true;
+    if (read === 0 && ++failures > 10) throw new Error(`stream ${stream}: no message after sequence ${seen} of ${last} in 10 fetches`);
   }
   return ids;
 }
