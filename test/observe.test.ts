@@ -56,6 +56,7 @@ test("observe - a snapshot of a 3-server bus: stream and consumer numbers as Jet
         redelivered: consumer.num_redelivered,
         deliveredStreamSeq: consumer.delivered.stream_seq,
         ackFloorStreamSeq: consumer.ack_floor.stream_seq,
+        ackFloorConsumerSeq: consumer.ack_floor.consumer_seq,
         lastActive: snapshot.consumers[0]!.lastActive,
         dependency,
       },

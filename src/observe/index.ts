@@ -1,6 +1,9 @@
 // Observability: a snapshot of a bus's servers, JetStream meta group, stream and consumers.
 export {
+  formatSeconds,
   PENDING_GROWTH_SNAPSHOTS,
+  RATE_MIN_WINDOW_MILLIS,
+  retentionSample,
   snapshotBus,
   STORAGE_WARNING_SHARE,
   type BusSnapshot,
@@ -9,6 +12,16 @@ export {
   type ServerSnapshot,
   type SnapshotOptions,
 } from "./snapshot.js";
+export {
+  DISCARD_WARNING_SECONDS,
+  LimitEffect,
+  RetentionLimit,
+  retentionOutlook,
+  type ConsumerRetention,
+  type LimitOutlook,
+  type RetentionOutlook,
+  type RetentionSample,
+} from "./retention.js";
 export { localMonitors } from "./local.js";
 export { SystemAccountError, systemServers } from "./system.js";
 export { renderBusMetrics, type BusMetricsExtra } from "./metrics.js";

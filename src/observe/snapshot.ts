@@ -6,8 +6,10 @@
  */
 import type { ConsumerInfo } from "@nats-io/jetstream";
 
+import { Duration } from "../api/index.js";
 import { durableName, type DurableNameParts, type EventBusClient, type StreamSummary } from "../client/index.js";
 import { getJson } from "../platforms/local/index.js";
+import { retentionOutlook, type ConsumerRetention, type RetentionOutlook, type RetentionSample } from "./retention.js";
 
 /** Where one server's monitoring endpoint is. */
 export interface MonitorEndpoint {
@@ -60,6 +62,8 @@ export interface ConsumerSnapshot {
   readonly deliveredStreamSeq: number;
   /** Stream sequence below which every event was acknowledged. */
   readonly ackFloorStreamSeq: number;
+  /** Deliveries below which every one was acknowledged: its count of acked events, for its read rate. */
+  readonly ackFloorConsumerSeq: number;
   /** When the consumer last delivered an event, if it did. */
   readonly lastActive?: string;
   readonly dependency?: DurableNameParts;
@@ -77,6 +81,8 @@ export interface BusSnapshot {
   /** The stream, or why it could not be read. */
   readonly stream: StreamSummary | { readonly error: string };
   readonly consumers: readonly ConsumerSnapshot[];
+  /** The stream's retention: the binding limit, its oldest event, when events are discarded, consumers at risk (absent without the stream). */
+  readonly retention?: RetentionOutlook;
   /** Why the servers and meta group could not be read (no system account access), when they could not. */
   readonly serversUnavailable?: string;
   /** What needs attention, most serious first; empty when all is well. */
@@ -100,7 +106,19 @@ export interface SnapshotOptions {
   readonly previous?: readonly BusSnapshot[];
   /** Why there is no client, for the stream's error when `snapshotBus` is called without one. */
   readonly noClientError?: string;
+  /**
+   * The earlier reading the publish and read rates are measured from. Default: the last of
+   * `previous`, else the last snapshot taken through the same client at least
+   * {@link RATE_MIN_WINDOW_MILLIS} before (a supervisor's scrapes measure the rates between them).
+   */
+  readonly rateBase?: RetentionSample;
 }
+
+/** Rates are measured over at least this long when the base is the client's last snapshot. */
+export const RATE_MIN_WINDOW_MILLIS = 1000;
+
+/** The last reading taken through each client, for the rates of its next snapshot. */
+const lastReading = new WeakMap<EventBusClient, RetentionSample>();
 
 /** How many snapshots in a row a consumer's pending must rise through to be reported as growing. */
 export const PENDING_GROWTH_SNAPSHOTS = 3;
@@ -130,15 +148,49 @@ export async function snapshotBus(client: EventBusClient | undefined, options: S
     client ? consumerSnapshots(client, options.dependencies ?? []) : [],
   ]);
   const jetstream = fromSystem ? (await fromSystem).jetstream : await metaGroup(monitors, servers, timeout);
+  const reading: RetentionSample = { takenAt: new Date().toISOString(), stream, consumers };
+  const retention = retentionOutlook(reading, servers, options.rateBase ?? options.previous?.at(-1) ?? (client && lastReading.get(client)));
+  if (client && !("error" in stream)) {
+    const kept = lastReading.get(client);
+    if (!kept || Date.parse(reading.takenAt) - Date.parse(kept.takenAt) >= RATE_MIN_WINDOW_MILLIS) lastReading.set(client, reading);
+  }
   return {
-    takenAt: new Date().toISOString(),
+    takenAt: reading.takenAt,
     servers,
     jetstream,
     stream,
     consumers,
-    problems: [...problemsOf(servers, jetstream, stream), ...growingPending(consumers, options.previous ?? [])],
+    ...(retention && { retention }),
+    problems: [...problemsOf(servers, jetstream, stream), ...growingPending(consumers, options.previous ?? []), ...(retention?.consumers ?? []).flatMap(discardProblem)],
     ...(serversError !== undefined && { serversUnavailable: serversError }),
   };
+}
+
+/**
+ * A reading of the stream and its consumers alone, for the rates of a snapshot taken a little later
+ * (a single `eventbus status` has no earlier snapshot to measure them from).
+ */
+export async function retentionSample(client: EventBusClient): Promise<RetentionSample> {
+  const [stream, consumers] = await Promise.all([
+    client.streamInfo().catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) })),
+    consumerSnapshots(client, []),
+  ]);
+  return { takenAt: new Date().toISOString(), stream, consumers };
+}
+
+/** A consumer that will have events discarded before it reads them, said as a problem. */
+function discardProblem(c: ConsumerRetention): string[] {
+  if (!c.atRisk || c.discardInSeconds == null || c.discardedBy === undefined) return [];
+  const when = c.discardInSeconds < 1 ? "now" : `in ${formatSeconds(c.discardInSeconds)}`;
+  const oldest = c.oldestUnreadSeq === undefined ? "" : `; its oldest unread event (seq ${c.oldestUnreadSeq}) is ${formatSeconds(c.oldestUnreadAgeSeconds ?? 0)} old`;
+  return [
+    `consumer ${c.name}: ${c.discardedBy} discards events it has not read ${when} (it acks ${c.readRate ?? 0} events/s, ${c.waiting} waiting${oldest}); speed up or scale its subscriber, or raise ${c.discardedBy}`,
+  ];
+}
+
+/** Seconds as a short duration: `45s`, `12m5s`, `3h`. */
+export function formatSeconds(seconds: number): string {
+  return Duration.fromMillis(Math.round(seconds) * 1000).format();
 }
 
 async function serverSnapshot(monitor: MonitorEndpoint, timeout: number): Promise<ServerSnapshot> {
@@ -229,6 +281,7 @@ async function consumerSnapshots(client: EventBusClient, dependencies: readonly 
         redelivered: info.num_redelivered,
         deliveredStreamSeq: info.delivered.stream_seq,
         ackFloorStreamSeq: info.ack_floor.stream_seq,
+        ackFloorConsumerSeq: info.ack_floor.consumer_seq,
         ...(lastActive && !lastActive.startsWith("0001-") && { lastActive }),
         ...(owner && { dependency: owner }),
       };
