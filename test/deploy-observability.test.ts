@@ -489,6 +489,7 @@ test("alert rules - a PrometheusRule whose rules have expr, for, severity, summa
     "EventBusServerUnhealthy",
     "EventBusStreamReplicaLagging",
     "EventBusConsumerPendingGrowing",
+    "EventBusConsumerEventsDiscardedUnread",
     "EventBusStorageAbove80Percent",
     "EventBusMemoryStorageAbove80Percent",
     "EventBusServerRestarting",
@@ -523,6 +524,7 @@ test("dashboard - required fields, variables, unique ids, a non-overlapping grid
     "eventbus_server_jetstream_memory_bytes", "jetstream_server_max_memory", "jetstream_stream_total_messages", "jetstream_stream_total_bytes",
     "jetstream_stream_last_seq", "jetstream_consumer_num_pending", "jetstream_consumer_num_ack_pending", "jetstream_consumer_num_redelivered",
     "eventbus_stream_replica_current", "eventbus_stream_replica_lag", "eventbus_jetstream_meta_leader",
+    "eventbus_stream_oldest_event_age_seconds", "eventbus_stream_limit_seconds_remaining", "eventbus_consumer_discard_seconds_remaining",
   ]) {
     assert.ok(used.has(metric), `no panel queries ${metric}`);
   }

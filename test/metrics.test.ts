@@ -11,7 +11,7 @@ import { test } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 
 import { connect, durableName } from "../src/client/index.js";
-import { BUS_METRICS, PROMETHEUS_CONTENT_TYPE, renderBusMetrics, renderFamily, type BusSnapshot } from "../src/observe/index.js";
+import { BUS_METRICS, PROMETHEUS_CONTENT_TYPE, renderBusMetrics, renderFamily, retentionOutlook, type BusSnapshot } from "../src/observe/index.js";
 import { busStatus, downBus } from "../src/platforms/local/index.js";
 import { jetstreamManifest, startTestBus } from "./helpers/local-bus.js";
 import { waitFor } from "./helpers/process.js";
@@ -107,6 +107,44 @@ test("bus metrics - a server down has server_up 0, healthz 1 and no varz samples
   assert.equal(sampleValue(families, "eventbus_bus_ready"), 0);
   assert.equal(sampleValue(families, "eventbus_bus_problems"), 2);
   assert.equal(sampleValue(families, "eventbus_snapshot_duration_seconds"), 0.25);
+});
+
+test("bus metrics - retention: the oldest event's age, each limit's seconds remaining (+Inf when not at this rate) and the binding one, consumers' discard time and risk", () => {
+  const takenAt = "2026-01-01T00:00:10Z";
+  const stream = {
+    name: "default",
+    subjects: ["default.*.*"],
+    storage: "file",
+    config: { maxMsgs: 100, maxAge: "1h", maxBytes: -1, replicas: 1, duplicates: "5m", retention: "limits", discard: "old" },
+    state: { messages: 100, bytes: 10_000, firstSeq: 401, lastSeq: 500, firstTime: "2026-01-01T00:00:00Z", lastTime: takenAt, consumers: 2, subjects: 1 },
+  };
+  const consumer = (name: string, ackFloor: number, pending: number) => ({ name, pending, ackPending: 0, redelivered: 0, deliveredStreamSeq: ackFloor, ackFloorStreamSeq: ackFloor, ackFloorConsumerSeq: ackFloor });
+  const consumers = [consumer("stuck", 420, 80), consumer("idle", 500, 0)];
+  // 20 events in the 2 s before: 10/s; the stuck consumer acked nothing
+  const base = { takenAt: "2026-01-01T00:00:08Z", stream: { ...stream, state: { ...stream.state, lastSeq: 480 } }, consumers };
+  const retention = retentionOutlook({ takenAt, stream, consumers }, [], base)!;
+  const snapshot: BusSnapshot = { takenAt, servers: [], jetstream: { peers: [] }, stream, consumers, retention, problems: [] };
+  const families = parsePrometheusText(renderBusMetrics("b", snapshot, { restarts: {}, durationSeconds: 0.1 }));
+  const streamLabels = { bus: "b", stream_name: "default" };
+  assert.equal(sampleValue(families, "eventbus_stream_oldest_event_age_seconds", streamLabels), 10);
+  assert.equal(sampleValue(families, "eventbus_stream_limit_seconds_remaining", { ...streamLabels, limit: "maxMsgs" }), 0);
+  assert.equal(sampleValue(families, "eventbus_stream_limit_seconds_remaining", { ...streamLabels, limit: "maxAge" }), 3590);
+  assert.equal(sampleValue(families, "eventbus_stream_limit_binding", { ...streamLabels, limit: "maxMsgs" }), 1);
+  assert.equal(sampleValue(families, "eventbus_stream_limit_binding", { ...streamLabels, limit: "maxAge" }), 0);
+  assert.deepEqual(families.get("eventbus_stream_limit_binding")!.samples.map((s) => s.labels["limit"]), ["maxAge", "maxMsgs"], "only the limits set");
+  const stuck = { ...streamLabels, consumer_name: "stuck" };
+  const idle = { ...streamLabels, consumer_name: "idle" };
+  // the head 401 + 10t passes its next unread event, 421, in 2 s
+  assert.equal(sampleValue(families, "eventbus_consumer_discard_seconds_remaining", stuck), 2);
+  assert.equal(sampleValue(families, "eventbus_consumer_at_risk", stuck), 1);
+  assert.equal(sampleValue(families, "eventbus_consumer_discard_seconds_remaining", idle), Infinity);
+  assert.equal(sampleValue(families, "eventbus_consumer_at_risk", idle), 0);
+
+  // Without an earlier reading there are no rates: no consumer samples, and maxAge's time is still known
+  const first = retentionOutlook({ takenAt, stream, consumers: [consumer("stuck", 420, 80)] }, [])!;
+  const unmeasured = parsePrometheusText(renderBusMetrics("b", { ...snapshot, retention: first }, { restarts: {}, durationSeconds: 0.1 }));
+  assert.equal(unmeasured.get("eventbus_consumer_at_risk")!.samples.length, 0);
+  assert.equal(sampleValue(unmeasured, "eventbus_stream_limit_seconds_remaining", { ...streamLabels, limit: "maxAge" }), 3590);
 });
 
 /** Every family of the catalog, with its type, help and labels, and nothing else. */

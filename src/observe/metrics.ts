@@ -6,6 +6,7 @@
 import { ARGO_STREAM_NAME } from "../client/index.js";
 import { renderFamily, type Labels, type Sample } from "./exposition.js";
 import { BUS_METRICS } from "./metrics-catalog.js";
+import type { ConsumerRetention, LimitOutlook } from "./retention.js";
 import { storeFull, streamLimit, type BusSnapshot, type ServerSnapshot } from "./snapshot.js";
 
 /** What the snapshot does not hold: the supervisor's restart counts and the snapshot's duration. */
@@ -47,6 +48,16 @@ function busSamples(bus: string, snapshot: BusSnapshot, extra: BusMetricsExtra):
       ].sort((a, b) => a.name.localeCompare(b.name))
     : [];
   const replicaLabels = (name: string): Labels => ({ bus, stream_name: streamName, server_name: name });
+  const retention = snapshot.retention;
+  const limitSamples = (value: (l: LimitOutlook) => number | undefined): Sample[] =>
+    (retention?.limits ?? []).flatMap((l) => {
+      const v = value(l);
+      return v === undefined ? [] : [{ labels: { bus, stream_name: streamName, limit: l.limit }, value: v }];
+    });
+  // Only consumers whose rates were measured: a consumer of unknown outlook is neither safe nor at risk.
+  const measured = (retention?.consumers ?? []).filter((c) => c.waiting === 0 || c.discardInSeconds !== undefined);
+  const consumerRetention = (value: (c: ConsumerRetention) => number): Sample[] =>
+    measured.map((c) => ({ labels: { bus, stream_name: streamName, consumer_name: c.name }, value: value(c) }));
   return {
     gnatsd_healthz_status: servers.map((s) => ({ labels: serverLabels(s.name), value: s.reachable && s.healthy ? 0 : 1 })),
     gnatsd_varz_cpu: perServer((s) => s.cpu),
@@ -80,6 +91,11 @@ function busSamples(bus: string, snapshot: BusSnapshot, extra: BusMetricsExtra):
     eventbus_jetstream_peer_current: snapshot.jetstream.peers.map((p) => ({ labels: serverLabels(p.name), value: p.current && !p.offline ? 1 : 0 })),
     eventbus_server_jetstream_store_full: perServer((s) => (s.jetstream ? (storeFull(s.jetstream) ? 1 : 0) : undefined)),
     eventbus_stream_at_limit: streamSample((s) => (streamLimit(s) ? 1 : 0)),
+    eventbus_stream_oldest_event_age_seconds: retention?.oldestEventAgeSeconds === undefined ? [] : streamSample(() => retention.oldestEventAgeSeconds!),
+    eventbus_stream_limit_seconds_remaining: limitSamples((l) => (l.reachedInSeconds === undefined ? undefined : (l.reachedInSeconds ?? Infinity))),
+    eventbus_stream_limit_binding: limitSamples((l) => (l.limit === retention?.binding ? 1 : 0)),
+    eventbus_consumer_discard_seconds_remaining: consumerRetention((c) => c.discardInSeconds ?? Infinity),
+    eventbus_consumer_at_risk: consumerRetention((c) => (c.atRisk ? 1 : 0)),
     eventbus_stream_replica_current: replicas.map((r) => ({ labels: replicaLabels(r.name), value: r.current ? 1 : 0 })),
     eventbus_stream_replica_lag: replicas.map((r) => ({ labels: replicaLabels(r.name), value: r.lag })),
     eventbus_snapshot_duration_seconds: [{ labels: { bus }, value: extra.durationSeconds }],
