@@ -5,6 +5,7 @@ import { BusError, ClientErrorCode, isClientError } from "../client/index.js";
 import { isKubeError, KubeConfigError } from "../platforms/kubernetes/index.js";
 import { LocalErrorCode, LocalPlatformError } from "../platforms/local/index.js";
 import { isToolsError } from "../tools/index.js";
+import { addBackupCommands } from "./backup-command.js";
 import { addClientCommands } from "./client-commands.js";
 import { controllerCommand, type ControllerCommandOptions } from "./controller-command.js";
 import { crdCommand } from "./crd-command.js";
@@ -86,6 +87,7 @@ function buildProgram(io: Io, result: { code: ExitCode }): Command {
   addLocalCommands(program, io, result);
   addStatusCommand(program, io, result);
   addClientCommands(program, io);
+  addBackupCommands(program, io);
 
   return program;
 }
