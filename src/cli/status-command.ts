@@ -6,7 +6,19 @@
 import { Command, Option } from "commander";
 
 import { connect, type DurableNameParts, type EventBusClient } from "../client/index.js";
-import { localMonitors, PENDING_GROWTH_SNAPSHOTS, snapshotBus, systemServers, type BusSnapshot, type MonitorEndpoint } from "../observe/index.js";
+import {
+  formatSeconds,
+  localMonitors,
+  PENDING_GROWTH_SNAPSHOTS,
+  retentionSample,
+  snapshotBus,
+  systemServers,
+  type BusSnapshot,
+  type LimitOutlook,
+  type MonitorEndpoint,
+  type RetentionOutlook,
+  type RetentionSample,
+} from "../observe/index.js";
 import { KubeClient, loadKubeConnection, Resources, type KubeResource } from "../platforms/kubernetes/index.js";
 import { busStatus, type BusReport } from "../platforms/local/index.js";
 import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionChoice, type ConnectionFlags } from "./connection-flags.js";
@@ -33,6 +45,18 @@ interface Frame {
   readonly data: unknown;
   readonly text: string;
   readonly healthy: boolean;
+}
+
+/** How long a first drawing waits between its two readings of the stream, to measure the publish and read rates. */
+export const RATE_SAMPLE_MILLIS = 1000;
+
+/** The reading a first drawing measures its rates from: taken, then {@link RATE_SAMPLE_MILLIS} waited. Later drawings measure from the one before. */
+async function firstRateBase(client: EventBusClient, history: readonly BusSnapshot[]): Promise<RetentionSample | undefined> {
+  if (history.length > 0) return undefined;
+  const sample = await retentionSample(client);
+  if ("error" in sample.stream) return undefined;
+  await new Promise((resolve) => setTimeout(resolve, RATE_SAMPLE_MILLIS));
+  return sample;
 }
 
 /** Clears a terminal and puts the cursor home, before each redraw of `--watch`. */
@@ -165,7 +189,8 @@ function localSource(name: string, dependencies: readonly DurableNameParts[]): F
       if (report.running) {
         try {
           client ??= await connect({ bus: name, timeoutMillis: 3000, name: "eventbus-status" });
-          snapshot = remember(history, await snapshotBus(client, { monitors: await localMonitors(name), dependencies, previous: history }));
+          const rateBase = await firstRateBase(client, history);
+          snapshot = remember(history, await snapshotBus(client, { monitors: await localMonitors(name), dependencies, previous: history, ...(rateBase && { rateBase }) }));
           // The snapshot says more of the same problem (why a stream has no leader): its line wins.
           const seen = snapshot.problems;
           problems = [...problems.filter((q) => !seen.some((p) => p.startsWith(q))), ...seen];
@@ -175,7 +200,7 @@ function localSource(name: string, dependencies: readonly DurableNameParts[]): F
       }
       const healthy = !report.running || (report.healthy && problems.length === 0);
       return {
-        data: { ...report, problems, consumers: snapshot?.consumers ?? [], ...(snapshot && { snapshot }) },
+        data: { ...report, problems, consumers: snapshot?.consumers ?? [], ...(snapshot?.retention && { retention: snapshot.retention }), ...(snapshot && { snapshot }) },
         text: formatLocal(report, problems, snapshot),
         healthy,
       };
@@ -200,7 +225,8 @@ async function remoteSource(choice: ConnectionChoice, monitors: readonly Monitor
   const history: BusSnapshot[] = [];
   return {
     async frame() {
-      const snapshot = remember(history, await snapshotBus(client, { monitors, dependencies: flags.dependency, previous: history, ...(servers && { servers }) }));
+      const rateBase = await firstRateBase(client, history);
+      const snapshot = remember(history, await snapshotBus(client, { monitors, dependencies: flags.dependency, previous: history, ...(servers && { servers }), ...(rateBase && { rateBase }) }));
       const serversNote =
         snapshot.serversUnavailable ?? (monitors.length === 0 && !servers ? "not shown: give the servers' monitoring endpoints with --monitor, or a system account user with --system-creds" : undefined);
       return {
@@ -275,6 +301,7 @@ function formatLocal(r: BusReport, problems: readonly string[], snapshot: BusSna
   if (r.streams.length > 0) {
     lines.push("", table(["STREAM", "MESSAGES", "BYTES", "FIRST", "LAST", "CONSUMERS", "REPLICAS", "LEADER", "CURRENT"], r.streams.map((s) => [s.name, String(s.messages), String(s.bytes), String(s.firstSeq), String(s.lastSeq), String(s.consumers), String(s.replicas), s.leader ?? "", s.current ? "yes" : "no"])).trimEnd());
   }
+  if (snapshot?.retention) lines.push(retentionLine(snapshot.retention));
   lines.push(...consumerLines(snapshot));
   return `${lines.join("\n")}\n`;
 }
@@ -326,6 +353,7 @@ function formatRemote(label: string, s: BusSnapshot, serversNote: string | undef
         [[st.name, String(st.state.messages), String(st.state.bytes), String(st.state.firstSeq), String(st.state.lastSeq), String(st.state.subjects), String(st.state.consumers), replicas]],
       ).trimEnd(),
     );
+    if (s.retention) lines.push(retentionLine(s.retention));
   }
   lines.push(...consumerLines(s));
   return `${lines.join("\n")}\n`;
@@ -348,4 +376,33 @@ function consumerLines(snapshot: BusSnapshot | undefined): string[] {
       ]),
     ).trimEnd(),
   ];
+}
+
+/**
+ * The stream's retention in one line: the limit reached first and what it does then, the other
+ * limits, the oldest event's age and the publish rate they were projected at.
+ */
+export function retentionLine(r: RetentionOutlook): string {
+  const parts = [`${r.policy}, discard ${r.discard}${r.policy === "limits" ? "" : ` (${r.removedBy})`}`];
+  const binding = r.limits.find((l) => l.limit === r.binding);
+  if (binding) parts.push(`${limitText(binding)} binds: ${limitWhen(binding)}`);
+  else parts.push(r.limits.length === 0 ? "no limit (unlimited)" : r.publishRate === undefined ? "no limit reached yet" : "no limit is reached at this rate");
+  const others = r.limits.filter((l) => l !== binding && l.reachedInSeconds !== undefined && l.reachedInSeconds !== null);
+  if (others.length > 0) parts.push(`then ${others.map((l) => `${l.limit} in ${formatSeconds(l.reachedInSeconds!)}`).join(", ")}`);
+  parts.push(r.oldestEventAgeSeconds === undefined ? "no events" : `oldest event ${formatSeconds(r.oldestEventAgeSeconds)} old`);
+  parts.push(r.publishRate === undefined ? "publish rate not measured yet" : `${r.publishRate} events/s published`);
+  return `retention: ${parts.join("; ")}`;
+}
+
+function limitText(l: LimitOutlook): string {
+  if (l.limit === "maxAge") return `maxAge ${formatSeconds(l.max)}`;
+  if (l.limit === "maxMsgs") return `maxMsgs ${l.max}`;
+  if (l.limit === "maxBytes") return `maxBytes ${l.max}`;
+  return `the store of ${l.server ?? "a server"} (${l.used} of ${l.max} bytes)`;
+}
+
+function limitWhen(l: LimitOutlook): string {
+  const effect = l.effect === "discards-oldest" ? "discards the oldest events" : "refuses publishes";
+  const now = l.effect === "discards-oldest" ? "discarding the oldest events now" : "refusing publishes now";
+  return (l.reachedInSeconds ?? 0) < 1 ? now : `${effect} in ${formatSeconds(l.reachedInSeconds!)}`;
 }

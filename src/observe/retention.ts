@@ -351,7 +351,7 @@ function firstLoss(
         const a = h.a - x.a;
         const b = h.b - x.b;
         const valueAtStart = a + b * start;
-        const t = valueAtStart > 0 ? start : b > 0 ? -a / b : Infinity;
+        const t = valueAtStart > 0 ? start : b > 0 ? Math.max(start, -a / b) : Infinity;
         if (t < end && (!best || t < best.t)) best = { t, limit };
       }
     }
