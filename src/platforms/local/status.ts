@@ -138,6 +138,7 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
   if (supervised) {
     for (const s of servers) if (s.phase !== "healthy") problems.push(`server ${s.name} is ${s.phase}`);
   }
+  if (healthyServer && !streamsKnown) problems.push("no server answered for its streams in time (their /jsz): the streams are not shown");
   if (streamsKnown && !streams.some((s) => s.name === "default")) {
     problems.push(`the bus has no stream default: events cannot be stored; \`eventbus up ${name}\` creates it`);
   }
