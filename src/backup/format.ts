@@ -366,7 +366,6 @@ export async function verifyArchive(path: string, what: string = path): Promise<
   let trailer: { digest: string; offset: number } | undefined;
 
   for await (const frame of frames(reader, hash, what)) {
-    if (trailer !== undefined) throw corrupt(what, `bytes after the trailer at byte ${frame.offset}`);
     const expect = (ok: boolean, name: string) => {
       if (!ok) throw corrupt(what, `a ${name} frame out of place at byte ${frame.offset}`);
     };
@@ -405,7 +404,9 @@ export async function verifyArchive(path: string, what: string = path): Promise<
         trailer = { digest: frame.payload.toString("hex"), offset: frame.offset };
         break;
     }
+    if (trailer !== undefined) break;
   }
+  if (trailer !== undefined && (await reader.read(1)).length > 0) throw corrupt(what, `bytes after the trailer at byte ${reader.offset - 1}`);
   if (trailer === undefined) {
     throw new BackupError(
       BackupErrorCode.truncated,
