@@ -82,7 +82,7 @@ async function backupCommand(bus: string | undefined, opts: BackupFlags, io: Io)
     ...(opts.allStreams ? { allStreams: true } : { streams: opts.stream.length > 0 ? opts.stream : ["default"] }),
     sourceLabel: choice.label,
     eventbusVersion: packageVersion(),
-    ...(progress && { onProgress: (p: BackupProgress) => progress(`backup ${p.stream}`, p.bytes, p.streamBytes, p.elapsedMillis, p.done, `${p.streamMessages} messages`) }),
+    ...(progress && { onProgress: (p: BackupProgress) => progress(`backup ${p.stream}`, p.bytes, p.streamBytes, p.elapsedMillis, p.done, `${p.streamMessages} messages`, false) }),
   };
   let result: BackupResult;
   if (toStdout) {
@@ -138,7 +138,7 @@ async function restoreCommand(bus: string | undefined, opts: RestoreFlags, io: I
       targetServers,
       what,
       onStep: (line) => io.stderr(`${line}\n`),
-      ...(progress && { onProgress: (p: RestoreProgress) => progress(`restore ${p.stream}`, p.bytes, p.totalBytes, p.elapsedMillis, p.bytes >= p.totalBytes, "") }),
+      ...(progress && { onProgress: (p: RestoreProgress) => progress(`restore ${p.stream}`, p.bytes, p.totalBytes, p.elapsedMillis, p.bytes >= p.totalBytes, "", true) }),
     });
     const durationMillis = Date.now() - started;
     if (opts.outputFormat === "json") io.stdout(formatData({ archive: what, sha256: contents.sha256, targetServers, durationMillis, streams: restored }, "json"));
@@ -185,23 +185,23 @@ function closeWritable(out: Writable): Promise<void> {
   });
 }
 
-type ProgressLine = (label: string, bytes: number, total: number, elapsedMillis: number, done: boolean, extra: string) => void;
+type ProgressLine = (label: string, bytes: number, total: number, elapsedMillis: number, done: boolean, extra: string, exact: boolean) => void;
 
 /**
  * Progress on standard error once a second, when it is a terminal: bytes, rate, and an estimate of
  * the time left. A backup's total is the stream's uncompressed size, larger than the s2-compressed
- * snapshot, so its percentage and ETA are upper bounds.
+ * snapshot (not `exact`): its percentage is then a lower bound and its time left an upper bound.
  */
 function terminalProgress(io: Io): ProgressLine | undefined {
   if (!(process.stderr.isTTY && io === processIo)) return undefined;
   let last = 0;
-  return (label, bytes, total, elapsedMillis, done, extra) => {
+  return (label, bytes, total, elapsedMillis, done, extra, exact) => {
     const now = Date.now();
     if (!done && now - last < PROGRESS_INTERVAL_MILLIS) return;
     last = now;
     const rate = bytes / Math.max(elapsedMillis / 1000, 0.001);
-    const left = total > bytes && rate > 0 ? ` ETA ≤ ${Math.ceil((total - bytes) / rate)} s,` : "";
-    const percent = total > 0 ? ` (≤ ${Math.min(100, Math.round((bytes / total) * 100))}%)` : "";
+    const left = total > bytes && rate > 0 ? ` ETA ${exact ? "" : "≤ "}${Math.ceil((total - bytes) / rate)} s,` : "";
+    const percent = total > 0 ? ` (${exact ? "" : "≥ "}${Math.min(100, Math.round((bytes / total) * 100))}%)` : "";
     io.stderr(`${label}: ${humanBytes(bytes)} of ${humanBytes(total)}${percent},${left} ${humanBytes(rate)}/s${extra ? `, ${extra}` : ""}${done ? ", done" : ""}\n`);
   };
 }
