@@ -10,6 +10,8 @@ export const DEFAULT_REPLICAS = 3;
 export const DEFAULT_JETSTREAM_AUTH = "basic" as const;
 /** TLS on client and route listeners of a managed JetStream bus. */
 export const DEFAULT_TLS_ENABLED = true;
+/** Scheduled backups kept when `backup.keep` is not set. */
+export const DEFAULT_BACKUP_KEEP = 7;
 /** Largest message payload. */
 export const DEFAULT_MAX_PAYLOAD = "1MB";
 /** Upper limit nats-server accepts for max_payload. */

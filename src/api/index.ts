@@ -2,11 +2,13 @@
 export { EVENTBUS_API_VERSION, EVENTBUS_KIND, EventBusSchema, JetStreamAuth, StanAuth } from "./schema.js";
 export type { EventBus, EventBusSpec, JetStreamBus, NativeStrategy, NatsExotic, JetStreamExotic, SecretKeySelector } from "./schema.js";
 export { BusMode } from "./model.js";
+export { CronSchedule } from "./cron.js";
 export type {
   PodTemplate,
   ResolvedEventBus,
   ResolvedJetStream,
   ResolvedJetStreamExotic,
+  ResolvedBackup,
   ResolvedPersistence,
   ResolvedSpec,
   ResolvedStan,

@@ -1,3 +1,4 @@
+import type { CronSchedule } from "./cron.js";
 import type { Duration } from "./duration.js";
 import type { NatsServerUrl } from "./nats-url.js";
 import type { Quantity } from "./quantity.js";
@@ -52,6 +53,18 @@ export interface ResolvedJetStream {
   readonly streamConfig: StreamConfig;
   readonly startArgs: readonly string[];
   readonly pod: PodTemplate;
+  /** Scheduled backups (an eventbus extension). */
+  readonly backup?: ResolvedBackup;
+}
+
+/** `spec.jetstream.backup` after defaults. */
+export interface ResolvedBackup {
+  readonly schedule: CronSchedule;
+  /** How many backups are kept, newest first. */
+  readonly keep: number;
+  /** On Kubernetes: the backups' volume claim. */
+  readonly volumeSize?: Quantity;
+  readonly storageClassName?: string;
 }
 
 /** A managed NATS Streaming bus with every default applied and every value parsed. */

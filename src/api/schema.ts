@@ -50,7 +50,8 @@ export const JetStreamBusSchema = Strict(
     persistence: O(Persistence),
     settings: O(
       Formatted(FieldFormat.settings, {
-        description: "Server settings as YAML lines; only max_memory_store and max_file_store are allowed.",
+        description:
+          "Server settings as YAML lines of nats-server's jetstream block: max_memory_store, max_file_store, domain, unique_tag, max_outstanding_catchup, request_queue_limit, sync_interval.",
       }),
     ),
     startArgs: O(Type.Array(Str(), { description: "Extra nats-server command-line flags (debug and trace flags)." })),
@@ -72,6 +73,17 @@ export const JetStreamBusSchema = Strict(
       Strict(
         { enabled: O(Type.Boolean({ description: "TLS on client and route listeners (default true, as Argo Events)." })) },
         { description: "eventbus extension: TLS of the managed servers." },
+      ),
+    ),
+    backup: O(
+      Strict(
+        {
+          schedule: Str({ description: "When to back up: a cron schedule as a CronJob takes it (minute hour day-of-month month day-of-week, UTC), or @hourly, @daily, …" }),
+          keep: O(Type.Integer({ format: "int32", description: "How many backups to keep, newest first (default 7)." })),
+          volumeSize: O(Formatted(FieldFormat.quantity, { description: "On Kubernetes, the size of the backups' volume claim (default: the data volume's size)." })),
+          storageClassName: O(Str({ description: "On Kubernetes, the storage class of the backups' volume claim." })),
+        },
+        { description: "eventbus extension: scheduled backups of the bus's streams (locally by the supervisor, on Kubernetes by a CronJob)." },
       ),
     ),
   },

@@ -1,5 +1,6 @@
 import {
   DEFAULT_ACCESS_MODE,
+  DEFAULT_BACKUP_KEEP,
   DEFAULT_JETSTREAM_AUTH,
   DEFAULT_JETSTREAM_VOLUME_SIZE,
   DEFAULT_MAX_PAYLOAD,
@@ -11,7 +12,8 @@ import {
 } from "./defaults.js";
 import { Duration } from "./duration.js";
 import { IssueCode, Issues, type Issue, type Path } from "./issues.js";
-import { BusMode, type PodTemplate, type ResolvedEventBus, type ResolvedPersistence, type ResolvedSpec } from "./model.js";
+import { CronSchedule } from "./cron.js";
+import { BusMode, type PodTemplate, type ResolvedBackup, type ResolvedEventBus, type ResolvedPersistence, type ResolvedSpec } from "./model.js";
 import { longestObjectName, maxBusNameLength, MAX_OBJECT_NAME_LENGTH } from "./names.js";
 import { parseNatsUrls, type NatsServerUrl } from "./nats-url.js";
 import { Quantity } from "./quantity.js";
@@ -190,6 +192,10 @@ function resolveJetStream(js: Obj, path: Path, issues: Issues, options: Validate
   const pod = podTemplate(js, path, issues);
   const auth = (str(js.auth) ?? DEFAULT_JETSTREAM_AUTH) as "basic" | "token" | "none";
   const tls = isObj(js.tls) && typeof js.tls.enabled === "boolean" ? js.tls.enabled : DEFAULT_TLS_ENABLED;
+  const backup = isObj(js.backup) ? resolveBackup(js.backup, [...path, "backup"], issues) : undefined;
+  if (backup) {
+    issues.warn([...path, "backup"], "is checked, but this version does not run scheduled backups yet: run `eventbus backup` (from cron, or a CronJob) meanwhile");
+  }
   if (!settings || !maxPayload || !streamConfig || version === undefined) return undefined;
   return {
     mode: BusMode.jetstream,
@@ -203,7 +209,30 @@ function resolveJetStream(js: Obj, path: Path, issues: Issues, options: Validate
     streamConfig,
     startArgs,
     pod: { ...pod, ...(isObj(js.reloaderContainerTemplate) && { reloaderContainerTemplate: js.reloaderContainerTemplate }) },
+    ...(backup && { backup }),
   };
+}
+
+/** `backup`: a schedule that parses, a positive number kept, a volume size that parses. */
+function resolveBackup(backup: Obj, path: Path, issues: Issues): ResolvedBackup | undefined {
+  const text = str(backup.schedule);
+  let schedule: CronSchedule | undefined;
+  if (backup.schedule == null) issues.add([...path, "schedule"], "is required (a cron schedule such as \"0 * * * *\", or @hourly)", IssueCode.required);
+  else if (text !== undefined) {
+    try {
+      schedule = CronSchedule.parse(text);
+      schedule.next(new Date());
+    } catch (error) {
+      if (!(error instanceof ValueParseError)) throw error;
+      issues.add([...path, "schedule"], error.message);
+    }
+  }
+  const keep = int(backup.keep) ?? DEFAULT_BACKUP_KEEP;
+  if (keep < 1) issues.add([...path, "keep"], `must be 1 or more, got ${keep}`);
+  const volumeSize = backup.volumeSize == null ? undefined : parseValue(backup.volumeSize, "", [...path, "volumeSize"], issues, Quantity.parse);
+  if (!schedule || keep < 1 || (backup.volumeSize != null && !volumeSize)) return undefined;
+  const storageClassName = str(backup.storageClassName);
+  return { schedule, keep, ...(volumeSize && { volumeSize }), ...(storageClassName !== undefined && { storageClassName }) };
 }
 
 function resolveStan(stan: Obj, path: Path, issues: Issues): ResolvedSpec | undefined {

@@ -28,6 +28,7 @@ export function withDefaults(bus: ResolvedEventBus): EventBus {
         settings: formatSettings(spec.settings),
         streamConfig: formatStreamConfigForManifest(spec.streamConfig),
         maxPayload: spec.maxPayload.toString(),
+        ...(spec.backup && { backup: { ...manifest.spec.jetstream?.backup, schedule: spec.backup.schedule.text, keep: spec.backup.keep } }),
       };
       break;
     case "nats.native":
