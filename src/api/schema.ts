@@ -78,7 +78,8 @@ export const JetStreamBusSchema = Strict(
     backup: O(
       Strict(
         {
-          schedule: Str({ description: "When to back up: a cron schedule as a CronJob takes it (minute hour day-of-month month day-of-week, UTC), or @hourly, @daily, …" }),
+          // Required, said by the validation with an example (not by the CRD, which refuses only wrong types).
+          schedule: O(Str({ description: "When to back up: a cron schedule as a CronJob takes it (minute hour day-of-month month day-of-week, UTC), or @hourly, @daily, … Required." })),
           keep: O(Type.Integer({ format: "int32", description: "How many backups to keep, newest first (default 7)." })),
           volumeSize: O(Formatted(FieldFormat.quantity, { description: "On Kubernetes, the size of the backups' volume claim (default: the data volume's size)." })),
           storageClassName: O(Str({ description: "On Kubernetes, the storage class of the backups' volume claim." })),

@@ -193,9 +193,6 @@ function resolveJetStream(js: Obj, path: Path, issues: Issues, options: Validate
   const auth = (str(js.auth) ?? DEFAULT_JETSTREAM_AUTH) as "basic" | "token" | "none";
   const tls = isObj(js.tls) && typeof js.tls.enabled === "boolean" ? js.tls.enabled : DEFAULT_TLS_ENABLED;
   const backup = isObj(js.backup) ? resolveBackup(js.backup, [...path, "backup"], issues) : undefined;
-  if (backup) {
-    issues.warn([...path, "backup"], "is checked, but this version does not run scheduled backups yet: run `eventbus backup` (from cron, or a CronJob) meanwhile");
-  }
   if (!settings || !maxPayload || !streamConfig || version === undefined) return undefined;
   return {
     mode: BusMode.jetstream,

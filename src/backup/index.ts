@@ -21,3 +21,15 @@ export {
   type StreamTotals,
 } from "./format.js";
 export { BackupError, BackupErrorCode, isBackupError } from "./errors.js";
+export {
+  ARCHIVE_EXTENSION,
+  archiveFileName,
+  archiveFiles,
+  backupIntoDir,
+  listBackups,
+  parseArchiveFileName,
+  type ArchiveFileName,
+  type DirBackupOptions,
+  type DirBackupResult,
+  type StoredBackup,
+} from "./store.js";

@@ -27,6 +27,7 @@ import { addConnectionFlags, connectionChoice, openClient, type ConnectionChoice
 import { CliError, ExitCode } from "./exit-codes.js";
 import { formatData, plural, processIo, table, type Io } from "./io.js";
 import { packageVersion } from "./program.js";
+import { addBackupsCommand, DEFAULT_KEEP, intoDirCommand, latestArchive, wholeNumber } from "./backups-command.js";
 
 /** How often progress is printed on a terminal. */
 const PROGRESS_INTERVAL_MILLIS = 1_000;
@@ -34,14 +35,19 @@ const PROGRESS_INTERVAL_MILLIS = 1_000;
 type SummaryFormat = "text" | "json";
 
 interface BackupFlags extends ConnectionFlags {
-  readonly output: string;
+  readonly output?: string;
+  readonly intoDir?: string;
+  readonly keep?: number;
+  readonly name?: string;
   readonly stream: readonly string[];
   readonly allStreams: boolean;
   readonly outputFormat: SummaryFormat;
 }
 
 interface RestoreFlags extends ConnectionFlags {
-  readonly filename: string;
+  readonly filename?: string;
+  readonly latest: boolean;
+  readonly dir?: string;
   readonly replace: boolean;
   readonly dryRun: boolean;
   readonly outputFormat: SummaryFormat;
@@ -55,7 +61,10 @@ export function addBackupCommands(program: Command, io: Io): void {
     program
       .command("backup")
       .description("write the bus's stream (default), or every stream, with its consumers into one archive; - for standard output")
-      .requiredOption("-o, --output <file|->", "the archive file, or - for standard output (pipe it to an object store)")
+      .option("-o, --output <file|->", "the archive file, or - for standard output (pipe it to an object store)")
+      .option("--into-dir <dir>", "write <name>-<UTC time>.evbak into DIR (instead of -o), verify it, and keep the newest --keep")
+      .option("--keep <n>", "with --into-dir: how many archives of this name to keep", wholeNumber("--keep"), DEFAULT_KEEP)
+      .option("--name <name>", "with --into-dir: the name in the file names (default: the local bus's name)")
       .option("--stream <name>", "a stream to back up (repeat for several; default: default)", (value: string, all: string[]) => [...all, value], [] as string[])
       .option("--all-streams", "every stream of the account, Argo sensors' KV_* buckets too", false)
       .addOption(summaryOption()),
@@ -65,17 +74,24 @@ export function addBackupCommands(program: Command, io: Io): void {
     program
       .command("restore")
       .description("verify an archive, then restore its streams with the same sequences and consumers")
-      .requiredOption("-f, --filename <file|->", "the archive file, or - for standard input")
+      .option("-f, --filename <file|->", "the archive file, or - for standard input")
+      .option("--latest", "the newest verified backup of the local bus (its scheduled backups), or of --dir", false)
+      .option("--dir <dir>", "with --latest: a directory of backups (e.g. a mounted volume)")
       .option("--replace", "replace streams that hold events or consumers (a failed restore puts them back)", false)
       .option("--dry-run", "verify the archive and say what it holds; change nothing, connect to nothing", false)
       .addOption(summaryOption()),
   ).action((bus: string | undefined, opts: RestoreFlags) => withBackupErrors(() => restoreCommand(bus, opts, io)));
+
+  addBackupsCommand(program, io);
 }
 
 async function backupCommand(bus: string | undefined, opts: BackupFlags, io: Io): Promise<void> {
   if (opts.allStreams && opts.stream.length > 0) throw new CliError("--stream: give streams by name or --all-streams, not both");
+  if ((opts.output === undefined) === (opts.intoDir === undefined)) throw new CliError("give -o FILE|- or --into-dir DIR (one of them)");
   const toStdout = opts.output === "-";
   const choice = await connectionChoice(bus, opts, io);
+  if (opts.intoDir !== undefined) return intoDirCommand(opts.intoDir, choice, opts, io);
+  const output = opts.output!;
   await using client = await openClient(choice, io);
   const progress = terminalProgress(io);
   const options = {
@@ -89,15 +105,15 @@ async function backupCommand(bus: string | undefined, opts: BackupFlags, io: Io)
     result = await backupStreams(client.nc, process.stdout, options);
   } else {
     // Written beside the file and renamed when complete: a failed backup never leaves a file by that name.
-    const partial = join(dirname(opts.output), `.${basename(opts.output)}.partial-${process.pid}`);
+    const partial = join(dirname(output), `.${basename(output)}.partial-${process.pid}`);
     const file = await open(partial, "wx", 0o600).catch((error: NodeJS.ErrnoException) => {
-      throw new CliError(`--output ${opts.output}: cannot write there (${error.code === "ENOENT" ? "no such directory" : error.code === "EACCES" ? "permission denied" : error.message})`, undefined, { cause: error });
+      throw new CliError(`--output ${output}: cannot write there (${error.code === "ENOENT" ? "no such directory" : error.code === "EACCES" ? "permission denied" : error.message})`, undefined, { cause: error });
     });
     const out = file.createWriteStream();
     try {
       result = await backupStreams(client.nc, out, options);
       await closeWritable(out);
-      await rename(partial, opts.output);
+      await rename(partial, output);
     } catch (error) {
       out.destroy();
       await rm(partial, { force: true });
@@ -106,17 +122,20 @@ async function backupCommand(bus: string | undefined, opts: BackupFlags, io: Io)
   }
   // With the archive on standard output, the summary goes to standard error.
   const print = toStdout ? io.stderr : io.stdout;
-  if (opts.outputFormat === "json") print(formatData({ output: opts.output, ...result }, "json"));
-  else print(backupSummary(opts.output, result));
+  if (opts.outputFormat === "json") print(formatData({ output, ...result }, "json"));
+  else print(backupSummary(output, result));
 }
 
 async function restoreCommand(bus: string | undefined, opts: RestoreFlags, io: Io): Promise<void> {
-  const fromStdin = opts.filename === "-";
-  const what = fromStdin ? "<stdin>" : opts.filename;
+  if (opts.latest === (opts.filename !== undefined)) throw new CliError("give -f FILE|- or --latest (one of them)");
+  if (opts.dir !== undefined && !opts.latest) throw new CliError("--dir: goes with --latest");
+  const filename = opts.filename ?? (await latestArchive(bus, opts.dir, opts.server !== undefined || opts.config !== undefined, io));
+  const fromStdin = filename === "-";
+  const what = fromStdin ? "<stdin>" : filename;
   // Standard input is kept in a private temp file, so that the whole archive is verified first.
   const spill = fromStdin ? await spillStdin() : undefined;
   try {
-    const path = spill?.path ?? opts.filename;
+    const path = spill?.path ?? filename;
     const contents = await verifyArchive(path, what).catch((error: unknown) => {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT") throw new CliError(`${what}: no such file`);

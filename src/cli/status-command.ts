@@ -291,6 +291,7 @@ function formatLocal(r: BusReport, problems: readonly string[], snapshot: BusSna
     ...problems.map((p) => `PROBLEM: ${p}`),
     `storage: ${r.storage}`,
     ...metricsLine(r),
+    ...backupsLine(r),
     "",
     table(
       ["SERVER", "STATE", "PID", "VERSION", "CLIENT", "CLUSTER", "MONITOR", "RESTARTS", "CONNECTIONS"],
@@ -311,6 +312,14 @@ export function localState(r: BusReport, problems: readonly string[] = r.problem
   if (!r.running) return "stopped";
   if (!r.supervised) return "unsupervised";
   return r.healthy && problems.length === 0 ? "healthy" : "degraded";
+}
+
+/** The scheduled backups, when the supervisor runs them. */
+function backupsLine(r: BusReport): string[] {
+  const b = r.backups;
+  if (b === undefined) return [];
+  const last = b.lastRun === undefined ? "" : `, last ${b.lastRun.at} ${b.lastRun.ok ? `ok (${b.lastRun.file ?? ""})` : "FAILED"}`;
+  return [`backups: "${b.schedule}" (UTC), keep ${b.keep}, into ${b.dir}${b.running ? ", running now" : b.nextRunAt ? `, next ${b.nextRunAt}` : ""}${last}`];
 }
 
 /** Where Prometheus scrapes the bus, when the supervisor serves it. */

@@ -36,6 +36,8 @@ export interface BusPaths {
   /** Argo Events' auth file for clients (0600). */
   readonly authFile: string;
   readonly serversDir: string;
+  /** The bus's scheduled backups (`<name>-<UTC time>.evbak`), written by its supervisor. */
+  readonly backups: string;
   serverDir(index: number): string;
   serverConfig(index: number): string;
   serverSecretsConfig(index: number): string;
@@ -69,6 +71,7 @@ export function busPaths(home: string, name: string): BusPaths {
     secrets: join(dir, "secrets"),
     authFile: join(dir, "secrets", "auth.yaml"),
     serversDir,
+    backups: join(dir, "backups"),
     serverDir,
     serverConfig: (i) => join(serverDir(i), "nats.conf"),
     serverSecretsConfig: (i) => join(serverDir(i), "nats-secrets.conf"),

@@ -6,7 +6,7 @@ import { busPaths, eventbusHome } from "./home.js";
 import { jsz, varz } from "./monitor.js";
 import { orphanPid } from "./orphans.js";
 import { readState } from "./state-file.js";
-import type { SupervisorEvent, ServerPhase } from "./supervisor.js";
+import type { SupervisorEvent, SupervisorStatus, ServerPhase } from "./supervisor.js";
 
 /** One server in `eventbus status`. */
 export interface ServerReport {
@@ -64,6 +64,8 @@ export interface BusReport {
   readonly stateDir: string;
   /** Where the supervisor serves the bus's Prometheus metrics, while it runs. */
   readonly metricsUrl?: string;
+  /** The scheduled backups, as the supervisor runs them. */
+  readonly backups?: NonNullable<SupervisorStatus["backups"]>;
 }
 
 interface JszAccounts {
@@ -143,6 +145,8 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
     problems.push(`the bus has no stream default: events cannot be stored; \`eventbus up ${name}\` creates it`);
   }
   for (const s of streams) if (s.replicas > 1 && s.leader === undefined) problems.push(`stream ${s.name} has no leader`);
+  const lastBackup = supervisor?.backups?.lastRun;
+  if (lastBackup?.ok === false) problems.push(`the last scheduled backup (${lastBackup.at}) failed: ${lastBackup.error ?? "unknown"}; \`eventbus backups ${name}\` lists the backups kept`);
   return {
     name,
     running,
@@ -162,6 +166,7 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
     events: supervisor?.events.slice(-20) ?? [],
     stateDir: paths.dir,
     ...(supervised && control?.metricsPort !== undefined && { metricsUrl: `http://127.0.0.1:${control.metricsPort}/metrics` }),
+    ...(supervisor?.backups && { backups: supervisor.backups }),
   };
 }
 

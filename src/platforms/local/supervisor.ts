@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
+import { appliedBus } from "./applied.js";
+import { BackupScheduler, type BackupScheduleStatus } from "./backup-scheduler.js";
 import type { BusPaths } from "./home.js";
 import { getJson, healthzError, isHealthy, jsz } from "./monitor.js";
 import { orphanPid } from "./orphans.js";
@@ -52,6 +54,8 @@ export interface SupervisorStatus {
   readonly applying: boolean;
   readonly servers: readonly ServerStatus[];
   readonly events: readonly SupervisorEvent[];
+  /** The scheduled backups (`spec.jetstream.backup`), when the bus has them or had a run. */
+  readonly backups?: BackupScheduleStatus;
 }
 
 /** Options of a {@link Supervisor}. */
@@ -132,11 +136,14 @@ export class Supervisor {
   private queue: Promise<unknown> = Promise.resolve();
   private applying = false;
   private stopped = false;
+  private readonly backups: BackupScheduler;
 
   constructor(
     readonly paths: BusPaths,
     private readonly options: SupervisorOptions = {},
-  ) {}
+  ) {
+    this.backups = new BackupScheduler(paths, (level, message) => this.emit(level, message));
+  }
 
   /**
    * Reads the state file and starts every server. A server that a supervisor which exited left
@@ -160,10 +167,12 @@ export class Supervisor {
     this.settleAfterStart().catch((error: unknown) => this.emit("error", `settling after start: ${(error as Error).message}`));
     this.healthTimer = setInterval(() => void this.checkHealth(), HEALTH_INTERVAL_MS);
     this.healthTimer.unref();
+    await this.configureBackups();
   }
 
   status(): SupervisorStatus {
     const state = this.state;
+    const backups = this.backups.status();
     return {
       name: state?.name ?? "",
       pid: process.pid,
@@ -186,6 +195,7 @@ export class Supervisor {
           ...(state?.servers.some((s) => s.index === m.spec.index && s.digest !== m.spec.digest) && { stale: true }),
         })),
       events: [...this.events],
+      ...(backups && { backups }),
     };
   }
 
@@ -205,6 +215,7 @@ export class Supervisor {
         const added = next.servers.filter((s) => !this.servers.has(s.index));
         const changed = next.servers.filter((s) => this.servers.has(s.index) && this.servers.get(s.index)!.spec.digest !== s.digest);
         this.emit("info", `applying generation ${next.generation} (was ${previous?.generation ?? "none"}): ${added.length} to add, ${changed.length} to restart, ${removed.length} to remove`);
+        await this.configureBackups();
         for (const index of removed) {
           const managed = this.servers.get(index)!;
           this.emit("info", "stopping (removed from the bus)", managed.spec.name);
@@ -241,10 +252,22 @@ export class Supervisor {
       if (this.stopped) return;
       this.stopped = true;
       clearInterval(this.healthTimer);
+      // A backup in progress ends first: its servers are about to go.
+      await this.backups.stop();
       this.emit("info", "stopping all servers (lame duck)");
       await Promise.all([...this.servers.values()].map((m) => this.stopServer(m)));
       this.emit("info", "all servers stopped");
     });
+  }
+
+  /** Takes the scheduled backups of the applied manifest; a manifest that cannot be read is an error event. */
+  private async configureBackups(): Promise<void> {
+    try {
+      const applied = await appliedBus(this.paths);
+      this.backups.configure(applied?.bus.spec.mode === "jetstream" ? applied.bus.spec.backup : undefined);
+    } catch (error) {
+      this.emit("error", `scheduled backups: ${(error as Error).message}`);
+    }
   }
 
   private serialize<T>(work: () => Promise<T>): Promise<T> {

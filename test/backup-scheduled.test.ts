@@ -1,0 +1,158 @@
+/**
+ * Scheduled backups of a local bus, against a real bus and its real supervisor: runs into the state
+ * dir with rotation, a failed run as a problem the supervisor survives, a schedule changed by `up`,
+ * `eventbus backups`, `restore --latest` and `backup --into-dir`. The supervisor is started with
+ * EVENTBUS_BACKUP_INTERVAL (its test seam: the scheduled run every second instead of at the
+ * schedule's times); everything else is the path a schedule takes.
+ */
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { parseArchiveFileName } from "../src/backup/index.js";
+import { busPaths, busStatus, type BusReport } from "../src/platforms/local/index.js";
+import { runCliProcess } from "./helpers/cli-process.js";
+import { jetstreamManifest, publishAcked, startTestBus, type TestBus } from "./helpers/local-bus.js";
+import { waitFor } from "./helpers/process.js";
+
+const NAME = "sched";
+const manifest = (backup: string) => jetstreamManifest(NAME, `version: "2.10"\nreplicas: 1\nauth: basic${backup ? `\nbackup: ${backup}` : ""}`);
+
+/** The archives of a directory, by file name. */
+async function archives(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => parseArchiveFileName(f) !== undefined).sort();
+}
+
+async function messages(nc: NatsConnection): Promise<number> {
+  return (await (await jetstreamManager(nc)).streams.info("default")).state.messages;
+}
+
+describe("scheduled backups - local platform", { timeout: 300_000 }, () => {
+  let bus: TestBus;
+  let nc: NatsConnection;
+  let backupsDir: string;
+  let other: string;
+  const saved = process.env.EVENTBUS_BACKUP_INTERVAL;
+  const env = () => ({ EVENTBUS_HOME: bus.home });
+  const status = () => busStatus(NAME, { home: bus.home });
+  /** The supervisor's events that say a scheduled backup was written. */
+  const runs = (r: BusReport) => r.events.filter((e) => e.message.startsWith("scheduled backup: "));
+
+  before(async () => {
+    // The supervisor `up` spawns inherits this environment.
+    process.env.EVENTBUS_BACKUP_INTERVAL = "1s";
+    other = await mkdtemp(join(tmpdir(), "eventbus-backups-dir-"));
+    bus = await startTestBus(manifest(`{ schedule: "0 * * * *", keep: 2 }`));
+    backupsDir = busPaths(bus.home, NAME).backups;
+    nc = await bus.connect();
+    await publishAcked(nc, 5, "kept");
+  });
+
+  after(async () => {
+    if (saved === undefined) delete process.env.EVENTBUS_BACKUP_INTERVAL;
+    else process.env.EVENTBUS_BACKUP_INTERVAL = saved;
+    await bus?.[Symbol.asyncDispose]();
+    if (other) await rm(other, { recursive: true, force: true });
+  });
+
+  test("the supervisor writes verified archives named by UTC time into <state dir>/backups, keeps the newest `keep`, and status shows the schedule", async () => {
+    // WHEN the supervisor has run the schedule three times after the events were stored
+    const report = await waitFor("3 scheduled backups with the 5 events", async () => {
+      const r = await status();
+      return runs(r).filter((e) => /, 5 message\(s\)/.test(e.message)).length >= 3 ? r : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+    // THEN the status says where and how, and the third run removed the oldest (keep 2)
+    assert.equal(report.backups?.keep, 2);
+    assert.equal(report.backups?.schedule, "0 * * * *");
+    assert.equal(report.backups?.dir, backupsDir);
+    assert.ok(runs(report).some((e) => /; removed sched-\d{8}T\d{6}Z(-\d+)?\.evbak \(keeping 2\)/.test(e.message)), JSON.stringify(runs(report)));
+    const text = await runCliProcess(["status", NAME], undefined, { env: env(), timeoutMillis: 60_000 });
+    assert.match(text.stdout, /backups: "0 \* \* \* \*" \(UTC\), keep 2, into .*backups/);
+    assert.doesNotMatch(text.stdout, /PROBLEM/);
+    const files = await archives(backupsDir);
+    assert.ok(files.length >= 2 && files.length <= 3, files.join(", ")); // 3 only between a rename and the removal
+    for (const f of files) assert.equal((await stat(join(backupsDir, f))).mode & 0o777, 0o600, f);
+  });
+
+  test("a failed run is an error event and a problem; the supervisor goes on and the next run succeeds", async () => {
+    // GIVEN the backups dir replaced by a file, so that no archive can be written
+    await rename(backupsDir, `${backupsDir}.aside`);
+    await writeFile(backupsDir, "not a directory");
+    const failed = await waitFor("a failed run in status", async () => {
+      const r = await status();
+      return r.problems.some((p) => p.includes("the last scheduled backup")) ? r : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+    assert.ok(failed.supervised, "the supervisor still runs");
+    assert.ok(failed.events.some((e) => e.level === "error" && e.message.startsWith("scheduled backup failed: ")));
+    // WHEN the directory is back
+    await rm(backupsDir);
+    await rename(`${backupsDir}.aside`, backupsDir);
+    // THEN a later run succeeds and the problem is gone
+    await waitFor("a successful run after the failure", async () => {
+      const r = await status();
+      return r.backups?.lastRun?.ok === true && !r.problems.some((p) => p.includes("scheduled backup")) ? r : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+  });
+
+  test("`up` with another keep takes effect at the next run, and `up` without backup stops the schedule", async () => {
+    await bus.apply(manifest(`{ schedule: "*/5 * * * *", keep: 1 }`));
+    await waitFor("a run that keeps 1", async () => {
+      const r = await status();
+      return r.backups?.schedule === "*/5 * * * *" && runs(r).some((e) => e.message.includes("(keeping 1)")) ? r : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+    await bus.apply(manifest(""));
+    const off = await waitFor("the schedule off and no run in progress", async () => {
+      const r = await status();
+      return r.events.some((e) => e.message.startsWith("scheduled backups: off")) && r.backups?.running === false ? r : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+    assert.equal(off.backups?.nextRunAt, undefined);
+    const files = await archives(backupsDir);
+    assert.equal(files.length, 1, files.join(", "));
+    assert.deepEqual((await readdir(backupsDir)).filter((f) => f.includes(".partial-")), []);
+  });
+
+  test("`eventbus backups` lists them verified, and `restore --latest --replace` puts the newest back", async () => {
+    const listed = await runCliProcess(["backups", NAME, "-o", "json"], undefined, { env: env(), timeoutMillis: 60_000 });
+    assert.equal(listed.code, 0, listed.stderr);
+    const { backups } = JSON.parse(listed.stdout) as { backups: { file: string; verified: boolean; streams: string[]; messages: number; bytes: number }[] };
+    assert.equal(backups.length, 1);
+    assert.deepEqual([backups[0]!.verified, backups[0]!.streams, backups[0]!.messages], [true, ["default"], 5]);
+    const text = await runCliProcess(["backups", NAME], undefined, { env: env(), timeoutMillis: 60_000 });
+    assert.match(text.stdout, new RegExp(`${backups[0]!.file.replace(/\./g, "\\.")} .* default +5 +verified`));
+
+    // GIVEN events published after the backup
+    await publishAcked(nc, 3, "later");
+    assert.equal(await messages(nc), 8);
+    // WHEN the newest backup is restored over the stream
+    const restored = await runCliProcess(["restore", NAME, "--latest", "--replace"], undefined, { env: env(), timeoutMillis: 120_000 });
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.match(restored.stderr, new RegExp(`latest backup: ${backups[0]!.file.replace(/\./g, "\\.")}`));
+    // THEN the stream holds what the backup held
+    await waitFor("the restored stream", async () => ((await messages(nc).catch(() => -1)) === 5 ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+  });
+
+  test("`restore --latest` refuses a directory without backups; `backup --into-dir` writes and rotates as the schedule does", async () => {
+    const empty = join(other, "empty");
+    await mkdir(empty);
+    const refused = await runCliProcess(["restore", NAME, "--latest", "--dir", empty], undefined, { env: env(), timeoutMillis: 60_000 });
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--latest: no backup in .*empty; nothing was changed/);
+    const both = await runCliProcess(["restore", NAME, "--latest", "-f", "x.evbak"], undefined, { env: env(), timeoutMillis: 60_000 });
+    assert.equal(both.code, 2);
+
+    const into = join(other, "into");
+    await mkdir(into);
+    for (let i = 0; i < 2; i++) {
+      const run = await runCliProcess(["backup", NAME, "--into-dir", into, "--keep", "1", "--all-streams"], undefined, { env: env(), timeoutMillis: 60_000 });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /backed up 1 stream \(5 messages\) to .*sched-\d{8}T\d{6}Z(-\d+)?\.evbak: verified/);
+      if (i === 1) assert.match(run.stdout, /removed sched-.*\.evbak \(keeping the newest 1\)/);
+    }
+    assert.equal((await archives(into)).length, 1);
+    const listed = await runCliProcess(["backups", "--dir", into, "-o", "json"], undefined, { env: env(), timeoutMillis: 60_000 });
+    assert.equal((JSON.parse(listed.stdout) as { backups: unknown[] }).backups.length, 1);
+  });
+});
