@@ -479,7 +479,7 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
 
     const refused = await run(["stream", "apply", "default", "-f", "-"], "retention: interest\n");
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /^eventbus: stream default: JetStream cannot change retention: "limits" → "interest" on a live stream/);
+    assert.match(refused.stderr, /^eventbus: stream default: JetStream cannot change retention: "limits" → "interest" on a live stream; apply with --recreate/);
   });
   test("status of any bus: --server with --monitor shows its servers, stream and consumers; without --monitor it says what is missing; --watch redraws", async () => {
     const monitors = (await localMonitors(bus.name, { home: bus.home })).map((m) => m.url).join(",");

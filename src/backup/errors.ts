@@ -19,6 +19,8 @@ export const BackupErrorCode = {
   targetNotEmpty: "BACKUP_TARGET_NOT_EMPTY",
   /** The bus refused or failed the restore. */
   restoreFailed: "BACKUP_RESTORE_FAILED",
+  /** Events arrived while a stream was backed up to be recreated; nothing was changed. */
+  streamChanged: "BACKUP_STREAM_CHANGED",
   /** Streams named for a backup that the bus does not have. */
   noSuchStream: "BACKUP_NO_SUCH_STREAM",
 } as const;

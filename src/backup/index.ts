@@ -1,6 +1,7 @@
 // Backup and restore of a bus's streams: one verified archive, the JetStream snapshot API.
 export { backupStreams, allStreamNames, type BackupOptions, type BackupProgress, type BackupResult } from "./backup.js";
 export { restoreStreams, targetConfig, type RestoredStream, type RestoreOptions, type RestoreProgress } from "./restore.js";
+export { recreateStream, RecreateStep, type RecreatedStream, type RecreateOptions } from "./recreate.js";
 export {
   ARCHIVE_FORMAT,
   ARCHIVE_MAGIC,

@@ -160,10 +160,20 @@ async function replaceStream(nc: NatsConnection, path: string, section: StreamSe
   }
 }
 
-/** The restore protocol for one section, then a wait until the stream is whole. */
-async function restoreSection(nc: NatsConnection, path: string, section: StreamSection, what: string, options: RestoreOptions): Promise<Omit<RestoredStream, "replaced">> {
+/**
+ * The restore protocol for one section, then a wait until the stream is whole. The stream takes
+ * `config` when given (the server makes the request's config the restored stream's identity, see
+ * nats-server `RestoreStream`), else the archived config as the target can take it.
+ */
+export async function restoreSection(
+  nc: NatsConnection,
+  path: string,
+  section: StreamSection,
+  what: string,
+  options: Pick<RestoreOptions, "targetServers" | "onProgress">,
+  config: Record<string, unknown> = targetConfig(section.header.config, options.targetServers),
+): Promise<Omit<RestoredStream, "replaced">> {
   const name = section.header.name;
-  const config = targetConfig(section.header.config, options.targetServers);
   const started = Date.now();
   const answer = await apiRequest<{ deliver_subject: string }>(
     nc,
@@ -257,7 +267,8 @@ async function waitUntilWhole(nc: NatsConnection, section: StreamSection): Promi
   }
 }
 
-async function deleteIfPresent(nc: NatsConnection, name: string): Promise<void> {
+/** Deletes the stream; one that is not there is fine. */
+export async function deleteIfPresent(nc: NatsConnection, name: string): Promise<void> {
   const jsm = await jetstreamManager(nc);
   try {
     await jsm.streams.delete(name);

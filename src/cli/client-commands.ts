@@ -21,7 +21,8 @@ import {
   type StartPosition,
   type StreamSummary,
 } from "../client/index.js";
-import { busCredentials } from "../platforms/local/index.js";
+import { BackupErrorCode, isBackupError } from "../backup/index.js";
+import { busCredentials, busPaths, eventbusHome } from "../platforms/local/index.js";
 import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionFlags } from "./connection-flags.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { formatData, processIo, readInput, table, type Io } from "./io.js";
@@ -72,6 +73,7 @@ interface SubscribeFlags extends ConnectionFlags {
 interface StreamApplyFlags extends ConnectionFlags {
   readonly filename: string;
   readonly dryRun: boolean;
+  readonly recreate: boolean;
   readonly output: ClientOutput;
 }
 
@@ -124,6 +126,7 @@ export function addClientCommands(program: Command, io: Io): void {
       .description("apply a streamConfig (merged over Argo's defaults) to the live stream")
       .requiredOption("-f, --filename <file>", "a streamConfig YAML (maxMsgs, maxAge, …) or an EventBus manifest, or - for standard input")
       .option("--dry-run", "say what would change; change nothing", false)
+      .option("--recreate", "for fields JetStream cannot change on a live stream (retention): back the stream up, recreate it with the new config and restore its events and consumers", false)
       .addOption(outputOption([ClientOutput.table, ClientOutput.json])),
   ).action((bus: string | undefined, opts: StreamApplyFlags) => streamApplyCommand(bus, opts, io));
 }
@@ -407,10 +410,27 @@ async function streamApplyCommand(bus: string | undefined, opts: StreamApplyFlag
   const issues = new Issues();
   if (parseStreamConfig(text, ["streamConfig"], issues, serverReplicas === undefined ? {} : { serverReplicas }) === undefined) throw new EventBusValidationError(issues.list);
   await using client = await openClient(choice, io);
-  const outcome = await client.applyStreamConfig(text, { dryRun: opts.dryRun, ...(serverReplicas !== undefined && { serverReplicas }) });
+  // A local bus keeps the archive of a recreated stream in its state dir; any other bus in a temp dir.
+  const archiveDir = choice.localBus === undefined ? undefined : busPaths(eventbusHome(), choice.localBus).dir;
+  const recreate = opts.recreate ? { ...(archiveDir !== undefined && { archiveDir }), onStep: (_step: string, line: string) => io.stderr(`${line}\n`) } : undefined;
+  const outcome = await client.applyStreamConfig(text, { dryRun: opts.dryRun, ...(serverReplicas !== undefined && { serverReplicas }), ...(recreate !== undefined && { recreate }) }).catch((error: unknown) => {
+    // A recreate's backup or restore failure: one line, exit 1 (2 when the stream is not there).
+    if (isBackupError(error)) throw new CliError(error.message, error.code === BackupErrorCode.noSuchStream ? ExitCode.invalid : ExitCode.failed, { cause: error });
+    throw error;
+  });
   const stream = "default";
   if (opts.output === ClientOutput.json) {
-    io.stdout(formatData({ stream, action: outcome.action, dryRun: opts.dryRun, changes: outcome.changes, config: outcome.config }, "json"));
+    io.stdout(formatData({ stream, action: outcome.action, dryRun: opts.dryRun, changes: outcome.changes, ...(outcome.recreated !== undefined && { recreated: outcome.recreated }), config: outcome.config }, "json"));
+  } else if (outcome.recreated !== undefined) {
+    const r = outcome.recreated;
+    const counts = `${r.events} event${r.events === 1 ? "" : "s"} and ${r.consumers} consumer${r.consumers === 1 ? "" : "s"}`;
+    const head = opts.dryRun
+      ? `stream ${stream}: would be recreated (${r.fields.join(", ")}); ${counts} would be backed up and restored (dry run: nothing was changed)`
+      : `stream ${stream}: recreated (${r.fields.join(", ")}); ${counts} restored (sequences ${r.firstSeq}..${r.lastSeq})`;
+    const kept = r.archive === undefined ? "" : `  the stream as it was is kept in ${r.archive}\n`;
+    const gone = r.removedByRetention;
+    const removed = gone === undefined ? "" : `  the new retention removes the ${gone.events} events every consumer had acked (sequences ${r.firstSeq}..${gone.upTo}), as JetStream does\n`;
+    io.stdout(`${head}\n${outcome.changes.map((c) => `  ${c}\n`).join("")}${removed}${kept}`);
   } else {
     const dry = opts.dryRun ? " (dry run: nothing was changed)" : "";
     io.stdout(`stream ${stream}: ${outcome.action}${dry}\n${outcome.changes.map((c) => `  ${c}\n`).join("")}`);

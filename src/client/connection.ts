@@ -10,7 +10,7 @@ import { backoffDelay, DEFAULT_BACKOFF, ReconnectDelay, sleep, type BackoffPolic
 import { resolveTarget, type BusTarget, type ClientTlsOptions, type ResolvedTarget } from "./connect-options.js";
 import { BusError, ClientErrorCode } from "./errors.js";
 import { EventPublisher, publishEvent, type PublishAck, type PublisherOptions, type PublishOptions } from "./publisher.js";
-import { applyStreamConfig, streamInfo, type StreamOutcome, type StreamSummary } from "./stream-admin.js";
+import { applyStreamConfig, streamInfo, type RecreateChoice, type StreamOutcome, type StreamSummary } from "./stream-admin.js";
 import { subscribe, type EventSubscription, type SubscribeOptions } from "./subscription.js";
 import type { EventInput } from "./wire.js";
 import type { StreamConfig } from "../api/index.js";
@@ -172,7 +172,7 @@ export class EventBusClient implements AsyncDisposable {
   }
 
   /** Applies a `streamConfig` text, merged over Argo's defaults and validated as a manifest's. */
-  applyStreamConfig(text: string, options?: { readonly serverReplicas?: number; readonly dryRun?: boolean }): Promise<StreamOutcome & { readonly config: StreamConfig }> {
+  applyStreamConfig(text: string, options?: { readonly serverReplicas?: number; readonly dryRun?: boolean; readonly recreate?: RecreateChoice }): Promise<StreamOutcome & { readonly config: StreamConfig }> {
     return applyStreamConfig(this.nc, text, options);
   }
 

@@ -59,11 +59,14 @@ export {
 export { isPublishFailed, JetStreamErrorCode, PublishFailedError, PublishFailureReason } from "./publish-errors.js";
 export { DEFAULT_ACK_WAIT_MILLIS, EventSubscription, subscribe, type ReceivedEvent, type StartPosition, type SubscribeOptions } from "./subscription.js";
 export {
+  ackedByAll,
   ARGO_STREAM_SUBJECTS,
   applyStreamConfig,
   ensureStream,
   IMMUTABLE_STREAM_FIELDS,
   streamInfo,
+  type RecreateChoice,
+  type RecreateOutcome,
   type StreamOutcome,
   type StreamSummary,
   type StreamTarget,

@@ -7,6 +7,7 @@ import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, type StreamConf
 import type { NatsConnection } from "@nats-io/transport-node";
 
 import { Duration, EventBusValidationError, Issues, parseStreamConfig, type StreamConfig } from "../api/index.js";
+import { isBackupError, recreateStream, type RecreateStep } from "../backup/index.js";
 import { BusError, ClientErrorCode } from "./errors.js";
 import { ARGO_STREAM_NAME } from "./wire.js";
 
@@ -19,9 +20,36 @@ export interface StreamTarget {
 
 /** What applying a stream config did (or, in a dry run, would do). */
 export interface StreamOutcome {
-  readonly action: "created" | "updated" | "unchanged";
+  readonly action: "created" | "updated" | "unchanged" | "recreated";
   /** Fields changed on a live stream, as `field: old → new`. */
   readonly changes: readonly string[];
+  /** When recreated: the fields JetStream cannot change on a live stream, and what was restored. */
+  readonly recreated?: RecreateOutcome;
+}
+
+/** What `recreate` did (or, in a dry run, would back up and restore). */
+export interface RecreateOutcome {
+  /** The fields that needed the recreate, as `field: old → new`. */
+  readonly fields: readonly string[];
+  readonly events: number;
+  readonly consumers: number;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** The archive of the stream as it was (absent in a dry run). */
+  readonly archive?: string;
+  /**
+   * Events that every consumer had acked (sequences `firstSeq..upTo`), which the new retention
+   * (interest or work queue) removes once the consumers are back, as JetStream does.
+   */
+  readonly removedByRetention?: { readonly events: number; readonly upTo: number };
+}
+
+/** How {@link ensureStream} treats fields JetStream cannot change on a live stream. */
+export interface RecreateChoice {
+  /** Where the archive is kept. @default a new directory in the OS temp dir */
+  readonly archiveDir?: string;
+  /** Called with each step of the recreate. */
+  readonly onStep?: (step: RecreateStep, line: string) => void | Promise<void>;
 }
 
 /** The fields JetStream refuses to change on a live stream. */
@@ -83,28 +111,31 @@ export async function streamInfo(nc: NatsConnection, name: string = ARGO_STREAM_
 export async function applyStreamConfig(
   nc: NatsConnection,
   text: string,
-  options: { readonly serverReplicas?: number; readonly dryRun?: boolean; readonly name?: string } = {},
+  options: { readonly serverReplicas?: number; readonly dryRun?: boolean; readonly name?: string; readonly recreate?: RecreateChoice } = {},
 ): Promise<StreamOutcome & { readonly config: StreamConfig }> {
   const issues = new Issues();
   const config = parseStreamConfig(text, ["streamConfig"], issues, { ...(options.serverReplicas !== undefined && { serverReplicas: options.serverReplicas }) });
   if (config === undefined) throw new EventBusValidationError(issues.list);
   const target: StreamTarget = { name: options.name ?? ARGO_STREAM_NAME, subjects: ARGO_STREAM_SUBJECTS, config };
-  const outcome = await ensureStream(nc, target, { dryRun: options.dryRun ?? false }).catch((err: unknown) => {
-    throw err instanceof BusError ? err : streamError(target.name, err);
+  const outcome = await ensureStream(nc, target, { dryRun: options.dryRun ?? false, ...(options.recreate !== undefined && { recreate: options.recreate }) }).catch((err: unknown) => {
+    throw err instanceof BusError || isBackupError(err) ? err : streamError(target.name, err);
   });
   return { ...outcome, config };
 }
 
 /**
  * Creates the stream, or updates a live one to the desired config (unless `dryRun`). Fields
- * JetStream cannot change on a live stream are refused before anything is sent, naming them.
+ * JetStream cannot change on a live stream are refused before anything is sent, naming them —
+ * unless `recreate`: then the stream is backed up, deleted and restored with the desired config
+ * (see `recreateStream`), with its events, sequences and consumers.
  */
-export async function ensureStream(nc: NatsConnection, target: StreamTarget, options: { readonly dryRun?: boolean } = {}): Promise<StreamOutcome> {
+export async function ensureStream(nc: NatsConnection, target: StreamTarget, options: { readonly dryRun?: boolean; readonly recreate?: RecreateChoice } = {}): Promise<StreamOutcome> {
   const jsm = await jetstreamManager(nc);
   const desired = desiredConfig(target);
   let current: JsStreamConfig;
+  let state: StreamInfo["state"];
   try {
-    current = (await jsm.streams.info(target.name)).config;
+    ({ config: current, state } = await jsm.streams.info(target.name));
   } catch (error) {
     if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) {
       if (!options.dryRun) await jsm.streams.add(desired as JsStreamConfig);
@@ -114,19 +145,57 @@ export async function ensureStream(nc: NatsConnection, target: StreamTarget, opt
   }
   const changes: string[] = [];
   const refused: string[] = [];
+  const fields: string[] = [];
   for (const [key, value] of Object.entries(desired) as [keyof JsStreamConfig, unknown][]) {
     const before = current[key];
     if (JSON.stringify(before) === JSON.stringify(value)) continue;
     const line = `${key}: ${JSON.stringify(before)} → ${JSON.stringify(value)}`;
-    if (key in IMMUTABLE_STREAM_FIELDS) refused.push(line);
-    else changes.push(line);
+    if (key in IMMUTABLE_STREAM_FIELDS) {
+      refused.push(line);
+      fields.push(`${key}: ${String(before)} → ${String(value)}`);
+    } else changes.push(line);
+  }
+  if (refused.length > 0 && options.recreate === undefined) {
+    throw new BusError(
+      ClientErrorCode.stream,
+      `stream ${target.name}: JetStream cannot change ${refused.join(", ")} on a live stream; apply with --recreate (eventbus stream apply --recreate) to back it up, recreate it with the new config and restore its events and consumers`,
+    );
   }
   if (refused.length > 0) {
-    throw new BusError(ClientErrorCode.stream, `stream ${target.name}: JetStream cannot change ${refused.join(", ")} on a live stream; back it up, delete it and let eventbus recreate it`);
+    const floors: number[] = [];
+    for await (const c of jsm.consumers.list(target.name)) floors.push(c.ack_floor.stream_seq);
+    const removed = desired.retention === "limits" ? undefined : ackedByAll(floors, state);
+    if (removed !== undefined && floors.length === 0 && removed.events > 0) {
+      throw new BusError(
+        ClientErrorCode.stream,
+        `stream ${target.name}: it has no consumers, so under ${String(desired.retention)} retention the server would remove all its ${state.messages} events; nothing was changed; create the sensors' consumers first`,
+      );
+    }
+    const removedByRetention = removed !== undefined && removed.events > 0 ? { removedByRetention: removed } : {};
+    if (options.dryRun) {
+      return { action: "recreated", changes, recreated: { fields, events: state.messages, consumers: state.consumer_count, firstSeq: state.first_seq, lastSeq: state.last_seq, ...removedByRetention } };
+    }
+    const config = { ...current, ...desired } as unknown as Record<string, unknown> & { name: string };
+    const done = await recreateStream(nc, {
+      config,
+      ...(options.recreate?.archiveDir !== undefined && { archiveDir: options.recreate.archiveDir }),
+      ...(options.recreate?.onStep !== undefined && { onStep: options.recreate.onStep }),
+    });
+    return { action: "recreated", changes, recreated: { fields, events: done.messages, consumers: done.consumers, firstSeq: done.firstSeq, lastSeq: done.lastSeq, archive: done.archive, ...removedByRetention } };
   }
   if (changes.length === 0) return { action: "unchanged", changes };
   if (!options.dryRun) await jsm.streams.update(target.name, { ...current, ...desired } as JsStreamConfig);
   return { action: "updated", changes };
+}
+
+/**
+ * The events every consumer has acked: those up to the lowest ack floor (every event when there is
+ * no consumer). Counted as a gapless range, so a stream with deleted events inside it has fewer.
+ */
+export function ackedByAll(ackFloors: readonly number[], state: { readonly messages: number; readonly first_seq: number; readonly last_seq: number }): { readonly events: number; readonly upTo: number } {
+  if (state.messages === 0) return { events: 0, upTo: 0 };
+  const upTo = ackFloors.length === 0 ? state.last_seq : Math.min(state.last_seq, ...ackFloors);
+  return { events: Math.min(state.messages, Math.max(0, upTo - state.first_seq + 1)), upTo };
 }
 
 function desiredConfig(target: StreamTarget): Partial<JsStreamConfig> {
