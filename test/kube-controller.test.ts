@@ -301,11 +301,13 @@ test("kube install - the bundle: CRD first, least-privilege RBAC without wildcar
   const secretRule = (objects[3]!["rules"] as { resources: string[]; verbs: string[] }[]).find((r) => r.resources.includes("secrets"));
   assert.deepEqual(secretRule?.verbs, ["get", "list", "watch", "create", "patch", "delete"]);
   const pvcRule = (objects[3]!["rules"] as { resources: string[]; verbs: string[] }[]).find((r) => r.resources.includes("persistentvolumeclaims"));
-  assert.deepEqual(pvcRule?.verbs, ["list", "delete"]);
+  assert.deepEqual(pvcRule?.verbs, ["get", "list", "watch", "create", "patch", "delete"]);
+  const cronJobRule = (objects[3]!["rules"] as { apiGroups: string[]; resources: string[]; verbs: string[] }[]).find((r) => r.resources.includes("cronjobs"));
+  assert.deepEqual([cronJobRule?.apiGroups, cronJobRule?.verbs], [["batch"], ["get", "list", "watch", "create", "patch", "delete"]]);
   const deployment = objects[7] as Json;
   const container = deployment.spec.template.spec.containers[0];
   assert.equal(container.image, "registry.example.com/eventbus:0.1.0");
-  assert.deepEqual(container.args, ["controller", "--health-port=8081", "--lease-namespace=ops"]);
+  assert.deepEqual(container.args, ["controller", "--health-port=8081", "--lease-namespace=ops", "--eventbus-image=registry.example.com/eventbus:0.1.0"]);
   assert.equal(container.securityContext.readOnlyRootFilesystem, true);
   assert.equal(deployment.spec.template.spec.securityContext.runAsNonRoot, true);
 
@@ -595,6 +597,32 @@ describe("kube controller - against a real API server", () => {
     assert.ok(scratchClaims.every((c) => c.metadata.deletionTimestamp !== undefined), "the claim is deleted");
     const mainClaims = (await admin.list(Resources.persistentVolumeClaim, { namespace: NS, labelSelector: "eventbus-name=main" })).items;
     assert.equal(mainClaims.filter((c) => c.metadata.deletionTimestamp === undefined).length, 3, "other buses' claims stay");
+  });
+
+  test("kube controller - a bus with backup gets its backups claim (no owner) and CronJob; the schedule follows the spec; deleting the bus keeps the claim", async () => {
+    await createBus(jetStreamBus("backed", { version: "2.10", replicas: 1, persistence: { volumeSize: "2Gi" }, backup: { schedule: "0 * * * *", keep: 5 } }));
+    const bus = await condition("backed", "Deployed", "True", "Succeeded");
+    // THEN the API server accepted both, as rendered
+    const claim = (await get(Resources.persistentVolumeClaim, "eventbus-backed-js-backups"))!;
+    assert.ok(claim, "the backups claim exists");
+    assert.equal(claim.metadata.ownerReferences, undefined);
+    assert.deepEqual(claim.spec.resources, { requests: { storage: "2Gi" } });
+    const cron = (await get(Resources.cronJob, "eventbus-backed-js-backup"))!;
+    assert.ok(cron, "the CronJob exists");
+    assert.equal(cron.metadata.ownerReferences?.[0]?.uid, bus.metadata.uid);
+    assert.deepEqual([cron.spec.schedule, cron.spec.timeZone, cron.spec.concurrencyPolicy], ["0 * * * *", "Etc/UTC", "Forbid"]);
+    assert.deepEqual(cron.spec.jobTemplate.spec.template.spec.containers[0].args.slice(-6), ["--into-dir", "/backups", "--keep", "5", "--name", "backed"]);
+
+    // WHEN the schedule changes, the CronJob follows; the claim is left as it is
+    await patchBus("backed", { spec: { jetstream: { backup: { schedule: "30 2 * * *", keep: 5 } } } });
+    await waitFor("the CronJob's new schedule", async () => ((await get(Resources.cronJob, "eventbus-backed-js-backup"))?.spec.schedule === "30 2 * * *" ? true : undefined), WAIT);
+
+    // WHEN the bus is deleted, the CronJob goes with it and the claim (the backups) stays
+    await admin.delete(Resources.eventBus, NS, "backed");
+    await waitFor("EventBus backed to be gone", async () => ((await getBus("backed")) === undefined ? true : undefined), WAIT);
+    assert.equal(await get(Resources.cronJob, "eventbus-backed-js-backup"), undefined);
+    const kept = await get(Resources.persistentVolumeClaim, "eventbus-backed-js-backups");
+    assert.ok(kept !== undefined && kept.metadata.deletionTimestamp === undefined, "the backups claim is kept");
   });
 
   test("kube controller - a bus used by an EventSource is not deleted until the EventSource goes", async () => {

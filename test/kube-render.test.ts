@@ -7,6 +7,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { parse, parseAllDocuments } from "yaml";
 
@@ -1009,5 +1010,121 @@ spec:
     const missing = await cli(["render", "-f", "-", "--images", join(dir, "nope.yaml")], MANIFEST);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /nope\.yaml: no such file/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Scheduled backups
+
+describe("kubernetes render - scheduled backups", () => {
+  interface CronJobSpec {
+    schedule: string;
+    timeZone: string;
+    concurrencyPolicy: string;
+    successfulJobsHistoryLimit: number;
+    failedJobsHistoryLimit: number;
+    jobTemplate: { spec: { template: { metadata: { labels: Record<string, string> }; spec: PodSpec & { restartPolicy: string } } } };
+  }
+  const cronJob = (objects: readonly KubeObject[]) => find(objects, "CronJob", "eventbus-default-js-backup")["spec"] as CronJobSpec;
+  const backupContainer = (objects: readonly KubeObject[]) => cronJob(objects).jobTemplate.spec.template.spec.containers[0] as { image: string; args: string[]; volumeMounts: { name: string; mountPath: string }[] };
+
+  test("a bus with backup gets a claim without owner (kept on deletion) and a CronJob running eventbus backup into it with the bus's credentials and CA", async () => {
+    const bus = js({ replicas: 3, persistence: { volumeSize: "5Gi", storageClassName: "fast" }, backup: { schedule: "0 * * * *", keep: 24 } });
+    const objects = renderBusObjects(bus, { namespace: NS, secrets: await material(bus), owner: { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", name: "default", uid: "u-1" }, eventbusImage: "registry.example.com/eventbus:1.2.3" });
+    assert.deepEqual(objects.slice(-2).map((o) => `${o.kind}/${o.metadata.name}`), ["PersistentVolumeClaim/eventbus-default-js-backups", "CronJob/eventbus-default-js-backup"]);
+
+    const claim = find(objects, "PersistentVolumeClaim");
+    assert.equal(claim.metadata.ownerReferences, undefined, "no owner: deleting the bus keeps the backups");
+    assert.deepEqual(claim.metadata.labels, LABELS);
+    assert.deepEqual(claim["spec"], { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "5Gi" } }, storageClassName: "fast", volumeMode: "Filesystem" });
+
+    const job = find(objects, "CronJob");
+    assert.equal(job.apiVersion, "batch/v1");
+    assert.equal(job.metadata.ownerReferences?.[0]?.uid, "u-1");
+    const spec = cronJob(objects);
+    assert.deepEqual([spec.schedule, spec.timeZone, spec.concurrencyPolicy, spec.successfulJobsHistoryLimit, spec.failedJobsHistoryLimit], ["0 * * * *", "Etc/UTC", "Forbid", 3, 3]);
+    const pod = spec.jobTemplate.spec.template;
+    assert.equal(pod.spec.restartPolicy, "Never");
+    // The Service and the PDB select the bus labels: a backup pod must not match them.
+    assert.ok(!Object.entries(LABELS).every(([k, v]) => pod.metadata.labels[k] === v), JSON.stringify(pod.metadata.labels));
+    const c = backupContainer(objects);
+    assert.equal(c.image, "registry.example.com/eventbus:1.2.3");
+    assert.deepEqual(c.args, [
+      "backup", "--server", `nats://eventbus-default-js-svc.${NS}.svc:4222`,
+      "--creds", "/etc/eventbus/auth/client-auth",
+      "--ca", "/etc/eventbus/tls/ca-cert.pem",
+      "--all-streams", "--into-dir", "/backups", "--keep", "24", "--name", "default",
+    ]);
+    assert.deepEqual(pod.spec.volumes.filter((v) => v["name"] !== "tmp"), [
+      { name: "backups", persistentVolumeClaim: { claimName: "eventbus-default-js-backups" } },
+      { name: "auth", secret: { items: [{ key: "client-auth", path: "client-auth" }], secretName: "eventbus-default-js-client-auth" } },
+      { name: "tls", secret: { items: [{ key: "ca-cert", path: "ca-cert.pem" }], secretName: "eventbus-default-js-server" } },
+    ]);
+  });
+
+  test("the claim's size: the backup's volumeSize, else the data volume's, else 1Gi; auth none and no TLS mount nothing; no backup, no objects", async () => {
+    const sized = await render(js({ persistence: { volumeSize: "5Gi" }, backup: { schedule: "@daily", volumeSize: "50Gi", storageClassName: "cold" } }));
+    assert.deepEqual((find(sized, "PersistentVolumeClaim")["spec"] as { resources: unknown; storageClassName: string }).resources, { requests: { storage: "50Gi" } });
+    assert.equal((find(sized, "PersistentVolumeClaim")["spec"] as { storageClassName: string }).storageClassName, "cold");
+    assert.deepEqual(backupContainer(sized).args.slice(-4), ["--keep", "7", "--name", "default"]);
+
+    const bare = await render(js({ auth: "none", tls: { enabled: false }, backup: { schedule: "*/15 * * * *", keep: 2 } }));
+    assert.deepEqual((find(bare, "PersistentVolumeClaim")["spec"] as { resources: unknown }).resources, { requests: { storage: "1Gi" } });
+    assert.deepEqual(backupContainer(bare).args, ["backup", "--server", `nats://eventbus-default-js-svc.${NS}.svc:4222`, "--all-streams", "--into-dir", "/backups", "--keep", "2", "--name", "default"]);
+    assert.equal(backupContainer(bare).image, "eventbus-controller:latest");
+
+    assert.ok(!(await render(js())).some((o) => o.kind === "CronJob" || o.kind === "PersistentVolumeClaim"));
+    // A CronJob's name may be 52 characters at most: a long bus name is shortened with a hash.
+    const long = "b".repeat(39);
+    const longObjects = renderBusObjects(js({ backup: { schedule: "@hourly" } }, long), { namespace: NS, secrets: await generateBusMaterial(js({}, long), NS) });
+    const name = longObjects.find((o) => o.kind === "CronJob")!.metadata.name;
+    assert.ok(name.length <= 52 && name.startsWith(`eventbus-${long.slice(0, 20)}`), name);
+  });
+
+  test("the CronJob's command, run against a server from the rendered objects, writes a verified archive into the claim's directory and rotates", async () => {
+    await using dir = await tempDir("eventbus-kube-backup-");
+    const bus = js({ replicas: 1, version: "2.10", backup: { schedule: "0 * * * *", keep: 1 } });
+    const objects = await render(bus);
+    const ports = { client: await freePort(), monitor: await freePort() };
+    const volume = await writeConfigVolume(objects, dir.path, ports);
+    await using server: ManagedProcess = await spawnProcess(findNatsServer("2.10"), ["-c", volume.configFiles.get("eventbus-default-js-0.conf")!], { cwd: "/", env: volume.env });
+    await waitFor("the rendered server's /healthz", async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${ports.monitor}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        await res.body?.cancel();
+        return res.ok ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    }, { timeoutMs: 15_000, failWhen: server.exited.then(() => { throw new Error(`nats-server exited:\n${server.output()}`); }) });
+    // GIVEN a stream with events, and the pod's mounts (the two Secrets' items, the claim) as directories
+    const auth = parse(secretData(find(objects, "Secret", "eventbus-default-js-client-auth"))["client-auth"]!) as { username: string; password: string };
+    const nc = await connect({ servers: [`tls://localhost:${ports.client}`], user: auth.username, pass: auth.password, tls: { caFile: join(dir.path, "etc/nats-config/ca-cert.pem") }, timeout: 5_000 });
+    await (await jetstreamManager(nc)).streams.add({ name: "default", subjects: ["default.*.*"] });
+    for (let i = 0; i < 4; i++) await jetstream(nc).publish("default.s.e", `event ${i}`);
+    await nc.close();
+    const mounts: Record<string, string> = { "/etc/eventbus/auth": join(dir.path, "auth"), "/etc/eventbus/tls": join(dir.path, "tls"), "/backups": join(dir.path, "backups") };
+    for (const m of Object.values(mounts)) await mkdir(m);
+    const pod = cronJob(objects).jobTemplate.spec.template.spec;
+    for (const v of pod.volumes as { secret?: { secretName: string; items: { key: string; path: string }[] }; name: string }[]) {
+      if (!v.secret) continue;
+      const mount = backupContainer(objects).volumeMounts.find((m) => m.name === v.name)!.mountPath;
+      const data = secretData(find(objects, "Secret", v.secret.secretName));
+      for (const item of v.secret.items) await writeFile(join(mounts[mount]!, item.path), data[item.key]!, { mode: 0o600 });
+    }
+    // WHEN the container's args run twice, with the pod's paths and the Service's address mapped here
+    const args = backupContainer(objects).args.map((a) => {
+      for (const [from, to] of Object.entries(mounts)) if (a.startsWith(from)) return to + a.slice(from.length);
+      return a.replace(`eventbus-default-js-svc.${NS}.svc:4222`, `localhost:${ports.client}`);
+    });
+    for (let i = 0; i < 2; i++) {
+      const run = await runCliProcess(args, undefined, { timeoutMillis: 60_000 });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /backed up 1 stream \(4 messages\) to .*default-\d{8}T\d{6}Z(-\d+)?\.evbak: verified/);
+    }
+    // THEN the claim holds one archive (keep 1), which `eventbus backups --dir` lists verified
+    const listed = await runCliProcess(["backups", "--dir", mounts["/backups"]!, "-o", "json"], undefined, { timeoutMillis: 60_000 });
+    const { backups } = JSON.parse(listed.stdout) as { backups: { verified: boolean; messages: number; streams: string[] }[] };
+    assert.deepEqual(backups.map((b) => [b.verified, b.messages, b.streams]), [[true, 4, ["default"]]]);
   });
 });

@@ -13,6 +13,8 @@ export interface ControllerCommandOptions {
   /** The port of /healthz, /readyz and /metrics; none when undefined. */
   healthPort?: number;
   images?: string;
+  /** The image of backup CronJobs (the controller's own, which `install` passes). */
+  eventbusImage?: string;
   workers?: number;
   leaderElect: boolean;
   /** Where the Lease lives. @default POD_NAMESPACE, the kubeconfig context's namespace, else "default" */
@@ -41,6 +43,7 @@ export async function controllerCommand(options: ControllerCommandOptions, io: I
     connection,
     ...(options.namespace !== undefined && { namespace: options.namespace }),
     images,
+    ...(options.eventbusImage !== undefined && { eventbusImage: options.eventbusImage }),
     ...(options.all === true && { all: true }),
     ...(options.workers !== undefined && { workers: options.workers }),
     ...(options.clusterDomain !== undefined && { clusterDomain: options.clusterDomain }),

@@ -112,6 +112,7 @@ function addKubernetesCommands(program: Command, io: Io, result: { code: ExitCod
     .option("--context <name>", "kubeconfig context (default: its current-context)")
     .option("--health-port <port>", "serve /healthz, /readyz and /metrics on this port", positiveInt("--health-port"))
     .option("--images <file>", "images per version, shaped like Argo Events' controller config (eventBus.jetstream.versions)")
+    .option("--eventbus-image <image>", "the image scheduled backup CronJobs run (install passes the controller's own; default eventbus-controller:latest)")
     .option("--workers <n>", "EventBuses reconciled at once (default 4)", positiveInt("--workers"))
     .option("--no-leader-elect", "reconcile without holding the Lease (only when one controller runs)")
     .option("--lease-namespace <namespace>", "namespace of the leader election Lease (default: $POD_NAMESPACE, the context's namespace, else default)")

@@ -45,6 +45,8 @@ export interface ControllerOptions {
   readonly all?: boolean;
   /** @default defaultImages() */
   readonly images?: ImagesTable;
+  /** The image of scheduled backups' CronJobs: the controller's own (`--eventbus-image`). @default DEFAULT_CONTROLLER_IMAGE */
+  readonly eventbusImage?: string;
   /** Buses reconciled at once. @default 4 */
   readonly workers?: number;
   /**
@@ -190,6 +192,7 @@ export class Controller implements AsyncDisposable {
       caches: { buses: this.buses, owned: this.owned },
       recorder,
       ...(options.images && { images: options.images }),
+      ...(options.eventbusImage !== undefined && { eventbusImage: options.eventbusImage }),
       ...(options.connectTimeoutMillis !== undefined && { connectTimeoutMillis: options.connectTimeoutMillis }),
       ...(options.exoticRecheckMillis !== undefined && { exoticRecheckMillis: options.exoticRecheckMillis }),
       ...(options.clusterDomain !== undefined && { clusterDomain: options.clusterDomain }),

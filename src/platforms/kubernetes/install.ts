@@ -45,7 +45,9 @@ type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourc
  * - EventBuses: read and watch, patch (finalizer), status (server-side apply);
  *   `eventbus/finalizers` update, which owner references with `blockOwnerDeletion` require;
  * - the objects of managed buses: read, watch, create and patch (server-side apply), delete;
- * - volume claims: list and delete (only when a bus asks, at deletion);
+ * - the backups' CronJobs: as the objects above;
+ * - volume claims: the backups' claim is made and patched as the objects above; claims are deleted
+ *   only when a bus asks, at deletion;
  * - EventSources and Sensors: list (a bus in use is not deleted);
  * - Events: create.
  */
@@ -59,7 +61,8 @@ export function controllerRules(): Rule[] {
     { apiGroups: ["apps"], resources: ["statefulsets"], verbs: owned },
     { apiGroups: [""], resources: ["services", "configmaps", "secrets"], verbs: owned },
     { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: owned },
-    { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["list", "delete"] },
+    { apiGroups: ["batch"], resources: ["cronjobs"], verbs: owned },
+    { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: owned },
     { apiGroups: [""], resources: ["events"], verbs: ["create"] },
   ];
 }
@@ -92,7 +95,8 @@ export function installBundle(options: InstallOptions = {}): KubeObject[] {
     ];
   };
   const leaseRole = `${CONTROLLER_NAME}-leader-election`;
-  const args = ["controller", `--health-port=${CONTROLLER_HEALTH_PORT}`, `--lease-namespace=${namespace}`, ...(watch !== undefined ? [`--namespace=${watch}`] : []), ...(options.all ? ["--all"] : [])];
+  // The controller's own image runs the backup CronJobs of buses with spec.jetstream.backup.
+  const args = ["controller", `--health-port=${CONTROLLER_HEALTH_PORT}`, `--lease-namespace=${namespace}`, `--eventbus-image=${image}`, ...(watch !== undefined ? [`--namespace=${watch}`] : []), ...(options.all ? ["--all"] : [])];
   return [
     eventBusCrd() as unknown as KubeObject,
     { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { ...labels } } as unknown as KubeObject["metadata"] },

@@ -8,6 +8,7 @@ import type { ResolvedEventBus, ResolvedJetStream } from "../../api/index.js";
 import { renderJetStreamConfig } from "../../natsconf/index.js";
 import { credentialMaterial, DEFAULT_PORTS, planJetStream, type JetStreamPlan, type ServerMaterial } from "../../plan/index.js";
 import { certificateInfo, CLIENT_AUTH_SECRET_KEY, clientAuthSecretData, type Credentials } from "../../secrets/index.js";
+import { backupObjects } from "./backup-objects.js";
 import { MaterialMismatchError } from "./errors.js";
 import { jetStreamImages, type ImagesTable } from "./images.js";
 import type { KubeMaterial } from "./material.js";
@@ -182,8 +183,11 @@ export function argoServerAuth(credentials: Credentials, tls: boolean): string {
   return lines.join("\n");
 }
 
-/** Renders the objects of a managed JetStream bus, in apply order. */
-export function jetStreamObjects(bus: ResolvedEventBus, spec: ResolvedJetStream, ctx: ObjectContext, images: ImagesTable, secrets: KubeMaterial): KubeObject[] {
+/**
+ * Renders the objects of a managed JetStream bus, in apply order; with `spec.jetstream.backup`
+ * also the backups' volume claim and CronJob, whose pod runs `eventbusImage`.
+ */
+export function jetStreamObjects(bus: ResolvedEventBus, spec: ResolvedJetStream, ctx: ObjectContext, images: ImagesTable, secrets: KubeMaterial, eventbusImage: string): KubeObject[] {
   const plan = planJetStream(bus, { platform: "kubernetes", namespace: ctx.namespace });
   const image = jetStreamImages(images, spec.version);
   const names = plan.objects;
@@ -213,6 +217,7 @@ export function jetStreamObjects(bus: ResolvedEventBus, spec: ResolvedJetStream,
   );
   objects.push(jetStreamStatefulSet(plan, spec, ctx, image, bus.manifest.metadata?.labels));
   if (plan.replicas >= PDB_MIN_REPLICAS) objects.push(podDisruptionBudget(names.podDisruptionBudget, ctx));
+  if (spec.backup !== undefined) objects.push(...backupObjects({ plan, spec, backup: spec.backup, ctx, image: eventbusImage }));
   return objects;
 }
 

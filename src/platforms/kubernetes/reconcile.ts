@@ -83,7 +83,16 @@ export const Annotation = {
 } as const;
 
 /** The kinds of objects a managed bus owns, in the controller's caches. */
-export const OWNED_TYPES = [Resources.secret, Resources.configMap, Resources.service, Resources.statefulSet, Resources.podDisruptionBudget] as const;
+export const OWNED_TYPES = [
+  Resources.secret,
+  Resources.configMap,
+  Resources.service,
+  Resources.statefulSet,
+  Resources.podDisruptionBudget,
+  Resources.cronJob,
+  // Watched to apply only what changed; never deleted with the bus (no owner reference), as the data claims.
+  Resources.persistentVolumeClaim,
+] as const;
 
 /** An EventBus as read from the API server. */
 export interface EventBusObject extends KubeResource {
@@ -116,6 +125,8 @@ export interface ReconcilerOptions {
   readonly recorder: EventRecorder;
   /** @default defaultImages() */
   readonly images?: ImagesTable;
+  /** The image of scheduled backups' CronJobs (the controller's). @default DEFAULT_CONTROLLER_IMAGE */
+  readonly eventbusImage?: string;
   /** How long the first connection to an external bus may take. @default 10000 */
   readonly connectTimeoutMillis?: number;
   /** How often an external JetStream bus is checked again. @default 300000 */
@@ -209,7 +220,7 @@ export class BusReconciler {
       const secretName = materialSecretName(resolved);
       const material = await this.material(bus, resolved, secretName);
       const owner = { apiVersion: OWNER_API_VERSION, kind: EVENTBUS_KIND, name: resolved.name, uid };
-      objects = withStoredMaterial(renderBusObjects(resolved, { namespace, images: this.options.images, secrets: material, owner }), secretName, material).map((o) =>
+      objects = withStoredMaterial(renderBusObjects(resolved, { namespace, images: this.options.images, secrets: material, owner, ...(this.options.eventbusImage !== undefined && { eventbusImage: this.options.eventbusImage }) }), secretName, material).map((o) =>
         prepare(o, o.kind === "StatefulSet" ? { [Annotation.appliedSpec]: JSON.stringify(resolved.manifest.spec) } : {}),
       );
     } catch (err) {

@@ -2,6 +2,7 @@
 import type { ResolvedEventBus } from "../../api/index.js";
 import type { BusSecrets } from "../../secrets/index.js";
 import { defaultImages, type ImagesTable } from "./images.js";
+import { DEFAULT_CONTROLLER_IMAGE } from "./install.js";
 import { jetStreamObjects } from "./jetstream-objects.js";
 import { busLabels, type KubeObject, type OwnerRef } from "./objects.js";
 import { stanObjects } from "./stan-objects.js";
@@ -23,6 +24,11 @@ export interface RenderObjectsOptions {
    * owner reference with `blockOwnerDeletion`; `eventbus render` leaves it out.
    */
   readonly owner?: OwnerRef;
+  /**
+   * The eventbus image the backup CronJob of a bus with `spec.jetstream.backup` runs (the
+   * controller's own). @default DEFAULT_CONTROLLER_IMAGE
+   */
+  readonly eventbusImage?: string;
 }
 
 /** Whether a bus of this mode has objects to render: managed buses do, external ones do not. */
@@ -39,7 +45,9 @@ export function hasObjects(bus: ResolvedEventBus): boolean {
  * - JetStream (`spec.jetstream`): Secret `eventbus-<n>-js-server` (per pod the secrets include of
  *   its config, the TLS PEMs and the encryption key), Secret `eventbus-<n>-js-client-auth` (Argo's
  *   `client-auth` text; not for `auth: none`), ConfigMap `eventbus-<n>-js-config` (per pod its
- *   nats-server config), the headless Service, the StatefulSet and, from 3 replicas, a PodDisruptionBudget.
+ *   nats-server config), the headless Service, the StatefulSet and, from 3 replicas, a PodDisruptionBudget;
+ *   with `spec.jetstream.backup`, the PersistentVolumeClaim `eventbus-<n>-js-backups` (no owner:
+ *   kept when the bus is deleted) and the CronJob `eventbus-<n>-js-backup`.
  * - NATS Streaming (`spec.nats.native`): Secrets `eventbus-<n>-server` and `eventbus-<n>-client`
  *   (token auth), ConfigMap `eventbus-<n>-stan-configmap`, Service, StatefulSet, PodDisruptionBudget.
  * - External buses: none (the controller only connects to them and writes `status.config`).
@@ -55,7 +63,7 @@ export function renderBusObjects(bus: ResolvedEventBus, options: RenderObjectsOp
   let objects: KubeObject[];
   switch (spec.mode) {
     case "jetstream":
-      objects = jetStreamObjects(bus, spec, ctx, images, options.secrets);
+      objects = jetStreamObjects(bus, spec, ctx, images, options.secrets, options.eventbusImage ?? DEFAULT_CONTROLLER_IMAGE);
       break;
     case "nats.native":
       objects = stanObjects(bus, spec, ctx, images, options.secrets);

@@ -31,6 +31,7 @@ export const Resources = {
   namespace: type("", "v1", "namespaces", "Namespace", false),
   event: type("", "v1", "events", "Event"),
   podDisruptionBudget: type("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"),
+  cronJob: type("batch", "v1", "cronjobs", "CronJob"),
   lease: type("coordination.k8s.io", "v1", "leases", "Lease"),
   customResourceDefinition: type("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false),
   clusterRole: type("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false),
