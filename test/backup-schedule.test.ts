@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { CronSchedule, formatIssue, validate, withDefaults } from "../src/api/index.js";
+import { CronSchedule, formatIssue, lint, validate, withDefaults } from "../src/api/index.js";
 import { acceptedJetStreamVersions } from "../src/tools/index.js";
 
 const at = (iso: string) => new Date(iso);
@@ -81,5 +81,24 @@ describe("backup schedule - the manifest extension", () => {
     assert.equal(result.bus.spec.mode === "jetstream" && result.bus.spec.backup?.keep, 7);
     assert.deepEqual((withDefaults(result.bus).spec.jetstream as { backup: unknown }).backup, { schedule: "@hourly", keep: 7 });
     assert.deepEqual(result.warnings.map(formatIssue), []);
+  });
+
+  test("linted: keep 1, and a claim that may not hold keep backups of a full stream plus the one being written", () => {
+    const linted = (jetstream: Record<string, unknown>, profile: "production" | "development" = "production") => {
+      const result = validate({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "b" }, spec: { jetstream: { version: "2.10", ...jetstream } } }, { jetstreamVersions: acceptedJetStreamVersions() });
+      assert.ok(result.ok, result.issues.map(formatIssue).join("\n"));
+      return lint(result.bus, profile).filter((f) => f.rule.startsWith("backup-")).map((f) => `${f.severity} ${f.rule} ${f.path}: ${f.message}`);
+    };
+    const stream = "maxBytes: 1073741824\n"; // 1 GiB
+    assert.deepEqual(linted({ persistence: { volumeSize: "20Gi" }, streamConfig: stream, backup: { schedule: "@hourly", keep: 7 } }), []);
+    assert.deepEqual(linted({ persistence: { volumeSize: "20Gi" }, streamConfig: stream, backup: { schedule: "@hourly", keep: 1 } }), [
+      "warning backup-keep-single spec.jetstream.backup.keep: 1: each run replaces the only backup, so a mistake (events deleted, a stream recreated) found after the next run cannot be undone; keep 2 or more",
+    ]);
+    assert.deepEqual(linted({ persistence: { volumeSize: "20Gi" }, streamConfig: stream, backup: { schedule: "@hourly", keep: 7, volumeSize: "5Gi" } }), [
+      "warning backup-volume-small spec.jetstream.backup.volumeSize: the backups' claim (5Gi) may not hold 7 backups of a stream of up to 1GB (maxBytes) plus the one being written: up to 8GB; raise backup.volumeSize or lower keep",
+    ]);
+    // Without persistence or volumeSize the claim is 1Gi; an unbounded stream cannot be judged.
+    assert.deepEqual(linted({ streamConfig: stream, backup: { schedule: "@hourly", keep: 2 } }, "development").map((l) => l.split(":")[0]), ["info backup-volume-small spec.jetstream.backup.keep"]);
+    assert.deepEqual(linted({ backup: { schedule: "@hourly", keep: 2 } }), []);
   });
 });

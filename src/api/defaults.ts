@@ -12,6 +12,8 @@ export const DEFAULT_JETSTREAM_AUTH = "basic" as const;
 export const DEFAULT_TLS_ENABLED = true;
 /** Scheduled backups kept when `backup.keep` is not set. */
 export const DEFAULT_BACKUP_KEEP = 7;
+/** On Kubernetes, the backups' claim size without `backup.volumeSize` and without persistence. */
+export const DEFAULT_BACKUP_VOLUME_SIZE = "1Gi";
 /** Largest message payload. */
 export const DEFAULT_MAX_PAYLOAD = "1MB";
 /** Upper limit nats-server accepts for max_payload. */

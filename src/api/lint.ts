@@ -1,6 +1,7 @@
-import { PUBLISHER_RETRY_WINDOW } from "./defaults.js";
+import { DEFAULT_BACKUP_VOLUME_SIZE, PUBLISHER_RETRY_WINDOW } from "./defaults.js";
 import { formatPath, type Path } from "./issues.js";
 import type { ResolvedEventBus, ResolvedJetStream, ResolvedSpec, ResolvedStan } from "./model.js";
+import { Quantity } from "./quantity.js";
 import { formatBytes } from "./size.js";
 import type { StreamConfig } from "./stream-config.js";
 
@@ -135,6 +136,31 @@ export const LINT_RULES: readonly Rule[] = [
       s.mode === "jetstream" && s.persistence && s.settings.maxFileStore.isUnlimited()
         ? one(["spec", "jetstream", "settings", "max_file_store"], "-1: JetStream may fill the volume and stop accepting writes; set it below volumeSize")
         : none,
+  },
+  {
+    id: "backup-keep-single",
+    description: "Scheduled backups keep one archive: a mistake noticed after the next run has no older backup to go back to.",
+    severity: { production: "warning" },
+    check: (s) =>
+      s.mode === "jetstream" && s.backup?.keep === 1
+        ? one(["spec", "jetstream", "backup", "keep"], "1: each run replaces the only backup, so a mistake (events deleted, a stream recreated) found after the next run cannot be undone; keep 2 or more")
+        : none,
+  },
+  {
+    id: "backup-volume-small",
+    description: "The backups' volume claim may not hold `keep` archives of a full stream, plus the one being written.",
+    severity: { production: "warning", development: "info" },
+    check: (s) => {
+      if (s.mode !== "jetstream" || s.backup === undefined || s.streamConfig.maxBytes <= 0) return none;
+      const claim = s.backup.volumeSize ?? s.persistence?.volumeSize ?? Quantity.parse(DEFAULT_BACKUP_VOLUME_SIZE);
+      // An archive is at most its streams' size (the snapshots are compressed); a run writes the new one before it removes the oldest.
+      const needed = (s.backup.keep + 1) * s.streamConfig.maxBytes;
+      if (claim.bytes >= needed) return none;
+      return one(
+        ["spec", "jetstream", "backup", s.backup.volumeSize ? "volumeSize" : "keep"],
+        `the backups' claim (${claim.text}) may not hold ${s.backup.keep} backups of a stream of up to ${formatBytes(s.streamConfig.maxBytes)} (maxBytes) plus the one being written: up to ${formatBytes(needed)}; raise backup.volumeSize or lower keep`,
+      );
+    },
   },
   {
     id: "stream-exceeds-store",

@@ -5,13 +5,11 @@
  * that it writes, verifies and rotates archives exactly as the local supervisor does.
  */
 import { createHash } from "node:crypto";
-import type { ResolvedBackup, ResolvedJetStream } from "../../api/index.js";
+import { defaults, type ResolvedBackup, type ResolvedJetStream } from "../../api/index.js";
 import { DEFAULT_PORTS, type JetStreamPlan } from "../../plan/index.js";
 import { CLIENT_AUTH_SECRET_KEY } from "../../secrets/index.js";
 import { objectMeta, type KubeObject, type ObjectContext } from "./objects.js";
 
-/** The backups' claim size without `backup.volumeSize` and without persistence. */
-export const DEFAULT_BACKUP_VOLUME_SIZE = "1Gi";
 /** Where the backup pod mounts the claim. */
 export const BACKUP_DIR = "/backups";
 /** Where the backup pod mounts the client auth Secret (Argo's `client-auth` text). */
@@ -53,7 +51,7 @@ export interface BackupObjectsInput {
  */
 export function backupObjects({ plan, spec, backup, ctx, image }: BackupObjectsInput): KubeObject[] {
   const names = backupObjectNames(plan);
-  const size = backup.volumeSize?.text ?? spec.persistence?.volumeSize.text ?? DEFAULT_BACKUP_VOLUME_SIZE;
+  const size = backup.volumeSize?.text ?? spec.persistence?.volumeSize.text ?? defaults.DEFAULT_BACKUP_VOLUME_SIZE;
   const storageClassName = backup.storageClassName ?? spec.persistence?.storageClassName;
   const { ownerReferences: _kept, ...claimMeta } = objectMeta(names.claim, ctx);
   const claim: KubeObject = {
