@@ -87,7 +87,14 @@ describe("scheduled backups - local platform", { timeout: 300_000 }, () => {
     }, { timeoutMs: 60_000, intervalMs: 200 });
     assert.ok(failed.supervised, "the supervisor still runs");
     assert.ok(failed.events.some((e) => e.level === "error" && e.message.startsWith("scheduled backup failed: ")));
+    const metric = async (name: string) => {
+      const text = await (await fetch(failed.metricsUrl!)).text();
+      const m = new RegExp(`^${name}\\{bus="${NAME}"\\} (\\S+)$`, "m").exec(text);
+      return m ? Number(m[1]) : undefined;
+    };
+    await waitFor("eventbus_backup_last_run_failed 1", async () => ((await metric("eventbus_backup_last_run_failed")) === 1 ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
     // WHEN the directory is back
+    const fixedAt = Date.now() / 1000;
     await rm(backupsDir);
     await rename(`${backupsDir}.aside`, backupsDir);
     // THEN a later run succeeds and the problem is gone
@@ -95,6 +102,9 @@ describe("scheduled backups - local platform", { timeout: 300_000 }, () => {
       const r = await status();
       return r.backups?.lastRun?.ok === true && !r.problems.some((p) => p.includes("scheduled backup")) ? r : undefined;
     }, { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor("eventbus_backup_last_run_failed 0", async () => ((await metric("eventbus_backup_last_run_failed")) === 0 ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    const lastSuccess = await metric("eventbus_backup_last_success_timestamp_seconds");
+    assert.ok(lastSuccess !== undefined && lastSuccess >= fixedAt, `${lastSuccess} is a run begun after the fix (${fixedAt})`);
   });
 
   test("`up` with another keep takes effect at the next run, and `up` without backup stops the schedule", async () => {

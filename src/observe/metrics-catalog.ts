@@ -75,6 +75,9 @@ export const BUS_METRICS = [
   { name: "eventbus_consumer_at_risk", type: "gauge", help: "1 when events the consumer has not read will be discarded within an hour at the current rates", labels: CONSUMER },
   { name: "eventbus_stream_replica_current", type: "gauge", help: "1 when the stream's replica on the server is current (the leader counts as current)", labels: [...STREAM, "server_name"] },
   { name: "eventbus_stream_replica_lag", type: "gauge", help: "Events the stream's replica on the server is behind its leader", labels: [...STREAM, "server_name"] },
+  // The local supervisor's scheduled backups (none before the first run, nor without spec.jetstream.backup)
+  { name: "eventbus_backup_last_success_timestamp_seconds", type: "gauge", help: "Unix time at which the last scheduled backup that was written and verified began", labels: ["bus"] },
+  { name: "eventbus_backup_last_run_failed", type: "gauge", help: "1 when the last scheduled backup failed, 0 when it was written and verified", labels: ["bus"] },
   { name: "eventbus_snapshot_duration_seconds", type: "gauge", help: "How long the snapshot behind this scrape took", labels: ["bus"] },
 ] as const satisfies readonly MetricFamily[];
 

@@ -15,6 +15,8 @@ export interface BusMetricsExtra {
   readonly restarts: Readonly<Record<string, number>>;
   /** How long the snapshot took. */
   readonly durationSeconds: number;
+  /** The scheduled backups' last runs, when the supervisor has run one. */
+  readonly backups?: { readonly lastSuccessSeconds?: number; readonly lastRunFailed?: boolean };
 }
 
 type BusMetricName = (typeof BUS_METRICS)[number]["name"];
@@ -98,6 +100,8 @@ function busSamples(bus: string, snapshot: BusSnapshot, extra: BusMetricsExtra):
     eventbus_consumer_at_risk: consumerRetention((c) => (c.atRisk ? 1 : 0)),
     eventbus_stream_replica_current: replicas.map((r) => ({ labels: replicaLabels(r.name), value: r.current ? 1 : 0 })),
     eventbus_stream_replica_lag: replicas.map((r) => ({ labels: replicaLabels(r.name), value: r.lag })),
+    eventbus_backup_last_success_timestamp_seconds: extra.backups?.lastSuccessSeconds === undefined ? [] : [{ labels: { bus }, value: extra.backups.lastSuccessSeconds }],
+    eventbus_backup_last_run_failed: extra.backups?.lastRunFailed === undefined ? [] : [{ labels: { bus }, value: extra.backups.lastRunFailed ? 1 : 0 }],
     eventbus_snapshot_duration_seconds: [{ labels: { bus }, value: extra.durationSeconds }],
   };
 }

@@ -33,6 +33,8 @@ export interface BackupScheduleStatus {
   readonly dir: string;
   readonly nextRunAt?: string;
   readonly running: boolean;
+  /** When the last run that succeeded began. */
+  readonly lastSuccessAt?: string;
   readonly lastRun?: {
     readonly at: string;
     readonly ok: boolean;
@@ -50,6 +52,7 @@ export class BackupScheduler {
   private nextRunAt: Date | undefined;
   private running: Promise<void> | undefined;
   private lastRun: BackupScheduleStatus["lastRun"];
+  private lastSuccessAt: string | undefined;
   private stopped = false;
   private readonly intervalMillis: number | undefined;
 
@@ -87,6 +90,7 @@ export class BackupScheduler {
       dir: this.paths.backups,
       ...(this.nextRunAt && { nextRunAt: this.nextRunAt.toISOString() }),
       running: this.running !== undefined,
+      ...(this.lastSuccessAt !== undefined && { lastSuccessAt: this.lastSuccessAt }),
       ...(this.lastRun && { lastRun: this.lastRun }),
     };
   }
@@ -140,6 +144,7 @@ export class BackupScheduler {
       const result = await this.backupNow(backup, at);
       const messages = result.streams.reduce((sum, s) => sum + s.messages, 0);
       this.lastRun = { at: at.toISOString(), ok: true, file: result.file };
+      this.lastSuccessAt = at.toISOString();
       this.emit(
         "info",
         `scheduled backup: ${result.file} (${result.streams.length} stream(s), ${messages} message(s), ${result.bytes} bytes, verified) in ${(result.durationMillis / 1000).toFixed(2)} s` +

@@ -82,8 +82,14 @@ export async function startMetricsServer(supervisor: Supervisor, options: Metric
   const render = async (): Promise<string> => {
     const started = performance.now();
     const taken = await snapshot();
-    const restarts = Object.fromEntries(supervisor.status().servers.map((s) => [s.name, s.restarts]));
-    return renderBusMetrics(options.bus, taken, { restarts, durationSeconds: Math.round(performance.now() - started) / 1000 });
+    const status = supervisor.status();
+    const restarts = Object.fromEntries(status.servers.map((s) => [s.name, s.restarts]));
+    const last = status.backups;
+    const backups = {
+      ...(last?.lastSuccessAt !== undefined && { lastSuccessSeconds: Date.parse(last.lastSuccessAt) / 1000 }),
+      ...(last?.lastRun !== undefined && { lastRunFailed: !last.lastRun.ok }),
+    };
+    return renderBusMetrics(options.bus, taken, { restarts, durationSeconds: Math.round(performance.now() - started) / 1000, backups });
   };
 
   /** The text of a fresh snapshot, shared by the scrapes that come while it is taken and for a second after. */
