@@ -32,6 +32,8 @@ export const ARCHIVE_FORMAT = "eventbus-backup";
 const PREAMBLE_BYTES = ARCHIVE_MAGIC.length + 4;
 const FRAME_HEADER_BYTES = 5;
 const DIGEST_BYTES = 32;
+/** How much the archive's output may hold unwritten before the writer waits for it. */
+const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 /** No frame is larger: a larger length can only be a damaged length field. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
@@ -228,7 +230,9 @@ export class ArchiveWriter {
     if (this.failure) throw new BackupError(BackupErrorCode.snapshotFailed, `cannot write the archive: ${this.failure.message}`, { cause: this.failure });
     if (hashed) this.hash.update(bytes);
     this.written += bytes.length;
-    if (this.out.write(bytes)) return;
+    // Waiting only beyond a few MiB held by the output: a file stream's own mark (16 KiB) would
+    // make every snapshot chunk wait for a disk write before it is acknowledged.
+    if (this.out.write(bytes) || this.out.writableLength < WRITE_BUFFER_BYTES) return;
     await new Promise<void>((resolve, reject) => {
       const done = (error?: Error) => {
         this.out.off("drain", onDrain);
