@@ -30,7 +30,7 @@ import { findNatsCli, natsCliVersion } from "./nats-bench.js";
 import { envInt, formatRate, formatRatio, goal, median } from "./stats.js";
 
 const EVENTS = envInt("BENCH_EVENTS", 100_000);
-const ROUNDS = envInt("BENCH_ROUNDS", 3);
+const ROUNDS = envInt("BENCH_ROUNDS", 5);
 const JSON_OUTPUT = process.argv.includes("--json") || process.env.BENCH_JSON === "1";
 const EVENT_BYTES = 200;
 const STREAM = "default";

@@ -24,6 +24,8 @@ import { apiErrorText, apiRequest, JS_API, parseApiAnswer, requestFailure } from
 
 /** Chunks sent to the server are at most this large (and below the server's `max_payload`). */
 const RESTORE_CHUNK_BYTES = 512 * 1024;
+/** Chunks sent before the first of them is answered. */
+const RESTORE_CHUNKS_IN_FLIGHT = 4;
 /** How long one chunk may wait for the server's answer. */
 const CHUNK_TIMEOUT_MILLIS = 30_000;
 /** How long the server may take to unpack the staged snapshot into a stream. */
@@ -184,13 +186,29 @@ export async function restoreSection(
   );
   const maxChunk = Math.min(RESTORE_CHUNK_BYTES, Math.max(1024, (nc.info?.max_payload ?? RESTORE_CHUNK_BYTES) - 1024));
   let sent = 0;
-  for await (const chunk of sectionChunks(path, section, what)) {
-    for (let at = 0; at < chunk.length; at += maxChunk) {
-      const part = chunk.subarray(at, at + maxChunk);
-      await sendChunk(nc, answer.deliver_subject, part, name, CHUNK_TIMEOUT_MILLIS);
-      sent += part.length;
-      options.onProgress?.({ stream: name, bytes: sent, totalBytes: section.end.bytes, elapsedMillis: Date.now() - started });
+  // A few chunks in flight: one connection delivers them in order, and the server stages each as
+  // it comes, so waiting for every answer before the next chunk would only add round trips.
+  const inFlight: Promise<unknown>[] = [];
+  const settle = async (p: Promise<unknown>) => {
+    await p;
+    inFlight.splice(inFlight.indexOf(p), 1);
+  };
+  try {
+    for await (const chunk of sectionChunks(path, section, what)) {
+      for (let at = 0; at < chunk.length; at += maxChunk) {
+        const part = chunk.subarray(at, at + maxChunk);
+        if (inFlight.length >= RESTORE_CHUNKS_IN_FLIGHT) await settle(inFlight[0]!);
+        const sending = sendChunk(nc, answer.deliver_subject, part, name, CHUNK_TIMEOUT_MILLIS).then(() => {
+          sent += part.length;
+          options.onProgress?.({ stream: name, bytes: sent, totalBytes: section.end.bytes, elapsedMillis: Date.now() - started });
+        });
+        inFlight.push(sending);
+      }
     }
+    while (inFlight.length > 0) await settle(inFlight[0]!);
+  } finally {
+    // After a failure, the chunks still in flight are not waited for; their errors are the same one.
+    for (const p of inFlight) p.catch(() => undefined);
   }
   const done = await sendChunk(nc, answer.deliver_subject, new Uint8Array(0), name, FINISH_TIMEOUT_MILLIS);
   parseApiAnswer<unknown>(done, BackupErrorCode.restoreFailed, `restore of stream ${name}`);
