@@ -133,6 +133,8 @@ describe("stream apply --recreate", { timeout: 600_000 }, () => {
 
     assert.deepEqual(await storedEvents(nc), before);
     assert.deepEqual(await streamState(nc), { ...stateBefore, retention: "interest" });
+    // Its subjects were fenced only while it was recreated.
+    assert.deepEqual((await (await jetstreamManager(nc)).streams.info("default")).config.subjects, ["default.*.*"]);
     // The sensor resumes after its ack floor.
     const consumer = await jetstream(nc).consumers.get("default", SENSOR_DURABLE);
     const next: number[] = [];
@@ -165,5 +167,9 @@ describe("stream apply --recreate", { timeout: 600_000 }, () => {
     assert.deepEqual(after.slice(0, before.length), before);
     assert.deepEqual(after.slice(before.length).map((e) => [e.seq, e.id]), [[301, raced]]);
     assert.equal((await streamState(nc)).retention, "interest");
+    // The stream takes events again on its own subjects.
+    const [next] = await publishAcked(nc, 1, "after");
+    assert.deepEqual((await storedEvents(nc)).slice(-1).map((e) => [e.seq, e.id]), [[302, next]]);
+    assert.deepEqual((await (await jetstreamManager(nc)).streams.info("default")).config.subjects, ["default.*.*"]);
   });
 });

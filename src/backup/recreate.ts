@@ -21,6 +21,9 @@ import { BackupError, BackupErrorCode } from "./errors.js";
 import { verifyArchive, type StreamCounts } from "./format.js";
 import { deleteIfPresent, restoreSection } from "./restore.js";
 
+/** While a stream is recreated its subjects are this prefix and its name: no event reaches it. */
+const FENCE_SUBJECT_PREFIX = "_EVENTBUS_RECREATING";
+
 /** How {@link recreateStream} recreates. */
 export interface RecreateOptions {
   /** The stream's new JetStream config (its JSON, as the stream create API takes it); its name must be the stream's. */
@@ -37,7 +40,7 @@ export interface RecreateOptions {
 }
 
 /** The steps of a recreate, as {@link RecreateOptions.onStep} reports them. */
-export const RecreateStep = { backingUp: "backing-up", backedUp: "backed-up", deleting: "deleting", restoring: "restoring", puttingBack: "putting-back" } as const;
+export const RecreateStep = { backingUp: "backing-up", backedUp: "backed-up", fencing: "fencing", deleting: "deleting", restoring: "restoring", puttingBack: "putting-back" } as const;
 /** One of the {@link RecreateStep} values. */
 export type RecreateStep = (typeof RecreateStep)[keyof typeof RecreateStep];
 
@@ -80,8 +83,18 @@ export async function recreateStream(nc: NatsConnection, options: RecreateOption
     await step(RecreateStep.backedUp, `stream ${name} backed up: ${archived.messages} events (${archived.first_seq}..${archived.last_seq}), ${section.header.consumers.length} consumers`);
 
     const jsm = await jetstreamManager(nc);
-    const now = await jsm.streams.info(name);
+    // Fenced: the stream takes no more events (its subjects moved to one nobody publishes on), so
+    // none can be stored between the check below and the delete; publishers see no stream and
+    // retry, as they do while it is recreated. Unfenced if the check refuses.
+    const live = await jsm.streams.info(name);
+    await step(RecreateStep.fencing, `stream ${name}: taking no more events while it is recreated`);
+    await jsm.streams.update(name, { ...live.config, subjects: [`${FENCE_SUBJECT_PREFIX}.${name}`] });
+    const now = await jsm.streams.info(name).catch(async (error: unknown) => {
+      await jsm.streams.update(name, live.config);
+      throw error;
+    });
     if (now.state.last_seq !== archived.last_seq) {
+      await jsm.streams.update(name, live.config);
       throw new BackupError(
         BackupErrorCode.streamChanged,
         `stream ${name}: ${plural(now.state.last_seq - archived.last_seq, "event")} ${now.state.last_seq - archived.last_seq === 1 ? "was" : "were"} published while it was backed up (last sequence ${archived.last_seq} then, ${now.state.last_seq} now); nothing was changed; try again when no event source publishes`,
