@@ -99,6 +99,9 @@ const MAX_STALL_RECOVERIES = 2;
 const BACKGROUND_SETTLE_MILLIS = 2 * 60_000;
 /** How long a server started outside a change is watched for a stall. */
 const BACKGROUND_HEALTH_TIMEOUT_MILLIS = 10 * 60_000;
+/** After the stall recoveries of a server watched in the background fail: the first pause before it is restarted again, doubled each round. */
+const STALL_RETRY_PAUSE_MILLIS = 10_000;
+const MAX_STALL_RETRY_PAUSE_MILLIS = 5 * 60_000;
 /** How long a stalled server may take to exit after SIGTERM before it is killed. */
 const STALLED_STOP_MILLIS = 10_000;
 
@@ -410,10 +413,20 @@ export class Supervisor {
    * crash under load, can stall behind its groups as one restarted by a change can. A change in
    * progress owns its servers and waits for them itself.
    */
-  private watchUntilHealthy(managed: Managed): void {
+  private watchUntilHealthy(managed: Managed, round = 0): void {
     if (this.applying) return;
-    this.waitServerHealthy(managed, BACKGROUND_HEALTH_TIMEOUT_MILLIS).catch((error: unknown) => {
-      this.emit("error", (error as Error).message.split("\n")[0]!, managed.spec.name);
+    this.waitServerHealthy(managed, BACKGROUND_HEALTH_TIMEOUT_MILLIS).catch(async (error: unknown) => {
+      const name = managed.spec.name;
+      this.emit("error", (error as Error).message.split("\n")[0]!, name);
+      // Not given up on: a server left unhealthy is restarted again after a growing pause (as a
+      // crashing one is), until it is healthy, the bus stops, or a change takes it over.
+      const pauseMillis = Math.min(STALL_RETRY_PAUSE_MILLIS * 2 ** round, MAX_STALL_RETRY_PAUSE_MILLIS);
+      await new Promise((r) => setTimeout(r, pauseMillis));
+      if (this.stopped || managed.stopping || this.applying || managed.phase === ServerPhase.healthy) return;
+      if (await isHealthy(managed.spec.ports.monitor)) return void (managed.phase = ServerPhase.healthy);
+      this.emit("warn", `still not healthy ${pauseMillis / 1000}s later; restarting it again`, name);
+      await this.restartStalled(managed);
+      this.watchUntilHealthy(managed, round + 1);
     });
   }
 
