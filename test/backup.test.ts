@@ -164,8 +164,13 @@ describe("backup and restore", { timeout: 600_000 }, () => {
     for (const e of restored) assert.deepEqual(e, sourceNow.get(e.seq), `sequence ${e.seq}`);
     const restoredIds = new Set(restored.map((e) => e.id));
     for (const id of ackedBefore!) assert.ok(restoredIds.has(id), `${id} was acked before the backup began`);
+    // The snapshot's last block may be copied while the server appends to it (nats-server 2.10/2.11):
+    // the restored stream can then count one sequence past its last readable event. Every event up to
+    // the recorded state is readable and equal to the source (above); the count may run ahead by the
+    // events appended during the copy, never behind.
     const djsm = await jetstreamManager(dst);
-    assert.equal((await djsm.streams.info("default")).state.last_seq, restored.at(-1)!.seq);
+    const lastSeq = (await djsm.streams.info("default")).state.last_seq;
+    assert.ok(lastSeq >= restored.at(-1)!.seq && restored.at(-1)!.seq >= totals.lastSeq, `restored last sequence ${lastSeq}, last readable ${restored.at(-1)!.seq}, recorded ${totals.lastSeq}`);
   });
 
   test("a flipped byte, a truncated archive, another format version and a non-empty target are refused; the target is unchanged", async () => {
