@@ -12,7 +12,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 
 import { connect, isPublishFailed, type EventBusClient, type PublishResult } from "../src/client/index.js";
 import { busStatus } from "../src/platforms/local/index.js";
-import { jetstreamManifest, startTestBus, type TestBus } from "./helpers/local-bus.js";
+import { again, jetstreamManifest, startTestBus, type TestBus } from "./helpers/local-bus.js";
 
 const RUNS = 5;
 const EVENTS = 20_000;
@@ -22,9 +22,10 @@ const FIRST_KILL_MILLIS = 1_000;
 /** Every `Nats-Msg-Id` stored on `subject`, with how many times each is stored. */
 async function storedCounts(nc: NatsConnection, jsm: JetStreamManager, subject: string): Promise<Map<string, number>> {
   const js = jetstream(nc);
-  const consumer = await js.consumers.get("default", { filter_subjects: subject, headers_only: true });
+  // A request can time out right after the last kill, while the stream elects a leader: asked again.
+  const consumer = await again(() => js.consumers.get("default", { filter_subjects: subject, headers_only: true }));
   const counts = new Map<string, number>();
-  const info = await jsm.streams.info("default", { subjects_filter: subject });
+  const info = await again(() => jsm.streams.info("default", { subjects_filter: subject }));
   let remaining = info.state.subjects?.[subject] ?? 0;
   while (remaining > 0) {
     let read = 0;

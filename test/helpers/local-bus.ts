@@ -147,13 +147,14 @@ export function startPublisher(nc: NatsConnection, options: { subject?: string; 
  */
 export async function storedIds(nc: NatsConnection, stream = "default"): Promise<Set<string>> {
   const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info(stream);
+  // Right after a server is killed a JetStream request can time out while the stream elects a leader: ask again.
+  const info = await again(() => jsm.streams.info(stream));
   const ids = new Set<string>();
   if (info.state.messages === 0) return ids;
   const last = info.state.last_seq;
   const js = jetstream(nc);
   // Headers only, in batches until the last message: a large stream takes longer than one fetch may wait.
-  const consumer = await js.consumers.get(stream, { headers_only: true });
+  const consumer = await again(() => js.consumers.get(stream, { headers_only: true }));
   let failures = 0;
   let seen = 0;
   while (seen < last) {
@@ -175,6 +176,18 @@ export async function storedIds(nc: NatsConnection, stream = "default"): Promise
     if (read === 0 && ++failures > 10) throw new Error(`stream ${stream}: no message after sequence ${seen} of ${last} in 10 fetches`);
   }
   return ids;
+}
+
+/** Runs a JetStream request up to 10 times, 500 ms apart, until it answers. */
+export async function again<T>(request: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (error) {
+      if (attempt >= 10) throw error;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 /** Publishes `count` events and waits for each ack; returns their ids. */
