@@ -25,7 +25,7 @@ import type { EventBusClient } from "../client/index.js";
 import { busCredentials } from "../platforms/local/index.js";
 import { addConnectionFlags, connectionChoice, openClient, type ConnectionChoice, type ConnectionFlags } from "./connection-flags.js";
 import { CliError, ExitCode } from "./exit-codes.js";
-import { formatData, plural, processIo, table, type Io } from "./io.js";
+import { formatData, humanBytes, plural, processIo, table, type Io } from "./io.js";
 import { packageVersion } from "./program.js";
 import { addBackupsCommand, DEFAULT_KEEP, intoDirCommand, latestArchive, wholeNumber } from "./backups-command.js";
 
@@ -248,14 +248,3 @@ function streamTable(rows: readonly string[][]): string {
   return table(["STREAM", "MESSAGES", "FIRST", "LAST", "CONSUMERS", "SNAPSHOT"], rows);
 }
 
-/** `1.5 MiB`. */
-function humanBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`;
-}

@@ -9,7 +9,7 @@ import { backupIntoDir, listBackups, parseArchiveFileName, type StoredBackup } f
 import { busPaths, eventbusHome, DEFAULT_BUS_NAME } from "../platforms/local/index.js";
 import { openClient, type ConnectionChoice } from "./connection-flags.js";
 import { CliError } from "./exit-codes.js";
-import { formatData, plural, table, type Io } from "./io.js";
+import { formatData, humanBytes, plural, table, type Io } from "./io.js";
 import { packageVersion } from "./program.js";
 
 /** `--keep` of `backup --into-dir`, as `spec.jetstream.backup.keep` defaults. */
@@ -120,18 +120,7 @@ export function addBackupsCommand(program: Command, io: Io): void {
         return;
       }
       io.stdout(`${plural(backups.length, "backup")} in ${where}\n`);
-      const rows = backups.map((b) => [b.takenAt, b.file, humanSize(b.bytes), b.verified ? b.streams.join(",") : "-", b.verified ? String(b.messages) : "-", b.verified ? "verified" : `invalid: ${b.problem ?? ""}`]);
+      const rows = backups.map((b) => [b.takenAt, b.file, humanBytes(b.bytes), b.verified ? b.streams.join(",") : "-", b.verified ? String(b.messages) : "-", b.verified ? "verified" : `invalid: ${b.problem ?? ""}`]);
       io.stdout(table(["TAKEN", "FILE", "SIZE", "STREAMS", "MESSAGES", "STATE"], rows));
     });
-}
-
-function humanSize(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
