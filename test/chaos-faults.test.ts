@@ -43,7 +43,9 @@ async function serversUnder(home: string): Promise<number[]> {
 }
 
 describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 300_000 }, () => {
-  const manifest = (extra = "") => jetstreamManifest("orphans", `version: "2.10"\nreplicas: 3\nauth: basic\npersistence: {volumeSize: 1Gi}${extra}`);
+  // maxMsgs -1: the publisher below runs as fast as the bus takes events for the whole test (52,345 in
+  // one CI run), past the default stream's 50,000-message limit, which would discard the oldest.
+  const manifest = (extra = "") => jetstreamManifest("orphans", `version: "2.10"\nreplicas: 3\nauth: basic\npersistence: {volumeSize: 1Gi}\nstreamConfig: |\n  maxMsgs: -1${extra}`);
 
   test("status shows the servers running unsupervised; up adopts them on their own ports, with their clients, and supervises them again", async () => {
     await using bus = await startTestBus(manifest());

@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import { connect, isPublishFailed, PublishFailureReason, type EventBusClient, type PublishResult } from "../src/client/index.js";
-import { busStatus } from "../src/platforms/local/index.js";
+import { busStatus, upBus } from "../src/platforms/local/index.js";
 import { runCliHere } from "./helpers/cli-process.js";
 import { jetstreamManifest, startTestBus, storedIds, type TestBus } from "./helpers/local-bus.js";
 import { parsePrometheusText } from "./helpers/prometheus-text.js";
@@ -83,15 +83,23 @@ describe("chaos - the servers' JetStream store fills up (max_file_store 2MB, a s
 
   test("the way back: raising max_file_store with eventbus up brings the stream back with every acked event", async () => {
     const progress: string[] = [];
-    const up = await bus.apply(manifest("64MB", "maxMsgs: -1\n  maxBytes: 32MB"));
+    // Every step says what it saw when it fails: this case has failed once in CI only, without a trace.
+    const up = await upBus({ home: bus.home, manifest: { text: manifest("64MB", "maxMsgs: -1\n  maxBytes: 32MB"), source: "raised.yaml" }, timeoutMillis: 120_000, onProgress: (l) => progress.push(l) }).catch(
+      (error: Error & { detail?: string }) => {
+        throw new Error(`up failed: ${error.message}\n${error.detail ?? ""}\n${progress.join("\n")}`, { cause: error });
+      },
+    );
     assert.equal(up.action, "updated", progress.join("\n"));
     const status = await busStatus(bus.name, { home: bus.home });
-    assert.equal(status.healthy, true, status.problems.join("\n"));
+    assert.equal(status.healthy, true, `${status.problems.join("\n")}\nup said:\n${progress.join("\n")}`);
     // Events are stored again
-    const ack = await client.publish({ source: "store", subject: "after", type: "test" });
+    const ack = await client.publish({ source: "store", subject: "after", type: "test" }).catch((error: Error) => {
+      throw new Error(`the publish after up failed: ${error.message}`, { cause: error });
+    });
     assert.ok(ack.seq > 0);
     const stored = await storedIds(await bus.connect());
-    for (const id of acked) assert.ok(stored.has(id), `acked ${id} is not stored`);
+    const missing = acked.filter((id) => !stored.has(id));
+    assert.deepEqual(missing, [], `${missing.length} of ${acked.length} acked events are not stored (${stored.size} stored)`);
     assert.ok(stored.has(ack.id));
   });
 });
