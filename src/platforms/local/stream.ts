@@ -11,27 +11,60 @@ export function isTransient(error: unknown): boolean {
   return /timeout|no responders|503|leader|not ready|unavailable|temporarily|insufficient resources|no suitable peers/i.test(text);
 }
 
+/** How long a stream with a leader and a quorum of current replicas waits for the rest to be current. */
+const ALL_CURRENT_GRACE_MILLIS = 10_000;
+
 /**
  * {@link ensureStream}, retried while JetStream is not ready (after a restart a stream elects its
  * leader after the meta group does), then waits until the stream has a leader and current replicas.
+ * A stream whose leader and a quorum of replicas are current serves publishers: a replica still
+ * catching up after {@link ALL_CURRENT_GRACE_MILLIS} more is reported through `onNote` and left to
+ * catch up in the background. A failure names what the stream looked like last.
  * @throws {@link LocalPlatformError} `INTERRUPTED` once `signal` aborts
  */
-export async function ensureStreamReady(nc: NatsConnection, target: StreamTarget, timeoutMillis: number, signal?: AbortSignal): Promise<StreamOutcome> {
+export async function ensureStreamReady(
+  nc: NatsConnection,
+  target: StreamTarget,
+  timeoutMillis: number,
+  signal?: AbortSignal,
+  onNote?: (line: string) => void,
+): Promise<StreamOutcome> {
   const deadline = Date.now() + timeoutMillis;
   let outcome: StreamOutcome | undefined;
+  let last = "no answer from JetStream";
+  let quorumSince: number | undefined;
   for (;;) {
     if (signal?.aborted) throw new LocalPlatformError(LocalErrorCode.interrupted, "interrupted");
     try {
       outcome ??= await ensureStream(nc, target);
       const info = await (await jetstreamManager(nc)).streams.info(target.name);
+      if (target.config.replicas === 1) return outcome;
+      const leader = info.cluster?.leader;
       const replicas = info.cluster?.replicas ?? [];
-      if (target.config.replicas === 1 || (info.cluster?.leader && replicas.length === target.config.replicas - 1 && replicas.every((r) => r.current))) {
-        return outcome;
+      const behind = replicas.filter((r) => !r.current);
+      last = leader
+        ? `leader ${leader}, ${replicas.length + 1} of ${target.config.replicas} peers${behind.length > 0 ? `, not current: ${behind.map((r) => `${r.name}${r.offline ? " (offline)" : ""} lag ${r.lag ?? 0}`).join(", ")}` : ""}`
+        : "no leader";
+      if (leader && replicas.length === target.config.replicas - 1) {
+        if (behind.length === 0) return outcome;
+        const quorum = Math.floor(target.config.replicas / 2) + 1;
+        if (replicas.length + 1 - behind.length >= quorum) {
+          quorumSince ??= Date.now();
+          if (Date.now() - quorumSince >= ALL_CURRENT_GRACE_MILLIS) {
+            onNote?.(`stream ${target.name}: ${last}; it serves with a quorum, the rest catch up in the background`);
+            return outcome;
+          }
+        } else {
+          quorumSince = undefined;
+        }
+      } else {
+        quorumSince = undefined;
       }
     } catch (error) {
       if (!isTransient(error) || Date.now() > deadline) throw error;
+      last = (error as Error).message;
     }
-    if (Date.now() > deadline) throw new Error(`stream ${target.name} has no leader with current replicas after ${timeoutMillis}ms`);
+    if (Date.now() > deadline) throw new Error(`stream ${target.name} has no leader with current replicas after ${timeoutMillis}ms (last seen: ${last})`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -183,7 +183,7 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
     const status = await supervisorStatus(control);
     if (status.generation === previousState.generation && status.servers.every((s) => s.phase === "healthy")) {
       progress(`bus ${bus.name} is up to date (generation ${previousState.generation}); nothing to do`);
-      const stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, options.timeoutMillis ?? 120_000, options.signal));
+      const stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, options.timeoutMillis ?? 120_000, options.signal, progress));
       return outcome(bus, "unchanged", previousState.generation, persistent, connection, stream, paths);
     }
   }
@@ -286,7 +286,7 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
   let stream: StreamOutcome;
   try {
     if (action !== "updated") await restartStale(paths, progress, options.signal);
-    stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, timeoutMs, options.signal)).catch(async (error: unknown) => {
+    stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, timeoutMs, options.signal, progress)).catch(async (error: unknown) => {
       if (error instanceof LocalPlatformError && error.detail === undefined && error.code !== LocalErrorCode.interrupted) {
         throw new LocalPlatformError(error.code, `stream ${plan.stream.name} of bus ${plan.busName}: ${error.message}`, { cause: error, detail: await clusterDiagnostics(paths, plan) });
       }
