@@ -239,6 +239,79 @@ describe("backup and restore", { timeout: 600_000 }, () => {
     await djsm.streams.delete("blocker");
   });
 
+  test("the snapshot is read from the stream leader's server: the client finds it from one URL of the bus", async () => {
+    const { connect } = await import("../src/client/index.js");
+    const { busCredentials } = await import("../src/platforms/local/index.js");
+    const creds = await busCredentials(source.name, { home: source.home, showSecrets: true });
+    const leader = (await (await jetstreamManager(src)).streams.info("default")).cluster!.leader!;
+    // GIVEN a client given the URL of a server that does not lead the stream
+    const others: Awaited<ReturnType<typeof connect>>[] = [];
+    for (const url of creds.urls) {
+      const c = await connect({ servers: [url], auth: { kind: "basic", username: creds.user!, password: creds.password! }, tls: { caFile: creds.caFile! } });
+      if (c.nc.info?.server_name !== leader) others.push(c);
+      else {
+        // AND to the leader itself there is nothing to find
+        assert.equal(await c.connectToServer(leader), undefined);
+        await c.close();
+      }
+    }
+    try {
+      assert.equal(others.length, 2);
+      // WHEN it looks for the leader's server (through the cluster's announced client URLs)
+      const direct = await others[0]!.connectToServer(leader);
+      // THEN it gets a connection to that server, and a backup through it holds the stream
+      assert.equal(direct?.info?.server_name, leader);
+      await direct!.close();
+      const file = join(dir, "direct.evbak");
+      const out = createWriteStream(file, { mode: 0o600 });
+      const result = await backupStreams(others[0]!.nc, out, { sourceLabel: "test", eventbusVersion: "test", connectToServer: (name) => others[0]!.connectToServer(name) });
+      await new Promise<void>((resolve) => out.end(resolve));
+      assert.equal((await verifyArchive(file)).streams[0]!.header.state.last_seq, result.streams[0]!.lastSeq);
+      assert.equal(await others[1]!.connectToServer("no-such-server"), undefined);
+    } finally {
+      for (const c of others) await c.close();
+    }
+  });
+
+  test("a destination that stalls for 3 s (an object-store upload taking a part) does not end the backup", async () => {
+    // nats-server 2.10.29 server/jetstream_api.go, streamSnapshot: past 8 MiB unacknowledged it waits
+    // `time.After(2 * time.Second)` for an ack, then ends the snapshot with "408 No Flow Response".
+    // nats-io/jsm.go snapshots.go (createSnapshot) acknowledges each chunk as it arrives for that reason.
+    const jsm = await jetstreamManager(src);
+    await jsm.streams.add({ name: "stall", subjects: ["stall.>"], num_replicas: 1 });
+    const js = jetstream(src);
+    const { randomBytes } = await import("node:crypto");
+    for (let i = 0; i < 2_400; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, k) => js.publish("stall.e", randomBytes(8 * 1024), { msgID: `stall-${i + k}` })));
+    }
+    // GIVEN a destination that takes the first MiB, then stalls for 3 s once
+    const parts: Buffer[] = [];
+    let taken = 0;
+    let stalled = false;
+    const { Writable } = await import("node:stream");
+    const out = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        parts.push(Buffer.from(chunk));
+        taken += chunk.length;
+        if (!stalled && taken > 1024 * 1024) {
+          stalled = true;
+          setTimeout(done, 3_000);
+        } else done();
+      },
+    });
+    // WHEN the stream (20 MB: more than the 1 MiB taken, the 4 MiB the writer buffers and the server's 8 MiB window) is backed up into it
+    const result = await backupStreams(src, out, { streams: ["stall"], sourceLabel: "test", eventbusVersion: "test" });
+    await new Promise<void>((resolve) => out.end(resolve));
+    // THEN the backup completed, and the archive verifies with every message
+    assert.equal(stalled, true);
+    assert.ok(result.streams[0]!.snapshotBytes > 8 * 1024 * 1024, `snapshot of ${result.streams[0]!.snapshotBytes} bytes`);
+    const file = join(dir, "stalled.evbak");
+    await writeFile(file, Buffer.concat(parts));
+    const archive = await verifyArchive(file);
+    assert.equal(archive.streams[0]!.header.state.messages, 2_400);
+    await jsm.streams.delete("stall");
+  });
+
   test("--all-streams through standard output: Argo sensors' KV buckets and the stream, restored from standard input", async () => {
     // GIVEN a sensor's KV bucket on the source, as a KV stream
     const jsm = await jetstreamManager(src);

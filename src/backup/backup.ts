@@ -22,6 +22,8 @@ import { apiRequest, JS_API } from "./jetstream-api.js";
 
 /** The chunk size asked of the server (its default is 128 KiB too; each chunk is one NATS message). */
 const SNAPSHOT_CHUNK_BYTES = 128 * 1024;
+/** Received snapshot bytes held in memory (not yet taken by the output) beyond which chunks are acknowledged only once written. */
+const SNAPSHOT_BUFFER_BYTES = 64 * 1024 * 1024;
 /** How long a snapshot may send nothing before it counts as failed. */
 const SNAPSHOT_IDLE_MILLIS = 30_000;
 
@@ -37,6 +39,12 @@ export interface BackupOptions {
   readonly eventbusVersion: string;
   /** Called as chunks arrive. */
   readonly onProgress?: (progress: BackupProgress) => void;
+  /**
+   * Opens a connection to the named server (see `EventBusClient.connectToServer`). Given, each
+   * stream's snapshot is read from its leader's server directly: through another server the
+   * snapshot crosses a route, and costs that server a copy of every byte.
+   */
+  readonly connectToServer?: (serverName: string) => Promise<NatsConnection | undefined>;
 }
 
 /** Where a backup is. */
@@ -76,22 +84,29 @@ interface SnapshotAnswer {
  */
 export async function backupStreams(nc: NatsConnection, out: Writable, options: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
-  const jsm = await jetstreamManager(nc);
   const names = options.allStreams ? await allStreamNames(nc) : [...(options.streams ?? ["default"])];
   const consumers = new Map<string, ConsumerRecord[]>();
+  const leaders = new Map<string, string>();
   const missing: string[] = [];
-  for (const name of names) {
-    try {
-      await jsm.streams.info(name);
-      consumers.set(name, (await listConsumers(nc, name)).map(consumerRecord));
-    } catch (error) {
-      if (isNotFound(error)) missing.push(name);
-      else throw new BackupError(BackupErrorCode.snapshotFailed, `stream ${name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    }
-  }
+  const jsm = await jetstreamManager(nc);
+  // Listing a stream's consumers is also the check that it exists (a missing one answers "stream
+  // not found"): one request per stream, all at once, before anything is written.
+  await Promise.all(
+    names.map(async (name) => {
+      try {
+        const [info, list] = await Promise.all([options.connectToServer ? jsm.streams.info(name) : undefined, listConsumers(nc, name)]);
+        consumers.set(name, list.map(consumerRecord));
+        const leader = info?.cluster?.leader;
+        if (leader !== undefined && leader !== "") leaders.set(name, leader);
+      } catch (error) {
+        if (isNotFound(error)) missing.push(name);
+        else throw new BackupError(BackupErrorCode.snapshotFailed, `stream ${name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
+    }),
+  );
   if (missing.length > 0) {
     const have = await allStreamNames(nc);
-    throw new BackupError(BackupErrorCode.noSuchStream, `no stream ${missing.join(", ")} on this bus (it has: ${have.length > 0 ? have.join(", ") : "no streams"}); nothing was written`);
+    throw new BackupError(BackupErrorCode.noSuchStream, `no stream ${missing.sort().join(", ")} on this bus (it has: ${have.length > 0 ? have.join(", ") : "no streams"}); nothing was written`);
   }
 
   const writer = new ArchiveWriter(out);
@@ -110,18 +125,68 @@ export async function backupStreams(nc: NatsConnection, out: Writable, options: 
     streams: names,
   });
   const totals: StreamTotals[] = [];
-  for (const name of names) totals.push(await snapshotStream(nc, writer, name, consumers.get(name) ?? [], options));
+  for (const name of names) {
+    const leader = leaders.get(name);
+    const direct = leader !== undefined ? await options.connectToServer?.(leader).catch(() => undefined) : undefined;
+    try {
+      totals.push(await snapshotStream(direct ?? nc, writer, name, consumers.get(name) ?? [], options));
+    } finally {
+      await direct?.close().catch(() => undefined);
+    }
+  }
   const durationMillis = Date.now() - started;
   const sha256 = await writer.finish({ completedAt: new Date().toISOString(), durationMillis, streams: totals });
   return { streams: totals, bytes: writer.bytes, sha256, durationMillis };
 }
 
-/** One stream's section: header, snapshot chunks as the server sends them, end. */
+/**
+ * One stream's section: header, snapshot chunks as the server sends them, end.
+ *
+ * Flow control: nats-server (2.10, `streamSnapshot`) sends while less than 8 MiB is unacknowledged
+ * and then waits for an acknowledgement for at most 2 s before it ends the snapshot with "408 No
+ * Flow Response". A destination that stalls for longer (an object-store upload behind `-o -` takes
+ * seconds per part) would end the backup. So each chunk is acknowledged as it arrives, as
+ * nats-io/jsm.go's `createSnapshot` does, while what is held in memory (received, not yet taken by
+ * the output) is below {@link SNAPSHOT_BUFFER_BYTES}; beyond that a chunk is acknowledged once it
+ * is written, and the server's pace follows the destination's.
+ */
 async function snapshotStream(nc: NatsConnection, writer: ArchiveWriter, name: string, consumers: readonly ConsumerRecord[], options: BackupOptions): Promise<StreamTotals> {
   const started = Date.now();
   const inbox = createInbox();
+  const queue: { readonly m: Msg; readonly acked: boolean }[] = [];
+  let held = 0;
+  let wake: (() => void) | undefined;
+  let subscriptionError: Error | undefined;
   // Subscribed before asking: the server sends the first chunk right after its answer.
-  const sub = nc.subscribe(inbox);
+  const sub = nc.subscribe(inbox, {
+    callback: (error, m) => {
+      if (error) subscriptionError ??= error;
+      else {
+        const ackNow = m.data.length > 0 && m.reply !== undefined && m.reply !== "" && held + writer.backlog < SNAPSHOT_BUFFER_BYTES;
+        if (ackNow) m.respond();
+        held += m.data.length;
+        queue.push({ m, acked: ackNow });
+      }
+      wake?.();
+    },
+  });
+  /** The next message, or undefined when the server sent nothing for {@link SNAPSHOT_IDLE_MILLIS}. */
+  const next = async () => {
+    if (queue.length === 0 && subscriptionError === undefined) {
+      await new Promise<void>((resolve) => {
+        const idle = setTimeout(resolve, SNAPSHOT_IDLE_MILLIS);
+        wake = () => {
+          clearTimeout(idle);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+    if (subscriptionError !== undefined) {
+      throw new BackupError(BackupErrorCode.snapshotFailed, `snapshot of stream ${name}: ${subscriptionError.message}; the archive is incomplete, try again`, { cause: subscriptionError });
+    }
+    return queue.shift();
+  };
   try {
     const answer = await apiRequest<SnapshotAnswer>(
       nc,
@@ -132,30 +197,23 @@ async function snapshotStream(nc: NatsConnection, writer: ArchiveWriter, name: s
     );
     await writer.beginStream({ name, config: answer.config, state: answer.state, consumers });
     let bytes = 0;
-    let ended = false;
-    let idle = setTimeout(() => sub.unsubscribe(), SNAPSHOT_IDLE_MILLIS);
     const report = (done: boolean) =>
       options.onProgress?.({ stream: name, bytes, streamBytes: answer.state.bytes, streamMessages: answer.state.messages, elapsedMillis: Date.now() - started, done });
-    try {
-      for await (const m of sub) {
-        clearTimeout(idle);
-        if (m.data.length === 0) {
-          snapshotEndError(m, name);
-          ended = true;
-          break;
-        }
-        await writer.chunk(m.data);
-        bytes += m.data.length;
-        // Acknowledged once written: the server's flow control then follows the destination.
-        if (m.reply) m.respond();
-        report(false);
-        idle = setTimeout(() => sub.unsubscribe(), SNAPSHOT_IDLE_MILLIS);
+    for (;;) {
+      const item = await next();
+      if (item === undefined) {
+        throw new BackupError(BackupErrorCode.snapshotFailed, `snapshot of stream ${name}: the server sent nothing for ${SNAPSHOT_IDLE_MILLIS / 1000} s after ${bytes} bytes; the archive is incomplete, try again`);
       }
-    } finally {
-      clearTimeout(idle);
-    }
-    if (!ended) {
-      throw new BackupError(BackupErrorCode.snapshotFailed, `snapshot of stream ${name}: the server sent nothing for ${SNAPSHOT_IDLE_MILLIS / 1000} s after ${bytes} bytes; the archive is incomplete, try again`);
+      const { m, acked } = item;
+      if (m.data.length === 0) {
+        snapshotEndError(m, name);
+        break;
+      }
+      await writer.chunk(m.data);
+      held -= m.data.length;
+      bytes += m.data.length;
+      if (!acked && m.reply) m.respond();
+      report(false);
     }
     await writer.endStream();
     report(true);

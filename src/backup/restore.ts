@@ -32,7 +32,9 @@ const CHUNK_TIMEOUT_MILLIS = 30_000;
 const FINISH_TIMEOUT_MILLIS = 10 * 60_000;
 /** How long a restored stream may take to have a leader and all its consumers. */
 const READY_TIMEOUT_MILLIS = 60_000;
-const READY_POLL_MILLIS = 250;
+/** The first pause between two looks at a restored stream, doubled up to {@link READY_POLL_MAX_MILLIS}: a stream is most often whole at once, or within milliseconds. */
+const READY_POLL_FIRST_MILLIS = 10;
+const READY_POLL_MAX_MILLIS = 250;
 
 /** How {@link restoreStreams} restores. */
 export interface RestoreOptions {
@@ -259,7 +261,7 @@ async function waitUntilWhole(nc: NatsConnection, section: StreamSection): Promi
   const jsm = await jetstreamManager(nc);
   const deadline = Date.now() + READY_TIMEOUT_MILLIS;
   let last = "no answer";
-  for (;;) {
+  for (let pause = READY_POLL_FIRST_MILLIS; ; pause = Math.min(pause * 2, READY_POLL_MAX_MILLIS)) {
     try {
       const info = await jsm.streams.info(name);
       const leader = info.cluster === undefined || info.cluster.leader !== undefined;
@@ -281,18 +283,38 @@ async function waitUntilWhole(nc: NatsConnection, section: StreamSection): Promi
     if (Date.now() > deadline) {
       throw new BackupError(BackupErrorCode.restoreFailed, `restore of stream ${name}: the stream was not whole within ${READY_TIMEOUT_MILLIS / 1000} s (${last})`);
     }
-    await new Promise((resolve) => setTimeout(resolve, READY_POLL_MILLIS));
+    await new Promise((resolve) => setTimeout(resolve, pause));
   }
 }
 
-/** Deletes the stream; one that is not there is fine. */
+/** How long {@link deleteIfPresent} may take to see the stream gone. */
+const DELETE_TIMEOUT_MILLIS = 60_000;
+
+/**
+ * Deletes the stream and waits until the bus no longer knows it; one that is not there is fine.
+ * Right after a restore that the server refused halfway (a consumer it could not restore), the
+ * delete request can go unanswered for seconds while the server removes what it had unpacked: it
+ * is asked again until the stream is gone, and a restore under the same name starts only then.
+ */
 export async function deleteIfPresent(nc: NatsConnection, name: string): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  try {
-    await jsm.streams.delete(name);
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
+  const deadline = Date.now() + DELETE_TIMEOUT_MILLIS;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await jsm.streams.delete(name);
+    } catch (error) {
+      if (!isNotFound(error)) last = error;
+    }
+    try {
+      await jsm.streams.info(name);
+    } catch (error) {
+      if (isNotFound(error)) return;
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
+  throw new BackupError(BackupErrorCode.restoreFailed, `stream ${name} could not be deleted within ${DELETE_TIMEOUT_MILLIS / 1000} s (${reason(last)})`, { cause: last });
 }
 
 function failed(error: unknown, state: string): BackupError {

@@ -98,6 +98,7 @@ async function backupCommand(bus: string | undefined, opts: BackupFlags, io: Io)
     ...(opts.allStreams ? { allStreams: true } : { streams: opts.stream.length > 0 ? opts.stream : ["default"] }),
     sourceLabel: choice.label,
     eventbusVersion: packageVersion(),
+    connectToServer: (name: string) => client.connectToServer(name),
     ...(progress && { onProgress: (p: BackupProgress) => progress(`backup ${p.stream}`, p.bytes, p.streamBytes, p.elapsedMillis, p.done, `${p.streamMessages} messages`, false) }),
   };
   let result: BackupResult;

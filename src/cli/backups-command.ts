@@ -46,6 +46,7 @@ export async function intoDirCommand(dir: string, choice: ConnectionChoice, opts
     ...(opts.allStreams ? { allStreams: true } : { streams: opts.stream.length > 0 ? opts.stream : ["default"] }),
     sourceLabel: choice.label,
     eventbusVersion: packageVersion(),
+    connectToServer: (server: string) => client.connectToServer(server),
   });
   if (opts.outputFormat === "json") {
     io.stdout(formatData(result, "json"));

@@ -124,6 +124,29 @@ export class EventBusClient implements AsyncDisposable {
     return this.nc.getServer() || undefined;
   }
 
+  /**
+   * A second connection, with this one's credentials and TLS, to the server named `serverName`
+   * (its `server_name`), found among the bus's URLs and the client URLs its cluster announces;
+   * undefined when this connection is to that server already, or no URL leads there within
+   * `timeoutMillis`. The caller closes it. Used to read a stream's snapshot from its leader rather
+   * than through a route between servers.
+   */
+  async connectToServer(serverName: string, timeoutMillis = 2_000): Promise<NatsConnection | undefined> {
+    if (this.nc.info?.server_name === serverName) return undefined;
+    const scheme = this.target.servers[0]?.match(/^([a-z]+):\/\//)?.[1] ?? "nats";
+    const current = this.nc.getServer();
+    const urls = [...new Set([...this.target.servers, ...(this.nc.info?.connect_urls ?? []).map((u) => (u.includes("://") ? u : `${scheme}://${u}`))])].filter(
+      (url) => !url.endsWith(`//${current}`),
+    );
+    const attempts = urls.map((url) =>
+      natsConnect({ ...natsOptions(this.target, "eventbus-direct", timeoutMillis, this.reconnect), servers: [url], maxReconnectAttempts: 0, ignoreClusterUpdates: true }).catch(() => undefined),
+    );
+    const connections = await Promise.all(attempts);
+    const match = connections.find((c) => c?.info?.server_name === serverName);
+    await Promise.all(connections.filter((c) => c !== undefined && c !== match).map((c) => c!.close().catch(() => undefined)));
+    return match;
+  }
+
   /** The largest message the connected server accepts, in bytes (its `max_payload`). */
   get maxPayload(): number {
     return this.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
