@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node";
 
-import { backupStreams, restoreStreams, verifyArchive } from "../src/backup/index.js";
+import { backupStreams, RESTORE_KEEP_BYTES, restoreStreams, verifyArchive } from "../src/backup/index.js";
 import { connect } from "../src/client/index.js";
 import { busCredentials } from "../src/platforms/local/index.js";
 import { jetstreamManifest, startTestBus, type TestBus } from "../test/helpers/local-bus.js";
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   const eventbusRestore = async (file: string) => {
     await deleteStream(jsm);
     const started = performance.now();
-    const archive = await verifyArchive(file);
+    const archive = await verifyArchive(file, file, { keepBytes: RESTORE_KEEP_BYTES });
     await restoreStreams(nc, file, archive, { targetServers: 3 });
     const millis = performance.now() - started;
     await checkRestored(jsm, messages, lastSeq);

@@ -19,6 +19,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { BackupError, BackupErrorCode } from "./errors.js";
 
@@ -128,6 +129,20 @@ export interface StreamSection {
   /** Where the section's header frame begins, and where its end frame ends (exclusive), in the file. */
   readonly start: number;
   readonly stop: number;
+  /** The snapshot's bytes as verified, when the archive was small enough to keep them (see {@link VerifyOptions.keepBytes}). */
+  readonly chunks?: readonly Buffer[];
+}
+
+/** What `eventbus restore` keeps in memory of an archive it verified (a larger one is read again). */
+export const RESTORE_KEEP_BYTES = 64 * 1024 * 1024;
+
+/** How {@link verifyArchive} reads. */
+export interface VerifyOptions {
+  /**
+   * Keep the snapshot bytes of an archive up to this size in memory, so that a restore sends what
+   * was verified without reading and checking the file again. @default 0 (never)
+   */
+  readonly keepBytes?: number;
 }
 
 /** A verified archive. */
@@ -372,7 +387,8 @@ function fileSource(path: string, start = 0, end?: number): AsyncIterable<Buffer
  * @param what - how messages name the archive (its file name, or `<stdin>`)
  * @throws {@link BackupError} `BACKUP_NOT_ARCHIVE`, `BACKUP_UNSUPPORTED_VERSION`, `BACKUP_TRUNCATED` or `BACKUP_CORRUPT`
  */
-export async function verifyArchive(path: string, what: string = path): Promise<ArchiveContents> {
+export async function verifyArchive(path: string, what: string = path, options: VerifyOptions = {}): Promise<ArchiveContents> {
+  const keep = (options.keepBytes ?? 0) > 0 && (await stat(path)).size <= options.keepBytes!;
   const reader = new ByteReader(fileSource(path));
   const hash = createHash("sha256");
   const preamble = await reader.read(PREAMBLE_BYTES);
@@ -392,7 +408,7 @@ export async function verifyArchive(path: string, what: string = path): Promise<
   let manifest: ArchiveManifest | undefined;
   let summary: ArchiveSummary | undefined;
   const streams: StreamSection[] = [];
-  let open: { header: StreamHeader; start: number; bytes: number; chunks: number } | undefined;
+  let open: { header: StreamHeader; start: number; bytes: number; chunks: number; kept: Buffer[] } | undefined;
   let trailer: { digest: string; offset: number } | undefined;
 
   for await (const frame of frames(reader, hash, what)) {
@@ -406,13 +422,14 @@ export async function verifyArchive(path: string, what: string = path): Promise<
         break;
       case FrameType.streamHeader:
         expect(manifest !== undefined && open === undefined && summary === undefined, "stream header");
-        open = { header: parseJson<StreamHeader>(what, frame, "stream header"), start: frame.offset, bytes: 0, chunks: 0 };
+        open = { header: parseJson<StreamHeader>(what, frame, "stream header"), start: frame.offset, bytes: 0, chunks: 0, kept: [] };
         break;
       case FrameType.chunk:
         expect(open !== undefined, "snapshot chunk");
         // The archive's digest covers these bytes: the stream's own (checked again as sectionChunks
         // reads them for a restore) is not computed twice here.
         open!.bytes += frame.payload.length;
+        if (keep) open!.kept.push(frame.payload);
         open!.chunks++;
         break;
       case FrameType.streamEnd: {
@@ -421,7 +438,7 @@ export async function verifyArchive(path: string, what: string = path): Promise<
         if (end.name !== open!.header.name || end.bytes !== open!.bytes || !/^[0-9a-f]{64}$/.test(end.sha256)) {
           throw corrupt(what, `stream ${open!.header.name}: its snapshot's SHA-256 or size does not match the record at byte ${frame.offset}`);
         }
-        streams.push({ header: open!.header, end, start: open!.start, stop: frame.end });
+        streams.push({ header: open!.header, end, start: open!.start, stop: frame.end, ...(keep && { chunks: open!.kept }) });
         open = undefined;
         break;
       }
@@ -457,6 +474,11 @@ export async function verifyArchive(path: string, what: string = path): Promise<
  * last chunk is given out.
  */
 export async function* sectionChunks(path: string, section: StreamSection, what: string = path): AsyncGenerator<Buffer> {
+  if (section.chunks !== undefined) {
+    // Kept as verified: the archive's digest covered them, and memory does not change.
+    yield* section.chunks;
+    return;
+  }
   const reader = new ByteReader(fileSource(path, section.start, section.stop), section.start);
   const hash = createHash("sha256");
   let pending: Buffer | undefined;

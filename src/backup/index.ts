@@ -9,6 +9,7 @@ export {
   ArchiveWriter,
   FrameType,
   MAX_FRAME_BYTES,
+  RESTORE_KEEP_BYTES,
   verifyArchive,
   type ArchiveContents,
   type ArchiveManifest,
@@ -20,6 +21,7 @@ export {
   type StreamCounts,
   type StreamSection,
   type StreamTotals,
+  type VerifyOptions,
 } from "./format.js";
 export { BackupError, BackupErrorCode, isBackupError } from "./errors.js";
 export {

@@ -13,6 +13,7 @@ import {
   backupStreams,
   BackupError,
   BackupErrorCode,
+  RESTORE_KEEP_BYTES,
   restoreStreams,
   verifyArchive,
   type ArchiveContents,
@@ -137,7 +138,7 @@ async function restoreCommand(bus: string | undefined, opts: RestoreFlags, io: I
   const spill = fromStdin ? await spillStdin() : undefined;
   try {
     const path = spill?.path ?? filename;
-    const contents = await verifyArchive(path, what).catch((error: unknown) => {
+    const contents = await verifyArchive(path, what, { keepBytes: RESTORE_KEEP_BYTES }).catch((error: unknown) => {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT") throw new CliError(`${what}: no such file`);
       if (code === "EACCES" || code === "EISDIR") throw new CliError(`${what}: ${code === "EACCES" ? "permission denied" : "is a directory"}`);

@@ -68,3 +68,33 @@ export async function ensureStreamReady(
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * Waits until stream `name` has a leader and every replica current, none on a server of `gone`,
+ * when the `staying` servers can hold all its replicas
+ * (during a scale-down, after a server was stopped and removed as a peer: its replica is placed on
+ * a server that stays and caught up there). Gives up quietly after `timeoutMillis`, with a line
+ * through `onNote`: the final readiness check of `up` decides.
+ */
+export async function waitStreamPlaced(nc: NatsConnection, name: string, gone: readonly string[], staying: number, timeoutMillis: number, onNote: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + timeoutMillis;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    const info = await (await jetstreamManager(nc)).streams.info(name).catch((error: unknown) => {
+      last = (error as Error).message;
+      return undefined;
+    });
+    if (info !== undefined) {
+      const leader = info.cluster?.leader;
+      const replicas = info.cluster?.replicas ?? [];
+      const peers = [leader, ...replicas.map((r) => r.name)];
+      // More replicas than servers that stay (a scale-down below the stream's replicas, which up
+      // then lowers): a leader on a server that stays is all there can be.
+      const placeable = info.config.num_replicas <= staying;
+      if (info.config.num_replicas === 1 || (leader && !gone.includes(leader) && (!placeable || (replicas.every((r) => r.current) && !peers.some((p) => p !== undefined && gone.includes(p)))))) return;
+      last = `leader ${leader || "none"}, replicas ${replicas.map((r) => `${r.name}${r.current ? "" : " (not current)"}`).join(", ") || "none"}`;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  onNote(`  stream ${name} not yet placed on the remaining servers after ${timeoutMillis / 1000} s (${last}); going on`);
+}

@@ -40,7 +40,7 @@ import { jsz, metaLeader, poll } from "./monitor.js";
 import { allocateMetricsPort, allocatePorts } from "./ports.js";
 import { orphanPid } from "./orphans.js";
 import { readControl, readState, writeFileAtomic, type LocalState, type ServerState } from "./state-file.js";
-import { ensureStreamReady, type StreamOutcome } from "./stream.js";
+import { ensureStreamReady, waitStreamPlaced, type StreamOutcome } from "./stream.js";
 import { logTail, type SupervisorEvent } from "./supervisor.js";
 
 /** Options of {@link upBus}. */
@@ -203,12 +203,22 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
   let action: UpResult["action"];
   if (control !== undefined && removing.length > 0) {
     // First stop the servers that go, with the others untouched, and remove them as peers, so
-    // that the remaining servers keep their quorum while they restart with the new routes.
-    const interim: LocalState = { ...previousState!, generation, servers: previousState!.servers.filter((s) => s.index < servers.length) };
-    await writeFileAtomic(paths.state, `${JSON.stringify(interim, null, 2)}\n`);
-    progress(`scaling down: stopping ${removing.map((s) => s.name).join(", ")}`);
-    await supervisorOperation(control, "apply", (event) => progress(formatEvent(event)));
-    await removePeers(connection, secrets, removing.map((s) => s.name), progress);
+    // that the remaining servers keep their quorum while they restart with the new routes. One
+    // server at a time, highest first, and the stream placed and current on the servers that stay
+    // before the next goes: two stopped at once could hold two of a stream's three replicas, and
+    // with them its quorum (a CI run's 5 → 3 left the stream without a current group).
+    let staying = previousState!.servers;
+    const gone: string[] = [];
+    for (const server of [...removing].sort((a, b) => b.index - a.index)) {
+      staying = staying.filter((s) => s.index !== server.index);
+      const interim: LocalState = { ...previousState!, generation, servers: staying };
+      await writeFileAtomic(paths.state, `${JSON.stringify(interim, null, 2)}\n`);
+      progress(`scaling down: stopping ${server.name}`);
+      await supervisorOperation(control, "apply", (event) => progress(formatEvent(event)));
+      await removePeers(connection, secrets, [server.name], progress);
+      gone.push(server.name);
+      await withConnection(connection, (nc) => waitStreamPlaced(nc, plan.stream.name, gone, staying.length, 60_000, progress));
+    }
     generation++;
   }
   // A bus whose first `up` did not complete (interrupted, failed) is still new: it may be cold-started again.
