@@ -53,3 +53,11 @@ test("update - volume claims cannot change, and equal sizes written differently 
 test("update - a different name is a different bus", () => {
   assert.deepEqual(update(bus({ jetstream: { version: "2.10" } }, "a"), bus({ jetstream: { version: "2.10" } }, "b")), ["metadata.name: cannot change from a to b"]);
 });
+
+test("update - the stream's retention cannot change on a live stream, on either platform (both use this rule)", () => {
+  assert.deepEqual(update(bus({ jetstream: { version: "2.10" } }), bus({ jetstream: { version: "2.10", streamConfig: "retention: interest" } })), [
+    "spec.jetstream.streamConfig.retention: cannot change on a live stream (from limits to interest); JetStream refuses it: change it with `eventbus stream apply --recreate`, which backs the stream up and restores it under the new config",
+  ]);
+  // Other stream fields may change
+  assert.deepEqual(update(bus({ jetstream: { version: "2.10" } }), bus({ jetstream: { version: "2.10", streamConfig: "maxAge: 1h\nmaxMsgs: 10" } })), []);
+});

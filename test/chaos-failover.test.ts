@@ -118,7 +118,8 @@ describe("chaos - failover: a server SIGKILLed every 5 s while 20,000 events are
         const status = await busStatus(bus.name, { home: bus.home });
         const info = await jsm.streams.info("default").catch(() => undefined);
         if (status.healthy && info?.cluster?.leader && (info.cluster.replicas ?? []).every((r) => r.current)) break;
-        assert.ok(Date.now() < settle, `the bus did not settle: ${status.problems.join("; ")}`);
+        const stream = info ? `stream leader ${info.cluster?.leader ?? "none"}, replicas ${(info.cluster?.replicas ?? []).map((r) => `${r.name} current ${r.current} lag ${r.lag ?? 0}`).join(", ")}` : "no stream info";
+        assert.ok(Date.now() < settle, `the bus did not settle in 120 s: healthy ${status.healthy}; ${stream}; problems: ${status.problems.join("; ") || "none"}`);
         await new Promise((r) => setTimeout(r, 250));
       }
 

@@ -480,13 +480,15 @@ describe("kube controller - against a real API server", () => {
     assert.equal(conditionOf(bus, "Ready")?.status, "True", "still ready");
   });
 
-  test("kube controller - an immutable change (auth, volume size) is refused with the field paths and nothing is touched", async () => {
+  test("kube controller - an immutable change (auth, volume size, retention) is refused with the field paths and nothing is touched", async () => {
     const before = await versions(jsObjects("main"));
-    await patchBus("main", { spec: { jetstream: { auth: "token", persistence: { volumeSize: "2Gi" } } } });
+    await patchBus("main", { spec: { jetstream: { auth: "token", persistence: { volumeSize: "2Gi" }, streamConfig: "maxAge: 24h\nretention: interest\n" } } });
     const bus = await condition("main", "Configured", "False", "ImmutableFieldChanged");
     const message = conditionOf(bus, "Configured")?.message ?? "";
     assert.match(message, /^spec\.jetstream\.auth: authentication cannot change \(from basic to token\)$/m);
     assert.match(message, /^spec\.jetstream\.persistence\.volumeSize: cannot change \(from 1Gi to 2Gi\)/m);
+    // The same update rule as the local platform's (src/api/update.ts)
+    assert.match(message, /^spec\.jetstream\.streamConfig\.retention: cannot change on a live stream \(from limits to interest\)/m);
     assert.equal(conditionOf(bus, "Deployed")?.status, "True", "the running bus is still deployed");
     assert.equal(bus.status.phase, "Invalid");
     assert.deepEqual(await versions(jsObjects("main")), before, "no object changed");
@@ -494,7 +496,7 @@ describe("kube controller - against a real API server", () => {
     assert.equal(events.items.length, 1, "one Warning event");
 
     // Reverting the change is accepted again.
-    await patchBus("main", { spec: { jetstream: { auth: null, persistence: { volumeSize: "1Gi" } } } });
+    await patchBus("main", { spec: { jetstream: { auth: null, persistence: { volumeSize: "1Gi" }, streamConfig: "maxAge: 24h\n" } } });
     await condition("main", "Configured", "True", "Succeeded");
     assert.deepEqual(await versions(jsObjects("main")), before, "still no object changed");
   });

@@ -3,8 +3,9 @@ import type { ResolvedEventBus, ResolvedPersistence } from "./model.js";
 
 /**
  * The changes an update of a bus may not make, as Argo Events' admission webhook refuses them and
- * more: the mode, native and exotic, authentication, TLS and the volume claims (a StatefulSet's
- * volume claim templates cannot change). Both buses must be valid. Returns every refused change.
+ * more: the mode, native and exotic, authentication, TLS, the volume claims (a StatefulSet's
+ * volume claim templates cannot change) and the stream's retention (JetStream cannot change it on
+ * a live stream). Used by both platforms. Both buses must be valid. Returns every refused change.
  */
 export function validateUpdate(previous: ResolvedEventBus, next: ResolvedEventBus): Issue[] {
   const issues = new Issues();
@@ -25,6 +26,13 @@ export function validateUpdate(previous: ResolvedEventBus, next: ResolvedEventBu
     immutable(["spec", "jetstream", "auth"], "authentication", a.auth, b.auth);
     immutable(["spec", "jetstream", "tls", "enabled"], "TLS", a.tls, b.tls);
     checkPersistence(a.persistence, b.persistence, ["spec", "jetstream", "persistence"], issues);
+    if (a.streamConfig.retention !== b.streamConfig.retention) {
+      issues.add(
+        ["spec", "jetstream", "streamConfig", "retention"],
+        `cannot change on a live stream (from ${a.streamConfig.retention} to ${b.streamConfig.retention}); JetStream refuses it: change it with \`eventbus stream apply --recreate\`, which backs the stream up and restores it under the new config`,
+        IssueCode.immutable,
+      );
+    }
   } else if (a.mode === "nats.native" && b.mode === "nats.native") {
     immutable(["spec", "nats", "native", "auth"], "authentication", a.auth, b.auth);
     checkPersistence(a.persistence, b.persistence, ["spec", "nats", "native", "persistence"], issues);

@@ -138,6 +138,8 @@ export class Supervisor {
   private healthTimer: NodeJS.Timeout | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private applying = false;
+  /** A background wait for stream replicas to be current runs (see settleReplicasInBackground). */
+  private settlingReplicas = false;
   private stopped = false;
   private readonly backups: BackupScheduler;
 
@@ -415,7 +417,7 @@ export class Supervisor {
    */
   private watchUntilHealthy(managed: Managed, round = 0): void {
     if (this.applying) return;
-    this.waitServerHealthy(managed, BACKGROUND_HEALTH_TIMEOUT_MILLIS).catch(async (error: unknown) => {
+    this.waitServerHealthy(managed, BACKGROUND_HEALTH_TIMEOUT_MILLIS).then(() => this.settleReplicasInBackground(), async (error: unknown) => {
       const name = managed.spec.name;
       this.emit("error", (error as Error).message.split("\n")[0]!, name);
       // Not given up on: a server left unhealthy is restarted again after a growing pause (as a
@@ -534,6 +536,20 @@ export class Supervisor {
       await new Promise((r) => setTimeout(r, 250));
     }
     if (!yieldNow()) await this.waitReplicasCurrent(BACKGROUND_SETTLE_MILLIS, yieldNow);
+  }
+
+  /**
+   * Once a server restarted after a crash is healthy, waits (in the background, one wait at a time)
+   * for the stream replicas to be current, restarting a replica's server that stays behind without
+   * catching up, as after a change. A healthy server can still hold a replica its stream's leader
+   * reports behind for minutes (a failover run: the bus did not settle within 120 s).
+   */
+  private settleReplicasInBackground(): void {
+    if (this.settlingReplicas || this.stopped || this.applying) return;
+    this.settlingReplicas = true;
+    this.waitReplicasCurrent(BACKGROUND_SETTLE_MILLIS, () => this.stopped || this.applying)
+      .catch((error: unknown) => this.emit("error", `settling stream replicas: ${(error as Error).message}`))
+      .finally(() => (this.settlingReplicas = false));
   }
 
   /** The servers holding a stream replica that its leader reports not current, with the replica's lag. */

@@ -117,13 +117,6 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
   const previousBus = applied?.bus;
   if (previousBus) {
     const issues = validateUpdate(previousBus, bus);
-    if (previousBus.spec.mode === "jetstream" && previousBus.spec.streamConfig.retention !== spec.streamConfig.retention) {
-      issues.push({
-        path: "spec.jetstream.streamConfig.retention",
-        message: `cannot change on a live stream (from ${previousBus.spec.streamConfig.retention} to ${spec.streamConfig.retention}); JetStream refuses it`,
-        code: "immutable",
-      });
-    }
     if (issues.length > 0) throw new EventBusValidationError(issues);
   }
   const previousState = await readState(paths.state);
