@@ -12,7 +12,7 @@ export function isTransient(error: unknown): boolean {
 }
 
 /** How long a stream with a leader and a quorum of current replicas waits for the rest to be current. */
-const ALL_CURRENT_GRACE_MILLIS = 10_000;
+const ALL_CURRENT_GRACE_MILLIS = 30_000;
 
 /**
  * {@link ensureStream}, retried while JetStream is not ready (after a restart a stream elects its
