@@ -90,7 +90,12 @@ describe("chaos - the servers' JetStream store fills up (max_file_store 2MB, a s
       },
     );
     assert.equal(up.action, "updated", progress.join("\n"));
-    const status = await busStatus(bus.name, { home: bus.home });
+    // up returns once the stream has a leader and a quorum of current replicas; a replica still
+    // behind is caught up (or its server restarted) by the supervisor in the background.
+    let status = await busStatus(bus.name, { home: bus.home });
+    for (const deadline = Date.now() + 90_000; !status.healthy && Date.now() < deadline; status = await busStatus(bus.name, { home: bus.home })) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
     assert.equal(status.healthy, true, `${status.problems.join("\n")}\nup said:\n${progress.join("\n")}`);
     // Events are stored again
     const ack = await client.publish({ source: "store", subject: "after", type: "test" }).catch((error: Error) => {

@@ -248,6 +248,9 @@ export class Supervisor {
       } finally {
         this.applying = false;
       }
+      // A replica still behind after the change (up returns once the stream has a quorum) is
+      // watched on, and its server restarted if it does not catch up.
+      this.settleReplicasInBackground();
     });
   }
 
