@@ -18,8 +18,8 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { mkdir, rm, stat } from "node:fs/promises";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node";
@@ -27,7 +27,8 @@ import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-
 import { backupStreams, RESTORE_KEEP_BYTES, restoreStreams, verifyArchive } from "../src/backup/index.js";
 import { connect } from "../src/client/index.js";
 import { busCredentials } from "../src/platforms/local/index.js";
-import { jetstreamManifest, startTestBus, type TestBus } from "../test/helpers/local-bus.js";
+import { jetstreamManifest } from "../test/helpers/local-bus.js";
+import { runWithBus, type BenchBusRun } from "./bus-run.js";
 import { findNatsCli, natsCliVersion } from "./nats-bench.js";
 import { envInt, formatRate, formatRatio, goal, median } from "./stats.js";
 
@@ -48,62 +49,33 @@ const SETTLE_MILLIS = 5_000;
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 // ---------------------------------------------------------------------------------------------
-// The bus, and its teardown on every path.
+// The bus: bench/bus-run.ts starts it in a temp home and takes it down on every path.
 
-const home = await mkdtemp(join(tmpdir(), "eventbus-bench-backup-"));
 const manifest = jetstreamManifest(
   "bench",
   `version: "2.10"\nreplicas: 3\nauth: basic\ntls: {enabled: true}\npersistence: {volumeSize: 1Gi}\nstreamConfig: |\n  maxMsgs: ${Math.max(EVENTS * 2, 50_000)}\n  maxBytes: -1`,
 );
-let bus: Promise<TestBus> | undefined;
-const closers: (() => Promise<unknown>)[] = [];
-let tornDown: Promise<void> | undefined;
-let interrupted = false;
 
-function teardown(): Promise<void> {
-  tornDown ??= (async () => {
-    for (const close of closers.splice(0)) await close().catch(() => undefined);
-    if (bus) await bus.then((b) => b[Symbol.asyncDispose]()).catch(() => undefined);
-    await rm(home, { recursive: true, force: true });
-  })();
-  return tornDown;
-}
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    progress(`\n${signal}: taking the bus down`);
-    void teardown().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
-  });
-}
-
-try {
-  await main();
-} catch (err) {
-  process.exitCode = 1;
-  if (!interrupted) progress(`bench:backup failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-} finally {
-  await teardown();
-}
+await runWithBus("backup", main);
 
 // ---------------------------------------------------------------------------------------------
 
-async function main(): Promise<void> {
+async function main(bench: BenchBusRun): Promise<void> {
   const cli = findNatsCli();
   if ("missing" in cli) throw new Error(`${cli.missing}; install it with \`make tools\`: this benchmark's baseline is natscli`);
+  const { home } = bench;
   progress(`starting a 3-replica bus (TLS, basic auth, file storage) in ${home}`);
-  bus = startTestBus(manifest, { home });
-  const { name } = await bus;
+  const { name } = await bench.startBus(manifest);
   const creds = await busCredentials(name, { home, showSecrets: true });
   const server = creds.urls[0]!;
   const user = creds.user!;
   const password = creds.password!;
   const caFile = creds.caFile!;
   const nc: NatsConnection = await natsConnect({ servers: server, user, pass: password, tls: { caFile }, name: "bench-backup", maxReconnectAttempts: -1 });
-  closers.push(() => nc.close());
+  bench.onTeardown(() => nc.close());
   // What `eventbus backup` connects with: its client finds the stream leader's server for the snapshot.
   const client = await connect({ servers: [server], auth: { kind: "basic", username: user, password }, tls: { caFile } });
-  closers.push(() => client.close());
+  bench.onTeardown(() => client.close());
   const jsm = await jetstreamManager(nc);
 
   progress(`publishing ${EVENTS} events of ${EVENT_BYTES} bytes, and a durable consumer that acked half of them`);

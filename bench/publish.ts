@@ -7,8 +7,8 @@
 //   3. consume throughput of pre-published events (eventbus subscribe vs a raw pull consumer).
 // Every client connects to the same server with the same credentials and CA. Run with
 // `npm run bench:publish` (`-- --json` or BENCH_JSON=1 for JSON); sizes come from BENCH_* variables.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -18,7 +18,8 @@ import { connect as natsConnect, type ConnectionOptions, type NatsConnection } f
 import { randomUUID } from "node:crypto";
 import { connect, encodeEvent, type EncodedEvent, type EventBusClient, type EventInput } from "../src/client/index.js";
 import { busCredentials } from "../src/platforms/local/index.js";
-import { jetstreamManifest, startTestBus, type TestBus } from "../test/helpers/local-bus.js";
+import { jetstreamManifest } from "../test/helpers/local-bus.js";
+import { runWithBus, type BenchBusRun } from "./bus-run.js";
 import { findNatsCli, natsBenchArgs, natsCliVersion, runNatsBench, type NatsBenchTarget } from "./nats-bench.js";
 import { envInt, formatRate, formatRatio, goal, median, percentile, rate } from "./stats.js";
 
@@ -93,51 +94,18 @@ async function timed(count: number, fn: () => Promise<void>): Promise<Run> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The bus, and its teardown on every path.
+// The bus: bench/bus-run.ts starts it in a temp home and takes it down on every path.
 
-const home = await mkdtemp(join(tmpdir(), "eventbus-bench-publish-"));
 const manifest = jetstreamManifest("bench", `version: "2.10"\nreplicas: 3\nauth: basic\ntls: {enabled: true}\npersistence: {volumeSize: 1Gi}`);
-let bus: Promise<TestBus> | undefined;
-const closers: (() => Promise<unknown>)[] = [];
-const aborter = new AbortController();
-let tornDown: Promise<void> | undefined;
-let interrupted = false;
 
-function teardown(): Promise<void> {
-  tornDown ??= (async () => {
-    aborter.abort();
-    for (const close of closers.splice(0)) await close().catch(() => undefined);
-    // A bus still starting is waited for, then stopped; its dispose kills what is left and removes the home.
-    if (bus) await bus.then((b) => b[Symbol.asyncDispose]()).catch(() => undefined);
-    await rm(home, { recursive: true, force: true });
-  })();
-  return tornDown;
-}
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    progress(`\n${signal}: taking the bus down`);
-    void teardown().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
-  });
-}
-
-try {
-  await main();
-} catch (err) {
-  process.exitCode = 1;
-  // After Ctrl-C the runs fail because their connections are closed: that is no news.
-  if (!interrupted) progress(`bench:publish failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-} finally {
-  await teardown();
-}
+await runWithBus("publish", main);
 
 // ---------------------------------------------------------------------------------------------
 
-async function main(): Promise<void> {
+async function main(bench: BenchBusRun): Promise<void> {
+  const { home } = bench;
   progress(`starting a 3-replica bus (TLS, basic auth, file storage) in ${home}`);
-  bus = startTestBus(manifest, { home });
-  const { name } = await bus;
+  const { name } = await bench.startBus(manifest);
   const creds = await busCredentials(name, { home, showSecrets: true });
   const server = creds.urls[0]!;
   const user = creds.user!;
@@ -148,10 +116,10 @@ async function main(): Promise<void> {
   // traces (an Error with a stack captured per request) cost much CPU per publish: the raw client
   // takes whatever the library's connection has.
   const client: EventBusClient = await connect({ servers: server, auth: { kind: "basic", username: user, password }, tls: { caFile }, name: "bench-eventbus" });
-  closers.push(() => client.close());
+  bench.onTeardown(() => client.close());
   const asyncTraces = !((client.nc as { options?: ConnectionOptions }).options?.noAsyncTraces ?? false);
   const nc: NatsConnection = await natsConnect({ servers: server, user, pass: password, tls: { caFile }, name: "bench-raw", maxReconnectAttempts: -1, noAsyncTraces: !asyncTraces });
-  closers.push(() => nc.close());
+  bench.onTeardown(() => nc.close());
   const js: JetStreamClient = jetstream(nc);
   const jsm: JetStreamManager = await jetstreamManager(nc);
 
@@ -213,7 +181,7 @@ async function main(): Promise<void> {
   };
   const goThroughput = async () => {
     await purge();
-    return runNatsBench(goTarget!, goRun, aborter.signal);
+    return runNatsBench(goTarget!, goRun, bench.signal);
   };
 
   progress(`warm-up: ${Math.ceil(EVENTS / 4)} events each`);
