@@ -5,16 +5,19 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { backupStreams, restoreStreams, verifyArchive } from "../src/backup/index.js";
-import { durableName } from "../src/client/index.js";
+import { connect, durableName } from "../src/client/index.js";
+import { busCredentials } from "../src/platforms/local/index.js";
 import { runCliProcess } from "./helpers/cli-process.js";
 import { jetstreamManifest, publishAcked, startPublisher, startTestBus, type TestBus } from "./helpers/local-bus.js";
 
@@ -240,8 +243,6 @@ describe("backup and restore", { timeout: 600_000 }, () => {
   });
 
   test("the snapshot is read from the stream leader's server: the client finds it from one URL of the bus", async () => {
-    const { connect } = await import("../src/client/index.js");
-    const { busCredentials } = await import("../src/platforms/local/index.js");
     const creds = await busCredentials(source.name, { home: source.home, showSecrets: true });
     const leader = (await (await jetstreamManager(src)).streams.info("default")).cluster!.leader!;
     // GIVEN a client given the URL of a server that does not lead the stream
@@ -280,7 +281,6 @@ describe("backup and restore", { timeout: 600_000 }, () => {
     const jsm = await jetstreamManager(src);
     await jsm.streams.add({ name: "stall", subjects: ["stall.>"], num_replicas: 1 });
     const js = jetstream(src);
-    const { randomBytes } = await import("node:crypto");
     for (let i = 0; i < 2_400; i += 100) {
       await Promise.all(Array.from({ length: 100 }, (_, k) => js.publish("stall.e", randomBytes(8 * 1024), { msgID: `stall-${i + k}` })));
     }
@@ -288,7 +288,6 @@ describe("backup and restore", { timeout: 600_000 }, () => {
     const parts: Buffer[] = [];
     let taken = 0;
     let stalled = false;
-    const { Writable } = await import("node:stream");
     const out = new Writable({
       write(chunk: Buffer, _encoding, done) {
         parts.push(Buffer.from(chunk));

@@ -16,7 +16,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "../src/client/index.js";
 import { busPaths, busStatus, downBus, isAlive, LocalErrorCode, LocalPlatformError, upBus, type BusReport } from "../src/platforms/local/index.js";
 import { runCliHere } from "./helpers/cli-process.js";
-import { jetstreamManifest, startPublisher, startTestBus, storedIds } from "./helpers/local-bus.js";
+import { healthyStatus, jetstreamManifest, startPublisher, startTestBus, storedIds } from "./helpers/local-bus.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -102,10 +102,7 @@ describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 3
     // THEN the two survivors were adopted (same pids, never restarted), the dead one restarted, all on their old ports;
     // the restarted one may still catch its stream replica up under the running publisher (up returns
     // once the stream has a leader and a quorum of current replicas, src/platforms/local/stream.ts)
-    let after = await busStatus(bus.name, { home: bus.home });
-    for (const deadline = Date.now() + 60_000; !after.healthy && Date.now() < deadline; after = await busStatus(bus.name, { home: bus.home })) {
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const after = await healthyStatus(bus, 60_000);
     assert.equal(after.healthy, true, after.problems.join("\n"));
     assert.equal(after.supervised, true);
     assert.deepEqual(serverPids(after).slice(0, 2), serverPids(before).slice(0, 2));

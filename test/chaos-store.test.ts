@@ -17,7 +17,7 @@ import { after, before, describe, test } from "node:test";
 import { connect, isPublishFailed, PublishFailureReason, type EventBusClient, type PublishResult } from "../src/client/index.js";
 import { busStatus, upBus } from "../src/platforms/local/index.js";
 import { runCliHere } from "./helpers/cli-process.js";
-import { jetstreamManifest, startTestBus, storedIds, type TestBus } from "./helpers/local-bus.js";
+import { healthyStatus, jetstreamManifest, startTestBus, storedIds, type TestBus } from "./helpers/local-bus.js";
 import { parsePrometheusText } from "./helpers/prometheus-text.js";
 
 const manifest = (maxFileStore: string, streamConfig = "maxMsgs: -1") =>
@@ -92,10 +92,7 @@ describe("chaos - the servers' JetStream store fills up (max_file_store 2MB, a s
     assert.equal(up.action, "updated", progress.join("\n"));
     // up returns once the stream has a leader and a quorum of current replicas; a replica still
     // behind is caught up (or its server restarted) by the supervisor in the background.
-    let status = await busStatus(bus.name, { home: bus.home });
-    for (const deadline = Date.now() + 90_000; !status.healthy && Date.now() < deadline; status = await busStatus(bus.name, { home: bus.home })) {
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const status = await healthyStatus(bus, 90_000);
     assert.equal(status.healthy, true, `${status.problems.join("\n")}\nup said:\n${progress.join("\n")}`);
     // Events are stored again
     const ack = await client.publish({ source: "store", subject: "after", type: "test" }).catch((error: Error) => {

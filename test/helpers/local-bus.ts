@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { busCredentials, busPaths, downBus, upBus, type UpResult } from "../../src/platforms/local/index.js";
+import { busCredentials, busPaths, busStatus, downBus, upBus, type BusReport, type UpResult } from "../../src/platforms/local/index.js";
 
 /** A local bus owned by a test. */
 export interface TestBus extends AsyncDisposable {
@@ -200,4 +200,19 @@ export async function publishAcked(nc: NatsConnection, count: number, prefix = "
     ids.push(id);
   }
   return ids;
+}
+
+/**
+ * The bus's status once it is healthy, or the last one seen after `timeoutMillis`: the caller
+ * asserts `healthy` and prints its problems. `up` returns once the stream has a leader and a quorum
+ * of current replicas; a server still catching up its replica is healthy a little later.
+ */
+export async function healthyStatus(bus: TestBus, timeoutMillis: number): Promise<BusReport> {
+  const deadline = Date.now() + timeoutMillis;
+  let status = await busStatus(bus.name, { home: bus.home });
+  while (!status.healthy && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    status = await busStatus(bus.name, { home: bus.home });
+  }
+  return status;
 }

@@ -1,4 +1,4 @@
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager, type StreamInfo } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ensureStream, type StreamOutcome, type StreamTarget } from "../../client/index.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
@@ -42,23 +42,14 @@ export async function ensureStreamReady(
       const leader = info.cluster?.leader;
       const replicas = info.cluster?.replicas ?? [];
       const behind = replicas.filter((r) => !r.current);
-      last = leader
-        ? `leader ${leader}, ${replicas.length + 1} of ${target.config.replicas} peers${behind.length > 0 ? `, not current: ${behind.map((r) => `${r.name}${r.offline ? " (offline)" : ""} lag ${r.lag ?? 0}`).join(", ")}` : ""}`
-        : "no leader";
-      if (leader && replicas.length === target.config.replicas - 1) {
-        if (behind.length === 0) return outcome;
-        const quorum = Math.floor(target.config.replicas / 2) + 1;
-        if (replicas.length + 1 - behind.length >= quorum) {
-          quorumSince ??= Date.now();
-          if (Date.now() - quorumSince >= ALL_CURRENT_GRACE_MILLIS) {
-            onNote?.(`stream ${target.name}: ${last}; it serves with a quorum, the rest catch up in the background`);
-            return outcome;
-          }
-        } else {
-          quorumSince = undefined;
-        }
-      } else {
-        quorumSince = undefined;
+      last = clusterText(info);
+      const whole = Boolean(leader) && replicas.length === target.config.replicas - 1;
+      if (whole && behind.length === 0) return outcome;
+      const withQuorum = whole && target.config.replicas - behind.length >= Math.floor(target.config.replicas / 2) + 1;
+      quorumSince = withQuorum ? (quorumSince ?? Date.now()) : undefined;
+      if (quorumSince !== undefined && Date.now() - quorumSince >= ALL_CURRENT_GRACE_MILLIS) {
+        onNote?.(`stream ${target.name}: ${last}; it serves with a quorum, the rest catch up in the background`);
+        return outcome;
       }
     } catch (error) {
       if (!isTransient(error) || Date.now() > deadline) throw error;
@@ -87,14 +78,19 @@ export async function waitStreamPlaced(nc: NatsConnection, name: string, gone: r
     if (info !== undefined) {
       const leader = info.cluster?.leader;
       const replicas = info.cluster?.replicas ?? [];
-      const peers = [leader, ...replicas.map((r) => r.name)];
       // More replicas than servers that stay (a scale-down below the stream's replicas, which up
       // then lowers): a leader on a server that stays is all there can be.
-      const placeable = info.config.num_replicas <= staying;
-      if (info.config.num_replicas === 1 || (leader && !gone.includes(leader) && (!placeable || (replicas.every((r) => r.current) && !peers.some((p) => p !== undefined && gone.includes(p)))))) return;
-      last = `leader ${leader || "none"}, replicas ${replicas.map((r) => `${r.name}${r.current ? "" : " (not current)"}`).join(", ") || "none"}`;
+      const placed = info.config.num_replicas > staying || replicas.every((r) => r.current && !gone.includes(r.name));
+      if (info.config.num_replicas === 1 || (leader && !gone.includes(leader) && placed)) return;
+      last = clusterText(info);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   onNote(`  stream ${name} not yet placed on the remaining servers after ${timeoutMillis / 1000} s (${last}); going on`);
+}
+
+/** `leader a, replicas b, c (not current, lag 154), d (offline)`: a stream's group as its info shows it. */
+function clusterText(info: StreamInfo): string {
+  const replicas = (info.cluster?.replicas ?? []).map((r) => `${r.name}${r.offline ? " (offline)" : r.current ? "" : ` (not current, lag ${r.lag ?? 0})`}`);
+  return `leader ${info.cluster?.leader || "none"}, replicas ${replicas.join(", ") || "none"}`;
 }

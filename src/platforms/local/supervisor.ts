@@ -538,14 +538,15 @@ export class Supervisor {
     while (!yieldNow() && Date.now() < deadline && ![...this.servers.values()].every((m) => m.phase === ServerPhase.healthy)) {
       await new Promise((r) => setTimeout(r, 250));
     }
-    if (!yieldNow()) await this.waitReplicasCurrent(BACKGROUND_SETTLE_MILLIS, yieldNow);
+    if (!yieldNow()) this.settleReplicasInBackground();
   }
 
   /**
-   * Once a server restarted after a crash is healthy, waits (in the background, one wait at a time)
-   * for the stream replicas to be current, restarting a replica's server that stays behind without
-   * catching up, as after a change. A healthy server can still hold a replica its stream's leader
-   * reports behind for minutes (a failover run: the bus did not settle within 120 s).
+   * Waits in the background, one wait at a time, for the stream replicas to be current, restarting
+   * a replica's server that stays behind without catching up: once the servers are healthy after
+   * start, once a server restarted after a crash is healthy again, and after a change. A healthy
+   * server can still hold a replica its stream's leader reports behind for minutes (a failover run:
+   * the bus did not settle within 120 s). A change that starts meanwhile owns the servers.
    */
   private settleReplicasInBackground(): void {
     if (this.settlingReplicas || this.stopped || this.applying) return;
