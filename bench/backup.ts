@@ -26,7 +26,6 @@ import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-
 
 import { backupStreams, RESTORE_KEEP_BYTES, restoreStreams, verifyArchive } from "../src/backup/index.js";
 import { connect } from "../src/client/index.js";
-import { busCredentials } from "../src/platforms/local/index.js";
 import { jetstreamManifest } from "../test/helpers/local-bus.js";
 import { runWithBus, type BenchBusRun } from "./bus-run.js";
 import { findNatsCli, natsCliVersion } from "./nats-bench.js";
@@ -63,14 +62,7 @@ await runWithBus("backup", main);
 async function main(bench: BenchBusRun): Promise<void> {
   const cli = findNatsCli();
   if ("missing" in cli) throw new Error(`${cli.missing}; install it with \`make tools\`: this benchmark's baseline is natscli`);
-  const { home } = bench;
-  progress(`starting a 3-replica bus (TLS, basic auth, file storage) in ${home}`);
-  const { name } = await bench.startBus(manifest);
-  const creds = await busCredentials(name, { home, showSecrets: true });
-  const server = creds.urls[0]!;
-  const user = creds.user!;
-  const password = creds.password!;
-  const caFile = creds.caFile!;
+  const { server, user, password, caFile } = await bench.startBus(manifest);
   const nc: NatsConnection = await natsConnect({ servers: server, user, pass: password, tls: { caFile }, name: "bench-backup", maxReconnectAttempts: -1 });
   bench.onTeardown(() => nc.close());
   // What `eventbus backup` connects with: its client finds the stream leader's server for the snapshot.
@@ -88,7 +80,7 @@ async function main(bench: BenchBusRun): Promise<void> {
 
   const natsArgs = ["--server", server, "--user", user, "--password", password, "--tlsca", caFile, "--timeout", "60s"];
   const natscli = (args: string[]) => run(cli.path, [...args, ...natsArgs], password);
-  const work = join(home, "bench-work");
+  const work = join(bench.home, "bench-work");
 
   let n = 0;
   const eventbusBackup = async () => {

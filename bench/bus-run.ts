@@ -5,7 +5,17 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+import { busCredentials } from "../src/platforms/local/index.js";
 import { startTestBus, type TestBus } from "../test/helpers/local-bus.js";
+
+/** A started bus and how its first server is reached: the URL, basic-auth credentials and CA every client of a benchmark uses. */
+export interface BenchBus {
+  readonly bus: TestBus;
+  readonly server: string;
+  readonly user: string;
+  readonly password: string;
+  readonly caFile: string;
+}
 
 /** What a benchmark's main gets from {@link runWithBus}. */
 export interface BenchBusRun {
@@ -13,8 +23,8 @@ export interface BenchBusRun {
   readonly home: string;
   /** Aborted when the run is torn down. */
   readonly signal: AbortSignal;
-  /** Starts the bus in {@link home}; it is stopped at teardown. */
-  startBus(manifest: string): Promise<TestBus>;
+  /** Starts the bus (a basic-auth, TLS manifest) in {@link home}, saying so on stderr; it is stopped at teardown. */
+  startBus(manifest: string): Promise<BenchBus>;
   /** Runs `close` at teardown, before the bus is stopped (connections, clients). */
   onTeardown(close: () => Promise<unknown>): void;
 }
@@ -57,7 +67,12 @@ export async function runWithBus(name: string, main: (run: BenchBusRun) => Promi
     await main({
       home,
       signal: aborter.signal,
-      startBus: (manifest) => (bus = startTestBus(manifest, { home })),
+      startBus: async (manifest) => {
+        progress(`starting a 3-replica bus (TLS, basic auth, file storage) in ${home}`);
+        const started = await (bus = startTestBus(manifest, { home }));
+        const creds = await busCredentials(started.name, { home, showSecrets: true });
+        return { bus: started, server: creds.urls[0]!, user: creds.user!, password: creds.password!, caFile: creds.caFile! };
+      },
       onTeardown: (close) => void closers.push(close),
     });
   } catch (err) {

@@ -17,7 +17,6 @@ import { connect as natsConnect, type ConnectionOptions, type NatsConnection } f
 
 import { randomUUID } from "node:crypto";
 import { connect, encodeEvent, type EncodedEvent, type EventBusClient, type EventInput } from "../src/client/index.js";
-import { busCredentials } from "../src/platforms/local/index.js";
 import { jetstreamManifest } from "../test/helpers/local-bus.js";
 import { runWithBus, type BenchBusRun } from "./bus-run.js";
 import { findNatsCli, natsBenchArgs, natsCliVersion, runNatsBench, type NatsBenchTarget } from "./nats-bench.js";
@@ -103,14 +102,7 @@ await runWithBus("publish", main);
 // ---------------------------------------------------------------------------------------------
 
 async function main(bench: BenchBusRun): Promise<void> {
-  const { home } = bench;
-  progress(`starting a 3-replica bus (TLS, basic auth, file storage) in ${home}`);
-  const { name } = await bench.startBus(manifest);
-  const creds = await busCredentials(name, { home, showSecrets: true });
-  const server = creds.urls[0]!;
-  const user = creds.user!;
-  const password = creds.password!;
-  const caFile = creds.caFile!;
+  const { server, user, password, caFile } = await bench.startBus(manifest);
 
   // Both Node clients dial the same server with the same credentials and CA. nats.js's async stack
   // traces (an Error with a stack captured per request) cost much CPU per publish: the raw client
@@ -150,7 +142,7 @@ async function main(bench: BenchBusRun): Promise<void> {
   const cli = findNatsCli();
   let goTarget: NatsBenchTarget | undefined;
   let goVersion: string | undefined;
-  const goPayload = join(home, "argo-event.json");
+  const goPayload = join(bench.home, "argo-event.json");
   if ("path" in cli) {
     goTarget = { cli: cli.path, server, user, password, caFile };
     await writeFile(goPayload, sample.body);
