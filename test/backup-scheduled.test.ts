@@ -79,8 +79,19 @@ describe("scheduled backups - local platform", { timeout: 300_000 }, () => {
 
   test("a failed run is an error event and a problem; the supervisor goes on and the next run succeeds", async () => {
     // GIVEN the backups dir replaced by a file, so that no archive can be written
+    // (the supervisor's scheduler makes the dir again when a run begins: a dir made between the
+    // two renames is removed and the file put in its place again)
     await rename(backupsDir, `${backupsDir}.aside`);
-    await writeFile(backupsDir, "not a directory");
+    await writeFile(`${backupsDir}.file`, "not a directory");
+    for (;;) {
+      try {
+        await rename(`${backupsDir}.file`, backupsDir);
+        break;
+      } catch (error) {
+        if (!["EISDIR", "ENOTEMPTY", "EEXIST"].includes((error as NodeJS.ErrnoException).code ?? "")) throw error;
+        await rm(backupsDir, { recursive: true, force: true });
+      }
+    }
     const failed = await waitFor("a failed run in status", async () => {
       const r = await status();
       return r.problems.some((p) => p.includes("the last scheduled backup")) ? r : undefined;
