@@ -97,7 +97,7 @@ describe("argo data path - a local bus as Argo's pods use it", () => {
     );
     nc = await bus.connect();
     jsm = await jetstreamManager(nc);
-    client = await connect({ bus: bus.name, home: bus.home });
+    client = await connect({ status: await bus.status() });
   });
   after(async () => {
     await client?.close();

@@ -54,7 +54,7 @@ describe("chaos - failover: a server SIGKILLed every 5 s while 20,000 events are
     bus = await startTestBus(
       jetstreamManifest("failover", `version: "2.10"\nreplicas: 3\nauth: basic\npersistence: {volumeSize: 2Gi}\nstreamConfig: |\n  maxMsgs: -1\n  maxBytes: 1GB`),
     );
-    client = await connect({ bus: bus.name, home: bus.home });
+    client = await connect({ status: await bus.status() });
     nc = await bus.connect();
     // No account info request up front: it would time out while a server is down.
     jsm = await jetstreamManager(nc, { checkAPI: false });

@@ -50,7 +50,7 @@ describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 3
   test("status shows the servers running unsupervised; up adopts them on their own ports, with their clients, and supervises them again", async () => {
     await using bus = await startTestBus(manifest());
     // GIVEN a client publishing through the bus, and the bus's supervisor SIGKILLed
-    const client = await connect({ bus: bus.name, home: bus.home });
+    const client = await connect({ status: await bus.status() });
     const acked: string[] = [];
     let stop = false;
     const publishing = (async () => {
@@ -145,7 +145,7 @@ describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 3
     assert.deepEqual(clientPorts(after), clientPorts(before));
     assert.ok(progress.some((l) => /adopting 3 server\(s\)/.test(l)), progress.join("\n"));
     assert.ok(progress.some((l) => /restarting .* \(adopted with an older configuration\), one at a time/.test(l)), progress.join("\n"));
-    const client = await connect({ bus: bus.name, home: bus.home });
+    const client = await connect({ status: await bus.status() });
     assert.equal(client.maxPayload, 2 * 1024 * 1024);
     await client.close();
   });

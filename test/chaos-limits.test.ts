@@ -40,7 +40,7 @@ for (const version of ["2.10", "2.11"] as const) {
         ),
       );
       creds = await busCredentials(bus.name, { home: bus.home, showSecrets: true });
-      client = await connect({ bus: bus.name, home: bus.home });
+      client = await connect({ status: await bus.status() });
     });
     after(async () => {
       await client?.close();

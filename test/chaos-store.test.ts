@@ -30,7 +30,7 @@ describe("chaos - the servers' JetStream store fills up (max_file_store 2MB, a s
 
   before(async () => {
     bus = await startTestBus(manifest("2MB"));
-    client = await connect({ bus: bus.name, home: bus.home });
+    client = await connect({ status: await bus.status() });
   });
   after(async () => {
     await client?.close();

@@ -8,7 +8,6 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { parse as parseYaml } from "yaml";
 import { runCli } from "../src/cli/program.js";
-import { localMonitors } from "../src/observe/index.js";
 import { busCredentials, busPaths, type BusCredentials } from "../src/platforms/local/index.js";
 import { loadBusSecrets } from "../src/secrets/index.js";
 import { jetstreamManifest, startTestBus, type TestBus } from "./helpers/local-bus.js";
@@ -482,7 +481,7 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     assert.match(refused.stderr, /^eventbus: stream default: JetStream cannot change retention: "limits" → "interest" on a live stream; apply with --recreate/);
   });
   test("status of any bus: --server with --monitor shows its servers, stream and consumers; without --monitor it says what is missing; --watch redraws", async () => {
-    const monitors = (await localMonitors(bus.name, { home: bus.home })).map((m) => m.url).join(",");
+    const monitors = ((await bus.status()).access?.monitors ?? []).map((m) => m.url).join(",");
     const connection = ["--server", creds.urls.join(","), "--ca", creds.caFile!, "--creds", creds.authFile!];
     const json = await run(["status", ...connection, "--monitor", monitors, "-o", "json"]);
     assert.equal(json.code, 0, json.stderr);

@@ -50,7 +50,7 @@ describe("client - a bus with basic auth and TLS", () => {
 
   before(async () => {
     bus = await startTestBus(jetstreamManifest("client", `version: "2.10"\nreplicas: 1\nauth: basic\ntls: {enabled: true}\nmaxPayload: 64KB`));
-    client = await connect({ bus: bus.name, home: bus.home });
+    client = await connect({ status: await bus.status() });
   });
   after(async () => {
     await client?.close();
@@ -138,14 +138,14 @@ describe("client - a bus with basic auth and TLS", () => {
   test("a subscriber gone before acking gets the event again; after an ack it does not", async () => {
     const options = { source: "redeliver", event: "e", durable: "redeliver-test", ackWaitMillis: 1000 } as const;
     // GIVEN a durable subscriber that receives an event and goes away without acking
-    const first = await connect({ bus: bus.name, home: bus.home });
+    const first = await connect({ status: await bus.status() });
     const sub1 = await first.subscribe(options);
     const published = await client.publish({ source: "redeliver", subject: "e", type: "t", data: { n: 1 } });
     const got1 = await nextWithin(sub1[Symbol.asyncIterator](), 10_000);
     assert.equal(got1?.event.id, published.id);
     await first.close();
     // WHEN a new subscriber takes the same durable consumer
-    const second = await connect({ bus: bus.name, home: bus.home });
+    const second = await connect({ status: await bus.status() });
     try {
       const sub2 = await second.subscribe(options);
       const iterator = sub2[Symbol.asyncIterator]();
@@ -343,7 +343,7 @@ describe("client - connecting and reconnecting", () => {
 
   test("options that cannot work are refused: no target, two targets, an auth file that does not exist", async () => {
     await assert.rejects(connect({} as never), (err: unknown) => err instanceof BusError && err.code === ClientErrorCode.invalidOptions);
-    await assert.rejects(connect({ bus: "a", servers: "nats://127.0.0.1:1" } as never), /give only one of bus, servers/);
+    await assert.rejects(connect({ status: {}, servers: "nats://127.0.0.1:1" } as never), /give only one of status, servers/);
     await assert.rejects(connect({ servers: "nats://127.0.0.1:1", authFile: "/nonexistent/auth.yaml" }), /auth file \/nonexistent\/auth\.yaml does not exist/);
     await assert.rejects(connect({ config: '{"nats":{"url":"nats://a:4222","clusterID":"c"}}' }), /NATS Streaming \(STAN\) buses are not supported/);
   });
@@ -351,7 +351,7 @@ describe("client - connecting and reconnecting", () => {
   test("a whole bus down for a while: the client keeps reconnecting and carries on when the bus is back", async () => {
     const manifest = jetstreamManifest("outage", `version: "2.10"\nreplicas: 1\nauth: token\npersistence: {volumeSize: 1Gi}`);
     await using bus = await startTestBus(manifest);
-    const client = await connect({ bus: bus.name, home: bus.home, backoff: { initialMillis: 100, maxMillis: 500, jitter: 0.25 } });
+    const client = await connect({ status: await bus.status(), backoff: { initialMillis: 100, maxMillis: 500, jitter: 0.25 } });
     try {
       const states: string[] = [];
       client.onStateChange((s) => states.push(s));
@@ -371,7 +371,7 @@ describe("client - connecting and reconnecting", () => {
 
   test("a 3-server bus: a server killed while publishing is survived; every event is acked once and stored once; the connection says it reconnected", async () => {
     await using bus = await startTestBus(jetstreamManifest("failover", `version: "2.10"\nreplicas: 3\nauth: token\npersistence: {volumeSize: 1Gi}\nstreamConfig: "maxMsgs: -1"`));
-    const client = await connect({ bus: bus.name, home: bus.home });
+    const client = await connect({ status: await bus.status() });
     try {
       const states: string[] = [];
       client.onStateChange((s) => states.push(s));

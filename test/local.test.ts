@@ -9,6 +9,8 @@ import { connect } from "@nats-io/transport-node";
 import { EventBusValidationError } from "../src/api/index.js";
 import { busPaths, busStatus, downBus, isAlive, isPortFree, upBus, LocalPlatformError } from "../src/platforms/local/index.js";
 import { safeListenRange } from "../src/platforms/local/ports.js";
+import { argoIsReady, type BusStatus } from "../src/api/index.js";
+import { connect as connectClient } from "../src/client/index.js";
 import { MissingBinaryError } from "../src/tools/index.js";
 import { connectAs, jetstreamManifest, publishAcked, startPublisher, startTestBus, storedIds } from "./helpers/local-bus.js";
 
@@ -69,16 +71,40 @@ describe("local platform - state, persistence and faults", () => {
     assert.equal(again.generation, bus.up.generation);
   });
 
-  test("with persistence, acked events survive down and up", async () => {
+  test("with persistence, acked events survive down and up; status.json follows, in the shape of an EventBus's status", async () => {
     await using bus = await startTestBus(jetstreamManifest("keep", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
+    const paths = busPaths(bus.home, bus.name);
+    const written = async () => JSON.parse(await readFile(paths.status, "utf8")) as BusStatus;
+    // The status file as Argo Events reads an EventBus's status: every condition True is ready
+    // (argo-events pkg/apis/common/status_types.go `Status.IsReady`), and config.jetstream is what its
+    // drivers connect from (EVENTBUS_CONFIG: url, accessSecret, streamConfig).
+    const up1 = await written();
+    assert.equal(up1.phase, "Running");
+    assert.deepEqual(up1.conditions?.map((c) => [c.type, c.status]), [["Configured", "True"], ["Deployed", "True"], ["Ready", "True"]]);
+    assert.ok(argoIsReady(up1.conditions));
+    assert.equal(up1.config?.jetstream?.url, bus.up.connection.urls.join(","));
+    assert.deepEqual(up1.config?.jetstream?.accessSecret, { name: "eventbus-keep-js-client-auth", key: "client-auth" });
+    assert.equal(up1.access?.authFile, paths.authFile);
+    assert.equal(up1.access?.monitors?.length, 3);
+    // A client connects from the status alone (its config, auth file and CA).
+    let client = await connectClient({ status: up1 });
+    await client.close();
+
     let nc = await bus.connect();
     const ids = await publishAcked(nc, 200);
     await nc.close();
     const down = await downBus(bus.name, { home: bus.home });
     assert.equal(down.stopped, true);
     assert.equal((await busStatus(bus.name, { home: bus.home })).running, false);
+    const stopped = await written();
+    assert.equal(stopped.phase, "Pending");
+    assert.equal(argoIsReady(stopped.conditions), false);
+    assert.deepEqual(stopped.conditions?.find((c) => c.type === "Ready"), { ...stopped.conditions?.find((c) => c.type === "Ready"), status: "False", reason: "Stopped" });
     const up = await bus.apply(jetstreamManifest("keep", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
     assert.equal(up.action, "started");
+    assert.equal((await written()).phase, "Running");
+    client = await connectClient({ status: await bus.status() });
+    await client.close();
     nc = await bus.connect();
     assert.deepEqual([...(await storedIds(nc))].sort(), [...ids].sort());
     await nc.close();

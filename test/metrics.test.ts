@@ -160,7 +160,7 @@ function assertCatalog(families: Map<string, ParsedFamily>): void {
 
 test("local metrics - /metrics of a 3-server bus: the catalog's families with JetStream's and the supervisor's numbers; a killed server's restart is counted", async () => {
   await using bus = await startTestBus(jetstreamManifest("metrics", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
-  const client = await connect({ bus: bus.name, home: bus.home });
+  const client = await connect({ status: await bus.status() });
   try {
     // GIVEN 10 events and a durable consumer that took 2 of them and acked 1
     const dependency = { sensor: "s", trigger: "t", dependency: "d" };

@@ -8,16 +8,16 @@ import { test } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 
 import { connect, durableName } from "../src/client/index.js";
-import { localMonitors, snapshotBus, type BusSnapshot } from "../src/observe/index.js";
+import { snapshotBus, type BusSnapshot } from "../src/observe/index.js";
 import { busStatus } from "../src/platforms/local/index.js";
 import { jetstreamManifest, startTestBus } from "./helpers/local-bus.js";
 import { waitFor } from "./helpers/process.js";
 
 test("observe - a snapshot of a 3-server bus: stream and consumer numbers as JetStream reports them; a killed server is down, then back", async () => {
   await using bus = await startTestBus(jetstreamManifest("observe", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
-  const client = await connect({ bus: bus.name, home: bus.home });
+  const client = await connect({ status: await bus.status() });
   try {
-    const monitors = await localMonitors(bus.name, { home: bus.home });
+    const monitors = (await bus.status()).access?.monitors ?? [];
     assert.equal(monitors.length, 3);
     // GIVEN events published and a slow consumer that took 2 of them and acked 1
     const dependency = { sensor: "s", trigger: "t", dependency: "d" };

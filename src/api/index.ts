@@ -32,3 +32,20 @@ export { PASSED_SETTINGS, type ServerSetting, type ServerSettings } from "./sett
 export { ALLOWED_START_FLAGS } from "./start-args.js";
 export { busNameProblem, jetStreamObjectNames, stanObjectNames, maxBusNameLength, MAX_OBJECT_NAME_LENGTH } from "./names.js";
 export * as defaults from "./defaults.js";
+export {
+  argoIsReady,
+  ConditionReason,
+  ConditionType,
+  kubeTime,
+  mergeConditions,
+  Phase,
+  phaseOf,
+  type BusAccess,
+  type BusStatus,
+  type Condition,
+  type DesiredCondition,
+  type JetStreamStatusConfig,
+  type NatsStatusConfig,
+  type SecretKeyRef,
+  type StatusConfig,
+} from "./status.js";

@@ -98,7 +98,10 @@ export async function connectionChoice(bus: string | undefined, flags: Connectio
     const flag = `--${foreign === "tlsInsecure" ? "tls-insecure" : foreign}`;
     throw new CliError(`${flag}: a local bus (${local}) is reached with its own credentials and CA; use ${flag} with --server or --config`);
   }
-  return { target: { bus: local }, timeoutMillis, label: `local bus ${local}`, localBus: local };
+  // The local platform gives the bus's status, the same contract as a Kubernetes bus's: loaded
+  // only here, so that commands given --server or --config do not load the local platform.
+  const { localBusStatus } = await import("../platforms/local/bus-status.js");
+  return { target: { status: await localBusStatus(local) }, timeoutMillis, label: `local bus ${local}`, localBus: local };
 }
 
 /**

@@ -8,7 +8,6 @@ import { Command, Option } from "commander";
 import { connect, type DurableNameParts, type EventBusClient } from "../client/index.js";
 import {
   formatSeconds,
-  localMonitors,
   PENDING_GROWTH_SNAPSHOTS,
   retentionSample,
   snapshotBus,
@@ -20,7 +19,7 @@ import {
   type RetentionSample,
 } from "../observe/index.js";
 import { KubeClient, loadKubeConnection, Resources, type KubeResource } from "../platforms/kubernetes/index.js";
-import { busStatus, type BusReport } from "../platforms/local/index.js";
+import { busStatus, localBusStatus, type BusReport } from "../platforms/local/index.js";
 import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionChoice, type ConnectionFlags } from "./connection-flags.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { formatData, table, type Io } from "./io.js";
@@ -188,9 +187,10 @@ function localSource(name: string, dependencies: readonly DurableNameParts[]): F
       let problems: string[] = [...report.problems];
       if (report.running) {
         try {
-          client ??= await connect({ bus: name, timeoutMillis: 3000, name: "eventbus-status" });
+          const status = await localBusStatus(name);
+          client ??= await connect({ status, timeoutMillis: 3000, name: "eventbus-status" });
           const rateBase = await firstRateBase(client, history);
-          snapshot = remember(history, await snapshotBus(client, { monitors: await localMonitors(name), dependencies, previous: history, ...(rateBase && { rateBase }) }));
+          snapshot = remember(history, await snapshotBus(client, { monitors: status.access?.monitors ?? [], dependencies, previous: history, ...(rateBase && { rateBase }) }));
           // The snapshot says more of the same problem (why a stream has no leader): its line wins.
           const seen = snapshot.problems;
           problems = [...problems.filter((q) => !seen.some((p) => p.startsWith(q))), ...seen];

@@ -5,13 +5,15 @@
 import { constants } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 
-import { parseNatsUrls, ValueParseError } from "../api/index.js";
+import { parseNatsUrls, ValueParseError, type BusStatus } from "../api/index.js";
 import { parseAuthFile, type AuthCredentials } from "./auth-file.js";
 import { BusKind, parseEventBusConfig, type BusConfig } from "./config.js";
 import { BusError, ClientErrorCode } from "./errors.js";
 
 /** Where Argo Events mounts a bus's client credentials in event source and sensor pods. */
 export const ARGO_AUTH_FILE = "/etc/eventbus/auth/auth.yaml";
+
+const STAN_UNSUPPORTED = "nats: NATS Streaming (STAN) buses are not supported by this client; it speaks JetStream (spec.jetstream or spec.jetstreamExotic)";
 
 /** TLS settings of a connection. The server's certificate is always verified unless `insecure` is set. */
 export interface ClientTlsOptions {
@@ -25,11 +27,12 @@ export interface ClientTlsOptions {
   readonly insecure?: boolean;
 }
 
-/** A bus run by the local platform, found by name under `$EVENTBUS_HOME`. */
-export interface LocalBusTarget {
-  readonly bus: string;
-  /** @default `$EVENTBUS_HOME`, or `~/.eventbus` */
-  readonly home?: string;
+/**
+ * A bus by its status, as a platform gives it (api/status.ts): `config.jetstream` for the URLs,
+ * and, from the local platform, `access` for the auth file, the CA and the monitoring endpoints.
+ */
+export interface StatusTarget {
+  readonly status: BusStatus;
 }
 
 /** A bus described by Argo Events' `status.config` (the `EVENTBUS_CONFIG` environment variable). */
@@ -52,35 +55,34 @@ export interface ServersTarget {
 }
 
 /** Which bus to connect to. */
-export type BusTarget = LocalBusTarget | ArgoConfigTarget | ServersTarget;
+export type BusTarget = StatusTarget | ArgoConfigTarget | ServersTarget;
 
 /** A target resolved to URLs, credentials and TLS. */
 export interface ResolvedTarget {
   readonly servers: readonly string[];
   readonly auth?: AuthCredentials;
   readonly tls?: ClientTlsOptions;
-  /** Whether TLS is required (a local bus with TLS, or `tls://` URLs). */
+  /** Whether TLS is required (a bus whose status names a CA, or `tls://` URLs). */
   readonly tlsRequired: boolean;
   /** What to call the bus in messages: `local bus default`, or its URLs (never credentials). */
   readonly description: string;
-  /** The servers' monitoring endpoints, when known (a local bus): a publisher reads why a stream has no leader there. */
+  /** The servers' monitoring endpoints, when the status names them (a local bus): a publisher reads why a stream has no leader there. */
   readonly monitors?: readonly string[];
 }
 
 /**
- * Resolves a target to URLs, credentials and TLS files. A local bus is read from its state dir
- * (loaded only when asked for, so that clients in pods do not load the local platform).
+ * Resolves a target to URLs, credentials and TLS files.
  * @throws {@link BusError} `CLIENT_INVALID_OPTIONS` for options that cannot work together or files that cannot be read
  * @throws {@link InvalidConfigError} / {@link InvalidAuthFileError} for a config or auth file that is not valid
  */
 export async function resolveTarget(target: BusTarget, tls: ClientTlsOptions = {}): Promise<ResolvedTarget> {
-  const kinds = (["bus", "config", "servers"] as const).filter((k) => (target as unknown as Record<string, unknown>)[k] !== undefined);
+  const kinds = (["status", "config", "servers"] as const).filter((k) => (target as unknown as Record<string, unknown>)[k] !== undefined);
   if (kinds.length !== 1) {
-    throw new BusError(ClientErrorCode.invalidOptions, kinds.length === 0 ? "connect: name a bus: a local bus name, an Argo status.config, or server URLs" : `connect: give only one of ${kinds.join(", ")}`);
+    throw new BusError(ClientErrorCode.invalidOptions, kinds.length === 0 ? "connect: name a bus: its status, an Argo status.config, or server URLs" : `connect: give only one of ${kinds.join(", ")}`);
   }
   const resolved =
-    "bus" in target && target.bus !== undefined
-      ? await resolveLocal(target, tls)
+    "status" in target && target.status !== undefined
+      ? await resolveStatus(target, tls)
       : "config" in target && target.config !== undefined
         ? await resolveConfig(target, tls)
         : await resolveServers(target as ServersTarget, tls);
@@ -110,26 +112,22 @@ function unreadable(err: unknown): string {
   return code === "ENOENT" ? "does not exist" : code === "EACCES" ? "cannot be read (permission denied)" : `cannot be read (${code ?? "error"})`;
 }
 
-async function resolveLocal(target: LocalBusTarget, tls: ClientTlsOptions): Promise<ResolvedTarget> {
-  const local = await import("../platforms/local/index.js");
-  const creds = await local.busCredentials(target.bus, { ...(target.home !== undefined && { home: target.home }), showSecrets: true });
-  const auth: AuthCredentials | undefined =
-    creds.auth === "basic" ? { kind: "basic", username: creds.user!, password: creds.password! } : creds.auth === "token" ? { kind: "token", token: creds.token! } : undefined;
-  const caFile = tls.caFile ?? creds.caFile;
-  return {
-    servers: creds.urls,
-    ...(auth && { auth }),
-    ...(creds.caFile !== undefined && { tls: { ...tls, ...(caFile !== undefined && { caFile }) } }),
-    tlsRequired: creds.caFile !== undefined,
-    description: `local bus ${target.bus}`,
-    monitors: creds.monitors,
-  };
+async function resolveStatus(target: StatusTarget, tls: ClientTlsOptions): Promise<ResolvedTarget> {
+  const { config, access } = target.status;
+  if (config?.jetstream === undefined) {
+    throw new BusError(ClientErrorCode.invalidOptions, config?.nats !== undefined ? STAN_UNSUPPORTED : `${access?.description ?? "the bus"}: its status has no config.jetstream yet (not configured)`);
+  }
+  const parsed = parseEventBusConfig(JSON.stringify(config));
+  const auth = parsed.accessSecret === undefined ? undefined : await readAuthFile(access?.authFile ?? ARGO_AUTH_FILE);
+  const caFile = tls.caFile ?? access?.caFile;
+  const resolved = withTls(parsed.urls, auth, { ...tls, ...(caFile !== undefined && { caFile }) }, access?.description ?? parsed.url);
+  return { ...resolved, ...(access?.monitors !== undefined && { monitors: access.monitors.map((m) => m.url) }) };
 }
 
 async function resolveConfig(target: ArgoConfigTarget, tls: ClientTlsOptions): Promise<ResolvedTarget> {
   const config = typeof target.config === "string" ? parseEventBusConfig(target.config) : target.config;
   if (config.kind !== BusKind.jetstream) {
-    throw new BusError(ClientErrorCode.invalidOptions, "nats: NATS Streaming (STAN) buses are not supported by this client; it speaks JetStream (spec.jetstream or spec.jetstreamExotic)");
+    throw new BusError(ClientErrorCode.invalidOptions, STAN_UNSUPPORTED);
   }
   let auth = target.auth;
   if (auth === undefined) {

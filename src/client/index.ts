@@ -39,7 +39,7 @@ export {
   type ArgoConfigTarget,
   type BusTarget,
   type ClientTlsOptions,
-  type LocalBusTarget,
+  type StatusTarget,
   type ResolvedTarget,
   type ServersTarget,
 } from "./connect-options.js";

@@ -22,7 +22,7 @@ export {
   type RetentionOutlook,
   type RetentionSample,
 } from "./retention.js";
-export { localMonitors } from "./local.js";
+export { getJson, PROBE_TIMEOUT_MS } from "./http.js";
 export { SystemAccountError, systemServers } from "./system.js";
 export { renderBusMetrics, type BusMetricsExtra } from "./metrics.js";
 export { escapeHelp, escapeLabelValue, formatValue, labelText, PROMETHEUS_CONTENT_TYPE, renderFamily, type Labels, type Sample } from "./exposition.js";

@@ -8,7 +8,7 @@ import type { ConsumerInfo } from "@nats-io/jetstream";
 
 import { Duration } from "../api/index.js";
 import { durableName, type DurableNameParts, type EventBusClient, type StreamSummary } from "../client/index.js";
-import { getJson } from "../platforms/local/index.js";
+import { getJson } from "./http.js";
 import { retentionOutlook, type ConsumerRetention, type RetentionOutlook, type RetentionSample } from "./retention.js";
 
 /** Where one server's monitoring endpoint is. */

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { busCredentials, busPaths, busStatus, downBus, upBus, type BusReport, type UpResult } from "../../src/platforms/local/index.js";
+import type { BusStatus } from "../../src/api/index.js";
+import { busCredentials, busPaths, busStatus, downBus, localBusStatus, upBus, type BusReport, type UpResult } from "../../src/platforms/local/index.js";
 
 /** A local bus owned by a test. */
 export interface TestBus extends AsyncDisposable {
@@ -18,6 +19,8 @@ export interface TestBus extends AsyncDisposable {
   apply(manifest: string): Promise<UpResult>;
   /** Connects as a client of the bus, with its credentials and CA. */
   connect(): Promise<NatsConnection>;
+  /** The bus's status (the one contract of the platforms): what eventbus's client connects from. */
+  status(): Promise<BusStatus>;
 }
 
 /** A JetStream EventBus manifest named `name` with the given `spec.jetstream` lines. */
@@ -57,6 +60,7 @@ export async function startTestBus(manifest: string, options: { home?: string; o
       connections.push(nc);
       return nc;
     },
+    status: () => localBusStatus(name, { home }),
     [Symbol.asyncDispose]: async () => {
       await Promise.all(connections.map((nc) => (nc.isClosed() ? undefined : nc.close().catch(() => undefined))));
       await teardown(home, name);

@@ -1,4 +1,5 @@
 import { rm } from "node:fs/promises";
+import { writeStoppedStatus } from "./bus-status.js";
 import { isAlive, liveControl, supervisorOperation } from "./control-client.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { busPaths, eventbusHome, isBusDir } from "./home.js";
@@ -51,6 +52,7 @@ export async function downBus(name: string, options: DownOptions = {}): Promise<
       stopped = true;
     }
     await rm(paths.control, { force: true });
+    if (!options.purge) await writeStoppedStatus(paths);
     return { name, stopped, purged: false };
   });
   if (!options.purge) return result;

@@ -35,6 +35,8 @@ export interface BusPaths {
   readonly secrets: string;
   /** Argo Events' auth file for clients (0600). */
   readonly authFile: string;
+  /** The bus's status, the shape both platforms give (conditions, phase, `config`), for clients and scripts. */
+  readonly status: string;
   readonly serversDir: string;
   /** The bus's scheduled backups (`<name>-<UTC time>.evbak`), written by its supervisor. */
   readonly backups: string;
@@ -70,6 +72,7 @@ export function busPaths(home: string, name: string): BusPaths {
     lock: join(dir, "lock"),
     secrets: join(dir, "secrets"),
     authFile: join(dir, "secrets", "auth.yaml"),
+    status: join(dir, "status.json"),
     serversDir,
     backups: join(dir, "backups"),
     serverDir,

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { connect, ConnectionState, type EventBusClient } from "../../client/index.js";
 import { PROMETHEUS_CONTENT_TYPE, renderBusMetrics, snapshotBus, type BusSnapshot } from "../../observe/index.js";
+import { localBusStatus } from "./bus-status.js";
 import { listenOnFreePort } from "./ports.js";
 import type { Supervisor } from "./supervisor.js";
 
@@ -46,7 +47,8 @@ export async function startMetricsServer(supervisor: Supervisor, options: Metric
   /** The daemon's one connection to its bus, made on the first scrape and again after it closed. */
   const client = (): Promise<EventBusClient> => {
     if (connecting) return connecting;
-    const attempt: Promise<EventBusClient> = connect({ bus: options.bus, home: options.home, name: "eventbus-supervisor-metrics", timeoutMillis: CONNECT_TIMEOUT_MILLIS })
+    const attempt: Promise<EventBusClient> = localBusStatus(options.bus, { home: options.home })
+      .then((status) => connect({ status, name: "eventbus-supervisor-metrics", timeoutMillis: CONNECT_TIMEOUT_MILLIS }))
       .then((c) => {
         c.onStateChange((state) => {
           if (state === ConnectionState.closed && connecting === attempt) connecting = undefined;

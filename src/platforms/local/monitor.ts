@@ -1,6 +1,8 @@
 /** Probes of a nats-server's monitoring port. */
 
-const PROBE_TIMEOUT_MS = 1500;
+import { getJson, PROBE_TIMEOUT_MS } from "../../observe/http.js";
+
+export { getJson };
 
 /** The parts of `/jsz` that eventbus reads. */
 export interface Jsz {
@@ -26,20 +28,6 @@ export interface Varz {
   readonly cpu: number;
   readonly in_msgs: number;
   readonly out_msgs: number;
-}
-
-/** A monitoring endpoint's JSON, or undefined when it does not answer 200 within the deadline. */
-export async function getJson<T>(url: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<T | undefined> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!response.ok) {
-      await response.body?.cancel();
-      return undefined;
-    }
-    return (await response.json()) as T;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Whether `/healthz` answers 200: the server accepts clients and its JetStream assets are current. */

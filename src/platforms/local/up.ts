@@ -34,6 +34,7 @@ import { liveControl, supervisorOperation, supervisorStatus } from "./control-cl
 import { runSupervisorDaemon, type RunningDaemon } from "./daemon.js";
 import { DEFAULT_BUS_MANIFEST, DEFAULT_BUS_NAME } from "./default-bus.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
+import { writeReadyStatus } from "./bus-status.js";
 import { busPaths, eventbusHome, prepareBusDir, type BusPaths } from "./home.js";
 import { withLock } from "./lock.js";
 import { jsz, metaLeader, poll } from "./monitor.js";
@@ -177,6 +178,7 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
     if (status.generation === previousState.generation && status.servers.every((s) => s.phase === "healthy")) {
       progress(`bus ${bus.name} is up to date (generation ${previousState.generation}); nothing to do`);
       const stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, options.timeoutMillis ?? 120_000, options.signal, progress));
+      await writeReadyStatus(paths, plan.replicas);
       return outcome(bus, "unchanged", previousState.generation, persistent, connection, stream, paths);
     }
   }
@@ -307,6 +309,7 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
   }
   progress(`stream ${plan.stream.name}: ${stream.action}${stream.changes.length > 0 ? ` (${stream.changes.join("; ")})` : ""}`);
   if (!established) await writeFileAtomic(paths.state, `${JSON.stringify({ ...state, established: undefined }, null, 2)}\n`);
+  await writeReadyStatus(paths, plan.replicas);
   return { ...outcome(bus, action, generation, persistent, connection, stream, paths), ...(daemon && { daemon }) };
 }
 

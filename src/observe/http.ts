@@ -1,0 +1,18 @@
+/** Reading a nats-server's monitoring endpoints (`/varz`, `/jsz`, `/healthz`) over HTTP. */
+
+/** How long a probe of a monitoring endpoint waits for its answer. */
+export const PROBE_TIMEOUT_MS = 1500;
+
+/** A monitoring endpoint's JSON, or undefined when it does not answer 200 within the deadline. */
+export async function getJson<T>(url: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<T | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    return (await response.json()) as T;
+  } catch {
+    return undefined;
+  }
+}
