@@ -1,7 +1,9 @@
 // Benchmark: wall time of `eventbus up -f bus.yaml` (the built CLI, as a user runs it) until it
 // returns with a healthy bus and its stream, for 1 and 3 replicas with TLS, basic auth and
 // persistence, against the baseline of one bare `nats-server -js` starting on this machine in the
-// same run. Run with `make bench` (it builds dist/ first) or `npm run bench:up` after a build.
+// same run; and the CLI's start-up (`eventbus --version`) against `node -e 0`, the floor of any
+// node program here (goal: at most 2x). Run with `make bench` (it builds dist/ first) or
+// `npm run bench:up` after a build.
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -70,6 +72,27 @@ async function cliStart(): Promise<number> {
   await cli(["--version"], tmpdir());
   return performance.now() - started;
 }
+
+/** `node -e 0`: a node process that loads nothing, started the same way as the CLI. */
+async function nodeStart(): Promise<number> {
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => execFile(process.execPath, ["-e", "0"], (error) => (error ? reject(error) : resolve())));
+  return performance.now() - started;
+}
+
+/** Start-up alone is quick: more runs, each pair in turn, so that both see the same machine. */
+const STARTS = RUNS * 4;
+const nodeRuns: number[] = [];
+const versionRuns: number[] = [];
+for (let i = 0; i < STARTS; i++) {
+  nodeRuns.push(await nodeStart());
+  versionRuns.push(await cliStart());
+}
+const startRatio = median(versionRuns) / median(nodeRuns);
+console.log(`CLI start-up: median of ${STARTS} runs each, in turn`);
+console.log(`${"baseline: node -e 0".padEnd(56)} ${median(nodeRuns).toFixed(0).padStart(6)} ms  1.0x`);
+console.log(`${"eventbus --version".padEnd(56)} ${median(versionRuns).toFixed(0).padStart(6)} ms  ${startRatio.toFixed(1)}x  (goal <= 2.0x: ${startRatio <= 2 ? "met" : "not met"})`);
+console.log();
 
 const baseline: number[] = [];
 const version: number[] = [];

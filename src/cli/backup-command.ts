@@ -27,7 +27,7 @@ import { busCredentials } from "../platforms/local/index.js";
 import { addConnectionFlags, connectionChoice, openClient, type ConnectionChoice, type ConnectionFlags } from "./connection-flags.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { formatData, humanBytes, plural, processIo, table, type Io } from "./io.js";
-import { packageVersion } from "./program.js";
+import { packageVersion } from "./version.js";
 import { addBackupsCommand, DEFAULT_KEEP, intoDirCommand, latestArchive, wholeNumber } from "./backups-command.js";
 
 /** How often progress is printed on a terminal. */

@@ -10,7 +10,7 @@ import { busPaths, eventbusHome, DEFAULT_BUS_NAME } from "../platforms/local/ind
 import { openClient, type ConnectionChoice } from "./connection-flags.js";
 import { CliError } from "./exit-codes.js";
 import { formatData, humanBytes, plural, table, type Io } from "./io.js";
-import { packageVersion } from "./program.js";
+import { packageVersion } from "./version.js";
 
 /** `--keep` of `backup --into-dir`, as `spec.jetstream.backup.keep` defaults. */
 export const DEFAULT_KEEP = 7;

@@ -1,23 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { stringify } from "yaml";
 import { CliError } from "./exit-codes.js";
+import type { Io } from "./process-io.js";
 
-/** Where commands write; tests pass their own. */
-export interface Io {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly stdin: () => Promise<string>;
-}
-
-export const processIo: Io = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  stdin: async () => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
-  },
-};
+export { processIo, type Io } from "./process-io.js";
 
 /** Output formats of commands that print data. */
 export const OutputFormat = { text: "text", json: "json", yaml: "yaml" } as const;

@@ -1,148 +1,50 @@
-import { readFileSync } from "node:fs";
-import { Command, CommanderError, Option } from "commander";
-import { EventBusValidationError, formatIssue, LintProfile, ManifestReadError } from "../api/index.js";
-import { BusError, ClientErrorCode, isClientError } from "../client/index.js";
-import { isKubeError, KubeConfigError } from "../platforms/kubernetes/index.js";
-import { LocalErrorCode, LocalPlatformError } from "../platforms/local/index.js";
-import { isToolsError } from "../tools/index.js";
-import { addBackupCommands } from "./backup-command.js";
-import { addClientCommands } from "./client-commands.js";
-import { controllerCommand, type ControllerCommandOptions } from "./controller-command.js";
-import { crdCommand } from "./crd-command.js";
-import { CliError, ExitCode } from "./exit-codes.js";
-import { processIo, type Io } from "./io.js";
-import { lintCommand } from "./lint-command.js";
-import { installCommand, type InstallCommandOptions } from "./install-command.js";
-import { addLocalCommands } from "./local-commands.js";
-import { addStatusCommand } from "./status-command.js";
-import { clusterDomainOption, renderCommand } from "./render-command.js";
-import { addTakeoverCommand } from "./takeover-command.js";
-import { validateCommand } from "./validate-command.js";
+/**
+ * The CLI's command tree. Each area's commands are registered from their own module, loaded only
+ * when one of its commands runs (or for help), so that `eventbus --version` or `eventbus validate`
+ * does not load the client, the platforms and the backup code.
+ */
+import { Command, CommanderError } from "commander";
+import { ExitCode } from "./exit-codes.js";
+import { processIo, type Io } from "./process-io.js";
+import { packageVersion } from "./version.js";
 
-/** The package version, read from package.json beside src/ or dist/. */
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
+export { packageVersion } from "./version.js";
 
-const outputOption = (formats: readonly string[], fallback: string) =>
-  new Option("-o, --output <format>", "output format").choices(formats).default(fallback);
+type Register = (program: Command, io: Io, result: { code: ExitCode }) => void;
 
-/** Builds the command tree. Each action stores its exit code in `result`. */
-function buildProgram(io: Io, result: { code: ExitCode }): Command {
+/** The modules that add commands, in the order of `eventbus --help`, and the commands each adds. */
+const AREAS: readonly { readonly commands: readonly string[]; readonly load: () => Promise<Register> }[] = [
+  { commands: ["validate", "lint", "crd", "render", "controller", "install"], load: async () => (await import("./core-commands.js")).addCoreCommands },
+  { commands: ["takeover"], load: async () => (await import("./takeover-command.js")).addTakeoverCommand },
+  { commands: ["up", "down", "list", "logs", "credentials", "supervise"], load: async () => (await import("./local-commands.js")).addLocalCommands },
+  { commands: ["status"], load: async () => (await import("./status-command.js")).addStatusCommand },
+  { commands: ["publish", "subscribe", "stream"], load: async () => (await import("./client-commands.js")).addClientCommands },
+  { commands: ["backup", "restore", "backups"], load: async () => (await import("./backup-command.js")).addBackupCommands },
+];
+
+/**
+ * Builds the command tree with the areas `argv` needs: the one of its command, none for
+ * `--version` alone, every area otherwise (help, an unknown command and its suggestions).
+ */
+async function buildProgram(argv: readonly string[], io: Io, result: { code: ExitCode }): Promise<Command> {
   const program = new Command("eventbus")
     .description("Argo Events EventBus on NATS: validate, lint and run event buses, locally and on Kubernetes")
     .version(packageVersion(), "-V, --version", "print the eventbus version")
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
-
-  program
-    .command("validate")
-    .description("validate EventBus manifests (multi-document YAML); exit 0 valid, 2 invalid")
-    .requiredOption("-f, --filename <file>", "manifest file, or - for standard input")
-    .addOption(outputOption(["text", "json", "yaml"], "text"))
-    .option("--defaults", "print each valid manifest with every default written out", false)
-    .option("--strict", "refuse warnings too (unknown fields, what Argo Events reads another way than it is written): exit 2", false)
-    .action(async (opts: { filename: string; output: "text" | "json" | "yaml"; defaults: boolean; strict: boolean }) => {
-      result.code = await validateCommand({ file: opts.filename, output: opts.output, defaults: opts.defaults, strict: opts.strict }, io);
-    });
-
-  program
-    .command("lint")
-    .description("check EventBus manifests for production readiness; exit 1 on an error-level finding")
-    .requiredOption("-f, --filename <file>", "manifest file, or - for standard input")
-    .addOption(new Option("--profile <profile>", "rule profile").choices(Object.values(LintProfile)).default(LintProfile.production))
-    .addOption(outputOption(["text", "json", "yaml"], "text"))
-    .action(async (opts: { filename: string; profile: LintProfile; output: "text" | "json" | "yaml" }) => {
-      result.code = await lintCommand({ file: opts.filename, profile: opts.profile, output: opts.output }, io);
-    });
-
-  program
-    .command("crd")
-    .description("print the EventBus CustomResourceDefinition (apply with kubectl apply -f -)")
-    .addOption(outputOption(["yaml", "json"], "yaml"))
-    .action((opts: { output: "yaml" | "json" }) => {
-      result.code = crdCommand(opts, io);
-    });
-
-  program
-    .command("render")
-    .description("print the Kubernetes objects of each managed bus (like helm template); exit 2 on invalid input")
-    .requiredOption("-f, --filename <file>", "manifest file, or - for standard input")
-    .option("-n, --namespace <namespace>", "namespace of the objects (default: metadata.namespace, else default)")
-    .addOption(outputOption(["yaml", "json"], "yaml"))
-    .option("--images <file>", "images per version, shaped like Argo Events' controller config (eventBus.jetstream.versions)")
-    .option("--secrets-dir <dir>", "keep each bus's credentials and certificates in <dir>/<namespace>/<name> (created 0700 when missing), so renders repeat")
-    .addOption(clusterDomainOption("certificates also name <svc>.<ns>.svc.<domain> (default: cluster.local only)"))
-    .action(async (opts: { filename: string; namespace?: string; output: "yaml" | "json"; images?: string; secretsDir?: string; clusterDomain?: string }) => {
-      result.code = await renderCommand(
-        { file: opts.filename, namespace: opts.namespace, output: opts.output, images: opts.images, secretsDir: opts.secretsDir, clusterDomain: opts.clusterDomain },
-        io,
-      );
-    });
-
-  addKubernetesCommands(program, io, result);
-  addTakeoverCommand(program, io, result);
-  addLocalCommands(program, io, result);
-  addStatusCommand(program, io, result);
-  addClientCommands(program, io);
-  addBackupCommands(program, io);
-
+  const name = argv.find((a) => !a.startsWith("-"));
+  const versionOnly = name === undefined && argv.length > 0 && argv.every((a) => a === "-V" || a === "--version");
+  const own = AREAS.find((a) => name !== undefined && a.commands.includes(name));
+  const areas = versionOnly ? [] : own !== undefined ? [own] : AREAS;
+  for (const register of await Promise.all(areas.map((a) => a.load()))) register(program, io, result);
   return program;
-}
-
-/** A whole positive number flag. */
-function positiveInt(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`${flag} ${JSON.stringify(value)}: must be a whole number from 0 to 65535`);
-    return n;
-  };
-}
-
-/** `eventbus controller` and `eventbus install`. */
-function addKubernetesCommands(program: Command, io: Io, result: { code: ExitCode }): void {
-  program
-    .command("controller")
-    .description("run the EventBus controller against a Kubernetes cluster until SIGINT or SIGTERM")
-    .option("-n, --namespace <namespace>", "reconcile EventBuses of this namespace only (default: all namespaces)")
-    .option("--all", "reconcile every EventBus, not only those annotated eventbus.argoproj.io/controller: eventbus (for clusters without Argo Events' EventBus controller)")
-    .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG, else in-cluster, else ~/.kube/config)")
-    .option("--context <name>", "kubeconfig context (default: its current-context)")
-    .option("--health-port <port>", "serve /healthz, /readyz and /metrics on this port", positiveInt("--health-port"))
-    .option("--images <file>", "images per version, shaped like Argo Events' controller config (eventBus.jetstream.versions)")
-    .option("--eventbus-image <image>", "the image scheduled backup CronJobs run (install passes the controller's own; default eventbus-controller:latest)")
-    .option("--workers <n>", "EventBuses reconciled at once (default 4)", positiveInt("--workers"))
-    .option("--no-leader-elect", "reconcile without holding the Lease (only when one controller runs)")
-    .option("--lease-namespace <namespace>", "namespace of the leader election Lease (default: $POD_NAMESPACE, the context's namespace, else default)")
-    .addOption(new Option("--log-format <format>", "log line format on stderr").choices(["text", "json"]).default("text"))
-    .addOption(clusterDomainOption("status.config URLs name <svc>.<ns>.svc.<domain>, new certificates name it too (default: <svc>.<ns>.svc, as Argo Events)"))
-    .action(async (opts: ControllerCommandOptions) => {
-      result.code = await controllerCommand(opts, io);
-    });
-
-  program
-    .command("install")
-    .description("print the CRD, RBAC and controller Deployment (kubectl apply -f -), or --apply them")
-    .option("-n, --namespace <namespace>", "namespace of the controller", "argo-events")
-    .option("--image <image>", "controller image", "eventbus-controller:latest")
-    .option("--watch-namespace <namespace>", "reconcile EventBuses of this namespace only (a Role instead of a ClusterRole)")
-    .option("--replicas <n>", "controller replicas (leader election picks one)", positiveInt("--replicas"))
-    .option("--all", "the controller reconciles every EventBus, not only annotated ones (clusters without Argo Events' EventBus controller)")
-    .addOption(outputOption(["yaml", "json"], "yaml"))
-    .option("--apply", "apply the objects by server-side apply with the kubeconfig's credentials", false)
-    .option("--kubeconfig <file>", "kubeconfig file for --apply")
-    .option("--context <name>", "kubeconfig context for --apply")
-    .action(async (opts: InstallCommandOptions) => {
-      result.code = await installCommand(opts, io);
-    });
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. Never exits itself. */
 export async function runCli(argv: readonly string[], io: Io = processIo): Promise<ExitCode> {
   const result: { code: ExitCode } = { code: ExitCode.ok };
-  const program = buildProgram(io, result);
+  const program = await buildProgram(argv, io, result);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return result.code;
@@ -151,39 +53,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
       const done = error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help";
       return done ? ExitCode.ok : ExitCode.invalid;
     }
-    if (error instanceof EventBusValidationError) {
-      io.stderr(error.issues.map((i) => `${formatIssue(i)}\n`).join("") + `${error.issues.length} issue(s); nothing was changed\n`);
-      return ExitCode.invalid;
-    }
-    if (error instanceof ManifestReadError) {
-      io.stderr(`eventbus: ${error.message}\n`);
-      return ExitCode.invalid;
-    }
-    if (error instanceof LocalPlatformError) {
-      io.stderr(`eventbus: ${error.message}\n${error.detail ? `${error.detail}\n` : ""}`);
-      if (error.code === LocalErrorCode.interrupted) return ExitCode.interrupted;
-      return error.isInputError ? ExitCode.invalid : ExitCode.failed;
-    }
-    if (isClientError(error)) {
-      // Bad input (names, data, config, auth file, options) is exit 2; a bus that failed is exit 1.
-      const invalid = !(error instanceof BusError) || error.code === ClientErrorCode.invalidOptions;
-      io.stderr(error.message.split("\n").map((line) => `eventbus: ${line}\n`).join(""));
-      return invalid ? ExitCode.invalid : ExitCode.failed;
-    }
-    if (isToolsError(error)) {
-      io.stderr(`eventbus: ${error.message}\n`);
-      return ExitCode.failed;
-    }
-    if (error instanceof KubeConfigError || isKubeError(error)) {
-      // An unusable kubeconfig or images file: bad input, nothing was changed.
-      io.stderr(`eventbus: ${error.message}\n`);
-      return ExitCode.invalid;
-    }
-    if (error instanceof CliError) {
-      io.stderr(`eventbus: ${error.message}\n`);
-      return error.exitCode;
-    }
-    io.stderr(`eventbus: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
-    return ExitCode.failed;
+    const { reportError } = await import("./report-error.js");
+    return reportError(error, io);
   }
 }
