@@ -17,7 +17,9 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { validate, type ResolvedEventBus } from "../src/api/index.js";
-import { renderBusObjects, toYamlDocuments, type KubeObject } from "../src/platforms/kubernetes/index.js";
+import { renderStanConfig } from "../src/natsconf/index.js";
+import { planStan } from "../src/plan/index.js";
+import { renderBusObjects, STAN_SECRETS_KEY, stanPodMaterial, toYamlDocuments, type KubeObject } from "../src/platforms/kubernetes/index.js";
 import type { BusSecrets } from "../src/secrets/index.js";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/stan-golden/", import.meta.url));
@@ -136,6 +138,20 @@ describe("STAN golden files", () => {
       for (const [name, text] of files) assert.equal(text, await readFile(join(dir, name), "utf8"), `${c.name}/${name}`);
     });
   }
+
+  test("stan golden - the plan and natsconf's renderer give each server's config and the secrets include of the golden files", async () => {
+    for (const c of CASES) {
+      const dir = join(FIXTURES, c.name);
+      const plan = planStan(bus(c), { platform: "kubernetes", namespace: c.namespace });
+      const material = stanPodMaterial(plan, SECRETS.credentials);
+      for (const server of plan.servers) {
+        const rendered = renderStanConfig(plan, server.index, material, { secretsInclude: STAN_SECRETS_KEY });
+        assert.equal(rendered.config, await readFile(join(dir, `${server.name}.conf`), "utf8"), `${c.name}/${server.name}.conf`);
+        if (plan.auth === "token") assert.equal(rendered.secrets, await readFile(join(dir, STAN_SECRETS_KEY), "utf8"), `${c.name}/${STAN_SECRETS_KEY}`);
+        else assert.equal(rendered.secrets, undefined, `${c.name}: no secrets include without a token`);
+      }
+    }
+  });
 
   test("stan golden - the cases cover 3 and 5 servers, token and no auth, volume claims and emptyDir", async () => {
     const texts = await Promise.all(CASES.map((c) => readFile(join(FIXTURES, c.name, "objects.yaml"), "utf8")));
