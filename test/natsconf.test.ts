@@ -17,14 +17,15 @@ import {
   MaterialMismatchError,
   NatsConfErrorCode,
   renderJetStreamConfig,
+  renderStanConfig,
   SECRETS_FILE_NAME,
   UnknownServerError,
   UnsafeValueError,
   type RenderedConfig,
 } from "../src/natsconf/index.js";
-import { planJetStream, type JetStreamPlan, type ServerMaterial } from "../src/plan/index.js";
-import { busTlsFiles, generateBusSecrets, saveBusSecrets, type BusSecrets, type BusTlsFiles } from "../src/secrets/index.js";
-import { findNatsServer } from "../src/tools/index.js";
+import { planJetStream, planStan, type JetStreamPlan, type ServerMaterial, type StanPlan, type StanServerMaterial } from "../src/plan/index.js";
+import { busTlsFiles, generateBusSecrets, generateCredentials, saveBusSecrets, type BusSecrets, type BusTlsFiles } from "../src/secrets/index.js";
+import { findBinary, findNatsServer, NATS_STREAMING_SERVER, resolveStanVersion } from "../src/tools/index.js";
 import { freePort, spawnProcess, waitFor, type ManagedProcess } from "./helpers/index.js";
 
 const execFileAsync = promisify(execFile);
@@ -646,3 +647,132 @@ async function startServers(binary: string, configFiles: readonly string[], proc
     );
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// NATS Streaming (STAN): the same plan on any platform, rendered with the same writer and values.
+
+function stanBus(native: Record<string, unknown> = {}, name = "legacy"): ResolvedEventBus {
+  const result = validate({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name }, spec: { nats: { native } } });
+  if (!result.ok) throw new Error(`invalid test manifest: ${JSON.stringify(result.issues)}`);
+  return result.bus;
+}
+
+function stanLocalPlan(native: Record<string, unknown> = {}): StanPlan {
+  return planStan(stanBus(native), { platform: "local", ports: fixedPorts(3) });
+}
+
+test("natsconf - STAN: a token given as a value is in the secrets include only; without a token there is no include, authorization or secrets file", () => {
+  const plan = stanLocalPlan({ auth: "token" });
+  const { config, secrets } = renderStanConfig(plan, 0, { storeDir: "/s", logDir: "/l", token: { value: "T0KEN-1" } });
+  assert.ok(!config.includes("T0KEN-1"));
+  assert.match(config, /^include "nats-secrets\.conf"$/m);
+  assert.match(config, /^authorization \{\n {2}token: \$EVENTBUS_TOKEN\n\}$/m);
+  assert.equal(secrets, '# The client token of a NATS Streaming EventBus, included by its servers\' configs. Keep it private.\nEVENTBUS_TOKEN: "T0KEN-1"\n');
+  // The secrets include names no server: one file serves them all.
+  assert.equal(renderStanConfig(plan, 2, { storeDir: "/s", logDir: "/l", token: { value: "T0KEN-1" } }).secrets, secrets);
+
+  const open = renderStanConfig(stanLocalPlan(), 1, { storeDir: "/s", logDir: "/l" });
+  assert.equal(open.secrets, undefined);
+  for (const absent of ["include", "authorization", "$"]) assert.ok(!open.config.includes(absent), absent);
+});
+
+test("natsconf - STAN: a token given as an environment variable is referenced by name, with no include and no secrets file", () => {
+  const plan = stanLocalPlan({ auth: "token" });
+  const { config, secrets } = renderStanConfig(plan, 0, { storeDir: "/s", logDir: "/l", token: { env: "STAN_TOKEN" } });
+  assert.match(config, /^ {2}token: \$STAN_TOKEN$/m);
+  assert.ok(!config.includes("include"));
+  assert.equal(secrets, undefined);
+  assert.throws(() => renderStanConfig(plan, 0, { storeDir: "/s", logDir: "/l", token: { env: "EVENTBUS_TOKEN" } }), InvalidValueError);
+});
+
+test("natsconf - STAN: a local plan renders its host, ports, routes, peers and paths; the Kubernetes names appear nowhere", () => {
+  const plan = stanLocalPlan({ maxAge: "4h35m", maxBytes: "0" });
+  const { config } = renderStanConfig(plan, 1, { storeDir: "/var/bus/1/store", logDir: "/var/bus/1/raft" });
+  assert.match(config, /^listen: "127\.0\.0\.1:20001"$/m);
+  assert.match(config, /^http: "127\.0\.0\.1:20201"$/m);
+  assert.match(config, /^ {2}listen: "127\.0\.0\.1:20101"$/m);
+  assert.match(config, /^ {2}advertise: "127\.0\.0\.1:20101"$/m);
+  assert.match(config, /^ {2}routes: \["nats:\/\/127\.0\.0\.1:20100", "nats:\/\/127\.0\.0\.1:20101", "nats:\/\/127\.0\.0\.1:20102"\]$/m);
+  assert.match(config, /^ {4}peers: \["eventbus-legacy-stan-0", "eventbus-legacy-stan-1", "eventbus-legacy-stan-2"\]$/m);
+  assert.match(config, /^ {2}dir: "\/var\/bus\/1\/store"$/m);
+  assert.match(config, /^ {4}log_path: "\/var\/bus\/1\/raft"$/m);
+  assert.match(config, /^ {4}max_age: "4h35m"$/m);
+  assert.match(config, /^ {4}max_bytes: 0$/m);
+  assert.doesNotMatch(config, /\.svc|0\.0\.0\.0|\/data\/stan/);
+  // Deterministic: the same input, and an equal plan built again, give identical bytes.
+  assert.equal(renderStanConfig(stanLocalPlan({ maxAge: "4h35m", maxBytes: "0" }), 1, { storeDir: "/var/bus/1/store", logDir: "/var/bus/1/raft" }).config, config);
+});
+
+test("natsconf - STAN: material that does not fit the plan, a bad server index, unsafe paths and values are typed errors naming the key", () => {
+  const token = stanLocalPlan({ auth: "token" });
+  const open = stanLocalPlan();
+  const material: StanServerMaterial = { storeDir: "/s", logDir: "/l", token: { value: "t" } };
+  assert.throws(() => renderStanConfig(token, 3, material), UnknownServerError);
+  assert.throws(() => renderStanConfig(token, 0.5, material), UnknownServerError);
+  assert.throws(() => renderStanConfig(token, 0, { storeDir: "/s", logDir: "/l" }), (err: unknown) => isNatsConfError(err, NatsConfErrorCode.materialMismatch));
+  assert.throws(() => renderStanConfig(open, 0, material), MaterialMismatchError);
+  assert.throws(() => renderStanConfig(token, 0, material, { secretsInclude: "/etc/nats-secrets.conf" }), InvalidValueError);
+  assert.throws(() => renderStanConfig(token, 0, material, { secretsInclude: 'x".conf' }), InvalidValueError);
+  assert.throws(() => renderStanConfig(open, 0, { storeDir: " ", logDir: "/l" }), (err: unknown) => err instanceof InvalidValueError && err.path === "streaming.dir");
+  assert.throws(() => renderStanConfig(open, 0, { storeDir: "/s", logDir: "" }), (err: unknown) => err instanceof InvalidValueError && err.path === "streaming.cluster.log_path");
+  assert.throws(() => renderStanConfig({ ...token, limits: { ...token.limits, maxMsgs: 1.5 } }, 0, material), (err: unknown) => err instanceof InvalidValueError && err.path === "streaming.store_limits.max_msgs");
+  const cases: [string, StanPlan, StanServerMaterial][] = [
+    ["streaming.dir", open, { storeDir: "/s\ninclude /etc/ZQX", logDir: "/l" }],
+    ["streaming.cluster.log_path", open, { storeDir: "/s", logDir: "/l\u0000ZQX" }],
+    ["authorization.token", token, { storeDir: "/s", logDir: "/l", token: { value: "t\rZQX" } }],
+    ["streaming.id", { ...open, clusterId: "id\u2028ZQX" }, { storeDir: "/s", logDir: "/l" }],
+  ];
+  for (const [path, plan, bad] of cases) {
+    assert.throws(
+      () => renderStanConfig(plan, 0, bad),
+      (err: unknown) => {
+        assert.ok(err instanceof UnsafeValueError, `${path}: ${String(err)}`);
+        assert.equal(err.path, path);
+        assert.ok(!err.message.includes("ZQX"), `the message repeats the value: ${err.message}`);
+        return true;
+      },
+    );
+  }
+  // Quotes and backslashes in a path stay one literal string.
+  assert.match(renderStanConfig(open, 0, { storeDir: '/s "q" \\x', logDir: "/l" }).config, /^ {2}dir: "\/s \\"q\\" \\\\x"$/m);
+});
+
+test("natsconf - STAN: a 3-server local plan's rendered configs run as a nats-streaming-server cluster: raft leader, its store and limits, token enforced", async () => {
+  await using dir = await tempDir("eventbus-natsconf-stan-");
+  const plan = planStan(stanBus({ auth: "token", maxAge: "48h", maxMsgs: 5000 }), { platform: "local", ports: await freePorts(3) });
+  const credentials = generateCredentials();
+  const binary = findBinary(NATS_STREAMING_SERVER, resolveStanVersion("latest").serverVersion);
+  const servers: ManagedProcess[] = [];
+  try {
+    for (const server of plan.servers) {
+      const serverDir = join(dir.path, String(server.index));
+      const rendered = renderStanConfig(plan, server.index, { storeDir: join(serverDir, "store"), logDir: join(serverDir, "raft"), token: { value: credentials.token } });
+      await mkdir(serverDir, { recursive: true, mode: 0o700 });
+      await writeFile(join(serverDir, CONFIG_FILE_NAME), rendered.config, { mode: 0o600 });
+      await writeFile(join(serverDir, SECRETS_FILE_NAME), rendered.secrets!, { mode: 0o600 });
+      // Run from / so that the include must resolve against the config's directory.
+      servers.push(await spawnProcess(binary, ["-sc", join(serverDir, CONFIG_FILE_NAME)], { cwd: "/" }));
+    }
+    const failWhen = Promise.race(servers.map((s, i) => s.exited.then((): never => { throw new Error(`stan ${i} exited:\n${s.output()}`); })));
+    const states = await waitFor(
+      "a STAN raft leader and two followers",
+      async () => {
+        const all = await Promise.all(plan.servers.map((s) => getJson(`http://127.0.0.1:${s.ports.monitor}/streaming/serverz`)));
+        if (all.some((s) => s?.["state"] !== "CLUSTERED")) return undefined;
+        return all.filter((s) => s!["role"] === "Leader").length === 1 ? all : undefined;
+      },
+      { timeoutMs: 30_000, failWhen },
+    );
+    assert.deepEqual(states.map((s) => [s!["cluster_id"], s!["node_id"]]).sort(), plan.servers.map((s) => ["eventbus-legacy", s.name]));
+    const log = servers[0]!.output();
+    assert.match(log, /Messages\s*:\s*5000\b/);
+    assert.match(log, /Age\s*:\s*48h0m0s/);
+    assert.match(log, new RegExp(`Store location: ${join(dir.path, "0", "store")}`));
+    const nc = await connect({ servers: [`nats://127.0.0.1:${plan.servers[0]!.ports.client}`], token: credentials.token, timeout: 5_000 });
+    await nc.flush();
+    await nc.close();
+    await assert.rejects(connect({ servers: [`nats://127.0.0.1:${plan.servers[1]!.ports.client}`], timeout: 5_000, reconnect: false }), /Authorization Violation/i);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+});

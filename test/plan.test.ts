@@ -1,17 +1,21 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Duration, jetStreamObjectNames, Quantity, validate, type ResolvedEventBus } from "../src/api/index.js";
+import { Duration, jetStreamObjectNames, Quantity, stanObjectNames, validate, type ResolvedEventBus } from "../src/api/index.js";
 import {
   DEFAULT_PORTS,
   InvalidPlacementError,
   isPlanError,
   planJetStream,
   PlanErrorCode,
+  planStan,
+  stanCredentialMaterial,
   WrongModeError,
   type JetStreamPlan,
   type Placement,
+  type StanPlan,
 } from "../src/plan/index.js";
+import { generateCredentials } from "../src/secrets/index.js";
 import { UnknownVersionError } from "../src/tools/index.js";
 
 function bus(metadata: Record<string, unknown>, spec: Record<string, unknown>): ResolvedEventBus {
@@ -246,4 +250,125 @@ test("plan - a bus of another mode is refused with a typed error", () => {
 test("plan - a version that is not in the versions table is the tools' typed error", () => {
   const b = bus({ name: "default" }, { jetstream: { version: "9.9" } });
   assert.throws(() => planJetStream(b, { platform: "kubernetes", namespace: "ns" }), UnknownVersionError);
+});
+
+// ---------------------------------------------------------------------------------------------
+// NATS Streaming (STAN)
+
+const stanRaftDefaults = {
+  heartbeatTimeout: Duration.parse("2s"),
+  electionTimeout: Duration.parse("2s"),
+  leaseTimeout: Duration.parse("1s"),
+  commitTimeout: Duration.parse("100ms"),
+};
+
+test("plan - a 3-replica local STAN bus: servers on 127.0.0.1, nats:// routes to every server, node IDs, Argo's store and raft defaults", () => {
+  const legacy = bus({ name: "legacy" }, { nats: { native: { replicas: 3, auth: "token" } } });
+  const routes = localPorts.map((p) => `nats://127.0.0.1:${p.cluster}`);
+  const expected: StanPlan = {
+    kind: "stan",
+    busName: "legacy",
+    platform: "local",
+    clusterId: "eventbus-legacy",
+    clusterName: "eventbus-legacy-stan",
+    replicas: 3,
+    servers: localPorts.map((ports, index) => ({ index, name: `eventbus-legacy-stan-${index}`, host: "127.0.0.1", ports, routes })),
+    listenHost: "127.0.0.1",
+    auth: "token",
+    storage: { persistent: true },
+    limits: { maxAge: Duration.parse("72h"), maxMsgs: 1_000_000, maxBytes: 1024 ** 3, maxSubs: 1000 },
+    raft: stanRaftDefaults,
+    maxPayloadBytes: 1024 * 1024,
+    connectRetries: 120,
+    objects: stanObjectNames("legacy"),
+  };
+  assert.deepStrictEqual(planStan(legacy, { platform: "local", ports: localPorts }), expected);
+});
+
+test("plan - a Kubernetes STAN bus: pod DNS names under the Service, default ports, 0.0.0.0 listeners, the manifest's limits and persistence", () => {
+  const b = bus(
+    { name: "archive" },
+    {
+      nats: {
+        native: {
+          replicas: 5,
+          persistence: { storageClassName: "fast", volumeSize: "25Gi" },
+          maxAge: "4h35m",
+          maxMsgs: 0,
+          maxBytes: "512MB",
+          maxSubs: 7,
+          maxPayload: "2MB",
+          raftHeartbeatTimeout: "3s",
+          raftElectionTimeout: "5s",
+          raftLeaseTimeout: "500ms",
+          raftCommitTimeout: "50ms",
+        },
+      },
+    },
+  );
+  const plan = planStan(b, { platform: "kubernetes", namespace: "prod" });
+  const host = (i: number) => `eventbus-archive-stan-${i}.eventbus-archive-stan-svc.prod.svc`;
+  const ports = { client: DEFAULT_PORTS.client, cluster: DEFAULT_PORTS.cluster, monitor: DEFAULT_PORTS.monitor };
+  assert.equal(plan.namespace, "prod");
+  assert.equal(plan.platform, "kubernetes");
+  assert.equal(plan.listenHost, "0.0.0.0");
+  assert.equal(plan.auth, "none");
+  assert.deepStrictEqual(
+    plan.servers,
+    [0, 1, 2, 3, 4].map((index) => ({
+      index,
+      name: `eventbus-archive-stan-${index}`,
+      host: host(index),
+      ports,
+      routes: [0, 1, 2, 3, 4].map((i) => `nats://${host(i)}:6222`),
+    })),
+  );
+  assert.deepStrictEqual(plan.storage, { persistent: true, volumeSize: Quantity.parse("25Gi"), storageClassName: "fast", accessMode: "ReadWriteOnce" });
+  assert.deepStrictEqual(plan.limits, { maxAge: Duration.parse("4h35m"), maxMsgs: 0, maxBytes: 512 * 1024 ** 2, maxSubs: 7 });
+  assert.deepStrictEqual(plan.raft, {
+    heartbeatTimeout: Duration.parse("3s"),
+    electionTimeout: Duration.parse("5s"),
+    leaseTimeout: Duration.parse("500ms"),
+    commitTimeout: Duration.parse("50ms"),
+  });
+  assert.equal(plan.maxPayloadBytes, 2 * 1024 ** 2);
+  // Without persistence, a pod's store is an emptyDir; locally the state dir always keeps it.
+  const ephemeral = bus({ name: "e" }, { nats: { native: {} } });
+  assert.deepStrictEqual(planStan(ephemeral, { platform: "kubernetes", namespace: "ns" }).storage, { persistent: false });
+  assert.deepStrictEqual(planStan(ephemeral, { platform: "local", ports: localPorts }).storage, { persistent: true });
+});
+
+test("plan - a STAN plan names no path and no Kubernetes name on a local placement; the same input gives a deep-equal plan", () => {
+  const b = bus({ name: "legacy" }, { nats: { native: { auth: "token", persistence: {} } } });
+  const placement: Placement = { platform: "local", ports: localPorts, host: "::1" };
+  const plan = planStan(b, placement);
+  assert.deepStrictEqual(planStan(b, placement), plan);
+  assert.equal(JSON.stringify(planStan(b, placement)), JSON.stringify(plan));
+  assert.notEqual(plan.servers[0]!.ports, localPorts[0]);
+  assert.deepStrictEqual(plan.servers[1]!.routes, localPorts.map((p) => `nats://[::1]:${p.cluster}`));
+  const { objects, ...rest } = plan;
+  assert.deepStrictEqual(objects, stanObjectNames("legacy"));
+  assert.doesNotMatch(JSON.stringify(rest), /\.svc|\/data|\/etc|0\.0\.0\.0/);
+});
+
+test("plan - STAN: a local port count other than the replicas or a port used twice is refused; a bus of another mode too", () => {
+  const b = bus({ name: "legacy" }, { nats: { native: {} } });
+  assert.throws(() => planStan(b, { platform: "local", ports: localPorts.slice(0, 1) }), (err: unknown) => isPlanError(err, PlanErrorCode.invalidPlacement));
+  const reused = [localPorts[0]!, localPorts[1]!, { client: 14222, cluster: 16224, monitor: 18224 }];
+  assert.throws(() => planStan(b, { platform: "local", ports: reused }), /server 2 client port 14222 is also the server 0 client port/);
+  const js = bus({ name: "default" }, { jetstream: { version: "2.10" } });
+  assert.throws(
+    () => planStan(js, { platform: "kubernetes", namespace: "ns" }),
+    (err: unknown) => err instanceof WrongModeError && err.expected === "nats.native" && err.actual === "jetstream",
+  );
+  const exotic = bus({ name: "shared" }, { nats: { exotic: { url: "nats://stan:4222", clusterID: "stan" } } });
+  assert.throws(() => planStan(exotic, { platform: "local", ports: [] }), WrongModeError);
+});
+
+test("plan - STAN credential material: the token as a value with token auth, nothing without", () => {
+  const c = generateCredentials();
+  const token = planStan(bus({ name: "t" }, { nats: { native: { auth: "token" } } }), { platform: "kubernetes", namespace: "ns" });
+  const none = planStan(bus({ name: "n" }, { nats: { native: {} } }), { platform: "kubernetes", namespace: "ns" });
+  assert.deepStrictEqual(stanCredentialMaterial(token, c), { token: { value: c.token } });
+  assert.deepStrictEqual(stanCredentialMaterial(none, c), {});
 });

@@ -14,39 +14,16 @@
 import { Duration, type ServerSetting } from "../api/index.js";
 import { hostPort, type JetStreamPlan, type SecretValue, type ServerMaterial, type ServerPlan } from "../plan/index.js";
 import { InvalidValueError, MaterialMismatchError, UnknownServerError } from "./errors.js";
-import { array, boolean, duration, integer, quoteString, variable } from "./values.js";
+import { SECRET_VARIABLES, SecretsFile, secretsIncludePath, type RenderOptions } from "./secrets-file.js";
+import { array, boolean, duration, integer, quoteString } from "./values.js";
 import { ConfWriter, inlineMap } from "./writer.js";
 
 /** The config file's name on both platforms. */
 export const CONFIG_FILE_NAME = "nats.conf";
-/** The secrets file's name, next to the config file unless {@link RenderOptions.secretsInclude} says otherwise. */
-export const SECRETS_FILE_NAME = "nats-secrets.conf";
 /** How long a TLS handshake on the client and route listeners may take. */
 export const TLS_HANDSHAKE_TIMEOUT = Duration.parse("5s");
 /** The shortest `lame_duck_duration` nats-server accepts. */
 export const MIN_LAME_DUCK_DURATION = Duration.parse("30s");
-
-/** The variables the secrets file defines, by what they hold. */
-export const SECRET_VARIABLES = {
-  jetStreamPassword: "EVENTBUS_JS_PASSWORD",
-  systemPassword: "EVENTBUS_SYS_PASSWORD",
-  token: "EVENTBUS_TOKEN",
-  routePassword: "EVENTBUS_ROUTE_PASSWORD",
-  routes: "EVENTBUS_ROUTES",
-  encryptionKey: "EVENTBUS_JETSTREAM_KEY",
-} as const;
-
-const RESERVED_VARIABLES: ReadonlySet<string> = new Set(Object.values(SECRET_VARIABLES));
-
-/** Options of {@link renderJetStreamConfig}. */
-export interface RenderOptions {
-  /**
-   * The secrets file as the `include` names it: a path relative to the config file's directory
-   * (nats-server joins even an absolute include path to that directory).
-   * @default SECRETS_FILE_NAME
-   */
-  readonly secretsInclude?: string;
-}
 
 /** The two texts of one server's config. */
 export interface RenderedConfig {
@@ -71,11 +48,7 @@ export function renderJetStreamConfig(plan: JetStreamPlan, serverIndex: number, 
   checkMaterial(plan, material);
   checkLameDuck(plan);
   if (material.storeDir.trim() === "") throw new InvalidValueError("jetstream.store_dir", "must not be empty");
-  const secretsInclude = options.secretsInclude ?? SECRETS_FILE_NAME;
-  if (secretsInclude.startsWith("/") || secretsInclude.trim() === "") {
-    // nats-server joins every include path to the including file's directory, absolute or not.
-    throw new InvalidValueError("include", "the secrets include must be a path relative to the config file's directory");
-  }
+  const secretsInclude = secretsIncludePath(options);
 
   const secrets = new SecretsFile();
   const clustered = plan.replicas > 1;
@@ -117,7 +90,11 @@ export function renderJetStreamConfig(plan: JetStreamPlan, serverIndex: number, 
   renderAuth(conf, plan, material, secrets);
   if (clustered) renderCluster(conf, plan, server, material, secrets);
 
-  return { config: conf.toString(), secrets: secrets.render(plan, server) };
+  const secretsHeader = [
+    `Secret values of ${server.name} of EventBus ${JSON.stringify(plan.busName)}, included by its config, which refers`,
+    "to each as a $variable. Keep this file private (mode 0600, or a Kubernetes Secret).",
+  ];
+  return { config: conf.toString(), secrets: secrets.render(secretsHeader, "This server has no secret values.") };
 }
 
 function renderAuth(conf: ConfWriter, plan: JetStreamPlan, material: ServerMaterial, secrets: SecretsFile): void {
@@ -189,36 +166,6 @@ function withCredentials(url: string, user: string, password: { value: string })
   const scheme = "nats-route://";
   if (!url.startsWith(scheme)) throw new InvalidValueError("cluster.routes", `a route URL must start with ${scheme}`);
   return `${scheme}${encodeURIComponent(user)}:${encodeURIComponent(password.value)}@${url.slice(scheme.length)}`;
-}
-
-/** Collects the secrets file's variables in the order the config refers to them. */
-class SecretsFile {
-  private readonly definitions: string[] = [];
-
-  /** `$NAME` for a secret: a variable this file defines, or the environment variable it names. */
-  reference(secret: SecretValue, name: string, path: string): string {
-    if ("env" in secret) {
-      if (RESERVED_VARIABLES.has(secret.env)) {
-        throw new InvalidValueError(path, `the environment variable ${secret.env} has the name of a variable of the secrets file, which would hide it`);
-      }
-      return variable(secret.env, path);
-    }
-    return this.define(name, quoteString(secret.value, path));
-  }
-
-  /** Defines `name` with a rendered value and returns the reference to it. */
-  define(name: string, rendered: string): string {
-    this.definitions.push(`${name}: ${rendered}`);
-    return variable(name, name);
-  }
-
-  render(plan: JetStreamPlan, server: ServerPlan): string {
-    const conf = new ConfWriter()
-      .comment(`Secret values of ${server.name} of EventBus ${JSON.stringify(plan.busName)}, included by its config, which refers`)
-      .comment("to each as a $variable. Keep this file private (mode 0600, or a Kubernetes Secret).");
-    if (this.definitions.length === 0) conf.comment("This server has no secret values.");
-    return `${conf.toString()}${this.definitions.map((d) => `${d}\n`).join("")}`;
-  }
 }
 
 function checkMaterial(plan: JetStreamPlan, material: ServerMaterial): void {

@@ -64,3 +64,8 @@ export class ConfWriter {
 export function inlineMap(entries: readonly (readonly [string, string])[]): string {
   return `{ ${entries.map(([k, v]) => `${key(k)}: ${v}`).join(", ")} }`;
 }
+
+/** `[v1, v2]` on one line, from already rendered values. */
+export function inlineArray(values: readonly string[]): string {
+  return `[${values.join(", ")}]`;
+}

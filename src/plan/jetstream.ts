@@ -1,15 +1,10 @@
 /** Planning a managed JetStream bus: names, addresses, routes, TLS names, storage and stream. */
-import { defaults, Duration, jetStreamObjectNames, type ResolvedEventBus, type ResolvedJetStream } from "../api/index.js";
+import { defaults, Duration, jetStreamObjectNames, type ResolvedEventBus } from "../api/index.js";
 import { resolveJetStreamVersion } from "../tools/index.js";
-import { InvalidPlacementError, WrongModeError } from "./errors.js";
-import { DEFAULT_PORTS, type JetStreamPlan, type Placement, type ServerPlan, type ServerPorts } from "./types.js";
+import { WrongModeError } from "./errors.js";
+import { hostPort, listenHost, ROUTE_CONNECT_RETRIES, serverAddresses } from "./placement.js";
+import type { JetStreamPlan, Placement, ServerPlan } from "./types.js";
 
-/** The address local servers listen on and are reached at, unless the placement names another. */
-export const LOCAL_HOST = "127.0.0.1";
-/** The interface a server binds to in a pod: every interface, so the Service reaches it. */
-export const POD_LISTEN_HOST = "0.0.0.0";
-/** Route attempts before a server gives up on a peer (Argo Events: 120). */
-export const ROUTE_CONNECT_RETRIES = 120;
 /** The cluster domain of Kubernetes Service DNS names. */
 export const CLUSTER_DOMAIN = "cluster.local";
 
@@ -28,8 +23,6 @@ export const LAME_DUCK = {
 /** Names the server certificates of a local bus carry. */
 export const LOCAL_TLS_NAMES = { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"] } as const;
 
-const MAX_PORT = 65_535;
-
 /**
  * Plans a managed JetStream bus on a platform: the same plan runs as local processes and as a
  * StatefulSet. Pure and deterministic: the same bus and placement always give a deep-equal plan.
@@ -45,7 +38,7 @@ export function planJetStream(bus: ResolvedEventBus, placement: Placement): JetS
   if (spec.mode !== "jetstream") throw new WrongModeError(bus.name, "jetstream", spec.mode);
   const objects = jetStreamObjectNames(bus.name);
   const version = resolveJetStreamVersion(spec.version);
-  const addresses = placement.platform === "local" ? localAddresses(bus.name, spec, placement) : podAddresses(spec, placement.namespace, objects);
+  const addresses = serverAddresses(bus.name, spec.replicas, placement, objects);
   const servers: ServerPlan[] = addresses.map(({ host, ports }, index) => ({
     index,
     name: `${objects.statefulSet}-${index}`,
@@ -68,7 +61,7 @@ export function planJetStream(bus: ResolvedEventBus, placement: Placement): JetS
     clusterName: objects.statefulSet,
     replicas: spec.replicas,
     servers,
-    listenHost: placement.platform === "local" ? (placement.host ?? LOCAL_HOST) : POD_LISTEN_HOST,
+    listenHost: listenHost(placement),
     auth: spec.auth,
     tls: spec.tls,
     tlsNames: placement.platform === "local" ? localTlsNames() : serviceTlsNames(objects.service, placement.namespace, placement.clusterDomain),
@@ -95,42 +88,6 @@ export function planJetStream(bus: ResolvedEventBus, placement: Placement): JetS
   };
 }
 
-interface Address {
-  readonly host: string;
-  readonly ports: ServerPorts;
-}
-
-function localAddresses(busName: string, spec: ResolvedJetStream, placement: Extract<Placement, { platform: "local" }>): Address[] {
-  const host = placement.host ?? LOCAL_HOST;
-  if (host.trim() === "") throw new InvalidPlacementError(busName, "the host must not be empty");
-  if (placement.ports.length !== spec.replicas) {
-    throw new InvalidPlacementError(busName, `the bus has ${spec.replicas} replicas but the placement names ports for ${placement.ports.length} servers`);
-  }
-  const seen = new Map<number, string>();
-  placement.ports.forEach((ports, index) => {
-    for (const listener of ["client", "cluster", "monitor"] as const) {
-      const port = ports[listener];
-      const where = `server ${index} ${listener} port`;
-      if (!Number.isInteger(port) || port < 1 || port > MAX_PORT) {
-        throw new InvalidPlacementError(busName, `${where} must be an integer from 1 to ${MAX_PORT}, got ${port}`);
-      }
-      const previous = seen.get(port);
-      if (previous !== undefined) throw new InvalidPlacementError(busName, `${where} ${port} is also the ${previous}`);
-      seen.set(port, where);
-    }
-  });
-  return placement.ports.map((ports) => ({ host, ports: { client: ports.client, cluster: ports.cluster, monitor: ports.monitor } }));
-}
-
-function podAddresses(spec: ResolvedJetStream, namespace: string, objects: ReturnType<typeof jetStreamObjectNames>): Address[] {
-  const ports = { client: DEFAULT_PORTS.client, cluster: DEFAULT_PORTS.cluster, monitor: DEFAULT_PORTS.monitor };
-  return Array.from({ length: spec.replicas }, (_, index) => ({
-    // The pod's name under the headless Service: <statefulset>-<i>.<service>.<namespace>.svc
-    host: `${objects.statefulSet}-${index}.${objects.service}.${namespace}.svc`,
-    ports,
-  }));
-}
-
 function localTlsNames(): JetStreamPlan["tlsNames"] {
   return { dnsNames: [...LOCAL_TLS_NAMES.dnsNames], ipAddresses: [...LOCAL_TLS_NAMES.ipAddresses] };
 }
@@ -143,9 +100,4 @@ function serviceTlsNames(service: string, namespace: string, clusterDomain?: str
   const domains = clusterDomain === undefined || clusterDomain === CLUSTER_DOMAIN ? [CLUSTER_DOMAIN] : [CLUSTER_DOMAIN, clusterDomain];
   const forms = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, ...domains.map((d) => `${service}.${namespace}.svc.${d}`)];
   return { dnsNames: [...forms, ...forms.map((name) => `*.${name}`), "localhost"], ipAddresses: ["127.0.0.1"] };
-}
-
-/** `host:port`, with an IPv6 host in brackets. */
-export function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -1,5 +1,5 @@
 import type { Credentials } from "../secrets/index.js";
-import type { JetStreamPlan, ServerMaterial } from "./types.js";
+import type { JetStreamPlan, ServerMaterial, StanPlan, StanServerMaterial } from "./types.js";
 
 /**
  * The credential part of a server's material, the same on every platform: the auth mode's users or
@@ -18,4 +18,9 @@ export function credentialMaterial(plan: JetStreamPlan, c: Credentials): Pick<Se
     ...(plan.replicas > 1 && { routeAuth: { user: c.routeUser, password: { value: c.routePassword } } }),
     encryptionKey: { value: c.encryptionKey },
   };
+}
+
+/** The credential part of a NATS Streaming server's material: the token of a token-auth bus, as a value of the secrets include. */
+export function stanCredentialMaterial(plan: StanPlan, c: Credentials): Pick<StanServerMaterial, "token"> {
+  return plan.auth === "token" ? { token: { value: c.token } } : {};
 }

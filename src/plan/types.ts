@@ -1,7 +1,7 @@
 import type { Duration, Quantity, ServerSetting, StreamConfig } from "../api/index.js";
-import type { jetStreamObjectNames } from "../api/index.js";
+import type { jetStreamObjectNames, stanObjectNames } from "../api/index.js";
 
-/** The ports a JetStream server listens on, as Argo Events' pods expose them. */
+/** The ports a server listens on (JetStream and NATS Streaming alike), as Argo Events' pods expose them. */
 export const DEFAULT_PORTS = { client: 4222, cluster: 6222, monitor: 8222, metrics: 7777 } as const;
 
 /** The listeners of one server. */
@@ -30,12 +30,18 @@ export type Placement =
 /** One server of a bus. */
 export interface ServerPlan {
   readonly index: number;
-  /** `eventbus-<bus>-js-<index>`: the server_name, the pod name on Kubernetes. */
+  /**
+   * `<statefulset>-<index>` (`eventbus-<bus>-js-<index>`, `eventbus-<bus>-stan-<index>`): the
+   * server_name or raft node ID, the pod name on Kubernetes.
+   */
   readonly name: string;
   /** The address peers and clients reach it at: 127.0.0.1 locally, the pod's DNS name on Kubernetes. */
   readonly host: string;
   readonly ports: ServerPorts;
-  /** `nats-route://host:port` of every server of the bus, itself included, in server order. */
+  /**
+   * The route URL of every server of the bus, itself included, in server order: `nats-route://host:port`
+   * for JetStream, `nats://host:port` for NATS Streaming (as Argo Events writes them); none for one server.
+   */
   readonly routes: readonly string[];
 }
 
@@ -83,6 +89,38 @@ export interface JetStreamPlan {
   readonly startArgs: readonly string[];
 }
 
+/** The platform-neutral plan of a managed NATS Streaming (STAN) bus; both platforms can run exactly this. */
+export interface StanPlan {
+  readonly kind: "stan";
+  readonly busName: string;
+  readonly namespace?: string;
+  readonly platform: Placement["platform"];
+  /** `eventbus-<bus>`: the cluster ID clients connect with. */
+  readonly clusterId: string;
+  /** The NATS cluster's name: the StatefulSet's name, `eventbus-<bus>-stan`; servers with another name refuse the route. */
+  readonly clusterName: string;
+  readonly replicas: number;
+  /** Each server's name is its raft node ID; the names of all of them are the raft peers. */
+  readonly servers: readonly ServerPlan[];
+  /** The interface listeners bind to: 127.0.0.1 locally, 0.0.0.0 in a pod. */
+  readonly listenHost: string;
+  readonly auth: "token" | "none";
+  readonly storage: {
+    /** Whether the file store and raft log survive a restart (a volume claim, or the state dir). */
+    readonly persistent: boolean;
+    readonly volumeSize?: Quantity;
+    readonly storageClassName?: string;
+    readonly accessMode?: string;
+  };
+  /** The store limits of every channel; 0 for no limit. */
+  readonly limits: { readonly maxAge: Duration; readonly maxMsgs: number; readonly maxBytes: number; readonly maxSubs: number };
+  readonly raft: { readonly heartbeatTimeout: Duration; readonly electionTimeout: Duration; readonly leaseTimeout: Duration; readonly commitTimeout: Duration };
+  readonly maxPayloadBytes: number;
+  /** How many times a route is retried before a server gives up on a peer. */
+  readonly connectRetries: number;
+  readonly objects: ReturnType<typeof stanObjectNames>;
+}
+
 /** A secret value written into a config file, or a reference to an environment variable holding it. */
 export type SecretValue = { readonly value: string } | { readonly env: string };
 
@@ -105,4 +143,14 @@ export interface ServerMaterial {
   readonly encryptionKey?: SecretValue;
   /** Where the server writes its pid and ports files (local platform), if anywhere. */
   readonly pidFile?: string;
+}
+
+/** What a NATS Streaming server's config needs beyond the plan: paths on its platform and the token. */
+export interface StanServerMaterial {
+  /** The file store's directory. */
+  readonly storeDir: string;
+  /** The raft log's directory (a clustered bus). */
+  readonly logDir: string;
+  /** The clients' token, when the plan's auth is token. */
+  readonly token?: SecretValue;
 }

@@ -32,8 +32,7 @@ export {
   podSecretsKey,
   ServerSecretKey,
 } from "./jetstream-objects.js";
-export { STAN_CONFIG_DIR, STAN_DATA_DIR, STAN_LOG_DIR, STAN_SECRETS_KEY, STAN_STORE_DIR, stanPodConfig } from "./stan-objects.js";
-export { renderStanConfig, renderStanSecrets, STAN_TOKEN_VARIABLE, type StanServerConfig } from "./stan-config.js";
+export { STAN_CONFIG_DIR, STAN_DATA_DIR, STAN_LOG_DIR, STAN_SECRETS_KEY, STAN_STORE_DIR, stanPodMaterial } from "./stan-objects.js";
 export {
   busLabels,
   CONTROLLER_LABEL_VALUE,

@@ -1,7 +1,8 @@
 /**
- * The objects of a managed NATS Streaming (STAN) bus, named as Argo Events names them: the server
- * Secret (token auth), the client Secret, the ConfigMap (one nats-streaming-server config per pod),
- * the headless Service, the StatefulSet and the PodDisruptionBudget.
+ * The objects of a managed NATS Streaming (STAN) bus, named as Argo Events names them, with the
+ * configs rendered by natsconf from the bus's plan: the server Secret (token auth), the client
+ * Secret, the ConfigMap (one nats-streaming-server config per pod), the headless Service, the
+ * StatefulSet and the PodDisruptionBudget.
  *
  * The StatefulSet's fields that a live StatefulSet cannot change (serviceName, selector,
  * podManagementPolicy, volumeClaimTemplates) are those of Argo Events' NATS Streaming installer
@@ -9,9 +10,9 @@
  * that a StatefulSet Argo made is updated in place and its volumes' stores are found.
  */
 import { stanObjectNames, type ResolvedEventBus, type ResolvedStan } from "../../api/index.js";
-import { SECRETS_FILE_NAME } from "../../natsconf/index.js";
-import { DEFAULT_PORTS, POD_LISTEN_HOST, ROUTE_CONNECT_RETRIES } from "../../plan/index.js";
-import { clientAuthSecretData, type BusSecrets } from "../../secrets/index.js";
+import { renderStanConfig, SECRETS_FILE_NAME } from "../../natsconf/index.js";
+import { DEFAULT_PORTS, planStan, stanCredentialMaterial, type StanPlan, type StanServerMaterial } from "../../plan/index.js";
+import { clientAuthSecretData, type BusSecrets, type Credentials } from "../../secrets/index.js";
 import { stanImages, type ImagesTable, type StanImages } from "./images.js";
 import { podConfigKey } from "./jetstream-objects.js";
 import {
@@ -32,7 +33,6 @@ import {
   type KubeObject,
   type ObjectContext,
 } from "./objects.js";
-import { renderStanConfig, renderStanSecrets, type StanServerConfig } from "./stan-config.js";
 
 /** Where the ConfigMap (and the server Secret, with token auth) is mounted in the pods. */
 export const STAN_CONFIG_DIR = "/etc/stan-config";
@@ -63,46 +63,30 @@ export const STAN_EMPTY_DIR_VOLUME = "stan-data";
 const CONFIG_VOLUME = "config-volume";
 const EXPORTER_ARGS = ["-connz", "-routez", "-subz", "-varz", "-channelz", "-serverz", "-prefix=nats"] as const;
 
-/** The config of server `index` of a STAN bus in its pod: pod DNS names, pod paths. */
-export function stanPodConfig(bus: ResolvedEventBus, spec: ResolvedStan, namespace: string, index: number): StanServerConfig {
-  const names = stanObjectNames(bus.name);
-  const pods = Array.from({ length: spec.replicas }, (_, i) => `${names.statefulSet}-${i}`);
-  const host = (pod: string) => `${pod}.${names.service}.${namespace}.svc`;
-  const self = pods[index];
-  if (self === undefined) throw new RangeError(`server ${index} does not exist; the bus has ${spec.replicas}`);
-  return {
-    busName: bus.name,
-    clusterId: names.clusterID,
-    nodeId: self,
-    peers: pods,
-    clusterName: names.statefulSet,
-    listenHost: POD_LISTEN_HOST,
-    ports: { client: DEFAULT_PORTS.client, cluster: DEFAULT_PORTS.cluster, monitor: DEFAULT_PORTS.monitor },
-    advertise: `${host(self)}:${DEFAULT_PORTS.cluster}`,
-    routes: pods.map((pod) => `nats://${host(pod)}:${DEFAULT_PORTS.cluster}`),
-    connectRetries: ROUTE_CONNECT_RETRIES,
-    storeDir: STAN_STORE_DIR,
-    logPath: STAN_LOG_DIR,
-    maxPayloadBytes: spec.maxPayload.bytes,
-    limits: { maxAge: spec.maxAge, maxMsgs: spec.maxMsgs, maxBytes: spec.maxBytes.bytes, maxSubs: spec.maxSubs },
-    raft: spec.raft,
-    ...(spec.auth === "token" && { tokenInclude: STAN_SECRETS_KEY }),
-  };
+/** The material every pod's config is rendered with: paths in the pod, and the token as a value of the secrets include. */
+export function stanPodMaterial(plan: StanPlan, credentials: Credentials): StanServerMaterial {
+  return { storeDir: STAN_STORE_DIR, logDir: STAN_LOG_DIR, ...stanCredentialMaterial(plan, credentials) };
 }
 
 /** Renders the objects of a managed NATS Streaming bus, in apply order. */
 export function stanObjects(bus: ResolvedEventBus, spec: ResolvedStan, ctx: ObjectContext, images: ImagesTable, secrets: BusSecrets): KubeObject[] {
-  const names = stanObjectNames(bus.name);
+  const plan = planStan(bus, { platform: "kubernetes", namespace: ctx.namespace });
+  const names = plan.objects;
   const image = stanImages(images);
+  const material = stanPodMaterial(plan, secrets.credentials);
   const configs: Record<string, string> = {};
-  for (let i = 0; i < spec.replicas; i++) {
-    const config = stanPodConfig(bus, spec, ctx.namespace, i);
-    configs[podConfigKey(config.nodeId)] = renderStanConfig(config);
+  // The secrets include names no server: every pod reads the same one, one key of the server Secret.
+  let serverSecrets: string | undefined;
+  for (const server of plan.servers) {
+    const rendered = renderStanConfig(plan, server.index, material, { secretsInclude: STAN_SECRETS_KEY });
+    configs[podConfigKey(server.name)] = rendered.config;
+    serverSecrets = rendered.secrets;
   }
-  const token = spec.auth === "token";
+  const token = plan.auth === "token";
   const objects: KubeObject[] = [];
   if (token) {
-    objects.push(secret(names.serverSecret, ctx, { [STAN_SECRETS_KEY]: renderStanSecrets(secrets.credentials.token) }));
+    if (serverSecrets === undefined) throw new Error("BUG: a token-auth STAN bus rendered no secrets include");
+    objects.push(secret(names.serverSecret, ctx, { [STAN_SECRETS_KEY]: serverSecrets }));
     objects.push(secret(names.clientSecret, ctx, clientAuthSecretData(secrets.credentials, "token")));
   }
   objects.push(configMap(names.configMap, ctx, configs));
@@ -114,22 +98,22 @@ export function stanObjects(bus: ResolvedEventBus, spec: ResolvedStan, ctx: Obje
     { name: "metrics", port: METRICS_PORT },
   ]);
   objects.push({ ...service, metadata: { ...service.metadata, labels: { ...STAN_SERVICE_LABEL, ...service.metadata.labels } } });
-  objects.push(stanStatefulSet(bus.name, spec, ctx, image, token, bus.manifest.metadata?.labels));
-  if (spec.replicas >= PDB_MIN_REPLICAS) objects.push(podDisruptionBudget(names.podDisruptionBudget, ctx));
+  objects.push(stanStatefulSet(plan, spec, ctx, image, token, bus.manifest.metadata?.labels));
+  if (plan.replicas >= PDB_MIN_REPLICAS) objects.push(podDisruptionBudget(names.podDisruptionBudget, ctx));
   return objects;
 }
 
 function stanStatefulSet(
-  busName: string,
+  plan: StanPlan,
   spec: ResolvedStan,
   ctx: ObjectContext,
   image: StanImages,
   token: boolean,
   eventBusLabels: Readonly<Record<string, string>> | undefined,
 ): KubeObject {
-  const names = stanObjectNames(busName);
+  const names = plan.objects;
   const pod = spec.pod;
-  const dataName = spec.persistence === undefined ? STAN_EMPTY_DIR_VOLUME : stanVolumeClaimName(busName);
+  const dataName = spec.persistence === undefined ? STAN_EMPTY_DIR_VOLUME : stanVolumeClaimName(plan.busName);
   const data = dataVolume(dataName, spec.persistence);
   const sources: Record<string, unknown>[] = [{ configMap: { name: names.configMap } }];
   if (token) sources.push({ secret: { name: names.serverSecret } });
@@ -151,7 +135,7 @@ function stanStatefulSet(
   return statefulSet(ctx, {
     name: names.statefulSet,
     serviceName: names.service,
-    replicas: spec.replicas,
+    replicas: plan.replicas,
     // Argo's (it sets none, and the API server defaults it). One pod starts once the one before is
     // ready, so no readiness probe may wait for a raft quorum: the first pod would never be ready.
     podManagementPolicy: PodManagementPolicy.orderedReady,
