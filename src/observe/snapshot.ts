@@ -9,14 +9,10 @@ import type { ConsumerInfo } from "@nats-io/jetstream";
 import { Duration } from "../api/index.js";
 import { durableName, type DurableNameParts, type EventBusClient, type StreamSummary } from "../client/index.js";
 import { getJson } from "./http.js";
-import { retentionOutlook, type ConsumerRetention, type RetentionOutlook, type RetentionSample } from "./retention.js";
+import { readMetaGroup, type Jsz, type MetaGroup, type MonitorEndpoint } from "./jsz.js";
 
-/** Where one server's monitoring endpoint is. */
-export interface MonitorEndpoint {
-  readonly name: string;
-  /** `http://host:port` of the monitoring listener. */
-  readonly url: string;
-}
+export type { MonitorEndpoint } from "./jsz.js";
+import { retentionOutlook, type ConsumerRetention, type RetentionOutlook, type RetentionSample } from "./retention.js";
 
 /** One server as its monitoring endpoint reports it. */
 export interface ServerSnapshot {
@@ -234,27 +230,12 @@ export function serverFromMonitoring(name: string, healthy: boolean, varz: Varz 
 }
 
 async function metaGroup(monitors: readonly MonitorEndpoint[], servers: readonly ServerSnapshot[], timeout: number): Promise<BusSnapshot["jetstream"]> {
-  // Only the meta leader knows which peers are current; find it through any reachable server.
-  const reachable = monitors.filter((_, i) => servers[i]?.reachable);
-  let view: JszServer["meta_cluster"];
-  for (const monitor of reachable) {
-    view = (await getJson<JszServer>(`${monitor.url}/jsz`, timeout))?.meta_cluster;
-    if (view?.leader) break;
-  }
-  const leader = reachable.find((m) => m.name === view?.leader);
-  const leaderView = leader ? (await getJson<JszServer>(`${leader.url}/jsz`, timeout))?.meta_cluster : undefined;
-  const meta = leaderView ?? view;
-  return metaGroupOf(meta);
+  return snapshotMeta(await readMetaGroup(monitors.filter((_, i) => servers[i]?.reachable), timeout));
 }
 
-/** The meta group as its leader (or, without one, any server) sees it. */
-export function metaGroupOf(meta: JszServer["meta_cluster"]): BusSnapshot["jetstream"] {
-  if (!meta) return { peers: [] };
-  const peers = [
-    ...(meta.leader ? [{ name: meta.leader, current: true, offline: false, lag: 0 }] : []),
-    ...(meta.replicas ?? []).map((r) => ({ name: r.name, current: r.current, offline: r.offline ?? false, lag: r.lag ?? 0 })),
-  ].sort((a, b) => a.name.localeCompare(b.name));
-  return { ...(meta.leader && { metaLeader: meta.leader }), peers };
+/** The meta group in a snapshot's words. */
+export function snapshotMeta(group: MetaGroup): BusSnapshot["jetstream"] {
+  return { ...(group.leader !== undefined && { metaLeader: group.leader }), peers: group.peers };
 }
 
 async function consumerSnapshots(client: EventBusClient, dependencies: readonly DurableNameParts[]): Promise<ConsumerSnapshot[]> {
@@ -377,12 +358,4 @@ export interface Varz {
 }
 
 /** The fields of a server's `/jsz` a snapshot reads. */
-export interface JszServer {
-  readonly memory?: number;
-  readonly storage?: number;
-  readonly config?: { readonly max_memory?: number; readonly max_storage?: number };
-  readonly meta_cluster?: {
-    readonly leader?: string;
-    readonly replicas?: readonly { readonly name: string; readonly current: boolean; readonly offline?: boolean; readonly lag?: number }[];
-  };
-}
+export type JszServer = Jsz;

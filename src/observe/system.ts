@@ -5,7 +5,8 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 
-import { metaGroupOf, serverFromMonitoring, type BusSnapshot, type JszServer, type ServerSnapshot, type Varz } from "./snapshot.js";
+import { metaGroupOf } from "./jsz.js";
+import { serverFromMonitoring, snapshotMeta, type BusSnapshot, type JszServer, type ServerSnapshot, type Varz } from "./snapshot.js";
 
 /** What one server answers to a `$SYS.REQ.SERVER.PING.*` request. */
 interface Reply<T> {
@@ -58,5 +59,5 @@ export async function systemServers(nc: NatsConnection, timeoutMillis: number): 
     if (v === undefined) return { name, reachable: false, healthy: false };
     return serverFromMonitoring(name, healthz.get(name)?.data?.status === "ok", v, jsz.get(name)?.data);
   });
-  return { servers, jetstream: metaGroupOf(meta) };
+  return { servers, jetstream: snapshotMeta(metaGroupOf(meta)) };
 }

@@ -1,22 +1,11 @@
 /** Probes of a nats-server's monitoring port. */
 
 import { getJson, PROBE_TIMEOUT_MS } from "../../observe/http.js";
+import { readJsz } from "../../observe/jsz.js";
 
 export { getJson };
 
-/** The parts of `/jsz` that eventbus reads. */
-export interface Jsz {
-  readonly server_id?: string;
-  readonly meta_cluster?: {
-    readonly name?: string;
-    readonly leader?: string;
-    readonly cluster_size?: number;
-    readonly replicas?: readonly { readonly name: string; readonly current: boolean; readonly offline?: boolean; readonly active?: number }[];
-  };
-  readonly streams?: number;
-  readonly messages?: number;
-  readonly bytes?: number;
-}
+export type { Jsz } from "../../observe/jsz.js";
 
 /** The parts of `/varz` that eventbus reads. */
 export interface Varz {
@@ -56,7 +45,7 @@ export async function healthzError(monitorPort: number, host = "127.0.0.1"): Pro
   }
 }
 
-export const jsz = (monitorPort: number, host = "127.0.0.1") => getJson<Jsz>(`http://${host}:${monitorPort}/jsz`);
+export const jsz = (monitorPort: number, host = "127.0.0.1") => readJsz(`http://${host}:${monitorPort}`);
 export const varz = (monitorPort: number, host = "127.0.0.1") => getJson<Varz>(`http://${host}:${monitorPort}/varz`);
 
 /**

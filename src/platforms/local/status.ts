@@ -3,7 +3,8 @@ import { appliedBus } from "./applied.js";
 import { liveControl, supervisorStatus } from "./control-client.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { busPaths, eventbusHome } from "./home.js";
-import { jsz, varz } from "./monitor.js";
+import { readBusStreams, readMetaGroup, type MonitorEndpoint } from "../../observe/jsz.js";
+import { varz } from "./monitor.js";
 import { orphanPid } from "./orphans.js";
 import { readState } from "./state-file.js";
 import type { SupervisorEvent, SupervisorStatus, ServerPhase } from "./supervisor.js";
@@ -68,17 +69,8 @@ export interface BusReport {
   readonly backups?: NonNullable<SupervisorStatus["backups"]>;
 }
 
-interface JszAccounts {
-  readonly account_details?: readonly {
-    readonly name: string;
-    readonly stream_detail?: readonly {
-      readonly name: string;
-      readonly cluster?: { readonly leader?: string; readonly replicas?: readonly { readonly current: boolean }[] };
-      readonly config?: { readonly num_replicas?: number };
-      readonly state: { readonly messages: number; readonly bytes: number; readonly first_seq: number; readonly last_seq: number; readonly consumer_count: number };
-    }[];
-  }[];
-}
+/** How long each server has to list its streams. */
+const STREAMS_TIMEOUT_MILLIS = 2000;
 
 /** Reports one local bus; a stopped bus is reported from its state dir. */
 export async function busStatus(name: string, options: { home?: string } = {}): Promise<BusReport> {
@@ -114,17 +106,17 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
   const streams: StreamReport[] = [];
   let streamsKnown = false;
   if (healthyServer) {
-    // Only the meta leader reports the group's peers; ask it when it is one of ours.
-    const seen = (await jsz(healthyServer.ports.monitor))?.meta_cluster;
-    const leaderServer = state.servers.find((s) => s.name === seen?.leader);
-    const meta = (leaderServer ? (await jsz(leaderServer.ports.monitor))?.meta_cluster : undefined) ?? seen;
+    const servingMonitors = state.servers
+      .filter((s) => serving(servers.find((r) => r.name === s.name)?.phase))
+      .map((s) => ({ name: s.name, url: `http://127.0.0.1:${s.ports.monitor}` }));
+    const meta = await readMetaGroup(servingMonitors);
     jetstream = {
-      ...(meta?.leader !== undefined && { leader: meta.leader }),
-      ...(meta?.cluster_size !== undefined && { clusterSize: meta.cluster_size }),
-      peers: [...(meta?.leader ? [meta.leader] : []), ...(meta?.replicas ?? []).map((r) => r.name)].sort(),
-      peersCurrent: (meta?.replicas ?? []).filter((r) => r.current).length + (meta?.leader ? 1 : 0),
+      ...(meta.leader !== undefined && { leader: meta.leader }),
+      ...(meta.clusterSize !== undefined && { clusterSize: meta.clusterSize }),
+      peers: meta.peers.map((p) => p.name),
+      peersCurrent: meta.peers.filter((p) => p.current).length,
     };
-    const found = await accountStreams(state.servers.filter((s) => serving(servers.find((r) => r.name === s.name)?.phase)));
+    const found = await accountStreams(servingMonitors);
     streamsKnown = found !== undefined;
     streams.push(...(found ?? []));
   }
@@ -170,29 +162,11 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
   };
 }
 
-/**
- * Every stream of the bus's accounts, wherever it lives: a stream is held only by its replicas' servers
- * (a one-copy `KV_<sensor>` bucket of an Argo sensor by one server of three), so each serving server is
- * asked, and a stream is reported as its leader sees it, since only the leader knows whether the
- * other replicas are current. Sorted by name; undefined when no server answered.
- */
-async function accountStreams(serving: readonly { readonly name: string; readonly ports: { readonly monitor: number } }[]): Promise<StreamReport[] | undefined> {
-  const views = await Promise.all(serving.map(async (s) => ({ server: s.name, details: await streamDetails(s.ports.monitor) })));
-  if (views.every((v) => v.details === undefined)) return undefined;
-  type Detail = NonNullable<NonNullable<JszAccounts["account_details"]>[number]["stream_detail"]>[number];
-  const chosen = new Map<string, { readonly detail: Detail; readonly fromLeader: boolean }>();
-  for (const { server, details } of views) {
-    for (const account of details?.account_details ?? []) {
-      for (const detail of account.stream_detail ?? []) {
-        const key = `${account.name}\u0000${detail.name}`;
-        const fromLeader = detail.cluster?.leader === server;
-        const known = chosen.get(key);
-        if (!known || (fromLeader && !known.fromLeader)) chosen.set(key, { detail, fromLeader });
-      }
-    }
-  }
-  return [...chosen.values()]
-    .map(({ detail: stream }) => ({
+/** Every stream of the bus's accounts as its leader reports it (observe's reader), sorted by name; undefined when no server answered. */
+async function accountStreams(monitors: readonly MonitorEndpoint[]): Promise<StreamReport[] | undefined> {
+  const streams = await readBusStreams(monitors, STREAMS_TIMEOUT_MILLIS);
+  return streams
+    ?.map((stream) => ({
       name: stream.name,
       messages: stream.state.messages,
       bytes: stream.state.bytes,
@@ -204,13 +178,6 @@ async function accountStreams(serving: readonly { readonly name: string; readonl
       current: (stream.cluster?.replicas ?? []).every((r) => r.current),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/** The streams a server holds a replica of, with their config and state, from its `/jsz`. */
-function streamDetails(monitor: number): Promise<JszAccounts | undefined> {
-  return fetch(`http://127.0.0.1:${monitor}/jsz?accounts=true&streams=true&config=true`, { signal: AbortSignal.timeout(2000) })
-    .then((r) => r.json() as Promise<JszAccounts>)
-    .catch(() => undefined);
 }
 
 /** The names of every local bus under the home dir, sorted. */

@@ -3,7 +3,8 @@ import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { appliedBus } from "./applied.js";
 import { BackupScheduler, type BackupScheduleStatus } from "./backup-scheduler.js";
 import type { BusPaths } from "./home.js";
-import { getJson, healthzError, isHealthy, jsz } from "./monitor.js";
+import { readServerStreams, type JszStream } from "../../observe/jsz.js";
+import { healthzError, isHealthy, jsz } from "./monitor.js";
 import { orphanPid } from "./orphans.js";
 import { adoptedProcess, spawnedProcess, type ServerProcess } from "./server-process.js";
 import { readServerRecord, readState, writeServerRecord, type LocalState, type ServerState } from "./state-file.js";
@@ -105,15 +106,9 @@ const MAX_STALL_RETRY_PAUSE_MILLIS = 5 * 60_000;
 /** How long a stalled server may take to exit after SIGTERM before it is killed. */
 const STALLED_STOP_MILLIS = 10_000;
 
-/** The streams a server holds, with their cluster as it sees it, from `/jsz?accounts=true&streams=true`. */
-async function streamViews(monitorPort: number): Promise<readonly StreamView[]> {
-  const info = await getJson<{ account_details?: readonly { stream_detail?: readonly StreamView[] }[] }>(`http://127.0.0.1:${monitorPort}/jsz?accounts=true&streams=true`);
-  return (info?.account_details ?? []).flatMap((a) => a.stream_detail ?? []);
-}
-
-interface StreamView {
-  readonly name: string;
-  readonly cluster?: { readonly leader?: string; readonly replicas?: readonly { readonly name: string; readonly current: boolean; readonly lag?: number }[] };
+/** The streams a server holds, with their cluster as it sees it. */
+async function streamViews(monitorPort: number): Promise<readonly JszStream[]> {
+  return (await readServerStreams(`http://127.0.0.1:${monitorPort}`)) ?? [];
 }
 
 /**

@@ -37,6 +37,7 @@ import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { writeReadyStatus } from "./bus-status.js";
 import { busPaths, eventbusHome, prepareBusDir, type BusPaths } from "./home.js";
 import { withLock } from "./lock.js";
+import { readMetaGroup } from "../../observe/jsz.js";
 import { jsz, metaLeader, poll } from "./monitor.js";
 import { allocateMetricsPort, allocatePorts } from "./ports.js";
 import { orphanPid } from "./orphans.js";
@@ -445,7 +446,7 @@ async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: numb
     );
     if (plan.replicas > 1) {
       progress(`  JetStream meta leader: ${leader}`);
-      await ensureMetaMembership(plan, leader, metaJoinMs);
+      await ensureMetaMembership(plan, metaJoinMs);
     }
   } catch (error) {
     if (error instanceof IncompleteMetaGroupError) throw error;
@@ -477,16 +478,15 @@ class IncompleteMetaGroupError extends Error {
  * 2.10 sizes a cold-started group from the JetStream servers it has seen). That group cannot
  * place a stream on every server, so it is reported, for a new cluster to be started again.
  */
-async function ensureMetaMembership(plan: JetStreamPlan, leader: string, timeoutMs: number): Promise<void> {
+async function ensureMetaMembership(plan: JetStreamPlan, timeoutMs: number): Promise<void> {
   let missing: string[] = [];
   try {
     await poll(
       "every server to be a JetStream meta group peer",
       async () => {
-        const leaderServer = plan.servers.find((s) => s.name === leader) ?? plan.servers[0]!;
-        const meta = (await jsz(leaderServer.ports.monitor))?.meta_cluster;
-        if (!meta?.leader) return undefined;
-        const peers = new Set([meta.leader, ...(meta.replicas ?? []).map((r) => r.name)]);
+        const meta = await readMetaGroup(plan.servers.map((s) => ({ name: s.name, url: `http://127.0.0.1:${s.ports.monitor}` })));
+        if (meta.leader === undefined) return undefined;
+        const peers = new Set(meta.peers.map((p) => p.name));
         missing = plan.servers.filter((s) => !peers.has(s.name)).map((s) => s.name);
         return missing.length === 0 ? true : undefined;
       },
