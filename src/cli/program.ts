@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { EventBusValidationError, formatIssue, LintProfile, ManifestReadError } from "../api/index.js";
 import { BusError, ClientErrorCode, isClientError } from "../client/index.js";
-import { isKubeError, KubeConfigError } from "../platforms/kubernetes/index.js";
+import { isKubeError, KubeConfigError, KubeExecPluginError } from "../platforms/kubernetes/index.js";
 import { LocalErrorCode, LocalPlatformError } from "../platforms/local/index.js";
 import { isToolsError } from "../tools/index.js";
 import { addBackupCommands } from "./backup-command.js";
@@ -172,6 +172,11 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     }
     if (isToolsError(error)) {
       io.stderr(`eventbus: ${error.message}\n`);
+      return ExitCode.failed;
+    }
+    if (error instanceof KubeExecPluginError) {
+      // The kubeconfig's credential plugin gave no credential; its stderr may span lines.
+      io.stderr(error.message.split("\n").map((line) => `eventbus: ${line}\n`).join(""));
       return ExitCode.failed;
     }
     if (error instanceof KubeConfigError || isKubeError(error)) {
