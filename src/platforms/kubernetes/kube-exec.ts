@@ -142,7 +142,6 @@ export interface ExecRuntime {
 export class ExecCredentialSource {
   #cached: ExecCredentials | undefined;
   #running: Promise<ExecCredentials> | undefined;
-  #runs = 0;
   private readonly now: () => number;
 
   constructor(
@@ -150,11 +149,6 @@ export class ExecCredentialSource {
     private readonly runtime: ExecRuntime = {},
   ) {
     this.now = runtime.now ?? (() => Date.now());
-  }
-
-  /** How many times the plugin was started. */
-  get runs(): number {
-    return this.#runs;
   }
 
   /** The cached credential, or a new one when there is none or it has expired. @throws {@link KubeExecPluginError} */
@@ -180,7 +174,6 @@ export class ExecCredentialSource {
 
   private run(): Promise<ExecCredentials> {
     if (this.#running === undefined) {
-      this.#runs += 1;
       const running = runPlugin(this.config, this.runtime, this.#cached).then((credentials) => {
         this.#cached = credentials;
         return credentials;
