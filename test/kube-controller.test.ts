@@ -230,7 +230,7 @@ test("kube watch loop - lists, watches from the list's version, follows bookmark
   );
 });
 
-test("kube config - token, token file, client certificate and in-cluster connections; credential plugins are refused", async () => {
+test("kube config - token, token file, client certificate, exec plugin and in-cluster connections; auth-provider is refused", async () => {
   const dir = await mkdtemp(join(tmpdir(), "eventbus-kubeconfig-"));
   try {
     const ca = "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n";
@@ -256,8 +256,10 @@ test("kube config - token, token file, client certificate and in-cluster connect
     assert.equal(cert.keyPem, "KEY");
     await writeFile(join(dir, "file.kubeconfig"), config({ tokenFile: "token" }));
     assert.equal(fromKubeconfig(join(dir, "file.kubeconfig")).tokenFile, join(dir, "token"));
-    await writeFile(join(dir, "exec.kubeconfig"), config({ exec: { command: "aws" } }));
-    assert.throws(() => fromKubeconfig(join(dir, "exec.kubeconfig")), /users\[u\]\.user\.exec credential plugins are not supported/);
+    await writeFile(join(dir, "exec.kubeconfig"), config({ exec: { command: "aws", apiVersion: "client.authentication.k8s.io/v1beta1" } }));
+    assert.equal(fromKubeconfig(join(dir, "exec.kubeconfig")).exec?.command, "aws");
+    await writeFile(join(dir, "auth-provider.kubeconfig"), config({ "auth-provider": { name: "gcp" } }));
+    assert.throws(() => fromKubeconfig(join(dir, "auth-provider.kubeconfig")), /users\[u\]\.user\.auth-provider is not supported: use an exec credential plugin instead/);
 
     await writeFile(join(dir, "namespace"), "argo-events");
     const pod = loadKubeConnection({ env: { KUBERNETES_SERVICE_HOST: "10.0.0.1", KUBERNETES_SERVICE_PORT: "443" }, inClusterDir: dir });

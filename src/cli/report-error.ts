@@ -4,7 +4,7 @@
  */
 import { EventBusValidationError, formatIssue, ManifestReadError } from "../api/index.js";
 import { BusError, ClientErrorCode, isClientError } from "../client/index.js";
-import { isKubeError, KubeConfigError } from "../platforms/kubernetes/index.js";
+import { isKubeError, KubeConfigError, KubeExecPluginError } from "../platforms/kubernetes/index.js";
 import { LocalErrorCode, LocalPlatformError } from "../platforms/local/index.js";
 import { isToolsError } from "../tools/index.js";
 import { CliError, ExitCode } from "./exit-codes.js";
@@ -33,6 +33,11 @@ export function reportError(error: unknown, io: Io): ExitCode {
   }
   if (isToolsError(error)) {
     io.stderr(`eventbus: ${error.message}\n`);
+    return ExitCode.failed;
+  }
+  if (error instanceof KubeExecPluginError) {
+    // The kubeconfig's credential plugin gave no credential; its stderr may span lines.
+    io.stderr(error.message.split("\n").map((line) => `eventbus: ${line}\n`).join(""));
     return ExitCode.failed;
   }
   if (error instanceof KubeConfigError || isKubeError(error)) {

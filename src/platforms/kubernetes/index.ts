@@ -99,7 +99,21 @@ export {
   type Selection,
   type WatchEvent,
 } from "./kube-client.js";
-export { isConflict, isGone, isNotFound, KubeApiError, KubeApiErrorCode, KubeConfigError, KubeTransportError, StatusReason } from "./kube-errors.js";
+export { isConflict, isGone, isNotFound, KubeApiError, KubeApiErrorCode, KubeConfigError, KubeExecPluginError, KubeTransportError, StatusReason } from "./kube-errors.js";
+export {
+  DEFAULT_EXEC_TIMEOUT_MS,
+  DEFAULT_INTERACTIVE_EXEC_TIMEOUT_MS,
+  EXEC_CLUSTER_EXTENSION,
+  EXEC_INFO_ENV,
+  ExecApiVersion,
+  ExecCredentials,
+  ExecCredentialSource,
+  execCredentialSource,
+  ExecInteractiveMode,
+  type ExecCluster,
+  type ExecRuntime,
+  type KubeExecConfig,
+} from "./kube-exec.js";
 export { apiVersionOf, resourceOf, resourcePath, Resources, type ResourceType } from "./resources.js";
 export { DEFAULT_WATCH_BACKOFF, Informer, objectKey, realDelay, type Delay, type InformerHandlers, type InformerLogEntry, type InformerOptions } from "./watch.js";
 export { systemClock, WorkQueue, type Clock, type WorkQueueOptions } from "./work-queue.js";

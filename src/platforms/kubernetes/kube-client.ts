@@ -2,8 +2,9 @@
  * A small Kubernetes REST client over `node:https`: get, list (paged), watch (a stream of JSON
  * lines), server-side apply with a field manager, status subresource apply, create, replace and
  * delete. One `AbortController`-able request per call; no retries (the watch loop and the work
- * queue retry with backoff). The project's own instead of `@kubernetes/client-node`, whose 1.x
- * pulls `@types/node` 24 and whose 2.x needs Node 22.
+ * queue retry with backoff), except that a request answered 401 is sent once more after a kubeconfig
+ * `exec` plugin gave a new credential (kube-exec.ts). The project's own instead of
+ * `@kubernetes/client-node`, whose 1.x pulls `@types/node` 24 and whose 2.x needs Node 22.
  */
 import { readFileSync } from "node:fs";
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
@@ -11,6 +12,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 
 import type { KubeConnection } from "./kube-config.js";
 import { KubeApiError, KubeTransportError, isNotFound } from "./kube-errors.js";
+import { execCredentialSource, type ExecCredentials, type ExecCredentialSource } from "./kube-exec.js";
 import { apiVersionOf, resourceOf, resourcePath, type ResourceType } from "./resources.js";
 
 /** The field manager of every write the controller makes (server-side apply). */
@@ -132,6 +134,8 @@ export class KubeClient {
   private readonly timeoutMs: number;
   private readonly userAgent: string;
   private cachedToken: { value: string; readAt: number } | undefined;
+  /** The connection's exec plugin; shared with the other clients of the same connection. */
+  private readonly exec: ExecCredentialSource | undefined;
 
   constructor(
     readonly connection: KubeConnection,
@@ -148,6 +152,7 @@ export class KubeClient {
           rejectUnauthorized: connection.insecureSkipTlsVerify !== true,
         })
       : new HttpAgent({ keepAlive: true });
+    this.exec = connection.exec === undefined ? undefined : execCredentialSource(connection.exec);
   }
 
   /** The namespace of the connection's context (kubeconfig) or pod (in cluster). */
@@ -309,15 +314,31 @@ export class KubeClient {
     return (text === "" ? undefined : JSON.parse(text)) as T;
   }
 
-  /** Sends a request and resolves with a 2xx response; any other status is a {@link KubeApiError}. */
-  private open(method: string, path: string, options: SendOptions): Promise<IncomingMessage> {
+  /**
+   * Sends a request and resolves with a 2xx response; any other status is a {@link KubeApiError}.
+   * With an exec plugin, its credential is fetched first (the plugin runs when there is none or it
+   * has expired), and a 401 makes the plugin run again and the request go once more.
+   * @throws {@link KubeExecPluginError} when the plugin gives no credential
+   */
+  private async open(method: string, path: string, options: SendOptions): Promise<IncomingMessage> {
+    if (this.exec === undefined) return this.send(method, path, options, undefined);
+    const credentials = await this.exec.get();
+    try {
+      return await this.send(method, path, options, credentials);
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.status === 401)) throw err;
+      return this.send(method, path, options, await this.exec.refresh(credentials));
+    }
+  }
+
+  private send(method: string, path: string, options: SendOptions, exec: ExecCredentials | undefined): Promise<IncomingMessage> {
     const url = new URL(path, this.connection.server);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string> = { accept: options.accept ?? "application/json", "user-agent": this.userAgent };
-    const token = this.token();
+    const token = exec === undefined ? this.token() : exec.token;
     if (token !== undefined) headers["authorization"] = `Bearer ${token}`;
     if (body !== undefined) {
       headers["content-type"] = options.contentType ?? "application/json";
@@ -333,7 +354,9 @@ export class KubeClient {
         return;
       }
       const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-      const req = send(url, { method, headers, agent: this.agent, ...(options.signal && { signal: options.signal }) }, (res) => {
+      // A plugin's client certificate goes with the request; the agent keeps its connections apart from others'.
+      const tls = exec?.tls === undefined ? {} : { cert: exec.tls.certPem, key: exec.tls.keyPem };
+      const req = send(url, { method, headers, agent: this.agent, ...tls, ...(options.signal && { signal: options.signal }) }, (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
           record(status);

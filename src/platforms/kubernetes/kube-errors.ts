@@ -1,6 +1,7 @@
 /**
- * Errors of talking to the Kubernetes API: a kubeconfig that cannot be used, and an API request
- * that failed (with the server's `Status` reason and code). None holds a token or a Secret's data.
+ * Errors of talking to the Kubernetes API: a kubeconfig that cannot be used, a credential plugin
+ * that gave no credential, and an API request that failed (with the server's `Status` reason and
+ * code). None holds a token, a key or a Secret's data.
  */
 
 /** Stable codes of the controller's Kubernetes errors. */
@@ -11,6 +12,8 @@ export const KubeApiErrorCode = {
   status: "KUBE_API_STATUS",
   /** The request did not get an answer: connection refused, reset, timed out. */
   transport: "KUBE_API_TRANSPORT",
+  /** A kubeconfig `exec` credential plugin was not found, failed, timed out or printed no usable credential. */
+  execPlugin: "KUBE_EXEC_PLUGIN",
 } as const;
 
 /** One of the {@link KubeApiErrorCode} values. */
@@ -28,6 +31,39 @@ export class KubeConfigError extends Error {
     options?: ErrorOptions,
   ) {
     super(field === "" ? `${source}: ${problem}` : `${source}: ${field} ${problem}`, options);
+  }
+}
+
+/**
+ * A kubeconfig user's `exec` credential plugin gave no credential: not found, failed (with its exit
+ * code and stderr), timed out, or printed no usable `ExecCredential`. Names the kubeconfig and user;
+ * never holds what the plugin printed on stdout.
+ */
+export class KubeExecPluginError extends Error {
+  override readonly name = "KubeExecPluginError";
+  readonly code = KubeApiErrorCode.execPlugin;
+  /** The plugin's exit code, when it exited with one other than 0. */
+  readonly exitCode: number | undefined;
+  /** The end of the plugin's stderr, when it failed. */
+  readonly stderr: string | undefined;
+
+  /**
+   * @param source - the kubeconfig file
+   * @param user - the kubeconfig user whose `exec` it is
+   * @param command - the plugin's command
+   * @param problem - what went wrong, a sentence that follows "plugin <command>"
+   */
+  constructor(
+    readonly source: string,
+    readonly user: string,
+    readonly command: string,
+    readonly problem: string,
+    details: { exitCode?: number; stderr?: string } = {},
+    options?: ErrorOptions,
+  ) {
+    super(`${source}: users[${user}].user.exec: plugin ${command} ${problem}`, options);
+    this.exitCode = details.exitCode;
+    this.stderr = details.stderr;
   }
 }
 
