@@ -8,25 +8,25 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 
 import {
-  checkVersionsTable,
+  binariesTable,
+  checkBinariesTable,
   compareVersions,
   findBinary,
   INSTALL_HINT,
   isToolsError,
-  knownJetStreamVersions,
   MissingBinaryError,
   NATS_CLI,
   NATS_SERVER,
+  NATS_STREAMING_SERVER,
   pinnedBinaries,
   pinnedBinary,
   projectRoot,
-  resolveJetStreamVersion,
-  resolveStanVersion,
+  sharedCacheDir,
+  ToolGroup,
   TOOLS_DIR_ENV,
   ToolsErrorCode,
-  UnknownVersionError,
-  versionsTable,
 } from "../src/tools/index.js";
+import { resolveJetStreamVersion, versionsTable } from "../src/versions/index.js";
 import { startNatsServer, startStreamingServer } from "./helpers/index.js";
 
 const execFileAsync = promisify(execFile);
@@ -41,52 +41,63 @@ function isAlive(pid: number): boolean {
   }
 }
 
-test("tools - the versions table is consistent and latest is nats-server 2.10.29", () => {
-  const table = versionsTable();
-  assert.deepEqual(checkVersionsTable(table), []);
-  for (const [name, target] of Object.entries(table.jetstreamVersions)) {
+test("tools - every server version of the versions table is pinned, latest as the default nats-server in group bus", () => {
+  assert.deepEqual(checkBinariesTable(binariesTable()), []);
+  const versions = versionsTable();
+  for (const [name, target] of Object.entries(versions.jetstreamVersions)) {
     assert.ok(pinnedBinary(NATS_SERVER, target), `jetstreamVersions.${name} → ${target} has a pinned nats-server`);
   }
-  assert.deepEqual(resolveJetStreamVersion("latest"), { name: "latest", serverVersion: "2.10.29" });
-  assert.deepEqual(resolveJetStreamVersion("2.11"), { name: "2.11", serverVersion: "2.11.17" });
-  assert.deepEqual(resolveStanVersion("latest"), { name: "latest", serverVersion: "0.25.6" });
-  assert.deepEqual(knownJetStreamVersions(), ["latest", "2.10", "2.10.29", "2.11", "2.11.17"]);
+  for (const [name, target] of Object.entries(versions.stanVersions)) {
+    assert.ok(pinnedBinary(NATS_STREAMING_SERVER, target), `stanVersions.${name} → ${target} has a pinned nats-streaming-server`);
+  }
   assert.equal(pinnedBinary(NATS_SERVER)?.version, "2.10.29", "the unversioned nats-server is latest");
+  assert.equal(pinnedBinary(NATS_SERVER)?.group, ToolGroup.Bus);
 });
 
-test("tools - an inconsistent versions table is reported with every issue", () => {
-  const issues = checkVersionsTable({
-    goMinimum: "1.26.0",
-    binaries: {
-      "nats-server@2.11.17": { command: "nats-server", module: "github.com/nats-io/nats-server/v2", version: "v2.11.17" },
-      "nats-server@2.10": { command: "nats-server", module: "github.com/nats-io/nats-server/v2", version: "v2.10.29" },
+test("tools - a binaries table that does not pin what the versions table names is reported with every issue", () => {
+  const versions = { jetstreamVersions: { latest: "2.10.29", "2.9": "2.9.25" }, stanVersions: { latest: "0.25.6" } };
+  const issues = checkBinariesTable(
+    {
+      goMinimum: "1.26.0",
+      binaries: {
+        "nats-server@2.11.17": { command: "nats-server", module: "github.com/nats-io/nats-server/v2", version: "v2.11.17" },
+        "nats-server@2.10": { command: "nats-server", module: "github.com/nats-io/nats-server/v2", version: "v2.10.29" },
+      },
     },
-    jetstreamVersions: { latest: "2.10.29", "2.9": "2.9.25" },
-    stanVersions: {},
-  });
+    versions,
+  );
   assert.deepEqual(issues, [
     'binaries.nats-server@2.10: key must be "nats-server@2.10.29"',
     'jetstreamVersions.latest: 2.10.29 is not a pinned nats-server (no binaries."nats-server@2.10.29")',
     'jetstreamVersions.2.9: 2.9.25 is not a pinned nats-server (no binaries."nats-server@2.9.25")',
     "jetstreamVersions.latest: must be the first nats-server listed in binaries (2.11.17), got 2.10.29",
-    'stanVersions: must have a "latest" entry',
+    'stanVersions.latest: 0.25.6 is not a pinned nats-streaming-server (no binaries."nats-streaming-server@0.25.6")',
     "binaries.nats-server@2.11.17: no jetstreamVersions entry names it",
   ]);
-  assert.deepEqual(checkVersionsTable({ binaries: {} }).length > 0, true, "a schema violation is an issue");
+  // The server that latest names is what `make up` builds: it must be in group bus.
+  const notInBus = checkBinariesTable(
+    { goMinimum: "1.26.0", binaries: { "nats-server@2.10.29": { command: "nats-server", module: "github.com/nats-io/nats-server/v2", version: "v2.10.29" } } },
+    { jetstreamVersions: { latest: "2.10.29" }, stanVersions: {} },
+  );
+  assert.deepEqual(notInBus, ['binaries.nats-server@2.10.29: must be in group "bus" (jetstreamVersions.latest names it)']);
+  assert.deepEqual(checkBinariesTable({ binaries: {} }).length > 0, true, "a schema violation is an issue");
 });
 
-test("tools - an unknown JetStream version is an UnknownVersionError naming the known ones", () => {
-  assert.throws(
-    () => resolveJetStreamVersion("2.9"),
-    (err: unknown) => {
-      assert.ok(err instanceof UnknownVersionError);
-      assert.equal(err.code, ToolsErrorCode.UnknownVersion);
-      assert.equal(err.message, 'unknown JetStream version "2.9"; known versions: latest, 2.10, 2.10.29, 2.11, 2.11.17');
-      return true;
-    },
+test("tools - the bus group is only the nats-server that latest runs, and the installer's --check --group bus finds it", async () => {
+  const bus = pinnedBinaries([ToolGroup.Bus]);
+  assert.deepEqual(
+    bus.map((b) => b.id),
+    [`${NATS_SERVER}@${resolveJetStreamVersion("latest").serverVersion}`],
   );
-  // Inherited object keys are not versions.
-  assert.throws(() => resolveJetStreamVersion("constructor"), UnknownVersionError);
+  assert.deepEqual(
+    pinnedBinaries([ToolGroup.Nats]).map((b) => b.id),
+    ["nats-server@2.11.17", "nats@0.5.0", "nats-streaming-server@0.25.6"],
+  );
+  assert.equal(pinnedBinaries([ToolGroup.Bus, ToolGroup.Nats, ToolGroup.Kube]).length, pinnedBinaries().length, "the groups cover every binary");
+  const { stderr } = await execFileAsync(process.execPath, ["--import", "tsx", "scripts/install-tools.ts", "--check", "--group", ToolGroup.Bus], {
+    cwd: projectRoot(),
+  });
+  assert.equal(stderr.trim(), "tools: all present (1 binaries)");
 });
 
 test("tools - findBinary of an unpinned version throws MissingBinaryError with the install hint", () => {

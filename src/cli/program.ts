@@ -5,6 +5,7 @@ import { BusError, ClientErrorCode, isClientError } from "../client/index.js";
 import { isKubeError, KubeConfigError } from "../platforms/kubernetes/index.js";
 import { LocalErrorCode, LocalPlatformError } from "../platforms/local/index.js";
 import { isToolsError } from "../tools/index.js";
+import { isVersionsError } from "../versions/index.js";
 import { addBackupCommands } from "./backup-command.js";
 import { addClientCommands } from "./client-commands.js";
 import { controllerCommand, type ControllerCommandOptions } from "./controller-command.js";
@@ -170,7 +171,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
       io.stderr(error.message.split("\n").map((line) => `eventbus: ${line}\n`).join(""));
       return invalid ? ExitCode.invalid : ExitCode.failed;
     }
-    if (isToolsError(error)) {
+    if (isToolsError(error) || isVersionsError(error)) {
       io.stderr(`eventbus: ${error.message}\n`);
       return ExitCode.failed;
     }

@@ -1,6 +1,6 @@
 /** Planning a managed JetStream bus: names, addresses, routes, TLS names, storage and stream. */
 import { defaults, Duration, jetStreamObjectNames, type ResolvedEventBus, type ResolvedJetStream } from "../api/index.js";
-import { resolveJetStreamVersion } from "../tools/index.js";
+import { resolveJetStreamVersion } from "../versions/index.js";
 import { InvalidPlacementError, WrongModeError } from "./errors.js";
 import { DEFAULT_PORTS, type JetStreamPlan, type Placement, type ServerPlan, type ServerPorts } from "./types.js";
 
@@ -38,7 +38,7 @@ const MAX_PORT = 65_535;
  * @param placement - where its servers run; a local placement names one set of ports per replica
  * @throws {@link WrongModeError} when the bus is not a managed JetStream bus,
  *   {@link InvalidPlacementError} when the local ports do not fit (count ≠ replicas, out of range, reused),
- *   `UnknownVersionError` (tools) when `spec.jetstream.version` is not in the versions table
+ *   `UnknownVersionError` (versions) when `spec.jetstream.version` is not in the versions table
  */
 export function planJetStream(bus: ResolvedEventBus, placement: Placement): JetStreamPlan {
   const spec = bus.spec;
