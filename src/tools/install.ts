@@ -224,7 +224,8 @@ async function replaceLink(path: string, target: string): Promise<void> {
 
 /**
  * Removes links in `<toolsDir>/bin` into the shared cache that no pinned binary owns any more
- * (of any group: installing one group leaves the links of the others alone).
+ * (of any group: installing one group leaves the links of the others alone). The `node` link into a
+ * `node@<version>` entry is scripts/bootstrap-node.sh's, not a pinned binary's, and stays.
  */
 async function removeStaleLinks(log: (line: string) => void): Promise<void> {
   const bin = toolsBinDir();
@@ -234,8 +235,9 @@ async function removeStaleLinks(log: (line: string) => void): Promise<void> {
   for (const name of entries) {
     const path = join(bin, name);
     if (expected.has(path) || !(await lstat(path)).isSymbolicLink()) continue;
-    const target = await readlink(path);
-    if (!relative(cache, target).startsWith("..")) {
+    const target = relative(cache, await readlink(path));
+    if (name === "node" && target.startsWith("node@")) continue;
+    if (!target.startsWith("..")) {
       await rm(path, { force: true });
       log(`tools: removed stale link ${path}`);
     }
