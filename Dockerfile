@@ -1,9 +1,9 @@
-# The eventbus controller image: `eventbus controller` (and the rest of the CLI) on Node 20.
+# The eventbus controller image: `eventbus controller` (and the rest of the CLI) on Node 24 (LTS).
 #   docker build -t registry.example.com/eventbus:0.1.0 .
 #   eventbus install --image registry.example.com/eventbus:0.1.0 | kubectl apply --server-side -f -
 
 # Build: compile src/ into dist/ with the dev dependencies (TypeScript).
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
@@ -12,7 +12,7 @@ COPY src ./src
 RUN npm run build
 
 # Runtime: the pinned runtime dependencies and dist/ only; no compiler, no sources, not root.
-FROM node:20-slim
+FROM node:24-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

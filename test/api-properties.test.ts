@@ -20,7 +20,7 @@ import {
   type Issue,
   type ValidationResult,
 } from "../src/api/index.js";
-import { knownJetStreamVersions } from "../src/tools/index.js";
+import { knownJetStreamVersions } from "../src/versions/index.js";
 import { openApiErrors } from "./helpers/openapi.js";
 
 // Property tests of the EventBus API: valid manifests of every mode, arbitrary input, mutations of

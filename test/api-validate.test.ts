@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { formatIssue, validate, withDefaults, type ValidationResult } from "../src/api/index.js";
-import { knownJetStreamVersions } from "../src/tools/index.js";
+import { knownJetStreamVersions } from "../src/versions/index.js";
 
 const jetstreamVersions = knownJetStreamVersions();
 const ALLOWED_FLAGS =

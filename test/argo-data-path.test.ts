@@ -24,7 +24,7 @@ import { validate, type ResolvedEventBus } from "../src/api/index.js";
 import { connect, durableName, type EventBusClient } from "../src/client/index.js";
 import { statusConfig } from "../src/platforms/kubernetes/index.js";
 import { busCredentials, busStatus } from "../src/platforms/local/index.js";
-import { acceptedJetStreamVersions } from "../src/tools/index.js";
+import { acceptedJetStreamVersions } from "../src/versions/index.js";
 import { argoStreamConfig, goParseDuration, natsGoPullBindError, natsGoStreamJson, type ArgoStreamConfig } from "./helpers/argo-driver.js";
 import { jetstreamManifest, startTestBus, type TestBus } from "./helpers/local-bus.js";
 

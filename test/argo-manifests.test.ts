@@ -25,7 +25,7 @@ import { describe, test } from "node:test";
 
 import { formatIssue, lint, validate, type ResolvedEventBus, type ValidationResult } from "../src/api/index.js";
 import { defaultImages, jetStreamImages } from "../src/platforms/kubernetes/index.js";
-import { ARGO_JETSTREAM_VERSIONS, acceptedJetStreamVersions, resolveJetStreamVersion } from "../src/tools/index.js";
+import { ARGO_JETSTREAM_VERSIONS, acceptedJetStreamVersions, resolveJetStreamVersion } from "../src/versions/index.js";
 import { runCliHere } from "./helpers/cli-process.js";
 import { busCredentials } from "../src/platforms/local/index.js";
 import { jetstreamManifest, startTestBus } from "./helpers/local-bus.js";

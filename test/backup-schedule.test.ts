@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import { CronSchedule, formatIssue, lint, validate, withDefaults } from "../src/api/index.js";
-import { acceptedJetStreamVersions } from "../src/tools/index.js";
+import { acceptedJetStreamVersions } from "../src/versions/index.js";
 
 const at = (iso: string) => new Date(iso);
 const runs = (schedule: string, from: string, count: number): string[] => {

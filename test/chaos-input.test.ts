@@ -27,7 +27,8 @@ import { ALLOWED_START_FLAGS, formatIssue, MAX_MANIFEST_BYTES, parseStreamConfig
 import { ensureStream } from "../src/client/index.js";
 import { busPaths, LocalErrorCode, LocalPlatformError } from "../src/platforms/local/index.js";
 import { prepareBusDir } from "../src/platforms/local/home.js";
-import { findNatsServer, knownJetStreamVersions, resolveJetStreamVersion } from "../src/tools/index.js";
+import { findNatsServer } from "../src/tools/index.js";
+import { knownJetStreamVersions, resolveJetStreamVersion } from "../src/versions/index.js";
 import { runCliHere, runCliProcess, type CliRun } from "./helpers/cli-process.js";
 import { startNatsServer } from "./helpers/nats-server.js";
 

@@ -48,7 +48,7 @@ interface ConfigMap {
 const NAMESPACE = "eventbus-harness";
 const CONFIG_MAP_PATH = `/api/v1/namespaces/${NAMESPACE}/configmaps/bus-settings`;
 
-test("kube tools - the Go modules under tools/kube pin the versions of versions.json", async () => {
+test("kube tools - the Go modules under tools/kube pin the versions of binaries.json", async () => {
   const kube = pinnedBinary(KUBE_APISERVER);
   const etcd = pinnedBinary(ETCD);
   assert.ok(kube?.goModuleDir !== undefined && etcd?.goModuleDir !== undefined, "both are built in a module of ours");

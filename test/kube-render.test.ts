@@ -32,7 +32,8 @@ import {
   type KubeObject,
 } from "../src/platforms/kubernetes/index.js";
 import { BusSecretFile, type BusSecrets } from "../src/secrets/index.js";
-import { findBinary, findNatsServer, NATS_STREAMING_SERVER, resolveStanVersion } from "../src/tools/index.js";
+import { findBinary, findNatsServer, NATS_STREAMING_SERVER } from "../src/tools/index.js";
+import { resolveStanVersion } from "../src/versions/index.js";
 import { runCliHere, runCliProcess } from "./helpers/cli-process.js";
 import { freePort, spawnProcess, waitFor, type ManagedProcess } from "./helpers/index.js";
 

@@ -25,7 +25,8 @@ import {
 } from "../src/natsconf/index.js";
 import { planJetStream, planStan, type JetStreamPlan, type ServerMaterial, type StanPlan, type StanServerMaterial } from "../src/plan/index.js";
 import { busTlsFiles, generateBusSecrets, generateCredentials, saveBusSecrets, type BusSecrets, type BusTlsFiles } from "../src/secrets/index.js";
-import { findBinary, findNatsServer, NATS_STREAMING_SERVER, resolveStanVersion } from "../src/tools/index.js";
+import { findBinary, findNatsServer, NATS_STREAMING_SERVER } from "../src/tools/index.js";
+import { resolveStanVersion } from "../src/versions/index.js";
 import { freePort, spawnProcess, waitFor, type ManagedProcess } from "./helpers/index.js";
 
 const execFileAsync = promisify(execFile);

@@ -16,7 +16,7 @@ import {
   type StanPlan,
 } from "../src/plan/index.js";
 import { generateCredentials } from "../src/secrets/index.js";
-import { UnknownVersionError } from "../src/tools/index.js";
+import { UnknownVersionError } from "../src/versions/index.js";
 
 function bus(metadata: Record<string, unknown>, spec: Record<string, unknown>): ResolvedEventBus {
   const result = validate({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata, spec });
@@ -247,7 +247,7 @@ test("plan - a bus of another mode is refused with a typed error", () => {
   assert.throws(() => planJetStream(exotic, { platform: "local", ports: [] }), WrongModeError);
 });
 
-test("plan - a version that is not in the versions table is the tools' typed error", () => {
+test("plan - a version that is not in the versions table is the versions' typed error", () => {
   const b = bus({ name: "default" }, { jetstream: { version: "9.9" } });
   assert.throws(() => planJetStream(b, { platform: "kubernetes", namespace: "ns" }), UnknownVersionError);
 });

@@ -1,35 +1,67 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 
 import {
-  checkVersionsTable,
+  binariesTable,
+  checkBinariesTable,
   compareVersions,
   findBinary,
   INSTALL_HINT,
   isToolsError,
-  knownJetStreamVersions,
   MissingBinaryError,
   NATS_CLI,
   NATS_SERVER,
+  NATS_STREAMING_SERVER,
   pinnedBinaries,
   pinnedBinary,
   projectRoot,
-  resolveJetStreamVersion,
-  resolveStanVersion,
+  sharedCacheDir,
+  ToolGroup,
   TOOLS_DIR_ENV,
+  toolsBinDir,
   ToolsErrorCode,
-  UnknownVersionError,
-  versionsTable,
 } from "../src/tools/index.js";
+import { resolveJetStreamVersion, versionsTable } from "../src/versions/index.js";
 import { startNatsServer, startStreamingServer } from "./helpers/index.js";
 
 const execFileAsync = promisify(execFile);
+
+/** The major version of a `node --version` or `process.versions.node` string. */
+function nodeMajor(version: string): number {
+  return Number.parseInt(version.replace(/^v/, ""), 10);
+}
+
+/** The oldest Node.js major eventbus supports, and the Node that the bootstrap pins. */
+async function nodePins(): Promise<{ minimumMajor: number; version: string }> {
+  const script = await readFile(join(projectRoot(), "scripts", "bootstrap-node.sh"), "utf8");
+  const version = /^NODE_VERSION=(\S+)$/m.exec(script)?.[1];
+  const minimumMajor = /^NODE_MINIMUM_MAJOR=(\d+)$/m.exec(script)?.[1];
+  assert.ok(version !== undefined && minimumMajor !== undefined, "scripts/bootstrap-node.sh pins NODE_VERSION and NODE_MINIMUM_MAJOR");
+  return { minimumMajor: Number(minimumMajor), version };
+}
+
+/** `$PATH` without this clone's tools bin dir: where the bootstrap looks for the machine's node. */
+function machinePath(): string {
+  const bin = toolsBinDir();
+  return (process.env["PATH"] ?? "")
+    .split(delimiter)
+    .filter((dir) => dir !== bin && dir !== `${bin}/`)
+    .join(delimiter);
+}
+
+/** Runs scripts/bootstrap-node.sh with a tools dir of its own; returns what it printed. */
+async function bootstrapNode(toolsDir: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const { stderr } = await execFileAsync("bash", [join(projectRoot(), "scripts", "bootstrap-node.sh")], {
+    env: { ...process.env, PATH: machinePath(), [TOOLS_DIR_ENV]: toolsDir, ...env },
+  });
+  return stderr;
+}
 
 /** Whether a process with this pid still exists. */
 function isAlive(pid: number): boolean {
@@ -41,52 +73,63 @@ function isAlive(pid: number): boolean {
   }
 }
 
-test("tools - the versions table is consistent and latest is nats-server 2.10.29", () => {
-  const table = versionsTable();
-  assert.deepEqual(checkVersionsTable(table), []);
-  for (const [name, target] of Object.entries(table.jetstreamVersions)) {
+test("tools - every server version of the versions table is pinned, latest as the default nats-server in group bus", () => {
+  assert.deepEqual(checkBinariesTable(binariesTable()), []);
+  const versions = versionsTable();
+  for (const [name, target] of Object.entries(versions.jetstreamVersions)) {
     assert.ok(pinnedBinary(NATS_SERVER, target), `jetstreamVersions.${name} → ${target} has a pinned nats-server`);
   }
-  assert.deepEqual(resolveJetStreamVersion("latest"), { name: "latest", serverVersion: "2.10.29" });
-  assert.deepEqual(resolveJetStreamVersion("2.11"), { name: "2.11", serverVersion: "2.11.17" });
-  assert.deepEqual(resolveStanVersion("latest"), { name: "latest", serverVersion: "0.25.6" });
-  assert.deepEqual(knownJetStreamVersions(), ["latest", "2.10", "2.10.29", "2.11", "2.11.17"]);
+  for (const [name, target] of Object.entries(versions.stanVersions)) {
+    assert.ok(pinnedBinary(NATS_STREAMING_SERVER, target), `stanVersions.${name} → ${target} has a pinned nats-streaming-server`);
+  }
   assert.equal(pinnedBinary(NATS_SERVER)?.version, "2.10.29", "the unversioned nats-server is latest");
+  assert.equal(pinnedBinary(NATS_SERVER)?.group, ToolGroup.Bus);
 });
 
-test("tools - an inconsistent versions table is reported with every issue", () => {
-  const issues = checkVersionsTable({
-    goMinimum: "1.26.0",
-    binaries: {
-      "nats-server@2.11.17": { command: "nats-server", module: "github.com/nats-io/nats-server/v2", version: "v2.11.17" },
-      "nats-server@2.10": { command: "nats-server", module: "github.com/nats-io/nats-server/v2", version: "v2.10.29" },
+test("tools - a binaries table that does not pin what the versions table names is reported with every issue", () => {
+  const versions = { jetstreamVersions: { latest: "2.10.29", "2.9": "2.9.25" }, stanVersions: { latest: "0.25.6" } };
+  const issues = checkBinariesTable(
+    {
+      goMinimum: "1.26.0",
+      binaries: {
+        "nats-server@2.11.17": { command: "nats-server", module: "github.com/nats-io/nats-server/v2", version: "v2.11.17" },
+        "nats-server@2.10": { command: "nats-server", module: "github.com/nats-io/nats-server/v2", version: "v2.10.29" },
+      },
     },
-    jetstreamVersions: { latest: "2.10.29", "2.9": "2.9.25" },
-    stanVersions: {},
-  });
+    versions,
+  );
   assert.deepEqual(issues, [
     'binaries.nats-server@2.10: key must be "nats-server@2.10.29"',
     'jetstreamVersions.latest: 2.10.29 is not a pinned nats-server (no binaries."nats-server@2.10.29")',
     'jetstreamVersions.2.9: 2.9.25 is not a pinned nats-server (no binaries."nats-server@2.9.25")',
     "jetstreamVersions.latest: must be the first nats-server listed in binaries (2.11.17), got 2.10.29",
-    'stanVersions: must have a "latest" entry',
+    'stanVersions.latest: 0.25.6 is not a pinned nats-streaming-server (no binaries."nats-streaming-server@0.25.6")',
     "binaries.nats-server@2.11.17: no jetstreamVersions entry names it",
   ]);
-  assert.deepEqual(checkVersionsTable({ binaries: {} }).length > 0, true, "a schema violation is an issue");
+  // The server that latest names is what `make up` builds: it must be in group bus.
+  const notInBus = checkBinariesTable(
+    { goMinimum: "1.26.0", binaries: { "nats-server@2.10.29": { command: "nats-server", module: "github.com/nats-io/nats-server/v2", version: "v2.10.29" } } },
+    { jetstreamVersions: { latest: "2.10.29" }, stanVersions: {} },
+  );
+  assert.deepEqual(notInBus, ['binaries.nats-server@2.10.29: must be in group "bus" (jetstreamVersions.latest names it)']);
+  assert.deepEqual(checkBinariesTable({ binaries: {} }).length > 0, true, "a schema violation is an issue");
 });
 
-test("tools - an unknown JetStream version is an UnknownVersionError naming the known ones", () => {
-  assert.throws(
-    () => resolveJetStreamVersion("2.9"),
-    (err: unknown) => {
-      assert.ok(err instanceof UnknownVersionError);
-      assert.equal(err.code, ToolsErrorCode.UnknownVersion);
-      assert.equal(err.message, 'unknown JetStream version "2.9"; known versions: latest, 2.10, 2.10.29, 2.11, 2.11.17');
-      return true;
-    },
+test("tools - the bus group is only the nats-server that latest runs, and the installer's --check --group bus finds it", async () => {
+  const bus = pinnedBinaries([ToolGroup.Bus]);
+  assert.deepEqual(
+    bus.map((b) => b.id),
+    [`${NATS_SERVER}@${resolveJetStreamVersion("latest").serverVersion}`],
   );
-  // Inherited object keys are not versions.
-  assert.throws(() => resolveJetStreamVersion("constructor"), UnknownVersionError);
+  assert.deepEqual(
+    pinnedBinaries([ToolGroup.Nats]).map((b) => b.id),
+    ["nats-server@2.11.17", "nats@0.5.0", "nats-streaming-server@0.25.6"],
+  );
+  assert.equal(pinnedBinaries([ToolGroup.Bus, ToolGroup.Nats, ToolGroup.Kube]).length, pinnedBinaries().length, "the groups cover every binary");
+  const { stderr } = await execFileAsync(process.execPath, ["--import", "tsx", "scripts/install-tools.ts", "--check", "--group", ToolGroup.Bus], {
+    cwd: projectRoot(),
+  });
+  assert.equal(stderr.trim(), "tools: all present (1 binaries)");
 });
 
 test("tools - findBinary of an unpinned version throws MissingBinaryError with the install hint", () => {
@@ -218,4 +261,77 @@ test("tools harness - a server that exits before it is ready rejects with its ou
     assert.match(err.message, /no-such-flag/);
     return true;
   });
+});
+
+test("tools - make runs the suite on a maintained Node.js, the one the bootstrap chose", async () => {
+  const { minimumMajor } = await nodePins();
+  assert.ok(
+    nodeMajor(process.versions.node) >= minimumMajor,
+    `the tests run on node ${process.versions.node}; run them through make, which puts a Node >= ${minimumMajor} first on PATH`,
+  );
+});
+
+test("tools - the Node bootstrap links the pinned Node when the machine's is too old, and a second run changes nothing", async () => {
+  const { minimumMajor, version } = await nodePins();
+  const { stdout: machineVersion } = await execFileAsync("node", ["--version"], { env: { ...process.env, PATH: machinePath() } });
+  const dir = await mkdtemp(join(tmpdir(), "eventbus-node-bootstrap-"));
+  try {
+    const link = join(dir, "bin", "node");
+    const first = await bootstrapNode(dir);
+    if (nodeMajor(machineVersion) >= minimumMajor) {
+      assert.match(first, /^node: using the machine's \S+ \(v\d+/m);
+      assert.equal(existsSync(link), false, "no link: the machine's node runs");
+      return;
+    }
+    // GIVEN a machine's node older than the minimum (CI's Node 20): the pinned one is linked.
+    const cached = join(sharedCacheDir(), `node@${version}`, "bin", "node");
+    assert.match(first, new RegExp(`^node: linked ${link} -> ${cached}$`, "m"));
+    assert.equal(await readlink(link), cached);
+    const { stdout: linked } = await execFileAsync(link, ["--version"]);
+    assert.equal(linked.trim(), `v${version}`);
+    const before = await lstat(link);
+
+    // WHEN it runs again THEN it says which node is used and touches nothing.
+    const second = await bootstrapNode(dir);
+    assert.equal(second.trim(), `node: using ${link} (v${version}; the machine's node is ${machineVersion.trim()}, older than ${minimumMajor})`);
+    const after = await lstat(link);
+    assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs], "the link is the same file");
+
+    // A machine's node of the minimum or newer (here the pinned one, first on PATH) runs as it is,
+    // and the link that would hide it goes.
+    const newer = await bootstrapNode(dir, { PATH: `${dirname(cached)}${delimiter}${machinePath()}` });
+    assert.match(newer, new RegExp(`^node: removed ${link}: the machine's node is new enough$`, "m"));
+    assert.match(newer, new RegExp(`^node: using the machine's ${cached} \\(v${version.replaceAll(".", "\\.")}\\)$`, "m"));
+    assert.equal(existsSync(link), false);
+    // The installer leaves a node link into the cache alone (it is no pinned binary's, and not stale).
+    await bootstrapNode(dir);
+    const { stderr } = await execFileAsync(process.execPath, ["--import", "tsx", "scripts/install-tools.ts", "--group", ToolGroup.Bus], {
+      cwd: projectRoot(),
+      env: { ...process.env, [TOOLS_DIR_ENV]: dir },
+    });
+    assert.doesNotMatch(stderr, /removed stale link/);
+    assert.equal(await readlink(link), cached);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("tools - the Node bootstrap fetches the pinned Node into an empty cache and leaves no temp dir", async () => {
+  const { minimumMajor, version } = await nodePins();
+  const { stdout: machineVersion } = await execFileAsync("node", ["--version"], { env: { ...process.env, PATH: machinePath() } });
+  const home = await mkdtemp(join(tmpdir(), "eventbus-node-cache-"));
+  try {
+    const out = await bootstrapNode(join(home, "tools"), { XDG_CACHE_HOME: join(home, "cache") });
+    const cache = join(home, "cache", "eventbus", "tools");
+    if (nodeMajor(machineVersion) >= minimumMajor) {
+      assert.equal(existsSync(cache), false, "nothing fetched for a new enough machine's node");
+      return;
+    }
+    assert.match(out, new RegExp(`^node: installed Node ${version.replaceAll(".", "\\.")} in \\d+s$`, "m"));
+    assert.deepEqual(await readdir(cache), [`node@${version}`], "only the entry: the temp dir it was unpacked in is gone");
+    assert.deepEqual((await readdir(join(cache, `node@${version}`))).sort(), ["LICENSE", "bin"]);
+    assert.equal(await readlink(join(home, "tools", "bin", "node")), join(cache, `node@${version}`, "bin", "node"));
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
 });

@@ -1,5 +1,5 @@
 import { argoCompatibility, formatIssue, ManifestReadError, validateManifests, type DocumentResult, type Finding } from "../api/index.js";
-import { acceptedJetStreamVersions } from "../tools/index.js";
+import { acceptedJetStreamVersions } from "../versions/index.js";
 import { CliError } from "./exit-codes.js";
 import { readInput, type Io } from "./io.js";
 

@@ -7,6 +7,7 @@ import { BusError, ClientErrorCode, isClientError } from "../client/index.js";
 import { isKubeError, KubeConfigError, KubeExecPluginError } from "../platforms/kubernetes/index.js";
 import { LocalErrorCode, LocalPlatformError } from "../platforms/local/index.js";
 import { isToolsError } from "../tools/index.js";
+import { isVersionsError } from "../versions/index.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import type { Io } from "./io.js";
 
@@ -31,7 +32,7 @@ export function reportError(error: unknown, io: Io): ExitCode {
     io.stderr(error.message.split("\n").map((line) => `eventbus: ${line}\n`).join(""));
     return invalid ? ExitCode.invalid : ExitCode.failed;
   }
-  if (isToolsError(error)) {
+  if (isToolsError(error) || isVersionsError(error)) {
     io.stderr(`eventbus: ${error.message}\n`);
     return ExitCode.failed;
   }

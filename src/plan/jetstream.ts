@@ -1,6 +1,6 @@
 /** Planning a managed JetStream bus: names, addresses, routes, TLS names, storage and stream. */
 import { defaults, Duration, jetStreamObjectNames, type ResolvedEventBus } from "../api/index.js";
-import { resolveJetStreamVersion } from "../tools/index.js";
+import { resolveJetStreamVersion } from "../versions/index.js";
 import { WrongModeError } from "./errors.js";
 import { hostPort, listenHost, ROUTE_CONNECT_RETRIES, serverAddresses } from "./placement.js";
 import type { JetStreamPlan, Placement, ServerPlan } from "./types.js";
@@ -31,7 +31,7 @@ export const LOCAL_TLS_NAMES = { dnsNames: ["localhost"], ipAddresses: ["127.0.0
  * @param placement - where its servers run; a local placement names one set of ports per replica
  * @throws {@link WrongModeError} when the bus is not a managed JetStream bus,
  *   {@link InvalidPlacementError} when the local ports do not fit (count ≠ replicas, out of range, reused),
- *   `UnknownVersionError` (tools) when `spec.jetstream.version` is not in the versions table
+ *   `UnknownVersionError` (versions) when `spec.jetstream.version` is not in the versions table
  */
 export function planJetStream(bus: ResolvedEventBus, placement: Placement): JetStreamPlan {
   const spec = bus.spec;

@@ -1,5 +1,5 @@
 /**
- * Errors of the tools area: the pinned versions table, binary lookup and installation.
+ * Errors of the tools area: the pinned binaries table, binary lookup and installation.
  * Each class carries a stable {@link ToolsErrorCode} so callers never compare messages.
  */
 
@@ -7,10 +7,8 @@
 export const ToolsErrorCode = {
   /** A required binary is not installed in the tools dir nor on `$PATH`. */
   MissingBinary: "MISSING_BINARY",
-  /** A version name is not an entry of the versions table. */
-  UnknownVersion: "UNKNOWN_VERSION",
-  /** `versions.json` is malformed or inconsistent. */
-  InvalidVersionsTable: "INVALID_VERSIONS_TABLE",
+  /** `binaries.json` is malformed or does not pin what the versions table names. */
+  InvalidBinariesTable: "INVALID_BINARIES_TABLE",
   /** The Go toolchain needed to build a binary is missing or too old. */
   GoUnavailable: "GO_UNAVAILABLE",
   /** `go install` (or `go build`) of a pinned binary failed. */
@@ -22,15 +20,6 @@ export type ToolsErrorCode = (typeof ToolsErrorCode)[keyof typeof ToolsErrorCode
 
 /** What a user runs to install the pinned binaries. */
 export const INSTALL_HINT = "run `make tools` (or `npx tsx scripts/install-tools.ts`)";
-
-/** Which versions table a version name was looked up in. */
-export const VersionKind = {
-  JetStream: "jetstream",
-  Stan: "stan",
-} as const;
-
-/** One of the {@link VersionKind} values. */
-export type VersionKind = (typeof VersionKind)[keyof typeof VersionKind];
 
 /** A binary was not found; the message says where it was looked for and how to install it. */
 export class MissingBinaryError extends Error {
@@ -56,33 +45,17 @@ export class MissingBinaryError extends Error {
   }
 }
 
-/** A version name is not in the versions table; the message lists the known names. */
-export class UnknownVersionError extends Error {
-  override readonly name = "UnknownVersionError";
-  readonly code = ToolsErrorCode.UnknownVersion;
-
-  constructor(
-    readonly kind: VersionKind,
-    readonly requested: string,
-    readonly known: readonly string[],
-    options?: ErrorOptions,
-  ) {
-    const label = kind === VersionKind.JetStream ? "JetStream" : "NATS Streaming";
-    super(`unknown ${label} version ${JSON.stringify(requested)}; known versions: ${known.join(", ")}`, options);
-  }
-}
-
-/** `versions.json` does not match its schema or contradicts itself. */
-export class InvalidVersionsTableError extends Error {
-  override readonly name = "InvalidVersionsTableError";
-  readonly code = ToolsErrorCode.InvalidVersionsTable;
+/** `binaries.json` does not match its schema or does not pin what the versions table names. */
+export class InvalidBinariesTableError extends Error {
+  override readonly name = "InvalidBinariesTableError";
+  readonly code = ToolsErrorCode.InvalidBinariesTable;
 
   /** @param issues - every problem found, each as `path: message` */
   constructor(
     readonly issues: readonly string[],
     options?: ErrorOptions,
   ) {
-    super(`invalid src/tools/versions.json:\n  ${issues.join("\n  ")}`, options);
+    super(`invalid src/tools/binaries.json:\n  ${issues.join("\n  ")}`, options);
   }
 }
 
@@ -109,8 +82,7 @@ export class BuildFailedError extends Error {
 /** Any error of the tools area. */
 export type ToolsError =
   | MissingBinaryError
-  | UnknownVersionError
-  | InvalidVersionsTableError
+  | InvalidBinariesTableError
   | GoUnavailableError
   | BuildFailedError;
 
@@ -122,8 +94,7 @@ export function isToolsError(err: unknown, code?: ToolsErrorCode): err is ToolsE
   if (
     !(
       err instanceof MissingBinaryError ||
-      err instanceof UnknownVersionError ||
-      err instanceof InvalidVersionsTableError ||
+      err instanceof InvalidBinariesTableError ||
       err instanceof GoUnavailableError ||
       err instanceof BuildFailedError
     )

@@ -2,16 +2,10 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 
+import { resolveJetStreamVersion, resolveStanVersion } from "../versions/index.js";
+import { NATS_SERVER, NATS_STREAMING_SERVER, pinnedBinaries, pinnedBinary } from "./binaries.js";
 import { MissingBinaryError } from "./errors.js";
 import { toolsBinDir } from "./paths.js";
-import {
-  NATS_SERVER,
-  NATS_STREAMING_SERVER,
-  pinnedBinaries,
-  pinnedBinary,
-  resolveJetStreamVersion,
-  resolveStanVersion,
-} from "./versions.js";
 
 /**
  * The absolute path of an executable `command`.
@@ -48,7 +42,7 @@ export function findBinary(command: string, version?: string): string {
   let detail: string | undefined;
   const pinned = pinnedBinaries().filter((b) => b.command === command);
   if (wanted !== undefined && pinned.length > 0 && !pinned.some((b) => b.version === wanted)) {
-    detail = `${wanted} is not pinned (pinned: ${pinned.map((b) => b.version).join(", ")}; see src/tools/versions.json)`;
+    detail = `${wanted} is not pinned (pinned: ${pinned.map((b) => b.version).join(", ")}; see src/tools/binaries.json)`;
   }
   throw new MissingBinaryError(command, wanted, searched, detail);
 }

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 
 import { GoUnavailableError } from "./errors.js";
 import { lookPath } from "./find-binary.js";
-import { goMinimumVersion } from "./versions.js";
+import { goMinimumVersion } from "./binaries.js";
 
 const execFileAsync = promisify(execFile);
 

@@ -1,20 +1,18 @@
 /**
- * tools — the pinned external binaries (nats-server, nats-streaming-server, the nats CLI, and
- * kube-apiserver and etcd for the Kubernetes tests):
- * the versions table that `spec.jetstream.version` names, where the binaries are installed,
- * finding them, and installing them.
+ * tools — the installer of the pinned external binaries (nats-server, nats-streaming-server, the
+ * nats CLI, and kube-apiserver and etcd for the Kubernetes tests): which are pinned and in which
+ * group, where they are installed, finding them, and installing them. Which server a version name
+ * runs is the versions table's (src/versions).
  * @module
  */
 export {
   BuildFailedError,
   GoUnavailableError,
   INSTALL_HINT,
-  InvalidVersionsTableError,
+  InvalidBinariesTableError,
   isToolsError,
   MissingBinaryError,
   ToolsErrorCode,
-  UnknownVersionError,
-  VersionKind,
   type ToolsError,
 } from "./errors.js";
 export { findBinary, findNatsServer, findStreamingServer, lookPath } from "./find-binary.js";
@@ -31,25 +29,18 @@ export {
 } from "./install.js";
 export { cachedBinaryPath, linkNames, projectRoot, sharedCacheDir, TOOLS_DIR_ENV, toolsBinDir, toolsDir } from "./paths.js";
 export {
-  checkVersionsTable,
+  binariesTable,
+  BinariesTableSchema,
+  checkBinariesTable,
   ETCD,
   goMinimumVersion,
   KUBE_APISERVER,
-  acceptedJetStreamVersions,
-  ARGO_JETSTREAM_VERSIONS,
-  knownJetStreamVersions,
-  knownStanVersions,
   NATS_CLI,
   NATS_SERVER,
   NATS_STREAMING_SERVER,
   pinnedBinaries,
   pinnedBinary,
-  resolveJetStreamVersion,
-  resolveStanVersion,
   ToolGroup,
-  versionsTable,
-  VersionsTableSchema,
+  type BinariesTable,
   type PinnedBinary,
-  type ResolvedVersion,
-  type VersionsTable,
-} from "./versions.js";
+} from "./binaries.js";

@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { BuildFailedError } from "./errors.js";
 import { findGo, type GoToolchain } from "./go.js";
 import { cachedBinaryPath, linkNames, projectRoot, sharedCacheDir, toolsBinDir } from "./paths.js";
-import { pinnedBinaries, type PinnedBinary, type ToolGroup } from "./versions.js";
+import { pinnedBinaries, type PinnedBinary, type ToolGroup } from "./binaries.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -148,7 +148,7 @@ export async function installTools(options: InstallOptions = {}): Promise<Instal
 /**
  * Builds into a temp dir beside the cache entry, then renames into place atomically: `go install
  * <module>@<version>`, or, for a binary with a `goModuleDir`, `go build -o` in that module after
- * checking that it pins the version of versions.json.
+ * checking that it pins the version of binaries.json.
  */
 async function build(go: GoToolchain, state: ToolState, signal: AbortSignal | undefined): Promise<void> {
   const { binary, cachePath } = state;
@@ -188,7 +188,7 @@ async function build(go: GoToolchain, state: ToolState, signal: AbortSignal | un
 
 /**
  * Fails unless the Go module in `cwd` resolves the binary's package to the module version of
- * versions.json (so that a version stamped by `-ldflags` cannot lie).
+ * binaries.json (so that a version stamped by `-ldflags` cannot lie).
  */
 async function checkModulePins(
   go: GoToolchain,
@@ -209,7 +209,7 @@ async function checkModulePins(
   if (resolved !== binary.moduleVersion) {
     throw new BuildFailedError(
       binary.id,
-      `${binary.goModuleDir}/go.mod resolves ${binary.module} to ${resolved}, but src/tools/versions.json pins ${binary.moduleVersion}; change them together`,
+      `${binary.goModuleDir}/go.mod resolves ${binary.module} to ${resolved}, but src/tools/binaries.json pins ${binary.moduleVersion}; change them together`,
     );
   }
 }
@@ -224,7 +224,8 @@ async function replaceLink(path: string, target: string): Promise<void> {
 
 /**
  * Removes links in `<toolsDir>/bin` into the shared cache that no pinned binary owns any more
- * (of any group: installing one group leaves the links of the others alone).
+ * (of any group: installing one group leaves the links of the others alone). The `node` link into a
+ * `node@<version>` entry is scripts/bootstrap-node.sh's, not a pinned binary's, and stays.
  */
 async function removeStaleLinks(log: (line: string) => void): Promise<void> {
   const bin = toolsBinDir();
@@ -234,8 +235,9 @@ async function removeStaleLinks(log: (line: string) => void): Promise<void> {
   for (const name of entries) {
     const path = join(bin, name);
     if (expected.has(path) || !(await lstat(path)).isSymbolicLink()) continue;
-    const target = await readlink(path);
-    if (!relative(cache, target).startsWith("..")) {
+    const target = relative(cache, await readlink(path));
+    if (name === "node" && target.startsWith("node@")) continue;
+    if (!target.startsWith("..")) {
       await rm(path, { force: true });
       log(`tools: removed stale link ${path}`);
     }

@@ -7,7 +7,7 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import type { PinnedBinary } from "./versions.js";
+import type { PinnedBinary } from "./binaries.js";
 
 /** Environment variable that overrides {@link toolsDir}. */
 export const TOOLS_DIR_ENV = "EVENTBUS_TOOLS_DIR";

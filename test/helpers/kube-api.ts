@@ -276,7 +276,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
 function findPinned(command: string): string {
   const pinned = pinnedBinary(command);
   if (pinned === undefined) {
-    throw new MissingBinaryError(command, undefined, [], "it is not pinned in src/tools/versions.json");
+    throw new MissingBinaryError(command, undefined, [], "it is not pinned in src/tools/binaries.json");
   }
   return findBinary(command, pinned.version);
 }

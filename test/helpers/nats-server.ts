@@ -8,7 +8,8 @@
  */
 import { join } from "node:path";
 
-import { findBinary, NATS_SERVER, resolveJetStreamVersion } from "../../src/tools/index.js";
+import { findBinary, NATS_SERVER } from "../../src/tools/index.js";
+import { resolveJetStreamVersion } from "../../src/versions/index.js";
 import { startServerProcess, type ServerProcess } from "./server-process.js";
 
 const CONFIG_FILE = "nats-server.conf";

@@ -8,7 +8,8 @@
  */
 import { join } from "node:path";
 
-import { findBinary, NATS_STREAMING_SERVER, resolveStanVersion } from "../../src/tools/index.js";
+import { findBinary, NATS_STREAMING_SERVER } from "../../src/tools/index.js";
+import { resolveStanVersion } from "../../src/versions/index.js";
 import { startServerProcess, type ServerProcess } from "./server-process.js";
 
 /** The log line after which a streaming server accepts STAN clients. */

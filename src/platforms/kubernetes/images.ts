@@ -1,6 +1,7 @@
 /**
  * The container images of a bus's pods, per server version: the built-in table (one entry per
- * pinned nats-server and nats-streaming-server of `src/tools/versions.json`), and an override file
+ * nats-server and nats-streaming-server version of the versions table, `src/versions/versions.json`),
+ * and an override file
  * shaped like Argo Events' controller config (`controller-config.yaml`, or the whole
  * `argo-events-controller-config` ConfigMap):
  *
@@ -25,7 +26,7 @@
  */
 import { parseDocument } from "yaml";
 
-import { ARGO_JETSTREAM_VERSIONS, resolveJetStreamVersion, resolveStanVersion, versionsTable, type ResolvedVersion } from "../../tools/index.js";
+import { ARGO_JETSTREAM_VERSIONS, resolveJetStreamVersion, resolveStanVersion, versionsTable, type ResolvedVersion } from "../../versions/index.js";
 import { InvalidImagesFileError, UnknownImageVersionError, type ImagesFileIssue } from "./errors.js";
 
 /** The nats-server config reloader of the built-in table (a sidecar that sends the server a reload signal). */

@@ -27,7 +27,8 @@ import {
   writeSecretFile,
   type BusSecrets,
 } from "../../secrets/index.js";
-import { acceptedJetStreamVersions, findNatsServer, resolveJetStreamVersion } from "../../tools/index.js";
+import { findNatsServer } from "../../tools/index.js";
+import { acceptedJetStreamVersions, resolveJetStreamVersion } from "../../versions/index.js";
 import { connectLocal, localConnection, type LocalConnection } from "./connect.js";
 import { appliedBus } from "./applied.js";
 import { liveControl, supervisorOperation, supervisorStatus } from "./control-client.js";
