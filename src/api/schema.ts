@@ -10,6 +10,7 @@ import {
   Toleration,
 } from "./k8s-schema.js";
 import { FieldFormat, Formatted, MapOf, Strict, StringEnum } from "./schema-builders.js";
+import * as D from "./defaults.js";
 
 const O = Type.Optional;
 const Str = Type.String;
@@ -46,7 +47,7 @@ const podTemplateFields = {
 export const JetStreamBusSchema = Strict(
   {
     version: O(Str({ description: "nats-server version: an entry of the versions table, e.g. 2.10 or latest." })),
-    replicas: O(Type.Integer({ format: "int32", default: 3, description: "Number of servers: 1, or 3 and more (2 cannot elect a leader)." })),
+    replicas: O(Type.Integer({ format: "int32", default: D.DEFAULT_REPLICAS, description: "Number of servers: 1, or 3 and more (2 cannot elect a leader)." })),
     persistence: O(Persistence),
     settings: O(
       Formatted(FieldFormat.settings, {
@@ -58,20 +59,20 @@ export const JetStreamBusSchema = Strict(
     streamConfig: O(
       Formatted(FieldFormat.streamConfig, {
         description:
-          "The stream's settings as YAML, merged over the defaults: maxMsgs, maxAge, maxBytes, replicas, duplicates, retention, discard.",
+          `The stream's settings as YAML, merged over the defaults: ${Object.keys(D.DEFAULT_STREAM_CONFIG).join(", ")}.`,
       }),
     ),
-    maxPayload: O(Formatted(FieldFormat.size, { description: "Largest message payload the servers accept (default 1MB)." })),
+    maxPayload: O(Formatted(FieldFormat.size, { description: `Largest message payload the servers accept (default ${D.DEFAULT_MAX_PAYLOAD}).` })),
     reloaderContainerTemplate: O(ContainerTemplate),
     ...podTemplateFields,
     auth: O(
       StringEnum(JetStreamAuth, {
-        description: "eventbus extension: client authentication, basic (default, as Argo Events), token or none.",
+        description: `eventbus extension: client authentication, basic${D.DEFAULT_JETSTREAM_AUTH === "basic" ? " (default, as Argo Events)" : ""}, token or none.`,
       }),
     ),
     tls: O(
       Strict(
-        { enabled: O(Type.Boolean({ description: "TLS on client and route listeners (default true, as Argo Events)." })) },
+        { enabled: O(Type.Boolean({ description: `TLS on client and route listeners (default ${D.DEFAULT_TLS_ENABLED}, as Argo Events).` })) },
         { description: "eventbus extension: TLS of the managed servers." },
       ),
     ),
@@ -80,7 +81,7 @@ export const JetStreamBusSchema = Strict(
         {
           // Required, said by the validation with an example (not by the CRD, which refuses only wrong types).
           schedule: O(Str({ description: "When to back up: a cron schedule as a CronJob takes it (minute hour day-of-month month day-of-week, UTC), or @hourly, @daily, … Required." })),
-          keep: O(Type.Integer({ format: "int32", description: "How many backups to keep, newest first (default 7)." })),
+          keep: O(Type.Integer({ format: "int32", description: `How many backups to keep, newest first (default ${D.DEFAULT_BACKUP_KEEP}).` })),
           volumeSize: O(Formatted(FieldFormat.quantity, { description: "On Kubernetes, the size of the backups' volume claim (default: the data volume's size)." })),
           storageClassName: O(Str({ description: "On Kubernetes, the storage class of the backups' volume claim." })),
         },
@@ -93,18 +94,18 @@ export const JetStreamBusSchema = Strict(
 
 export const NativeStrategySchema = Strict(
   {
-    replicas: O(Type.Integer({ format: "int32", default: 3, description: "Number of NATS Streaming servers, 3 or more." })),
+    replicas: O(Type.Integer({ format: "int32", default: D.DEFAULT_REPLICAS, description: "Number of NATS Streaming servers, 3 or more." })),
     auth: O(StringEnum(StanAuth, { description: "Client authentication: none or token." })),
     persistence: O(Persistence),
-    maxAge: O(Formatted(FieldFormat.duration, { description: "How long a channel keeps messages (default 72h)." })),
-    maxMsgs: O(Type.Integer({ minimum: 0, description: "Messages kept per channel, 0 for no limit (default 1000000)." })),
-    maxBytes: O(Formatted(FieldFormat.size, { description: "Bytes kept per channel, 0 for no limit (default 1GB)." })),
-    maxSubs: O(Type.Integer({ minimum: 0, description: "Subscriptions per channel, 0 for no limit (default 1000)." })),
-    maxPayload: O(Formatted(FieldFormat.size, { description: "Largest message payload (default 1MB)." })),
-    raftHeartbeatTimeout: O(Formatted(FieldFormat.duration, { description: "Raft heartbeat timeout (default 2s)." })),
-    raftElectionTimeout: O(Formatted(FieldFormat.duration, { description: "Raft election timeout (default 2s)." })),
-    raftLeaseTimeout: O(Formatted(FieldFormat.duration, { description: "Raft leader lease timeout (default 1s)." })),
-    raftCommitTimeout: O(Formatted(FieldFormat.duration, { description: "Raft commit timeout (default 100ms)." })),
+    maxAge: O(Formatted(FieldFormat.duration, { description: `How long a channel keeps messages (default ${D.DEFAULT_STAN.maxAge}).` })),
+    maxMsgs: O(Type.Integer({ minimum: 0, description: `Messages kept per channel, 0 for no limit (default ${D.DEFAULT_STAN.maxMsgs}).` })),
+    maxBytes: O(Formatted(FieldFormat.size, { description: `Bytes kept per channel, 0 for no limit (default ${D.DEFAULT_STAN.maxBytes}).` })),
+    maxSubs: O(Type.Integer({ minimum: 0, description: `Subscriptions per channel, 0 for no limit (default ${D.DEFAULT_STAN.maxSubs}).` })),
+    maxPayload: O(Formatted(FieldFormat.size, { description: `Largest message payload (default ${D.DEFAULT_MAX_PAYLOAD}).` })),
+    raftHeartbeatTimeout: O(Formatted(FieldFormat.duration, { description: `Raft heartbeat timeout (default ${D.DEFAULT_STAN.raftHeartbeatTimeout}).` })),
+    raftElectionTimeout: O(Formatted(FieldFormat.duration, { description: `Raft election timeout (default ${D.DEFAULT_STAN.raftElectionTimeout}).` })),
+    raftLeaseTimeout: O(Formatted(FieldFormat.duration, { description: `Raft leader lease timeout (default ${D.DEFAULT_STAN.raftLeaseTimeout}).` })),
+    raftCommitTimeout: O(Formatted(FieldFormat.duration, { description: `Raft commit timeout (default ${D.DEFAULT_STAN.raftCommitTimeout}).` })),
     ...podTemplateFields,
   },
   { description: "A managed NATS Streaming (STAN) cluster. Legacy: prefer jetstream." },

@@ -5,7 +5,7 @@
  */
 import { Command, Option } from "commander";
 
-import { connect, type DurableNameParts, type EventBusClient } from "../client/index.js";
+import { connect, type DurableNameParts, type EventBusClient, sleep } from "../client/index.js";
 import {
   formatSeconds,
   PENDING_GROWTH_SNAPSHOTS,
@@ -54,7 +54,7 @@ async function firstRateBase(client: EventBusClient, history: readonly BusSnapsh
   if (history.length > 0) return undefined;
   const sample = await retentionSample(client);
   if ("error" in sample.stream) return undefined;
-  await new Promise((resolve) => setTimeout(resolve, RATE_SAMPLE_MILLIS));
+  await sleep(RATE_SAMPLE_MILLIS);
   return sample;
 }
 

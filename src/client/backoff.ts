@@ -1,7 +1,31 @@
 /**
- * Capped exponential backoff with jitter, for connecting, reconnecting and retrying publishes. Many
- * clients losing the same server at once spread their retries instead of arriving together.
+ * Time, waits and capped exponential backoff: the one place for them. The client connects,
+ * reconnects and retries publishes with jitter (many clients losing the same server at once spread
+ * their retries instead of arriving together); the Kubernetes watch loop and work queue and the
+ * local supervisor's restarts use the same policy and formula; everything that waits takes a
+ * {@link Clock} or a {@link Delay}, so that tests never sleep.
  */
+
+/** Time and timers, injectable for tests. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, millis: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The real clock. Its timers never keep the process alive on their own. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, millis) => {
+    const timer = setTimeout(fn, millis);
+    timer.unref?.();
+    return timer;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** Waits `millis`, or less when `signal` aborts. */
+export type Delay = (millis: number, signal?: AbortSignal) => Promise<void>;
 
 /** A backoff policy. */
 export interface BackoffPolicy {
@@ -16,7 +40,10 @@ export interface BackoffPolicy {
 /** The default reconnect and connect backoff: 250 ms doubling to 10 s, plus up to 25% jitter. */
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMillis: 250, maxMillis: 10_000, jitter: 0.25 };
 
-/** The delay before retry number `attempt` (0 for the first retry). `random` is injectable for tests. */
+/**
+ * The delay before retry number `attempt` (0 for the first retry): `initialMillis × 2^attempt`,
+ * capped at `maxMillis`, stretched by up to `jitter`. `random` is injectable for tests.
+ */
 export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () => number = Math.random): number {
   const base = Math.min(policy.maxMillis, policy.initialMillis * 2 ** Math.min(attempt, 30));
   return Math.round(base * (1 + policy.jitter * random()));
@@ -54,8 +81,8 @@ export class ReconnectDelay {
   }
 }
 
-/** Resolves after `millis`, or at once when `signal` aborts. */
-export function sleep(millis: number, signal?: AbortSignal): Promise<void> {
+/** The real {@link Delay}: resolves after `millis`, or at once when `signal` aborts. */
+export const sleep: Delay = (millis, signal) => {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const timer = setTimeout(done, millis);
@@ -66,4 +93,4 @@ export function sleep(millis: number, signal?: AbortSignal): Promise<void> {
       resolve();
     }
   });
-}
+};

@@ -43,7 +43,7 @@ export {
   type ResolvedTarget,
   type ServersTarget,
 } from "./connect-options.js";
-export { backoffDelay, DEFAULT_BACKOFF, ReconnectDelay, type BackoffPolicy } from "./backoff.js";
+export { backoffDelay, DEFAULT_BACKOFF, ReconnectDelay, sleep, systemClock, type BackoffPolicy, type Clock, type Delay } from "./backoff.js";
 export {
   DEFAULT_ACK_TIMEOUT_MILLIS,
   DEFAULT_IN_PROCESS_SETTLE_MILLIS,

@@ -3,7 +3,7 @@
  * list again; on any other failure wait (capped exponential backoff, injectable delay) and watch
  * again from the last version seen. Keeps a cache of the objects and calls handlers on each change.
  */
-import { backoffDelay, type BackoffPolicy } from "../../client/index.js";
+import { backoffDelay, sleep, type BackoffPolicy } from "../../client/index.js";
 import { WatchEventType, type KubeClient, type KubeResource, type Selection } from "./kube-client.js";
 import { isGone } from "./kube-errors.js";
 import type { ResourceType } from "./resources.js";
@@ -11,18 +11,8 @@ import type { ResourceType } from "./resources.js";
 /** Waits `millis`, or less when `signal` aborts. Injectable so that tests never sleep. */
 export type Delay = (millis: number, signal: AbortSignal) => Promise<void>;
 
-/** The real {@link Delay}: a timer, cleared on abort. */
-export const realDelay: Delay = (millis, signal) =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, millis);
-    signal.addEventListener("abort", done, { once: true });
-  });
+/** The real {@link Delay}: the client's {@link sleep}. */
+export const realDelay: Delay = sleep;
 
 /** The default backoff of a failed list or watch: 250 ms doubling to 30 s, plus up to 20% jitter. */
 export const DEFAULT_WATCH_BACKOFF: BackoffPolicy = { initialMillis: 250, maxMillis: 30_000, jitter: 0.2 };

@@ -5,24 +5,9 @@
  * The clock is injectable so that tests never sleep.
  */
 
-/** Time and timers, injectable for tests. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, millis: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import { backoffDelay, systemClock, type Clock } from "../../client/index.js";
 
-/** The real clock. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, millis) => {
-    const timer = setTimeout(fn, millis);
-    // A pending retry never keeps the process alive on its own.
-    timer.unref?.();
-    return timer;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+export { systemClock, type Clock } from "../../client/index.js";
 
 /** Options of {@link WorkQueue}. */
 export interface WorkQueueOptions {
@@ -99,7 +84,7 @@ export class WorkQueue {
   addRateLimited(key: string): number {
     const failures = this.failures.get(key) ?? 0;
     this.failures.set(key, failures + 1);
-    const delay = Math.min(this.maxDelay, this.baseDelay * 2 ** Math.min(failures, 30));
+    const delay = backoffDelay({ initialMillis: this.baseDelay, maxMillis: this.maxDelay, jitter: 0 }, failures);
     this.addAfter(key, delay);
     return delay;
   }

@@ -1,5 +1,6 @@
 /** Probes of a nats-server's monitoring port. */
 
+import { sleep } from "../../client/index.js";
 import { getJson, PROBE_TIMEOUT_MS } from "../../observe/http.js";
 import { readJsz } from "../../observe/jsz.js";
 
@@ -72,6 +73,6 @@ export async function poll<T>(
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs}ms waiting for ${name}`);
-    await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
+    await sleep(options.intervalMs ?? 50);
   }
 }

@@ -1,6 +1,6 @@
 import { jetstreamManager, type StreamInfo } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ensureStream, type StreamOutcome, type StreamTarget } from "../../client/index.js";
+import { ensureStream, sleep, type StreamOutcome, type StreamTarget } from "../../client/index.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 
 export type { StreamOutcome, StreamTarget };
@@ -56,7 +56,7 @@ export async function ensureStreamReady(
       last = (error as Error).message;
     }
     if (Date.now() > deadline) throw new Error(`stream ${target.name} has no leader with current replicas after ${timeoutMillis}ms (last seen: ${last})`);
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
 }
 
@@ -84,7 +84,7 @@ export async function waitStreamPlaced(nc: NatsConnection, name: string, gone: r
       if (info.config.num_replicas === 1 || (leader && !gone.includes(leader) && placed)) return;
       last = clusterText(info);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   onNote(`  stream ${name} not yet placed on the remaining servers after ${timeoutMillis / 1000} s (${last}); going on`);
 }

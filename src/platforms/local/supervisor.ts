@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
+import { backoffDelay, sleep } from "../../client/index.js";
+import { readServerStreams, type JszStream } from "../../observe/jsz.js";
 import { appliedBus } from "./applied.js";
 import { BackupScheduler, type BackupScheduleStatus } from "./backup-scheduler.js";
 import type { BusPaths } from "./home.js";
-import { readServerStreams, type JszStream } from "../../observe/jsz.js";
 import { healthzError, isHealthy, jsz } from "./monitor.js";
 import { orphanPid } from "./orphans.js";
 import { adoptedProcess, spawnedProcess, type ServerProcess } from "./server-process.js";
@@ -349,7 +350,7 @@ export class Supervisor {
         if (managed.proc === proc && managed.phase === ServerPhase.running) managed.phase = ServerPhase.healthy;
         return;
       }
-      await new Promise((r) => setTimeout(r, 25));
+      await sleep(25);
     }
   }
 
@@ -362,7 +363,7 @@ export class Supervisor {
     }
     const uptime = Date.now() - (managed.startedAt ?? Date.now());
     if (uptime > (this.options.backoffResetMillis ?? 30_000)) managed.crashes = 0;
-    const delay = Math.min((this.options.backoffInitialMillis ?? 250) * 2 ** managed.crashes, this.options.backoffMaxMillis ?? 10_000);
+    const delay = backoffDelay({ initialMillis: this.options.backoffInitialMillis ?? 250, maxMillis: this.options.backoffMaxMillis ?? 10_000, jitter: 0 }, managed.crashes);
     managed.crashes++;
     managed.phase = ServerPhase.backoff;
     const how = proc.adopted ? "its exit status is unknown: it was adopted" : (signal ?? `code ${code}`);
@@ -420,8 +421,8 @@ export class Supervisor {
       this.emit("error", (error as Error).message.split("\n")[0]!, name);
       // Not given up on: a server left unhealthy is restarted again after a growing pause (as a
       // crashing one is), until it is healthy, the bus stops, or a change takes it over.
-      const pauseMillis = Math.min(STALL_RETRY_PAUSE_MILLIS * 2 ** round, MAX_STALL_RETRY_PAUSE_MILLIS);
-      await new Promise((r) => setTimeout(r, pauseMillis));
+      const pauseMillis = backoffDelay({ initialMillis: STALL_RETRY_PAUSE_MILLIS, maxMillis: MAX_STALL_RETRY_PAUSE_MILLIS, jitter: 0 }, round);
+      await sleep(pauseMillis);
       if (this.stopped || managed.stopping || this.applying || managed.phase === ServerPhase.healthy) return;
       if (await isHealthy(managed.spec.ports.monitor)) return void (managed.phase = ServerPhase.healthy);
       this.emit("warn", `still not healthy ${pauseMillis / 1000}s later; restarting it again`, name);
@@ -470,7 +471,7 @@ export class Supervisor {
           break;
         }
         if (now - progressedAt > stallMillis) break;
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
       const why = await healthzError(port);
       if (failure !== undefined || recoveries >= MAX_STALL_RECOVERIES) {
@@ -519,7 +520,7 @@ export class Supervisor {
         await this.restartStalled(managed);
         await this.waitServerHealthy(managed).catch((error: unknown) => this.emit("error", (error as Error).message.split("\n")[0]!, name));
       }
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
   }
 
@@ -531,7 +532,7 @@ export class Supervisor {
     const deadline = Date.now() + BACKGROUND_SETTLE_MILLIS;
     const yieldNow = () => this.stopped || this.applying;
     while (!yieldNow() && Date.now() < deadline && ![...this.servers.values()].every((m) => m.phase === ServerPhase.healthy)) {
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     if (!yieldNow()) this.settleReplicasInBackground();
   }
