@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
+import { parser } from "@prometheus-io/lezer-promql";
 import { parse as parseYaml } from "yaml";
 
 import { BUS_METRICS, CONTROLLER_METRICS, METRIC_NAMES } from "../src/observe/metrics-catalog.js";
@@ -38,7 +39,7 @@ interface Issue {
   readonly message: string;
 }
 
-/** An expression the scanner cannot read. */
+/** An expression the parser cannot read. */
 class PromqlScanError extends Error {
   override readonly name = "PromqlScanError";
   constructor(
@@ -50,168 +51,186 @@ class PromqlScanError extends Error {
   }
 }
 
-// Keywords of the PromQL lexer: never metric names, wherever they stand.
-const AGGREGATIONS = new Set([
-  "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk", "quantile", "limitk", "limit_ratio",
-]);
-const LABEL_LIST_KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right"]);
-const OTHER_KEYWORDS = new Set(["and", "or", "unless", "bool", "offset", "atan2", "inf", "nan"]);
-// Functions: a name followed by `(`. Without `(` the same word is a metric name (`rate` is a valid metric).
-const FUNCTIONS = new Set([
-  "abs", "absent", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh", "avg_over_time", "ceil", "changes", "clamp",
-  "clamp_max", "clamp_min", "cos", "cosh", "count_over_time", "day_of_month", "day_of_week", "day_of_year", "days_in_month", "deg", "delta",
-  "deriv", "end", "exp", "floor", "histogram_avg", "histogram_count", "histogram_fraction", "histogram_quantile", "histogram_stddev",
-  "histogram_stdvar", "histogram_sum", "holt_winters", "double_exponential_smoothing", "hour", "idelta", "increase", "irate", "label_join",
-  "label_replace", "last_over_time", "ln", "log10", "log2", "mad_over_time", "max_over_time", "min_over_time", "minute", "month", "pi",
-  "predict_linear", "present_over_time", "quantile_over_time", "rad", "rate", "resets", "round", "scalar", "sgn", "sin", "sinh", "sort",
-  "sort_by_label", "sort_by_label_desc", "sort_desc", "sqrt", "start", "stddev_over_time", "stdvar_over_time", "sum_over_time", "tan", "tanh",
-  "time", "timestamp", "vector", "year",
-]);
-
-const IDENTIFIER = /[a-zA-Z_:][a-zA-Z0-9_:]*/y;
-const LABEL_NAME = /[a-zA-Z_][a-zA-Z0-9_]*/y;
-// Numbers (decimal, hex, exponent) and durations (5m, 1h30m, 250ms), which may follow `offset`.
-const NUMBER = /(?:0[xX][0-9a-fA-F]+|(?:\d+(?:ms|[smhdwy]))+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/y;
-// A Grafana variable: $name, ${name}, ${name:format}.
-const VARIABLE = /\$(?:\{[^}]*\}|[a-zA-Z_][a-zA-Z0-9_]*)/y;
-const MATCH_OP = /=~|!~|!=|=/y;
-const OPERATOR_CHARS = new Set([..."()+-*/%^=!<>~,@"]);
-
-function stickyMatch(re: RegExp, text: string, at: number): string | undefined {
-  re.lastIndex = at;
-  return re.exec(text)?.[0];
-}
-
-/**
- * The vector selectors of a PromQL expression, in order. Skips what is not a metric name: string
- * literals, label names inside `{...}` and in `by`/`without`/`on`/`ignoring`/`group_left`/
- * `group_right` lists, ranges and subqueries `[...]`, numbers and durations, keywords, aggregation
- * operators, functions (a known name followed by `(`) and Grafana variables.
- * @throws PromqlScanError on an unknown function, an unterminated string, list or selector, or a
- * character PromQL does not have.
+/*
+ * Grafana variables are not PromQL. Grafana interpolates them before the query reaches Prometheus
+ * (variable syntax: https://grafana.com/docs/grafana/v10.3/dashboards/variables/variable-syntax/ -
+ * `$varname`, `${var_name}`, `${var_name:<format>}`; built-ins such as `$__interval`,
+ * `$__rate_interval` and `$__range`: https://grafana.com/docs/grafana/latest/visualizations/dashboards/variables/global-variables/
+ * and https://grafana.com/docs/grafana/latest/datasources/prometheus/template-variables/). So
+ * before parsing, each variable outside a string literal and a `#` comment is replaced:
+ *   - inside a range or subquery `[...]` by the duration `5m` (`[$__rate_interval]` -> `[5m]`);
+ *   - elsewhere by the number `1` (`topk($n, x)`, `offset $__interval`, `@ ${__to:date:seconds}`);
+ *     a variable standing for a metric or label name therefore does not parse, and is reported;
+ *   - inside string literals it stays as written, so a matcher reads `bus=~"$bus"` with the value
+ *     `$bus` (what the dashboard check looks for).
+ * The replacement is padded with spaces to the variable's length (a variable has at least two
+ * characters), so offsets into the substituted text are offsets into the original expression.
+ * The deprecated `[[varname]]` syntax is not substituted.
  */
-function selectorsOf(expr: string): Selector[] {
-  const selectors: Selector[] = [];
-  let i = 0;
-  const skipSpace = (): void => {
-    for (;;) {
-      while (i < expr.length && /\s/.test(expr[i]!)) i++;
-      if (expr[i] !== "#") return;
-      while (i < expr.length && expr[i] !== "\n") i++; // a comment runs to the end of the line
-    }
-  };
-  const readString = (): string => {
-    const quote = expr[i]!;
-    const start = i++;
-    let value = "";
-    while (i < expr.length && expr[i] !== quote) {
-      if (expr[i] === "\\" && quote !== "`") i++;
-      value += expr[i++] ?? "";
-    }
-    if (i >= expr.length) throw new PromqlScanError("unterminated string", expr, start);
-    i++;
-    return value;
-  };
-  const skipPast = (close: string): void => {
-    const start = i;
-    while (i < expr.length && expr[i] !== close) {
-      if (expr[i] === '"' || expr[i] === "'" || expr[i] === "`") readString();
-      else i++;
-    }
-    if (i >= expr.length) throw new PromqlScanError(`no closing ${close}`, expr, start);
-    i++;
-  };
-  const readMatchers = (): { name: string | undefined; matchers: Matcher[] } => {
-    const start = i++; // past `{`
-    let name: string | undefined;
-    const matchers: Matcher[] = [];
-    for (;;) {
-      skipSpace();
-      if (i >= expr.length) throw new PromqlScanError("no closing }", expr, start);
-      if (expr[i] === "}") {
-        i++;
-        return { name, matchers };
-      }
-      const quoted = expr[i] === '"' || expr[i] === "'" || expr[i] === "`";
-      const label = quoted ? readString() : stickyMatch(LABEL_NAME, expr, i);
-      if (label === undefined) throw new PromqlScanError("expected a label name", expr, i);
-      if (!quoted) i += label.length;
-      skipSpace();
-      const op = stickyMatch(MATCH_OP, expr, i) as Matcher["op"] | undefined;
-      if (op === undefined) {
-        // `{"metric.name"}`: a quoted metric name (UTF-8 names, Prometheus 3)
-        if (!quoted) throw new PromqlScanError("expected =, !=, =~ or !~", expr, i);
-        name = label;
-      } else {
-        i += op.length;
-        skipSpace();
-        if (!(expr[i] === '"' || expr[i] === "'" || expr[i] === "`")) throw new PromqlScanError("expected a quoted label value", expr, i);
-        const value = readString();
-        if (label === "__name__" && op === "=") name = value;
-        matchers.push({ label, op, value });
-      }
-      skipSpace();
-      if (expr[i] === ",") i++;
-      else if (expr[i] !== "}") throw new PromqlScanError("expected , or }", expr, i);
-    }
-  };
+const VARIABLE = /\$(?:\{[^}]*\}|[a-zA-Z_][a-zA-Z0-9_]*)/y;
 
-  for (;;) {
-    skipSpace();
-    if (i >= expr.length) return selectors;
+function withoutGrafanaVariables(expr: string): string {
+  let out = "";
+  let quote: string | undefined;
+  let rangeDepth = 0;
+  for (let i = 0; i < expr.length; ) {
     const c = expr[i]!;
-    if (c === '"' || c === "'" || c === "`") {
-      readString();
+    if (quote !== undefined) {
+      const escaped = c === "\\" && quote !== "`";
+      if (c === quote) quote = undefined;
+      out += expr.slice(i, i + (escaped ? 2 : 1));
+      i += escaped ? 2 : 1;
       continue;
     }
-    if (c === "[") {
-      skipPast("]"); // a range or subquery: durations and Grafana variables only
-      continue;
-    }
-    if (c === "{") {
-      const { name, matchers } = readMatchers();
-      selectors.push({ metric: name, matchers });
+    if (c === "#") {
+      const end = expr.indexOf("\n", i);
+      out += expr.slice(i, end === -1 ? expr.length : end);
+      i = end === -1 ? expr.length : end;
       continue;
     }
     if (c === "$") {
-      const variable = stickyMatch(VARIABLE, expr, i);
-      if (variable === undefined) throw new PromqlScanError("expected a variable after $", expr, i);
-      i += variable.length;
-      continue;
+      VARIABLE.lastIndex = i;
+      const variable = VARIABLE.exec(expr)?.[0];
+      if (variable !== undefined) {
+        out += (rangeDepth > 0 ? "5m" : "1").padEnd(variable.length);
+        i += variable.length;
+        continue;
+      }
     }
-    const number = /[0-9.]/.test(c) ? stickyMatch(NUMBER, expr, i) : undefined;
-    if (number !== undefined) {
-      i += number.length;
-      continue;
-    }
-    const word = stickyMatch(IDENTIFIER, expr, i);
-    if (word === undefined) {
-      if (!OPERATOR_CHARS.has(c)) throw new PromqlScanError(`unexpected ${JSON.stringify(c)}`, expr, i);
-      i++;
-      continue;
-    }
-    const at = i;
-    i += word.length;
-    const keyword = word.toLowerCase();
-    if (LABEL_LIST_KEYWORDS.has(keyword)) {
-      skipSpace();
-      if (expr[i] === "(") skipPast(")"); // label names; group_left/group_right may have none
-      continue;
-    }
-    if (AGGREGATIONS.has(keyword) || OTHER_KEYWORDS.has(keyword)) continue;
-    skipSpace();
-    if (expr[i] === "(") {
-      if (!FUNCTIONS.has(word)) throw new PromqlScanError(`unknown function ${word}`, expr, at);
-      continue;
-    }
-    if (expr[i] === "{") {
-      const { name, matchers } = readMatchers();
-      if (name !== undefined) throw new PromqlScanError(`metric ${word} has a second name ${name}`, expr, at);
-      selectors.push({ metric: word, matchers });
-    } else {
-      selectors.push({ metric: word, matchers: [] });
-    }
+    if (c === '"' || c === "'" || c === "`") quote = c;
+    else if (c === "[") rangeDepth++;
+    else if (c === "]") rangeDepth = Math.max(0, rangeDepth - 1);
+    out += c;
+    i++;
   }
+  return out;
+}
+
+/*
+ * PromQL is parsed with the Prometheus project's own Lezer grammar (@prometheus-io/lezer-promql,
+ * the parser of the Prometheus web UI). Node names as in prometheus/prometheus,
+ * web/ui/module/lezer-promql/src/promql.grammar (commit 0147515b33006dcf9f7d2aea03399afa611d2301;
+ * the installed 0.315.0 is later, and its dist/index.d.ts lists the same selector nodes):
+ *   VectorSelector { Identifier LabelMatchers | Identifier | LabelMatchers }
+ *   LabelMatchers { "{" (UnquotedLabelMatcher | QuotedLabelMatcher | QuotedLabelName) ("," ...)* "}" }
+ *   UnquotedLabelMatcher { LabelName MatchOp StringLiteral }
+ *   QuotedLabelMatcher { QuotedLabelName MatchOp StringLiteral }   QuotedLabelName { StringLiteral }
+ *   MatchOp { EqlSingle | Neq | EqlRegex | NeqRegex }
+ * A lone QuotedLabelName in LabelMatchers is a quoted metric name (`{"metric.name"}`, UTF-8 names
+ * of Prometheus 3). Function names are keywords of the grammar (FunctionIdentifier): an unknown
+ * name followed by `(` is an Identifier and then an error node at the `(`. Syntax errors are nodes
+ * whose type isError (named "⚠"). The grammar's StringLiteral token accepts a string without its
+ * closing quote, so that is checked here.
+ */
+type SyntaxNode = ReturnType<typeof parser.parse>["topNode"];
+
+const STRING_ESCAPES: Readonly<Record<string, string>> = { a: "\x07", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v", "\\": "\\", "'": "'", '"': '"' };
+
+/**
+ * The value of a PromQL string literal: as in Go, backquoted strings are raw; in `"..."` and
+ * `'...'` the escapes of Go's strconv.Unquote apply (`\x`, `\u`, `\U` and octal taken as code points).
+ * @throws PromqlScanError on a string without its closing quote or with an unknown escape.
+ */
+function stringValue(expr: string, node: SyntaxNode): string {
+  const literal = expr.slice(node.from, node.to);
+  const quote = literal[0]!;
+  const body = literal.slice(1, -1);
+  // The closing quote is missing, or escaped: `"a`, `"a\"` (an odd run of backslashes before it).
+  if (literal.length < 2 || !literal.endsWith(quote) || (quote !== "`" && /(^|[^\\])(\\\\)*\\$/.test(body))) {
+    throw new PromqlScanError("unterminated string", expr, node.from);
+  }
+  if (quote === "`") return body;
+  return body.replace(/\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3})|(.))/gs, (sequence: string, x?: string, u?: string, U?: string, octal?: string, c?: string, at = 0) => {
+    const hex = x ?? u ?? U;
+    if (hex !== undefined) return String.fromCodePoint(Number.parseInt(hex, 16));
+    if (octal !== undefined) return String.fromCodePoint(Number.parseInt(octal, 8));
+    const plain = STRING_ESCAPES[c!];
+    if (plain === undefined) throw new PromqlScanError(`unknown escape sequence ${sequence}`, expr, node.from + 1 + at);
+    return plain;
+  });
+}
+
+/** The first problem of a parse tree (an error node or a bad string literal), or undefined. */
+function firstSyntaxError(expr: string, top: SyntaxNode): PromqlScanError | undefined {
+  let error: SyntaxNode | undefined;
+  let stringError: PromqlScanError | undefined;
+  const cursor = top.cursor();
+  do {
+    if (cursor.type.isError) {
+      error = cursor.node;
+      break; // nodes come in document order: later ones start at or after it
+    }
+    if (cursor.name === "StringLiteral" && stringError === undefined) {
+      try {
+        stringValue(expr, cursor.node);
+      } catch (e) {
+        if (!(e instanceof PromqlScanError)) throw e;
+        stringError = e;
+      }
+    }
+  } while (cursor.next());
+  if (stringError !== undefined && (error === undefined || stringError.offset <= error.from)) return stringError;
+  if (error === undefined) return undefined;
+  const before = error.prevSibling;
+  if (expr[error.from] === "(" && before?.name === "Identifier") {
+    return new PromqlScanError(`unknown function ${expr.slice(before.from, before.to)}`, expr, before.from);
+  }
+  if (error.from >= expr.trimEnd().length) return new PromqlScanError("unexpected end of expression", expr, error.from);
+  VARIABLE.lastIndex = error.from; // a variable stood there: show it, not the part its substitute covers
+  const text = VARIABLE.exec(expr)?.[0] ?? (expr.slice(error.from, error.to) || expr.slice(error.from));
+  return new PromqlScanError(`syntax error: unexpected ${JSON.stringify(text.slice(0, 20))}`, expr, error.from);
+}
+
+/** The matchers of a LabelMatchers node, and the metric names it sets (`__name__="x"`, `"x"`). */
+function matchersOf(expr: string, node: SyntaxNode): { names: string[]; matchers: Matcher[] } {
+  const names: string[] = [];
+  const matchers: Matcher[] = [];
+  for (let child = node.firstChild; child !== null; child = child.nextSibling) {
+    if (child.name === "QuotedLabelName") {
+      names.push(stringValue(expr, child.firstChild!)); // `{"metric.name"}`
+      continue;
+    }
+    if (child.name !== "UnquotedLabelMatcher" && child.name !== "QuotedLabelMatcher") continue;
+    const unquoted = child.getChild("LabelName");
+    const quoted = child.getChild("QuotedLabelName")?.getChild("StringLiteral");
+    const op = child.getChild("MatchOp");
+    const value = child.getChild("StringLiteral");
+    if ((unquoted ?? quoted) == null || op === null || value === null) throw new PromqlScanError("incomplete label matcher", expr, child.from);
+    const matcher: Matcher = {
+      label: unquoted !== null ? expr.slice(unquoted.from, unquoted.to) : stringValue(expr, quoted!),
+      op: expr.slice(op.from, op.to) as Matcher["op"],
+      value: stringValue(expr, value),
+    };
+    if (matcher.label === "__name__" && matcher.op === "=") names.push(matcher.value);
+    matchers.push(matcher);
+  }
+  return { names, matchers };
+}
+
+/**
+ * The vector selectors of a PromQL expression, in order: the VectorSelector nodes of its parse
+ * tree. The tree is of the expression with its Grafana variables substituted (see
+ * withoutGrafanaVariables); names, values and messages are read from the expression as written,
+ * at the same offsets.
+ * @throws PromqlScanError on a syntax error (an unknown function among them), an unterminated
+ * string or an unknown escape, or a selector with two metric names.
+ */
+function selectorsOf(expr: string): Selector[] {
+  const top = parser.parse(withoutGrafanaVariables(expr)).topNode;
+  const error = firstSyntaxError(expr, top);
+  if (error !== undefined) throw error;
+  const selectors: Selector[] = [];
+  const cursor = top.cursor();
+  do {
+    if (cursor.name !== "VectorSelector") continue;
+    const identifier = cursor.node.getChild("Identifier");
+    const labelMatchers = cursor.node.getChild("LabelMatchers");
+    const { names, matchers } = labelMatchers === null ? { names: [], matchers: [] } : matchersOf(expr, labelMatchers);
+    if (identifier !== null) names.unshift(expr.slice(identifier.from, identifier.to));
+    if (names.length > 1) throw new PromqlScanError(`metric ${names[0]} has a second name ${names[1]}`, expr, cursor.from);
+    selectors.push({ metric: names[0], matchers });
+  } while (cursor.next());
+  return selectors;
 }
 
 /** The metric names of a PromQL expression, each once, in order of appearance. */
@@ -477,6 +496,34 @@ test("promql metric names - an unknown metric, a non-histogram _bucket and a nam
   assert.deepEqual(unknownMetricsOf(`sum({bus="a"})`), ["{...} without a metric name"]);
   assert.throws(() => selectorsOf(`ratee(eventbus_server_up[5m])`), (e: unknown) => e instanceof PromqlScanError && /unknown function ratee/.test(e.message));
   assert.throws(() => selectorsOf(`eventbus_server_up{bus="a`), PromqlScanError);
+});
+
+test("promql selectors - quoted metric names, Grafana variables, string escapes, and where an unreadable expression fails", () => {
+  // A quoted metric name (UTF-8 names, Prometheus 3), alone or beside matchers, and a quoted label name
+  assert.deepEqual(selectorsOf(`{"eventbus.bus.ready", "bus"=~"$bus"}`), [{ metric: "eventbus.bus.ready", matchers: [{ label: "bus", op: "=~", value: "$bus" }] }]);
+  assert.throws(() => selectorsOf(`eventbus_bus_ready{__name__="eventbus_server_up"}`), /metric eventbus_bus_ready has a second name eventbus_server_up at offset 0/);
+  // Variables become a duration in a range, a number elsewhere, and stay as written in strings
+  assert.deepEqual(metricNamesOf(`topk($n, rate(gnatsd_varz_in_msgs{bus=~"\${bus:regex}"}[\${__rate_interval}:$__interval] offset $__range)) # [$x`), ["gnatsd_varz_in_msgs"]);
+  assert.deepEqual(selectorsOf(String.raw`x{bus=~'$bus', y="\\d+\\.\x41\u00e9\"", z=` + "`a\\b`}")[0]?.matchers, [
+    { label: "bus", op: "=~", value: "$bus" },
+    { label: "y", op: "=", value: '\\d+\\.Aé"' },
+    { label: "z", op: "=", value: "a\\b" },
+  ]);
+  // Unreadable: the message names the problem, the offset and the expression as written
+  const failure = (expr: string): string => {
+    try {
+      selectorsOf(expr);
+    } catch (error) {
+      if (error instanceof PromqlScanError) return error.message;
+      throw error;
+    }
+    return "no error";
+  };
+  assert.equal(failure(`1 + ratee(x[$__rate_interval])`), `unknown function ratee at offset 4 of "1 + ratee(x[$__rate_interval])"`);
+  assert.equal(failure(`x{bus=~$bus}`), `syntax error: unexpected "$bus" at offset 7 of "x{bus=~$bus}"`);
+  assert.equal(failure(`x{bus="a"} +`), `unexpected end of expression at offset 12 of "x{bus=\\"a\\"} +"`);
+  assert.equal(failure(`x == "abc`), `unterminated string at offset 5 of "x == \\"abc"`);
+  assert.equal(failure(`x{bus="a\\.b"}`), `unknown escape sequence \\. at offset 8 of "x{bus=\\"a\\\\.b\\"}"`);
 });
 
 test("alert rules - a PrometheusRule whose rules have expr, for, severity, summary and description, over catalog metrics only", async () => {
