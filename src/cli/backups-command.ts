@@ -4,12 +4,12 @@
  * takes the newest.
  */
 import { stat } from "node:fs/promises";
-import { Command, Option } from "commander";
+import { Command, } from "commander";
 import { backupIntoDir, listBackups, parseArchiveFileName, type StoredBackup } from "../backup/index.js";
 import { busPaths, eventbusHome, DEFAULT_BUS_NAME } from "../platforms/local/index.js";
 import { openClient, type ConnectionChoice } from "./connection-flags.js";
 import { CliError } from "./exit-codes.js";
-import { formatData, humanBytes, plural, table, type Io } from "./io.js";
+import { formatData, humanBytes, outputOption, plural, table, type Io } from "./io.js";
 import { packageVersion } from "./version.js";
 
 /** `--keep` of `backup --into-dir`, as `spec.jetstream.backup.keep` defaults. */
@@ -108,7 +108,7 @@ export function addBackupsCommand(program: Command, io: Io): void {
     .description("list a local bus's scheduled backups (or those of --dir), newest first, each verified")
     .argument("[bus]", `a local bus (default: ${DEFAULT_BUS_NAME})`)
     .option("--dir <dir>", "a directory of backups instead (e.g. a mounted backup volume)")
-    .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
+    .addOption(outputOption(["text", "json"]))
     .action(async (bus: string | undefined, opts: { dir?: string; output: "text" | "json" }) => {
       if (bus !== undefined && opts.dir !== undefined) throw new CliError("give BUS or --dir, not both");
       const { where, backups } = await backupsOf(bus, opts.dir);

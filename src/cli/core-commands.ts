@@ -8,13 +8,11 @@ import { controllerCommand, type ControllerCommandOptions } from "./controller-c
 import { crdCommand } from "./crd-command.js";
 import { CliError, type ExitCode } from "./exit-codes.js";
 import { installCommand, type InstallCommandOptions } from "./install-command.js";
-import type { Io } from "./io.js";
+import { outputOption, type Io } from "./io.js";
 import { lintCommand } from "./lint-command.js";
 import { clusterDomainOption, renderCommand } from "./render-command.js";
 import { validateCommand } from "./validate-command.js";
 
-const outputOption = (formats: readonly string[], fallback: string) =>
-  new Option("-o, --output <format>", "output format").choices(formats).default(fallback);
 
 /** Adds validate, lint, crd and render, then controller and install. Each action stores its exit code in `result`. */
 export function addCoreCommands(program: Command, io: Io, result: { code: ExitCode }): void {

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { Option } from "commander";
 import { stringify } from "yaml";
 import { CliError } from "./exit-codes.js";
 import type { Io } from "./process-io.js";
@@ -8,6 +9,11 @@ export { processIo, type Io } from "./process-io.js";
 /** Output formats of commands that print data. */
 export const OutputFormat = { text: "text", json: "json", yaml: "yaml" } as const;
 export type OutputFormat = (typeof OutputFormat)[keyof typeof OutputFormat];
+
+/** `-o, --output <format>` with the formats a command prints, the first the default unless another is named. */
+export function outputOption(formats: readonly string[] = Object.values(OutputFormat), fallback: string = formats[0]!, description = "output format"): Option {
+  return new Option("-o, --output <format>", description).choices(formats).default(fallback);
+}
 
 /** Reads a file argument; `-` is standard input. A missing or unreadable file is one clear line. */
 export async function readInput(file: string, io: Io): Promise<string> {

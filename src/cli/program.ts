@@ -16,9 +16,16 @@ type Register = (program: Command, io: Io, result: { code: ExitCode }) => void;
 const AREAS: readonly { readonly commands: readonly string[]; readonly load: () => Promise<Register> }[] = [
   { commands: ["validate", "lint", "crd", "render", "controller", "install"], load: async () => (await import("./core-commands.js")).addCoreCommands },
   { commands: ["takeover"], load: async () => (await import("./takeover-command.js")).addTakeoverCommand },
-  { commands: ["up", "down", "list", "logs", "credentials", "supervise"], load: async () => (await import("./local-commands.js")).addLocalCommands },
+  { commands: ["up"], load: async () => (await import("./up-command.js")).addUpCommand },
+  { commands: ["down"], load: async () => (await import("./down-command.js")).addDownCommand },
+  { commands: ["list"], load: async () => (await import("./list-command.js")).addListCommand },
+  { commands: ["logs"], load: async () => (await import("./logs-command.js")).addLogsCommand },
+  { commands: ["credentials"], load: async () => (await import("./credentials-command.js")).addCredentialsCommand },
+  { commands: ["supervise"], load: async () => (await import("./supervise-command.js")).addSuperviseCommand },
   { commands: ["status"], load: async () => (await import("./status-command.js")).addStatusCommand },
-  { commands: ["publish", "subscribe", "stream"], load: async () => (await import("./client-commands.js")).addClientCommands },
+  { commands: ["publish"], load: async () => (await import("./publish-command.js")).addPublishCommand },
+  { commands: ["subscribe"], load: async () => (await import("./subscribe-command.js")).addSubscribeCommand },
+  { commands: ["stream"], load: async () => (await import("./stream-command.js")).addStreamCommand },
   { commands: ["backup", "restore", "backups"], load: async () => (await import("./backup-command.js")).addBackupCommands },
 ];
 

@@ -3,7 +3,7 @@
  * snapshot), or any bus through the client's connection flags (a snapshot; its servers when their
  * monitoring endpoints are given). Problems come first; `--watch` redraws until interrupted.
  */
-import { Command, Option } from "commander";
+import { Command, } from "commander";
 
 import { connect, type DurableNameParts, type EventBusClient, sleep } from "../client/index.js";
 import {
@@ -22,7 +22,7 @@ import { KubeClient, loadKubeConnection, Resources, type KubeResource } from "..
 import { busStatus, localBusStatus, type BusReport } from "../platforms/local/index.js";
 import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionChoice, type ConnectionFlags } from "./connection-flags.js";
 import { CliError, ExitCode } from "./exit-codes.js";
-import { formatData, table, type Io } from "./io.js";
+import { formatData, outputOption, table, type Io } from "./io.js";
 
 type Output = "text" | "json" | "yaml";
 
@@ -77,7 +77,7 @@ export function addStatusCommand(program: Command, io: Io, result: { code: ExitC
     .option("--context <name>", "with --kube: kubeconfig context")
     .option("-w, --watch", "redraw every --interval until interrupted", false)
     .option("--interval <duration>", "time between redraws with --watch", "2s")
-    .addOption(new Option("-o, --output <format>", "output format (with --watch, json prints one line per redraw)").choices(["text", "json", "yaml"]).default("text"))
+    .addOption(outputOption(["text", "json", "yaml"], "text", "output format (with --watch, json prints one line per redraw)"))
     .action(async (bus: string | undefined, flags: StatusFlags) => {
       const intervalMillis = positiveDuration("--interval", flags.interval).millis;
       const source = flags.kube ? kubeSourceOf(bus, flags) : await busSourceOf(bus, flags, io);

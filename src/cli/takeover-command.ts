@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { Command, } from "commander";
 
 import {
   defaultImages,
@@ -12,7 +12,7 @@ import {
   type TakeoverResult,
 } from "../platforms/kubernetes/index.js";
 import { CliError, ExitCode } from "./exit-codes.js";
-import { readInput, type Io } from "./io.js";
+import { outputOption, readInput, type Io } from "./io.js";
 
 /** Options of `eventbus takeover`. */
 export interface TakeoverCommandOptions {
@@ -69,7 +69,7 @@ export function addTakeoverCommand(program: Command, io: Io, result: { code: Exi
     .option("--context <name>", "kubeconfig context (default: its current-context)")
     .option("--images <file>", "images per version, as for `eventbus controller`")
     .option("--dry-run", "check and render, and send every write as a server-side dry run: nothing is changed", false)
-    .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
+    .addOption(outputOption(["text", "json"]))
     .action(async (name: string, opts: TakeoverCommandOptions) => {
       if (name.trim() === "") throw new CliError("NAME: must be an EventBus name");
       result.code = await takeoverCommand(name, opts, io);

@@ -1,0 +1,22 @@
+/** `eventbus supervise` (hidden): the supervisor process of a local bus, started by `up`. */
+import type { Command } from "commander";
+import {
+  busPaths,
+  eventbusHome,
+  runSupervisorDaemon,
+} from "../platforms/local/index.js";
+import { type Io } from "./io.js";
+
+/** Adds `supervise`. */
+export function addSuperviseCommand(program: Command, io: Io): void {
+  program
+    .command("supervise", { hidden: true })
+    .description("run the supervisor of a local bus (started by eventbus up)")
+    .argument("<name>", "the bus")
+    .action(async (name: string) => {
+      const paths = busPaths(eventbusHome(), name);
+      const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+      const daemon = await runSupervisorDaemon(paths, { onEvent: (e) => log(`${e.level} ${e.server ?? "supervisor"}: ${e.message}`) });
+      await daemon.done;
+    });
+}
