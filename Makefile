@@ -20,7 +20,7 @@ DEPS_STAMP := node_modules/.eventbus-deps-stamp
 # make finds the test files itself, sorted, so that every machine runs them in one order.
 TESTS ?= $(shell find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 
-.PHONY: help node deps tools tools-bus tools-nats build test up bench clean
+.PHONY: help node deps tools tools-bus tools-nats build lint format test up bench clean
 
 help: ## list the targets
 	@echo "usage: make <target>"
@@ -52,6 +52,13 @@ tools-nats: deps ## only the NATS binaries of `make tools` (what `make bench` ne
 
 build: deps ## compile src/ into dist/ (the CLI is dist/cli/main.js)
 	npm run build
+
+lint: deps ## check formatting and lint rules (Biome, biome.jsonc) and the types; changes nothing
+	node_modules/.bin/biome check .
+	npm run -s typecheck
+
+format: deps ## format the tree and apply the linter's safe fixes (Biome)
+	node_modules/.bin/biome check --write .
 
 test: tools build ## run the test suite (TESTS=files to pick)
 	@# One test file at a time: several clusters starting at once on 2 cores make nats-server's
