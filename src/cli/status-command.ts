@@ -5,6 +5,7 @@
  */
 import { Command, } from "commander";
 
+import type { BusStatus } from "../api/index.js";
 import { connect, type DurableNameParts, type EventBusClient, sleep } from "../client/index.js";
 import {
   formatSeconds,
@@ -242,15 +243,6 @@ async function remoteSource(choice: ConnectionChoice, monitors: readonly Monitor
   };
 }
 
-/** A condition as Argo Events and the controller write it. */
-interface Condition {
-  readonly type: string;
-  readonly status: string;
-  readonly reason?: string;
-  readonly message?: string;
-  readonly lastTransitionTime?: string;
-}
-
 /** An EventBus in Kubernetes: its status as the controller wrote it (the servers run in pods, out of reach). */
 function kubeSource(name: string, flags: StatusFlags): FrameSource {
   const connection = loadKubeConnection({ ...(flags.kubeconfig !== undefined && { kubeconfig: flags.kubeconfig }), ...(flags.context !== undefined && { context: flags.context }) });
@@ -258,7 +250,7 @@ function kubeSource(name: string, flags: StatusFlags): FrameSource {
   const namespace = flags.namespace ?? client.namespace ?? "default";
   return {
     async frame() {
-      const bus = await client.get<KubeResource & { status?: { phase?: string; message?: string; conditions?: Condition[]; config?: unknown } }>(Resources.eventBus, namespace, name);
+      const bus = await client.get<KubeResource & { status?: BusStatus }>(Resources.eventBus, namespace, name);
       if (bus === undefined) throw new CliError(`no EventBus ${name} in namespace ${namespace} (${connection.source})`, ExitCode.failed);
       const conditions = bus.status?.conditions ?? [];
       const problems = [
