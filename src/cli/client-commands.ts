@@ -24,7 +24,8 @@ import {
 import { BackupErrorCode, isBackupError } from "../backup/index.js";
 import { busCredentials, busPaths, eventbusHome } from "../platforms/local/index.js";
 import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionFlags } from "./connection-flags.js";
-import { CliError, ExitCode } from "./exit-codes.js";
+import { CliError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
 import { formatData, processIo, readInput, table, type Io } from "./io.js";
 
 /** The CloudEvents `type` (Argo's event source type) of published events, unless `--type` says otherwise. */

@@ -15,7 +15,8 @@ import {
   type BusReport,
   type LogSource,
 } from "../platforms/local/index.js";
-import { CliError, ExitCode } from "./exit-codes.js";
+import { CliError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
 import { formatData, readInput, table, type Io } from "./io.js";
 import { localState } from "./status-command.js";
 

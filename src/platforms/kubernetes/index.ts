@@ -82,6 +82,7 @@ export {
   UnknownImageVersionError,
   type ImagesFileIssue,
   type KubeError,
+  type KubeRenderErrorCode,
 } from "./errors.js";
 // The controller: a small REST client, the watch loop, the work queue, leader election, the reconcile, status and install bundle.
 export { loadKubeConnection, fromKubeconfig, inCluster, IN_CLUSTER_DIR, type KubeConnection, type LoadKubeConnectionOptions } from "./kube-config.js";

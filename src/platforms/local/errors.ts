@@ -1,3 +1,5 @@
+import { EventBusError } from "../../api/index.js";
+
 /** Error codes of the local platform, stable for scripts. */
 export const LocalErrorCode = {
   /** A bus name that cannot name a bus (bad input: nothing was touched). */
@@ -21,7 +23,7 @@ export type LocalErrorCode = (typeof LocalErrorCode)[keyof typeof LocalErrorCode
 const INPUT_ERROR_CODES: ReadonlySet<LocalErrorCode> = new Set([LocalErrorCode.invalidName]);
 
 /** A failure of the local platform, with one line a person can act on. */
-export class LocalPlatformError extends Error {
+export class LocalPlatformError extends EventBusError {
   override readonly name = "LocalPlatformError";
   constructor(
     readonly code: LocalErrorCode,

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import {
   argoCompatibility,
+  EventBusError,
   EventBusValidationError,
   formatIssue,
   ManifestReadError,
@@ -465,8 +466,9 @@ const META_JOIN_GRACE_MS = 10_000;
 const MAX_COLD_STARTS = 3;
 
 /** The JetStream meta group formed without some of the bus's servers. */
-class IncompleteMetaGroupError extends Error {
+class IncompleteMetaGroupError extends EventBusError {
   override readonly name = "IncompleteMetaGroupError";
+  readonly code = LocalErrorCode.unhealthy;
   constructor(readonly missing: readonly string[]) {
     super(`the JetStream meta group formed without ${missing.join(", ")}`);
   }
