@@ -79,8 +79,8 @@ export class UnknownImageVersionError extends EventBusError {
  * The secret material given to the renderer (certificates, credentials) does not fit the bus:
  * TLS without certificates, or certificates for other names. `field` names the part, never a value.
  */
-export class MaterialMismatchError extends EventBusError {
-  override readonly name = "MaterialMismatchError";
+export class SecretMaterialMismatchError extends EventBusError {
+  override readonly name = "SecretMaterialMismatchError";
   readonly code = KubeErrorCode.materialMismatch;
 
   constructor(
@@ -93,13 +93,13 @@ export class MaterialMismatchError extends EventBusError {
 }
 
 /** Any error of the Kubernetes platform's rendering. */
-export type KubeError = InvalidImagesFileError | UnknownImageVersionError | MaterialMismatchError;
+export type KubeError = InvalidImagesFileError | UnknownImageVersionError | SecretMaterialMismatchError;
 
 /**
  * Whether `err` is an error of the Kubernetes platform's rendering (bad input: an images file, the
  * images table, the secret material), optionally with the given code.
  */
 export function isKubeError(err: unknown, code?: KubeRenderErrorCode): err is KubeError {
-  if (!(err instanceof InvalidImagesFileError || err instanceof UnknownImageVersionError || err instanceof MaterialMismatchError)) return false;
+  if (!(err instanceof InvalidImagesFileError || err instanceof UnknownImageVersionError || err instanceof SecretMaterialMismatchError)) return false;
   return code === undefined || err.code === code;
 }

@@ -78,7 +78,7 @@ export {
   InvalidImagesFileError,
   isKubeError,
   KubeErrorCode,
-  MaterialMismatchError,
+  SecretMaterialMismatchError,
   UnknownImageVersionError,
   type ImagesFileIssue,
   type KubeError,
