@@ -14,6 +14,12 @@ export const LocalErrorCode = {
   notJetStream: "MODE_NOT_SUPPORTED",
   control: "SUPERVISOR_UNREACHABLE",
   stream: "STREAM_FAILED",
+  /** A wait (for the supervisor, a server, a peer) did not end within its deadline. */
+  timedOut: "TIMED_OUT",
+  /** A bus's state file is not what eventbus writes. */
+  invalidState: "STATE_FILE_INVALID",
+  /** The supervisor answered that an operation (apply, stop) failed; the message is its reason. */
+  operationFailed: "SUPERVISOR_OPERATION_FAILED",
   /** The command was interrupted (SIGINT, SIGTERM); the message says what was left as it was. */
   interrupted: "INTERRUPTED",
 } as const;

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { appliedBus } from "./applied.js";
 import { BackupScheduler, type BackupScheduleStatus } from "./backup-scheduler.js";
+import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import type { BusPaths } from "./home.js";
 import { readServerStreams, type JszStream } from "../../observe/jsz.js";
 import { healthzError, isHealthy, jsz } from "./monitor.js";
@@ -281,7 +282,7 @@ export class Supervisor {
 
   private async readStateOrThrow(): Promise<LocalState> {
     const state = await readState(this.paths.state);
-    if (!state) throw new Error(`no state file at ${this.paths.state}`);
+    if (!state) throw new LocalPlatformError(LocalErrorCode.notFound, `no state file at ${this.paths.state}`);
     return state;
   }
 
@@ -476,7 +477,7 @@ export class Supervisor {
       if (failure !== undefined || recoveries >= MAX_STALL_RECOVERIES) {
         const tail = await logTail(managed.spec.log);
         const reason = failure ?? `made no progress for ${stallMillis}ms after ${recoveries} restart(s)`;
-        throw new Error(`${name} did not become healthy: ${reason}${why ? ` (/healthz: ${why})` : ""}\n${tail}`);
+        throw new LocalPlatformError(LocalErrorCode.unhealthy, `${name} did not become healthy: ${reason}${why ? ` (/healthz: ${why})` : ""}\n${tail}`);
       }
       this.emit("warn", `not healthy and no progress for ${stallMillis / 1000}s (${why ?? "unknown"}); restarting it to catch up (${recoveries + 1} of ${MAX_STALL_RECOVERIES})`, name);
       await this.restartStalled(managed);
