@@ -21,7 +21,7 @@ import {
   isKubeError,
   jetStreamImages,
   KubeErrorCode,
-  MaterialMismatchError,
+  SecretMaterialMismatchError,
   parseImagesFile,
   renderBusObjects,
   stanImages,
@@ -467,11 +467,11 @@ describe("kubernetes render - JetStream objects", () => {
     const secrets = await material(bus);
     assert.throws(
       () => renderBusObjects(bus, { namespace: NS, secrets: { credentials: secrets.credentials } }),
-      (err: unknown) => err instanceof MaterialMismatchError && isKubeError(err, KubeErrorCode.materialMismatch) && err.field === "tls",
+      (err: unknown) => err instanceof SecretMaterialMismatchError && isKubeError(err, KubeErrorCode.materialMismatch) && err.field === "tls",
     );
     assert.throws(
       () => renderBusObjects(bus, { namespace: "other", secrets }),
-      (err: unknown) => err instanceof MaterialMismatchError && /does not name eventbus-default-js-svc\.other/.test(err.message),
+      (err: unknown) => err instanceof SecretMaterialMismatchError && /does not name eventbus-default-js-svc\.other/.test(err.message),
     );
   });
 });

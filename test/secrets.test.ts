@@ -139,7 +139,7 @@ describe("secrets - credentials", () => {
     const secret = `${c.password}+/=`;
     const err = thrown(() => checkCredentials({ ...c, password: secret }));
     assert.ok(err instanceof InvalidCredentialsError);
-    assert.equal(err.code, SecretsErrorCode.InvalidCredentials);
+    assert.equal(err.code, SecretsErrorCode.invalidCredentials);
     assert.equal(err.field, "credentials.password");
     assertNoLeak(err, [secret, c.password]);
 
@@ -294,7 +294,7 @@ describe("secrets - certificates", () => {
     for (const { options, field } of cases) {
       const err = await rejection(issueCertificate(ca, options));
       assert.ok(err instanceof InvalidCertificateRequestError, `${JSON.stringify(options)}: ${String(err)}`);
-      assert.equal(err.code, SecretsErrorCode.InvalidCertificateRequest);
+      assert.equal(err.code, SecretsErrorCode.invalidCertificateRequest);
       assert.equal(err.field, field, JSON.stringify(options));
     }
     const caErr = await rejection(createCertificateAuthority({ commonName: "ca", validityDays: -1 }));
@@ -326,7 +326,7 @@ describe("secrets - certificates", () => {
   it("certificateInfo refuses a key or garbage without quoting it", () => {
     const err = thrown(() => certificateInfo(server.keyPem));
     assert.ok(err instanceof InvalidPemError);
-    assert.equal(err.code, SecretsErrorCode.InvalidPem);
+    assert.equal(err.code, SecretsErrorCode.invalidPem);
     assertNoLeak(err, [pemBody(server.keyPem)]);
     const secret = generateCredentials().token;
     const garbled = thrown(() => certificateInfo(`-----BEGIN CERTIFICATE-----\n${secret}\n-----END CERTIFICATE-----\n`, "ca.pem"));
@@ -583,7 +583,7 @@ describe("secrets - files", () => {
     await writeFile(join(tmp.path, "file"), "");
     const err = await rejection(ensureSecretDir(join(tmp.path, "file")));
     assert.ok(err instanceof SecretDirError);
-    assert.equal(err.code, SecretsErrorCode.SecretDirUnusable);
+    assert.equal(err.code, SecretsErrorCode.secretDirUnusable);
     assert.equal(err.dir, join(tmp.path, "file"));
   });
 
@@ -633,7 +633,7 @@ describe("secrets - files", () => {
     const secret = generateCredentials().password;
     const err = await rejection(writeSecretFile(file, secret));
     assert.ok(err instanceof SecretWriteError);
-    assert.equal(err.code, SecretsErrorCode.SecretFileWriteFailed);
+    assert.equal(err.code, SecretsErrorCode.secretFileWriteFailed);
     assert.equal(err.file, file);
     assert.equal(err.reason, "ENOENT");
     assertNoLeak(err, [secret]);
@@ -686,7 +686,7 @@ describe("secrets - files", () => {
     const empty = await rejection(loadBusSecrets(tmp.path));
     assert.ok(empty instanceof MissingSecretFileError);
     assert.equal(empty.file, join(tmp.path, BusSecretFile.Credentials));
-    assert.equal(empty.code, SecretsErrorCode.SecretFileMissing);
+    assert.equal(empty.code, SecretsErrorCode.secretFileMissing);
 
     await saveBusSecrets(tmp.path, secrets);
     await rm(join(tmp.path, BusSecretFile.ServerKey));
@@ -706,7 +706,7 @@ describe("secrets - files", () => {
     assert.ok(err instanceof UnreadableSecretFileError);
     assert.equal(err.file, join(tmp.path, BusSecretFile.RouteCert));
     assert.equal(err.reason, "EISDIR");
-    assert.equal(err.code, SecretsErrorCode.SecretFileUnreadable);
+    assert.equal(err.code, SecretsErrorCode.secretFileUnreadable);
   });
 
   it("corrupt credentials, a non-PEM file or a key of another certificate give InvalidSecretFileError without content", async () => {

@@ -137,7 +137,7 @@ test("tools - findBinary of an unpinned version throws MissingBinaryError with t
     () => findBinary(NATS_SERVER, "9.9.9"),
     (err: unknown) => {
       assert.ok(err instanceof MissingBinaryError);
-      assert.ok(isToolsError(err, ToolsErrorCode.MissingBinary));
+      assert.ok(isToolsError(err, ToolsErrorCode.missingBinary));
       assert.equal(err.code, "MISSING_BINARY");
       assert.equal(err.name, "MissingBinaryError");
       assert.equal(err.version, "9.9.9");

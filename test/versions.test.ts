@@ -45,7 +45,7 @@ test("versions - an unknown JetStream version is an UnknownVersionError naming t
     () => resolveJetStreamVersion("2.9"),
     (err: unknown) => {
       assert.ok(err instanceof UnknownVersionError);
-      assert.ok(isVersionsError(err, VersionsErrorCode.UnknownVersion));
+      assert.ok(isVersionsError(err, VersionsErrorCode.unknownVersion));
       assert.equal(err.code, "UNKNOWN_VERSION");
       assert.equal(err.message, 'unknown JetStream version "2.9"; known versions: latest, 2.10, 2.10.29, 2.11, 2.11.17');
       return true;
@@ -68,7 +68,8 @@ test("versions - the folder imports nothing of the installer, the planner or the
   for (const file of files) {
     const text = await readFile(join(versionsDir, file), "utf8");
     for (const [, from] of text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"/gms)) {
-      assert.ok(from!.startsWith("./") || !from!.startsWith("."), `${file} imports ${from}: only its own files and packages`);
+      // api/ imports no other folder: its error base class is all versions/ takes from it.
+      assert.ok(from!.startsWith("./") || !from!.startsWith(".") || from === "../api/index.js", `${file} imports ${from}: only its own files, api/ and packages`);
     }
   }
 });

@@ -21,7 +21,7 @@ export { argoCompatibility, lint, LINT_RULES, LintProfile, Severity, type Findin
 export { eventBusCrd, toStructuralSchema, EVENTBUS_GROUP, EVENTBUS_VERSION, EVENTBUS_PLURAL, EVENTBUS_SHORT_NAMES } from "./crd.js";
 export { MAX_MANIFEST_BYTES, readManifests, validateManifests, type ManifestDocument, type DocumentResult } from "./manifest.js";
 export { IssueCode, Issues, formatIssue, formatPath, type Issue } from "./issues.js";
-export { EventBusValidationError, ManifestReadError, ApiErrorCode } from "./errors.js";
+export { EventBusError, EventBusValidationError, isEventBusError, ManifestReadError, ApiErrorCode } from "./errors.js";
 export { Duration } from "./duration.js";
 export { Size, formatBytes } from "./size.js";
 export { Quantity } from "./quantity.js";

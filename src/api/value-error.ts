@@ -1,11 +1,13 @@
+import { ApiErrorCode, EventBusError } from "./errors.js";
+
 /**
  * Thrown by the value-type parsers (`Duration`, `Size`, `Quantity`) on text they cannot read.
  * Validation turns it into an issue at the field's path; the message never repeats more of the
  * input than the field's own text.
  */
-export class ValueParseError extends Error {
+export class ValueParseError extends EventBusError {
   override readonly name = "ValueParseError";
-  readonly code = "INVALID_VALUE" as const;
+  readonly code = ApiErrorCode.invalidValue;
   constructor(message: string) {
     super(message);
   }

@@ -2,6 +2,7 @@
  * Errors of backup and restore. Each carries a stable {@link BackupErrorCode}; messages name what is
  * wrong and what to do, and never hold credentials or event data.
  */
+import { EventBusError } from "../api/index.js";
 
 /** Stable codes of the backup errors. */
 export const BackupErrorCode = {
@@ -28,7 +29,7 @@ export const BackupErrorCode = {
 export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorCode];
 
 /** A failed backup or restore, or an archive that cannot be used. */
-export class BackupError extends Error {
+export class BackupError extends EventBusError {
   override readonly name = "BackupError";
 
   constructor(

@@ -25,7 +25,8 @@ import {
 import type { EventBusClient } from "../client/index.js";
 import { busCredentials } from "../platforms/local/index.js";
 import { addConnectionFlags, connectionChoice, openClient, type ConnectionChoice, type ConnectionFlags } from "./connection-flags.js";
-import { CliError, ExitCode } from "./exit-codes.js";
+import { CliError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
 import { formatData, humanBytes, plural, processIo, table, type Io } from "./io.js";
 import { packageVersion } from "./version.js";
 import { addBackupsCommand, DEFAULT_KEEP, intoDirCommand, latestArchive, wholeNumber } from "./backups-command.js";

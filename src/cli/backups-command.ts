@@ -8,7 +8,7 @@ import { Command, } from "commander";
 import { backupIntoDir, listBackups, parseArchiveFileName, type StoredBackup } from "../backup/index.js";
 import { busPaths, eventbusHome, DEFAULT_BUS_NAME } from "../platforms/local/index.js";
 import { openClient, type ConnectionChoice } from "./connection-flags.js";
-import { CliError } from "./exit-codes.js";
+import { CliError } from "./errors.js";
 import { formatData, humanBytes, outputOption, plural, table, type Io } from "./io.js";
 import { packageVersion } from "./version.js";
 

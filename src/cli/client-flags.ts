@@ -1,6 +1,6 @@
 /** What the client commands (publish, subscribe, stream) share: output formats and number flags. */
 import { outputOption as commonOutputOption } from "./io.js";
-import { CliError } from "./exit-codes.js";
+import { CliError } from "./errors.js";
 
 /** Output formats of the client commands. */
 export const ClientOutput = { table: "table", json: "json", yaml: "yaml" } as const;

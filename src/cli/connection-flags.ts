@@ -16,7 +16,7 @@ import {
   type EventBusClient,
 } from "../client/index.js";
 import { DEFAULT_BUS_NAME } from "../platforms/local/index.js";
-import { CliError } from "./exit-codes.js";
+import { CliError } from "./errors.js";
 import { readInput, type Io } from "./io.js";
 
 /** The connection flags as commander parses them. */

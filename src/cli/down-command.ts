@@ -4,7 +4,7 @@ import {
   DEFAULT_BUS_NAME,
   downBus,
 } from "../platforms/local/index.js";
-import { CliError, } from "./exit-codes.js";
+import { CliError } from "./errors.js";
 import { type Io } from "./io.js";
 
 /** Adds `down`. */

@@ -9,15 +9,3 @@ export const ExitCode = {
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
-
-/** An error the CLI reports as one line on stderr, with its exit code. */
-export class CliError extends Error {
-  override readonly name = "CliError";
-  constructor(
-    message: string,
-    readonly exitCode: ExitCode = ExitCode.invalid,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}

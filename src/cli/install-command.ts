@@ -6,7 +6,8 @@ import {
   toJsonList,
   toYamlDocuments,
 } from "../platforms/kubernetes/index.js";
-import { CliError, ExitCode } from "./exit-codes.js";
+import { CliError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
 import type { Io } from "./io.js";
 
 /** Options of `eventbus install`. */

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { Option } from "commander";
 import { stringify } from "yaml";
-import { CliError } from "./exit-codes.js";
+import { CliError } from "./errors.js";
 import type { Io } from "./process-io.js";
 
 export { processIo, type Io } from "./process-io.js";

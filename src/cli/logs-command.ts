@@ -9,7 +9,8 @@ import {
   type BusPaths,
   type LogSource,
 } from "../platforms/local/index.js";
-import { CliError, ExitCode } from "./exit-codes.js";
+import { CliError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
 import { type Io } from "./io.js";
 
 /** Adds `logs`. */

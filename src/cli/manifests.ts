@@ -1,6 +1,6 @@
 import { argoCompatibility, formatIssue, ManifestReadError, validateManifests, type DocumentResult, type Finding } from "../api/index.js";
 import { acceptedJetStreamVersions } from "../versions/index.js";
-import { CliError } from "./exit-codes.js";
+import { CliError } from "./errors.js";
 import { readInput, type Io } from "./io.js";
 
 /** Reads `-f FILE|-` and validates each document against the installed versions table. */

@@ -14,7 +14,8 @@ import {
   sleep,
 } from "../client/index.js";
 import { addConnectionFlags, connectionChoice, openClient, type ConnectionFlags } from "./connection-flags.js";
-import { CliError, ExitCode } from "./exit-codes.js";
+import { CliError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
 import { ClientOutput, outputOption, positiveNumber, strictUtf8, utf8, wholeNumber } from "./client-flags.js";
 

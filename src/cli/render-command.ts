@@ -16,7 +16,8 @@ import {
   type KubeObject,
 } from "../platforms/kubernetes/index.js";
 import { isSecretsError } from "../secrets/index.js";
-import { CliError, ExitCode } from "./exit-codes.js";
+import { CliError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
 import { plural, readInput, type Io } from "./io.js";
 import { documentHeading, loadAndValidate, warningLines } from "./manifests.js";
 

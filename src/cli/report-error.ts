@@ -8,7 +8,8 @@ import { isKubeError, KubeConfigError, KubeExecPluginError } from "../platforms/
 import { LocalErrorCode, LocalPlatformError } from "../platforms/local/index.js";
 import { isToolsError } from "../tools/index.js";
 import { isVersionsError } from "../versions/index.js";
-import { CliError, ExitCode } from "./exit-codes.js";
+import { CliError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
 import type { Io } from "./io.js";
 
 /** Writes what went wrong to stderr and returns the exit code: 2 bad input, 1 failed, 130 interrupted. */

@@ -22,7 +22,8 @@ import {
 import { KubeClient, loadKubeConnection, Resources, type KubeResource } from "../platforms/kubernetes/index.js";
 import { busStatus, localBusStatus, type BusReport } from "../platforms/local/index.js";
 import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionChoice, type ConnectionFlags } from "./connection-flags.js";
-import { CliError, ExitCode } from "./exit-codes.js";
+import { CliError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
 import { formatData, outputOption, table, type Io } from "./io.js";
 
 type Output = "text" | "json" | "yaml";

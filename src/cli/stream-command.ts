@@ -8,7 +8,8 @@ import {
 import { BackupErrorCode, isBackupError } from "../backup/index.js";
 import { busCredentials, busPaths, eventbusHome } from "../platforms/local/index.js";
 import { addConnectionFlags, connectionChoice, openClient, type ConnectionFlags } from "./connection-flags.js";
-import { CliError, ExitCode } from "./exit-codes.js";
+import { CliError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
 import { formatData, readInput, table, type Io } from "./io.js";
 import { ClientOutput, outputOption, } from "./client-flags.js";
 

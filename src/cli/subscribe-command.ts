@@ -9,7 +9,7 @@ import {
   type StartPosition,
 } from "../client/index.js";
 import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionFlags } from "./connection-flags.js";
-import { CliError, } from "./exit-codes.js";
+import { CliError } from "./errors.js";
 import { type Io } from "./io.js";
 import { ClientOutput, outputOption, strictUtf8, wholeNumber } from "./client-flags.js";
 

@@ -11,7 +11,8 @@ import {
   TakeoverRefusedError,
   type TakeoverResult,
 } from "../platforms/kubernetes/index.js";
-import { CliError, ExitCode } from "./exit-codes.js";
+import { CliError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
 import { outputOption, readInput, type Io } from "./io.js";
 
 /** Options of `eventbus takeover`. */

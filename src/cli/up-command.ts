@@ -4,7 +4,8 @@ import {
   followLogs,
   upBus,
 } from "../platforms/local/index.js";
-import { CliError, ExitCode } from "./exit-codes.js";
+import { CliError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
 import { serverLogs } from "./logs-command.js";
 import { formatData, outputOption, readInput, type Io } from "./io.js";
 

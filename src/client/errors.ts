@@ -2,6 +2,7 @@
  * Errors of the client area. Each class carries a stable {@link ClientErrorCode}. No message repeats
  * a password, a token, a credentials file or an event's data: they may be secret.
  */
+import { EventBusError } from "../api/index.js";
 
 /** Stable codes of the client errors. */
 export const ClientErrorCode = {
@@ -46,7 +47,7 @@ export interface ConfigIssue {
  * A name that must be a single NATS subject token (`default.<source>.<event>`) is empty or holds
  * `.`, `*`, `>`, whitespace or a control character.
  */
-export class InvalidSubjectTokenError extends Error {
+export class InvalidSubjectTokenError extends EventBusError {
   override readonly name = "InvalidSubjectTokenError";
   readonly code = ClientErrorCode.invalidSubjectToken;
 
@@ -66,7 +67,7 @@ export class InvalidSubjectTokenError extends Error {
 }
 
 /** An event that cannot be encoded, or a message body that is not an Argo Events CloudEvent. */
-export class InvalidEventError extends Error {
+export class InvalidEventError extends EventBusError {
   override readonly name = "InvalidEventError";
   readonly code = ClientErrorCode.invalidEvent;
 
@@ -84,7 +85,7 @@ export class InvalidEventError extends Error {
 }
 
 /** An `EVENTBUS_CONFIG` that cannot be used: carries every issue, each at its field path. */
-export class InvalidConfigError extends Error {
+export class InvalidConfigError extends EventBusError {
   override readonly name = "InvalidConfigError";
   readonly code = ClientErrorCode.invalidConfig;
 
@@ -97,7 +98,7 @@ export class InvalidConfigError extends Error {
 }
 
 /** An auth file that cannot be read as credentials. The message names the field, never its value. */
-export class InvalidAuthFileError extends Error {
+export class InvalidAuthFileError extends EventBusError {
   override readonly name = "InvalidAuthFileError";
   readonly code = ClientErrorCode.invalidAuthFile;
 
@@ -129,7 +130,7 @@ type BusErrorCode =
  * A failure talking to a bus, or connection options that cannot work. The message says what to do;
  * it never holds a password, token or event data (the `cause` is a nats.js error, which holds none).
  */
-export class BusError extends Error {
+export class BusError extends EventBusError {
   override readonly name: string = "BusError";
 
   constructor(
@@ -142,7 +143,7 @@ export class BusError extends Error {
 }
 
 /** An event whose message is larger than the bus accepts (`max_payload`). */
-export class PayloadTooLargeError extends Error {
+export class PayloadTooLargeError extends EventBusError {
   override readonly name = "PayloadTooLargeError";
   readonly code = ClientErrorCode.payloadTooLarge;
 

@@ -2,6 +2,7 @@
  * Errors of the natsconf area. Each class carries a stable {@link NatsConfErrorCode}. No message
  * repeats a rejected value: it may be a secret.
  */
+import { EventBusError } from "../api/index.js";
 
 /** Stable codes of the natsconf errors. */
 export const NatsConfErrorCode = {
@@ -19,7 +20,7 @@ export const NatsConfErrorCode = {
 export type NatsConfErrorCode = (typeof NatsConfErrorCode)[keyof typeof NatsConfErrorCode];
 
 /** A string would not stay one literal value in the config file. */
-export class UnsafeValueError extends Error {
+export class UnsafeValueError extends EventBusError {
   override readonly name = "UnsafeValueError";
   readonly code = NatsConfErrorCode.unsafeValue;
 
@@ -37,7 +38,7 @@ export class UnsafeValueError extends Error {
 }
 
 /** A value that nats-server would refuse or that the config syntax cannot hold. */
-export class InvalidValueError extends Error {
+export class InvalidValueError extends EventBusError {
   override readonly name = "InvalidValueError";
   readonly code = NatsConfErrorCode.invalidValue;
 
@@ -51,7 +52,7 @@ export class InvalidValueError extends Error {
 }
 
 /** The server material does not fit the plan. */
-export class MaterialMismatchError extends Error {
+export class MaterialMismatchError extends EventBusError {
   override readonly name = "MaterialMismatchError";
   readonly code = NatsConfErrorCode.materialMismatch;
 
@@ -65,7 +66,7 @@ export class MaterialMismatchError extends Error {
 }
 
 /** The plan has no server of that index. */
-export class UnknownServerError extends Error {
+export class UnknownServerError extends EventBusError {
   override readonly name = "UnknownServerError";
   readonly code = NatsConfErrorCode.unknownServer;
 

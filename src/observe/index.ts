@@ -23,7 +23,8 @@ export {
   type RetentionSample,
 } from "./retention.js";
 export { getJson, PROBE_TIMEOUT_MS } from "./http.js";
-export { SystemAccountError, systemServers } from "./system.js";
+export { ObserveErrorCode, SystemAccountError } from "./errors.js";
+export { systemServers } from "./system.js";
 export { renderBusMetrics, type BusMetricsExtra } from "./metrics.js";
 export { escapeHelp, escapeLabelValue, formatValue, labelText, PROMETHEUS_CONTENT_TYPE, renderFamily, type Labels, type Sample } from "./exposition.js";
 export { BUS_METRICS, CONTROLLER_METRICS, METRIC_NAMES, type MetricFamily, type MetricType } from "./metrics-catalog.js";

@@ -5,6 +5,7 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 
+import { SystemAccountError } from "./errors.js";
 import { metaGroupOf } from "./jsz.js";
 import { serverFromMonitoring, snapshotMeta, type BusSnapshot, type JszServer, type ServerSnapshot, type Varz } from "./snapshot.js";
 
@@ -13,11 +14,6 @@ interface Reply<T> {
   readonly server: { readonly name: string };
   readonly data?: T;
   readonly error?: { readonly description?: string };
-}
-
-/** Why the servers' part of a snapshot is missing, when the connection is not in the system account. */
-export class SystemAccountError extends Error {
-  override readonly name = "SystemAccountError";
 }
 
 /** Asks every server of the bus, collecting the answers that arrive within `timeoutMillis`. */
@@ -32,7 +28,7 @@ async function ping<T>(nc: NatsConnection, what: "VARZ" | "JSZ" | "HEALTHZ", tim
   } catch (error) {
     const text = String((error as Error).message ?? error);
     if (/permissions|no responders|503/i.test(text)) {
-      throw new SystemAccountError(`the connection is not in the bus's system account (${text}); give its credentials with --system-creds`);
+      throw new SystemAccountError(`the connection is not in the bus's system account (${text}); give its credentials with --system-creds`, { cause: error });
     }
     throw error;
   }

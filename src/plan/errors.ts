@@ -2,6 +2,7 @@
  * Errors of the plan area. Each class carries a stable {@link PlanErrorCode} so callers never
  * compare messages.
  */
+import { EventBusError } from "../api/index.js";
 
 /** Stable codes of the plan errors. */
 export const PlanErrorCode = {
@@ -15,7 +16,7 @@ export const PlanErrorCode = {
 export type PlanErrorCode = (typeof PlanErrorCode)[keyof typeof PlanErrorCode];
 
 /** The bus is not of the mode this planner handles. */
-export class WrongModeError extends Error {
+export class WrongModeError extends EventBusError {
   override readonly name = "WrongModeError";
   readonly code = PlanErrorCode.wrongMode;
 
@@ -35,7 +36,7 @@ export class WrongModeError extends Error {
 }
 
 /** The placement does not fit the bus; `reason` says how. */
-export class InvalidPlacementError extends Error {
+export class InvalidPlacementError extends EventBusError {
   override readonly name = "InvalidPlacementError";
   readonly code = PlanErrorCode.invalidPlacement;
 

@@ -5,27 +5,28 @@
  * No message, field or `cause` of these errors ever holds a secret value (a password, a token,
  * a key, or the text of a file that may hold one): they name the file or the field instead.
  */
+import { EventBusError } from "../api/index.js";
 
 /** Stable codes of the secrets errors. */
 export const SecretsErrorCode = {
   /** The options of a certificate to create are not usable (a bad name, address or validity). */
-  InvalidCertificateRequest: "INVALID_CERTIFICATE_REQUEST",
+  invalidCertificateRequest: "INVALID_CERTIFICATE_REQUEST",
   /** The CA given to sign with is not a CA, or its key does not match its certificate. */
-  InvalidCertificateAuthority: "INVALID_CERTIFICATE_AUTHORITY",
+  invalidCertificateAuthority: "INVALID_CERTIFICATE_AUTHORITY",
   /** Text that should be a PEM certificate or private key is not one. */
-  InvalidPem: "INVALID_PEM",
+  invalidPem: "INVALID_PEM",
   /** Credentials that are incomplete or hold characters unsafe in URLs and config files. */
-  InvalidCredentials: "INVALID_CREDENTIALS",
+  invalidCredentials: "INVALID_CREDENTIALS",
   /** A secret file that should exist does not. */
-  SecretFileMissing: "SECRET_FILE_MISSING",
+  secretFileMissing: "SECRET_FILE_MISSING",
   /** A secret file exists but cannot be read (permissions, a directory in its place, …). */
-  SecretFileUnreadable: "SECRET_FILE_UNREADABLE",
+  secretFileUnreadable: "SECRET_FILE_UNREADABLE",
   /** A secret file was read but its content is not what it should be. */
-  SecretFileInvalid: "SECRET_FILE_INVALID",
+  secretFileInvalid: "SECRET_FILE_INVALID",
   /** A secret file could not be written. */
-  SecretFileWriteFailed: "SECRET_FILE_WRITE_FAILED",
+  secretFileWriteFailed: "SECRET_FILE_WRITE_FAILED",
   /** A secrets directory could not be created, or the path is not a directory. */
-  SecretDirUnusable: "SECRET_DIR_UNUSABLE",
+  secretDirUnusable: "SECRET_DIR_UNUSABLE",
 } as const;
 
 /** One of the {@link SecretsErrorCode} values. */
@@ -38,9 +39,9 @@ export function errnoCode(err: unknown): string | undefined {
 }
 
 /** Options of a certificate request that cannot work; `field` names the option, e.g. `ipAddresses[1]`. */
-export class InvalidCertificateRequestError extends Error {
+export class InvalidCertificateRequestError extends EventBusError {
   override readonly name = "InvalidCertificateRequestError";
-  readonly code = SecretsErrorCode.InvalidCertificateRequest;
+  readonly code = SecretsErrorCode.invalidCertificateRequest;
 
   /**
    * @param field - the option at fault, e.g. `dnsNames[0]` or `validityDays`
@@ -56,9 +57,9 @@ export class InvalidCertificateRequestError extends Error {
 }
 
 /** The CA given to {@link issueCertificate} cannot sign: not a CA, an unsupported key, or a key of another certificate. */
-export class InvalidCertificateAuthorityError extends Error {
+export class InvalidCertificateAuthorityError extends EventBusError {
   override readonly name = "InvalidCertificateAuthorityError";
-  readonly code = SecretsErrorCode.InvalidCertificateAuthority;
+  readonly code = SecretsErrorCode.invalidCertificateAuthority;
 
   constructor(
     readonly problem: string,
@@ -78,9 +79,9 @@ export const PemKind = {
 export type PemKind = (typeof PemKind)[keyof typeof PemKind];
 
 /** Text that is not a PEM certificate or private key; `source` says which input it was, never its content. */
-export class InvalidPemError extends Error {
+export class InvalidPemError extends EventBusError {
   override readonly name = "InvalidPemError";
-  readonly code = SecretsErrorCode.InvalidPem;
+  readonly code = SecretsErrorCode.invalidPem;
 
   /**
    * @param kind - what the text should have been
@@ -96,9 +97,9 @@ export class InvalidPemError extends Error {
 }
 
 /** Credentials with a missing field or a value outside the URL- and config-safe alphabet; names the field only. */
-export class InvalidCredentialsError extends Error {
+export class InvalidCredentialsError extends EventBusError {
   override readonly name = "InvalidCredentialsError";
-  readonly code = SecretsErrorCode.InvalidCredentials;
+  readonly code = SecretsErrorCode.invalidCredentials;
 
   constructor(
     readonly field: string,
@@ -110,9 +111,9 @@ export class InvalidCredentialsError extends Error {
 }
 
 /** A secret file that should exist does not; `file` is its path. */
-export class MissingSecretFileError extends Error {
+export class MissingSecretFileError extends EventBusError {
   override readonly name = "MissingSecretFileError";
-  readonly code = SecretsErrorCode.SecretFileMissing;
+  readonly code = SecretsErrorCode.secretFileMissing;
 
   constructor(
     readonly file: string,
@@ -123,9 +124,9 @@ export class MissingSecretFileError extends Error {
 }
 
 /** A secret file exists but cannot be read; `reason` is the errno code (`EACCES`, `EISDIR`, …). */
-export class UnreadableSecretFileError extends Error {
+export class UnreadableSecretFileError extends EventBusError {
   override readonly name = "UnreadableSecretFileError";
-  readonly code = SecretsErrorCode.SecretFileUnreadable;
+  readonly code = SecretsErrorCode.secretFileUnreadable;
 
   constructor(
     readonly file: string,
@@ -137,9 +138,9 @@ export class UnreadableSecretFileError extends Error {
 }
 
 /** A secret file whose content is wrong; `problem` describes it without quoting the content. */
-export class InvalidSecretFileError extends Error {
+export class InvalidSecretFileError extends EventBusError {
   override readonly name = "InvalidSecretFileError";
-  readonly code = SecretsErrorCode.SecretFileInvalid;
+  readonly code = SecretsErrorCode.secretFileInvalid;
 
   constructor(
     readonly file: string,
@@ -151,9 +152,9 @@ export class InvalidSecretFileError extends Error {
 }
 
 /** A secret file could not be written; `reason` is the errno code. Nothing of the data is kept. */
-export class SecretWriteError extends Error {
+export class SecretWriteError extends EventBusError {
   override readonly name = "SecretWriteError";
-  readonly code = SecretsErrorCode.SecretFileWriteFailed;
+  readonly code = SecretsErrorCode.secretFileWriteFailed;
 
   constructor(
     readonly file: string,
@@ -165,9 +166,9 @@ export class SecretWriteError extends Error {
 }
 
 /** A secrets directory could not be created or given mode 0700, or the path is not a directory. */
-export class SecretDirError extends Error {
+export class SecretDirError extends EventBusError {
   override readonly name = "SecretDirError";
-  readonly code = SecretsErrorCode.SecretDirUnusable;
+  readonly code = SecretsErrorCode.secretDirUnusable;
 
   constructor(
     readonly dir: string,
@@ -192,7 +193,7 @@ export type SecretsError =
 
 /**
  * Whether `err` is an error of the secrets area, optionally with the given code.
- * @example `if (isSecretsError(err, SecretsErrorCode.SecretFileMissing)) console.error(err.file)`
+ * @example `if (isSecretsError(err, SecretsErrorCode.secretFileMissing)) console.error(err.file)`
  */
 export function isSecretsError(err: unknown, code?: SecretsErrorCode): err is SecretsError {
   if (

@@ -2,17 +2,18 @@
  * Errors of the tools area: the pinned binaries table, binary lookup and installation.
  * Each class carries a stable {@link ToolsErrorCode} so callers never compare messages.
  */
+import { EventBusError } from "../api/index.js";
 
 /** Stable codes of the tools errors. */
 export const ToolsErrorCode = {
   /** A required binary is not installed in the tools dir nor on `$PATH`. */
-  MissingBinary: "MISSING_BINARY",
+  missingBinary: "MISSING_BINARY",
   /** `binaries.json` is malformed or does not pin what the versions table names. */
-  InvalidBinariesTable: "INVALID_BINARIES_TABLE",
+  invalidBinariesTable: "INVALID_BINARIES_TABLE",
   /** The Go toolchain needed to build a binary is missing or too old. */
-  GoUnavailable: "GO_UNAVAILABLE",
+  goUnavailable: "GO_UNAVAILABLE",
   /** `go install` (or `go build`) of a pinned binary failed. */
-  BuildFailed: "BUILD_FAILED",
+  buildFailed: "BUILD_FAILED",
 } as const;
 
 /** One of the {@link ToolsErrorCode} values. */
@@ -22,9 +23,9 @@ export type ToolsErrorCode = (typeof ToolsErrorCode)[keyof typeof ToolsErrorCode
 export const INSTALL_HINT = "run `make tools` (or `npx tsx scripts/install-tools.ts`)";
 
 /** A binary was not found; the message says where it was looked for and how to install it. */
-export class MissingBinaryError extends Error {
+export class MissingBinaryError extends EventBusError {
   override readonly name = "MissingBinaryError";
-  readonly code = ToolsErrorCode.MissingBinary;
+  readonly code = ToolsErrorCode.missingBinary;
 
   /**
    * @param command - the command, e.g. `nats-server`
@@ -46,9 +47,9 @@ export class MissingBinaryError extends Error {
 }
 
 /** `binaries.json` does not match its schema or does not pin what the versions table names. */
-export class InvalidBinariesTableError extends Error {
+export class InvalidBinariesTableError extends EventBusError {
   override readonly name = "InvalidBinariesTableError";
-  readonly code = ToolsErrorCode.InvalidBinariesTable;
+  readonly code = ToolsErrorCode.invalidBinariesTable;
 
   /** @param issues - every problem found, each as `path: message` */
   constructor(
@@ -60,15 +61,15 @@ export class InvalidBinariesTableError extends Error {
 }
 
 /** The Go toolchain is missing or older than the pinned binaries need. */
-export class GoUnavailableError extends Error {
+export class GoUnavailableError extends EventBusError {
   override readonly name = "GoUnavailableError";
-  readonly code = ToolsErrorCode.GoUnavailable;
+  readonly code = ToolsErrorCode.goUnavailable;
 }
 
 /** `go install` (or `go build`) of one pinned binary failed; `output` is the tail of what go printed. */
-export class BuildFailedError extends Error {
+export class BuildFailedError extends EventBusError {
   override readonly name = "BuildFailedError";
-  readonly code = ToolsErrorCode.BuildFailed;
+  readonly code = ToolsErrorCode.buildFailed;
 
   constructor(
     readonly binary: string,
@@ -88,7 +89,7 @@ export type ToolsError =
 
 /**
  * Whether `err` is an error of the tools area, optionally with the given code.
- * @example `if (isToolsError(err, ToolsErrorCode.MissingBinary)) console.error(err.message)`
+ * @example `if (isToolsError(err, ToolsErrorCode.missingBinary)) console.error(err.message)`
  */
 export function isToolsError(err: unknown, code?: ToolsErrorCode): err is ToolsError {
   if (

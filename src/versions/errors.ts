@@ -2,13 +2,14 @@
  * Errors of the versions area: a version name that the versions table lacks, and a malformed table.
  * Each class carries a stable {@link VersionsErrorCode} so callers never compare messages.
  */
+import { EventBusError } from "../api/index.js";
 
 /** Stable codes of the versions errors. */
 export const VersionsErrorCode = {
   /** A version name is not an entry of the versions table. */
-  UnknownVersion: "UNKNOWN_VERSION",
+  unknownVersion: "UNKNOWN_VERSION",
   /** `versions.json` is malformed or inconsistent. */
-  InvalidVersionsTable: "INVALID_VERSIONS_TABLE",
+  invalidVersionsTable: "INVALID_VERSIONS_TABLE",
 } as const;
 
 /** One of the {@link VersionsErrorCode} values. */
@@ -24,9 +25,9 @@ export const VersionKind = {
 export type VersionKind = (typeof VersionKind)[keyof typeof VersionKind];
 
 /** A version name is not in the versions table; the message lists the known names. */
-export class UnknownVersionError extends Error {
+export class UnknownVersionError extends EventBusError {
   override readonly name = "UnknownVersionError";
-  readonly code = VersionsErrorCode.UnknownVersion;
+  readonly code = VersionsErrorCode.unknownVersion;
 
   constructor(
     readonly kind: VersionKind,
@@ -40,9 +41,9 @@ export class UnknownVersionError extends Error {
 }
 
 /** `versions.json` does not match its schema or contradicts itself. */
-export class InvalidVersionsTableError extends Error {
+export class InvalidVersionsTableError extends EventBusError {
   override readonly name = "InvalidVersionsTableError";
-  readonly code = VersionsErrorCode.InvalidVersionsTable;
+  readonly code = VersionsErrorCode.invalidVersionsTable;
 
   /** @param issues - every problem found, each as `path: message` */
   constructor(
@@ -58,7 +59,7 @@ export type VersionsError = UnknownVersionError | InvalidVersionsTableError;
 
 /**
  * Whether `err` is an error of the versions area, optionally with the given code.
- * @example `if (isVersionsError(err, VersionsErrorCode.UnknownVersion)) console.error(err.message)`
+ * @example `if (isVersionsError(err, VersionsErrorCode.unknownVersion)) console.error(err.message)`
  */
 export function isVersionsError(err: unknown, code?: VersionsErrorCode): err is VersionsError {
   if (!(err instanceof UnknownVersionError || err instanceof InvalidVersionsTableError)) return false;

@@ -1,7 +1,9 @@
 /**
- * Errors of the Kubernetes platform's rendering. Each class carries a stable
- * {@link KubeErrorCode}; none of them holds a secret value.
+ * Errors of the Kubernetes platform: its rendering, the material kept in a bus's Secret, and a
+ * takeover. Each class carries a stable {@link KubeErrorCode}; none of them holds a secret value.
+ * (The errors of talking to the API server are in `kube-errors.ts`.)
  */
+import { EventBusError } from "../../api/index.js";
 
 /** Stable codes of the Kubernetes platform's errors. */
 export const KubeErrorCode = {
@@ -11,10 +13,17 @@ export const KubeErrorCode = {
   unknownImageVersion: "KUBE_UNKNOWN_IMAGE_VERSION",
   /** The secret material given to the renderer does not fit the bus (missing TLS, certificates for other names). */
   materialMismatch: "KUBE_MATERIAL_MISMATCH",
+  /** The material kept in a bus's server Secret cannot be read back (bad JSON, missing keys). */
+  storedMaterial: "KUBE_STORED_MATERIAL",
+  /** A takeover of a bus from Argo Events cannot be done safely; nothing was changed. */
+  takeoverRefused: "KUBE_TAKEOVER_REFUSED",
 } as const;
 
 /** One of the {@link KubeErrorCode} values. */
 export type KubeErrorCode = (typeof KubeErrorCode)[keyof typeof KubeErrorCode];
+
+/** The codes of the rendering errors, the ones {@link isKubeError} recognizes. */
+export type KubeRenderErrorCode = typeof KubeErrorCode.invalidImagesFile | typeof KubeErrorCode.unknownImageVersion | typeof KubeErrorCode.materialMismatch;
 
 /** One problem of an images file: the field path (`eventBus.jetstream.versions[1].natsImage`) and what is wrong. */
 export interface ImagesFileIssue {
@@ -23,7 +32,7 @@ export interface ImagesFileIssue {
 }
 
 /** An images file that cannot be used; every issue has its field path. */
-export class InvalidImagesFileError extends Error {
+export class InvalidImagesFileError extends EventBusError {
   override readonly name = "InvalidImagesFileError";
   readonly code = KubeErrorCode.invalidImagesFile;
 
@@ -41,7 +50,7 @@ export class InvalidImagesFileError extends Error {
 }
 
 /** The images table has no entry for a version the bus names. */
-export class UnknownImageVersionError extends Error {
+export class UnknownImageVersionError extends EventBusError {
   override readonly name = "UnknownImageVersionError";
   readonly code = KubeErrorCode.unknownImageVersion;
 
@@ -66,9 +75,12 @@ export class UnknownImageVersionError extends Error {
   }
 }
 
-/** The secret material does not fit the bus; `field` names the part, never a value. */
-export class MaterialMismatchError extends Error {
-  override readonly name = "MaterialMismatchError";
+/**
+ * The secret material given to the renderer (certificates, credentials) does not fit the bus:
+ * TLS without certificates, or certificates for other names. `field` names the part, never a value.
+ */
+export class SecretMaterialMismatchError extends EventBusError {
+  override readonly name = "SecretMaterialMismatchError";
   readonly code = KubeErrorCode.materialMismatch;
 
   constructor(
@@ -81,10 +93,13 @@ export class MaterialMismatchError extends Error {
 }
 
 /** Any error of the Kubernetes platform's rendering. */
-export type KubeError = InvalidImagesFileError | UnknownImageVersionError | MaterialMismatchError;
+export type KubeError = InvalidImagesFileError | UnknownImageVersionError | SecretMaterialMismatchError;
 
-/** Whether `err` is an error of the Kubernetes platform, optionally with the given code. */
-export function isKubeError(err: unknown, code?: KubeErrorCode): err is KubeError {
-  if (!(err instanceof InvalidImagesFileError || err instanceof UnknownImageVersionError || err instanceof MaterialMismatchError)) return false;
+/**
+ * Whether `err` is an error of the Kubernetes platform's rendering (bad input: an images file, the
+ * images table, the secret material), optionally with the given code.
+ */
+export function isKubeError(err: unknown, code?: KubeRenderErrorCode): err is KubeError {
+  if (!(err instanceof InvalidImagesFileError || err instanceof UnknownImageVersionError || err instanceof SecretMaterialMismatchError)) return false;
   return code === undefined || err.code === code;
 }

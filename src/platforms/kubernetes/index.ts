@@ -78,10 +78,11 @@ export {
   InvalidImagesFileError,
   isKubeError,
   KubeErrorCode,
-  MaterialMismatchError,
+  SecretMaterialMismatchError,
   UnknownImageVersionError,
   type ImagesFileIssue,
   type KubeError,
+  type KubeRenderErrorCode,
 } from "./errors.js";
 // The controller: a small REST client, the watch loop, the work queue, leader election, the reconcile, status and install bundle.
 export { loadKubeConnection, fromKubeconfig, inCluster, IN_CLUSTER_DIR, type KubeConnection, type LoadKubeConnectionOptions } from "./kube-config.js";

@@ -9,7 +9,7 @@ import { renderJetStreamConfig } from "../../natsconf/index.js";
 import { credentialMaterial, DEFAULT_PORTS, planJetStream, type JetStreamPlan, type ServerMaterial } from "../../plan/index.js";
 import { certificateInfo, CLIENT_AUTH_SECRET_KEY, clientAuthSecretData, type Credentials } from "../../secrets/index.js";
 import { backupObjects } from "./backup-objects.js";
-import { MaterialMismatchError } from "./errors.js";
+import { SecretMaterialMismatchError } from "./errors.js";
 import { jetStreamImages, type ImagesTable } from "./images.js";
 import type { KubeMaterial } from "./material.js";
 import {
@@ -107,7 +107,7 @@ const EXPORTER_ARGS = ["-connz", "-routez", "-subz", "-varz", "-prefix=nats", "-
  * Events passes it: nats-server parses a variable's value as config, so a hex key that begins with
  * a digit ("4e…") is read as a number and the server does not start. A bus taken over from Argo
  * keeps Argo's store directory and route CA.
- * @throws {@link MaterialMismatchError} when the plan has TLS and the material has no certificates,
+ * @throws {@link SecretMaterialMismatchError} when the plan has TLS and the material has no certificates,
  *   or certificates that do not name the bus's Service
  */
 export function podMaterial(plan: JetStreamPlan, secrets: KubeMaterial): ServerMaterial {
@@ -136,7 +136,7 @@ function requiredNames(plan: JetStreamPlan, secrets: KubeMaterial): { server: re
 
 function checkCertificates(plan: JetStreamPlan, secrets: KubeMaterial): void {
   const tls = secrets.tls;
-  if (tls === undefined) throw new MaterialMismatchError("tls", "the bus has TLS (spec.jetstream.tls.enabled) but the material has no certificates");
+  if (tls === undefined) throw new SecretMaterialMismatchError("tls", "the bus has TLS (spec.jetstream.tls.enabled) but the material has no certificates");
   const required = requiredNames(plan, secrets);
   for (const [part, pem, wanted] of [
     ["tls.server", tls.server.certPem, required.server],
@@ -145,7 +145,7 @@ function checkCertificates(plan: JetStreamPlan, secrets: KubeMaterial): void {
     const names = new Set(certificateInfo(pem, part).dnsNames);
     const missing = wanted.filter((name) => !names.has(name));
     if (missing.length > 0) {
-      throw new MaterialMismatchError(
+      throw new SecretMaterialMismatchError(
         part,
         `the certificate does not name ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}; it was made for another bus or namespace than EventBus ${JSON.stringify(plan.busName)} in namespace ${JSON.stringify(plan.namespace)}`,
       );

@@ -3,6 +3,7 @@
  * that gave no credential, and an API request that failed (with the server's `Status` reason and
  * code). None holds a token, a key or a Secret's data.
  */
+import { EventBusError } from "../../api/index.js";
 
 /** Stable codes of the controller's Kubernetes errors. */
 export const KubeApiErrorCode = {
@@ -20,7 +21,7 @@ export const KubeApiErrorCode = {
 export type KubeApiErrorCode = (typeof KubeApiErrorCode)[keyof typeof KubeApiErrorCode];
 
 /** A kubeconfig or in-cluster setting that cannot be used; names the file and field. */
-export class KubeConfigError extends Error {
+export class KubeConfigError extends EventBusError {
   override readonly name = "KubeConfigError";
   readonly code = KubeApiErrorCode.config;
 
@@ -39,7 +40,7 @@ export class KubeConfigError extends Error {
  * code and stderr), timed out, or printed no usable `ExecCredential`. Names the kubeconfig and user;
  * never holds what the plugin printed on stdout.
  */
-export class KubeExecPluginError extends Error {
+export class KubeExecPluginError extends EventBusError {
   override readonly name = "KubeExecPluginError";
   readonly code = KubeApiErrorCode.execPlugin;
   /** The plugin's exit code, when it exited with one other than 0. */
@@ -79,7 +80,7 @@ export const StatusReason = {
 } as const;
 
 /** A request the API server answered with an error status (a `Status` object). */
-export class KubeApiError extends Error {
+export class KubeApiError extends EventBusError {
   override readonly name = "KubeApiError";
   readonly code = KubeApiErrorCode.status;
 
@@ -100,7 +101,7 @@ export class KubeApiError extends Error {
 }
 
 /** A request that got no answer. */
-export class KubeTransportError extends Error {
+export class KubeTransportError extends EventBusError {
   override readonly name = "KubeTransportError";
   readonly code = KubeApiErrorCode.transport;
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { jetStreamObjectNames, stanObjectNames, type ResolvedEventBus } from "../../api/index.js";
 import { planJetStream } from "../../plan/index.js";
 import { BusSecretFile, generateBusSecrets, loadBusSecrets, saveBusSecrets, type BusSecrets } from "../../secrets/index.js";
-import { MaterialMismatchError } from "./errors.js";
+import { SecretMaterialMismatchError } from "./errors.js";
 
 /**
  * What the server Secret of a bus made by Argo Events' controller held, kept byte for byte after a
@@ -85,14 +85,14 @@ export async function generateBusMaterial(bus: ResolvedEventBus, namespace: stri
  * The bus's material: without `dir`, fresh; with `dir`, what is saved there, or, when nothing is
  * yet, fresh material that is then saved there (the directory is created with mode 0700).
  * @throws secrets errors for an unreadable or invalid saved file (naming the file, never its
- *   content), {@link MaterialMismatchError} when the bus needs TLS and the saved material has none
+ *   content), {@link SecretMaterialMismatchError} when the bus needs TLS and the saved material has none
  */
 export async function busMaterial(bus: ResolvedEventBus, namespace: string, dir?: string, options: MaterialOptions = {}): Promise<BusMaterial> {
   if (dir === undefined) return { secrets: await generateBusMaterial(bus, namespace, options), origin: MaterialOrigin.generated };
   if (!(await isMissing(join(dir, BusSecretFile.Credentials)))) {
     const secrets = await loadBusSecrets(dir);
     if (bus.spec.mode === "jetstream" && bus.spec.tls && secrets.tls === undefined) {
-      throw new MaterialMismatchError("tls", `EventBus ${JSON.stringify(bus.name)} has TLS but ${dir} holds no certificates; remove the directory to make new material`);
+      throw new SecretMaterialMismatchError("tls", `EventBus ${JSON.stringify(bus.name)} has TLS but ${dir} holds no certificates; remove the directory to make new material`);
     }
     return { secrets, origin: MaterialOrigin.loaded, dir };
   }

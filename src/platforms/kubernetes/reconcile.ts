@@ -354,6 +354,8 @@ export class BusReconciler {
     const config = this.statusConfig(resolved, namespace);
     const base = [configured(), skipped()];
     let tempDir: string | undefined;
+    // The condition reason of a failure: the stream's step, or else the connection's.
+    let failedStep: string = ConditionReason.connectionFailed;
     try {
       const auth = spec.accessSecret === undefined ? undefined : parseAuthFile(await this.secretValue(namespace, spec.accessSecret, "spec.jetstreamExotic.accessSecret"));
       let tls: ClientTlsOptions | undefined;
@@ -379,9 +381,9 @@ export class BusReconciler {
       });
       let outcome;
       try {
-        outcome = await applyStreamConfig(client.nc, formatStreamConfig(spec.streamConfig)).catch((err: unknown) => {
-          throw new ExoticStepError(ConditionReason.streamFailed, err);
-        });
+        failedStep = ConditionReason.streamFailed;
+        outcome = await applyStreamConfig(client.nc, formatStreamConfig(spec.streamConfig));
+        failedStep = ConditionReason.connectionFailed;
       } finally {
         await client.close().catch(() => undefined);
       }
@@ -394,12 +396,10 @@ export class BusReconciler {
       if (!wasConnected) await this.options.recorder.record(bus, EventType.normal, EventReason.connected, `connected to ${spec.urls.map((u) => u.url).join(",")}`);
       return { requeueAfterMillis: this.options.exoticRecheckMillis ?? 300_000 };
     } catch (err) {
-      const reason = err instanceof ExoticStepError ? err.reason : ConditionReason.connectionFailed;
-      const cause = err instanceof ExoticStepError ? err.cause : err;
-      const message = cause instanceof Error ? cause.message : String(cause);
+      const message = err instanceof Error ? err.message : String(err);
       // The controller is not on the pods' path to an external bus: failing to reach it does not make
       // it unusable, so no condition turns False (Argo Events would stop deploying Sensors).
-      await this.writeStatus(bus, base, config, [ConditionType.ready, ConditionType.connected], `${reason}: ${message}`);
+      await this.writeStatus(bus, base, config, [ConditionType.ready, ConditionType.connected], `${failedStep}: ${message}`);
       await this.options.recorder.record(bus, EventType.warning, EventReason.connectionFailed, message);
       return { retry: true };
     } finally {
@@ -664,14 +664,4 @@ function configured(): DesiredCondition {
 function skipped(): DesiredCondition {
   // Argo Events' words.
   return { type: ConditionType.deployed, status: "True", reason: ConditionReason.skipped, message: "Skip deployment because of using exotic config." };
-}
-
-/** A failure of one step of an external bus's check, with the condition reason to report. */
-class ExoticStepError extends Error {
-  constructor(
-    readonly reason: string,
-    override readonly cause: unknown,
-  ) {
-    super(cause instanceof Error ? cause.message : String(cause));
-  }
 }

@@ -53,7 +53,7 @@ export function hasObjects(bus: ResolvedEventBus): boolean {
  * - External buses: none (the controller only connects to them and writes `status.config`).
  *
  * @throws `UnknownImageVersionError` when the images table lacks the bus's version,
- *   `MaterialMismatchError` when the secret material does not fit the bus, natsconf errors for a
+ *   `SecretMaterialMismatchError` when the secret material does not fit the bus, natsconf errors for a
  *   value no server would accept
  */
 export function renderBusObjects(bus: ResolvedEventBus, options: RenderObjectsOptions): KubeObject[] {

@@ -8,8 +8,9 @@
  * only the keys the servers read). A bus taken over from Argo Events is marked in
  * `credentials.json` ({@link MATERIAL_ORIGIN_FIELD}), and its Secret keeps Argo's values.
  */
-import { jetStreamObjectNames, stanObjectNames, type ResolvedEventBus } from "../../api/index.js";
+import { EventBusError, jetStreamObjectNames, stanObjectNames, type ResolvedEventBus } from "../../api/index.js";
 import { checkCredentials, CREDENTIAL_FIELDS, type Credentials } from "../../secrets/index.js";
+import { KubeErrorCode } from "./errors.js";
 import { LEGACY_TLS_KEYS, ServerSecretKey } from "./jetstream-objects.js";
 import type { KubeResource } from "./kube-client.js";
 import type { ArgoMaterial, KubeMaterial } from "./material.js";
@@ -50,9 +51,9 @@ export function withStoredMaterial(objects: readonly KubeObject[], secretName: s
 }
 
 /** Why stored material could not be read back. Names the Secret and key, never a value. */
-export class StoredMaterialError extends Error {
+export class StoredMaterialError extends EventBusError {
   override readonly name = "StoredMaterialError";
-  readonly code = "KUBE_STORED_MATERIAL";
+  readonly code = KubeErrorCode.storedMaterial;
 
   constructor(
     readonly secret: string,

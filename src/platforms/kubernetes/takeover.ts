@@ -17,8 +17,9 @@
  * Argo's object names, Secret keys and its `resource-spec-hash` annotations are kept, so Argo's
  * controller finds nothing to rewrite while the bus's spec is unchanged, and can take it back.
  */
-import { EVENTBUS_API_VERSION, EVENTBUS_KIND, jetStreamObjectNames, validate } from "../../api/index.js";
+import { EVENTBUS_API_VERSION, EVENTBUS_KIND, EventBusError, jetStreamObjectNames, validate } from "../../api/index.js";
 import { CREDENTIAL_ALPHABET, randomSecret, ROUTE_USER, SYSTEM_USER, type Credentials } from "../../secrets/index.js";
+import { KubeErrorCode } from "./errors.js";
 import { defaultImages, type ImagesTable } from "./images.js";
 import { ARGO_STORE_DIR, JETSTREAM_DATA_DIR, ServerSecretKey } from "./jetstream-objects.js";
 import { FIELD_MANAGER, type KubeClient, type KubeResource } from "./kube-client.js";
@@ -88,9 +89,9 @@ export interface TakeoverProblem {
 }
 
 /** A takeover refused: nothing was changed. Names objects, keys and fields, never a secret value. */
-export class TakeoverRefusedError extends Error {
+export class TakeoverRefusedError extends EventBusError {
   override readonly name = "TakeoverRefusedError";
-  readonly code = "KUBE_TAKEOVER_REFUSED";
+  readonly code = KubeErrorCode.takeoverRefused;
 
   constructor(
     readonly bus: string,

@@ -1,4 +1,5 @@
 import { request } from "node:http";
+import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import type { BusPaths } from "./home.js";
 import { readControl, type ControlFile } from "./state-file.js";
 import type { SupervisorEvent, SupervisorStatus } from "./supervisor.js";
@@ -38,10 +39,10 @@ function call(control: ControlFile, method: string, path: string, onLine?: (line
             if (line.trim() !== "") onLine(JSON.parse(line));
           }
         });
-        res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`supervisor answered ${res.statusCode}`))));
+        res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new LocalPlatformError(LocalErrorCode.control, `supervisor answered ${res.statusCode}`))));
       },
     );
-    req.on("timeout", () => req.destroy(new Error(`supervisor did not answer within ${timeoutMs}ms`)));
+    req.on("timeout", () => req.destroy(new LocalPlatformError(LocalErrorCode.control, `supervisor did not answer within ${timeoutMs}ms`)));
     req.on("error", reject);
     req.end();
   });
@@ -66,6 +67,6 @@ export async function supervisorOperation(control: ControlFile, operation: "appl
     },
     15 * 60_000,
   );
-  if (!outcome) throw new Error(`the supervisor stopped answering during ${operation}`);
-  if (!outcome.ok) throw new Error(outcome.error ?? `${operation} failed`);
+  if (!outcome) throw new LocalPlatformError(LocalErrorCode.control, `the supervisor stopped answering during ${operation}`);
+  if (!outcome.ok) throw new LocalPlatformError(LocalErrorCode.operationFailed, outcome.error ?? `${operation} failed`);
 }

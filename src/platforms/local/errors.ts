@@ -1,3 +1,5 @@
+import { EventBusError } from "../../api/index.js";
+
 /** Error codes of the local platform, stable for scripts. */
 export const LocalErrorCode = {
   /** A bus name that cannot name a bus (bad input: nothing was touched). */
@@ -12,6 +14,12 @@ export const LocalErrorCode = {
   notJetStream: "MODE_NOT_SUPPORTED",
   control: "SUPERVISOR_UNREACHABLE",
   stream: "STREAM_FAILED",
+  /** A wait (for the supervisor, a server, a peer) did not end within its deadline. */
+  timedOut: "TIMED_OUT",
+  /** A bus's state file is not what eventbus writes. */
+  invalidState: "STATE_FILE_INVALID",
+  /** The supervisor answered that an operation (apply, stop) failed; the message is its reason. */
+  operationFailed: "SUPERVISOR_OPERATION_FAILED",
   /** The command was interrupted (SIGINT, SIGTERM); the message says what was left as it was. */
   interrupted: "INTERRUPTED",
 } as const;
@@ -21,7 +29,7 @@ export type LocalErrorCode = (typeof LocalErrorCode)[keyof typeof LocalErrorCode
 const INPUT_ERROR_CODES: ReadonlySet<LocalErrorCode> = new Set([LocalErrorCode.invalidName]);
 
 /** A failure of the local platform, with one line a person can act on. */
-export class LocalPlatformError extends Error {
+export class LocalPlatformError extends EventBusError {
   override readonly name = "LocalPlatformError";
   constructor(
     readonly code: LocalErrorCode,

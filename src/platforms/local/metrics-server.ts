@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { connect, ConnectionState, type EventBusClient } from "../../client/index.js";
 import { PROMETHEUS_CONTENT_TYPE, renderBusMetrics, snapshotBus, type BusSnapshot } from "../../observe/index.js";
 import { localBusStatus } from "./bus-status.js";
+import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { listenOnFreePort } from "./ports.js";
 import type { Supervisor } from "./supervisor.js";
 
@@ -157,7 +158,7 @@ async function listenMetrics(server: Server, options: MetricsServerOptions): Pro
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     if (await listen(port)) return port;
-    if (attempt >= 10) throw new Error("cannot listen for /metrics on 127.0.0.1");
+    if (attempt >= 10) throw new LocalPlatformError(LocalErrorCode.portTaken, "cannot listen for /metrics on 127.0.0.1");
   }
 }
 

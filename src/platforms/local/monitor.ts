@@ -3,6 +3,7 @@
 import { sleep } from "../../client/index.js";
 import { getJson, PROBE_TIMEOUT_MS } from "../../observe/http.js";
 import { readJsz } from "../../observe/jsz.js";
+import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 
 export { getJson };
 
@@ -72,7 +73,7 @@ export async function poll<T>(
     if (failure) throw failure;
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs}ms waiting for ${name}`);
+    if (Date.now() > deadline) throw new LocalPlatformError(LocalErrorCode.timedOut, `timed out after ${options.timeoutMs}ms waiting for ${name}`);
     await sleep(options.intervalMs ?? 50);
   }
 }

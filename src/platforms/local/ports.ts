@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import type { ServerPorts } from "../../plan/index.js";
+import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 
 /** The client port of the default bus's first server, as a NATS user expects. */
 export const PREFERRED_CLIENT_PORT = 4222;
@@ -53,7 +54,7 @@ export async function listenOnFreePort(host = "127.0.0.1", taken: ReadonlySet<nu
     if (server) return server;
   }
   const server = await listen(0, host);
-  if (!server) throw new Error(`cannot listen on ${host}`);
+  if (!server) throw new LocalPlatformError(LocalErrorCode.portTaken, `cannot listen on ${host}`);
   return server;
 }
 

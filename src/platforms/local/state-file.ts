@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 
 /** One server as the supervisor runs it. */
 export const ServerStateSchema = Type.Object({
@@ -79,7 +80,7 @@ export async function readJsonFile<T>(path: string, schema: Parameters<typeof Va
   const value: unknown = JSON.parse(text);
   if (!Value.Check(schema, value)) {
     const first = [...Value.Errors(schema, value)][0];
-    throw new Error(`${path}: not a valid state file (${first?.path ?? ""} ${first?.message ?? ""})`);
+    throw new LocalPlatformError(LocalErrorCode.invalidState, `${path}: not a valid state file (${first?.path ?? ""} ${first?.message ?? ""})`);
   }
   return value as T;
 }

@@ -55,7 +55,7 @@ export async function ensureStreamReady(
       if (!isTransient(error) || Date.now() > deadline) throw error;
       last = (error as Error).message;
     }
-    if (Date.now() > deadline) throw new Error(`stream ${target.name} has no leader with current replicas after ${timeoutMillis}ms (last seen: ${last})`);
+    if (Date.now() > deadline) throw new LocalPlatformError(LocalErrorCode.stream, `stream ${target.name} has no leader with current replicas after ${timeoutMillis}ms (last seen: ${last})`);
     await sleep(25);
   }
 }

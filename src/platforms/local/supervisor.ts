@@ -4,6 +4,7 @@ import { backoffDelay, sleep } from "../../client/index.js";
 import { readServerStreams, type JszStream } from "../../observe/jsz.js";
 import { appliedBus } from "./applied.js";
 import { BackupScheduler, type BackupScheduleStatus } from "./backup-scheduler.js";
+import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import type { BusPaths } from "./home.js";
 import { healthzError, isHealthy, jsz } from "./monitor.js";
 import { orphanPid } from "./orphans.js";
@@ -282,7 +283,7 @@ export class Supervisor {
 
   private async readStateOrThrow(): Promise<LocalState> {
     const state = await readState(this.paths.state);
-    if (!state) throw new Error(`no state file at ${this.paths.state}`);
+    if (!state) throw new LocalPlatformError(LocalErrorCode.notFound, `no state file at ${this.paths.state}`);
     return state;
   }
 
@@ -477,7 +478,7 @@ export class Supervisor {
       if (failure !== undefined || recoveries >= MAX_STALL_RECOVERIES) {
         const tail = await logTail(managed.spec.log);
         const reason = failure ?? `made no progress for ${stallMillis}ms after ${recoveries} restart(s)`;
-        throw new Error(`${name} did not become healthy: ${reason}${why ? ` (/healthz: ${why})` : ""}\n${tail}`);
+        throw new LocalPlatformError(LocalErrorCode.unhealthy, `${name} did not become healthy: ${reason}${why ? ` (/healthz: ${why})` : ""}\n${tail}`);
       }
       this.emit("warn", `not healthy and no progress for ${stallMillis / 1000}s (${why ?? "unknown"}); restarting it to catch up (${recoveries + 1} of ${MAX_STALL_RECOVERIES})`, name);
       await this.restartStalled(managed);

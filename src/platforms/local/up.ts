@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import {
   argoCompatibility,
+  EventBusError,
   EventBusValidationError,
   formatIssue,
   ManifestReadError,
@@ -393,7 +394,7 @@ async function spawnSupervisor(paths: BusPaths): Promise<void> {
   });
   await log.close();
   let exited: Error | undefined;
-  child.once("exit", (code, signal) => (exited = new Error(`the supervisor exited (${signal ?? `code ${code}`})`)));
+  child.once("exit", (code, signal) => (exited = new LocalPlatformError(LocalErrorCode.serverFailed, `the supervisor exited (${signal ?? `code ${code}`})`)));
   child.unref();
   try {
     await poll("the supervisor to listen", async () => {
@@ -420,12 +421,12 @@ async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: numb
       "every server to be healthy",
       async () => {
         const control = await liveControl(paths);
-        if (!control) throw new Error("the supervisor is not running");
+        if (!control) throw new LocalPlatformError(LocalErrorCode.notRunning, "the supervisor is not running");
         const status = await supervisorStatus(control);
         for (const server of status.servers) {
           // A server that keeps exiting will not come up by waiting longer.
           if (server.phase !== "healthy" && server.restarts >= CRASHES_BEFORE_GIVING_UP) {
-            throw new Error(`${server.name} exited ${server.restarts + 1} times while starting`);
+            throw new LocalPlatformError(LocalErrorCode.serverFailed, `${server.name} exited ${server.restarts + 1} times while starting`);
           }
           if (server.phase === "healthy" && !reported.has(server.name)) {
             reported.add(server.name);
@@ -465,8 +466,9 @@ const META_JOIN_GRACE_MS = 10_000;
 const MAX_COLD_STARTS = 3;
 
 /** The JetStream meta group formed without some of the bus's servers. */
-class IncompleteMetaGroupError extends Error {
+class IncompleteMetaGroupError extends EventBusError {
   override readonly name = "IncompleteMetaGroupError";
+  readonly code = LocalErrorCode.unhealthy;
   constructor(readonly missing: readonly string[]) {
     super(`the JetStream meta group formed without ${missing.join(", ")}`);
   }
