@@ -183,8 +183,22 @@ async function main(bench: BenchBusRun): Promise<void> {
         {
           context,
           config: { events: EVENTS, eventBytes: EVENT_BYTES, streamBytes: bytes, rounds: ROUNDS, consumers: 1 },
-          backup: { eventbusMillis: m.eventbusBackup, natscliMillis: m.natsBackup, ratio: backupRatio, goal: GOAL, rounds: { eventbus: times.eventbusBackup, natscli: times.natsBackup }, archiveBytes, natscliBytes: natsBytes },
-          restore: { eventbusMillis: m.eventbusRestore, natscliMillis: m.natsRestore, ratio: restoreRatio, goal: GOAL, rounds: { eventbus: times.eventbusRestore, natscli: times.natsRestore } },
+          backup: {
+            eventbusMillis: m.eventbusBackup,
+            natscliMillis: m.natsBackup,
+            ratio: backupRatio,
+            goal: GOAL,
+            rounds: { eventbus: times.eventbusBackup, natscli: times.natsBackup },
+            archiveBytes,
+            natscliBytes: natsBytes,
+          },
+          restore: {
+            eventbusMillis: m.eventbusRestore,
+            natscliMillis: m.natsRestore,
+            ratio: restoreRatio,
+            goal: GOAL,
+            rounds: { eventbus: times.eventbusRestore, natscli: times.natsRestore },
+          },
         },
         null,
         2,
@@ -192,11 +206,18 @@ async function main(bench: BenchBusRun): Promise<void> {
     );
     return;
   }
-  const row = (label: string, millis: number, tail = "") => console.log(`  ${label.padEnd(52)} ${`${(millis / 1000).toFixed(2)} s`.padStart(9)} ${`${formatRate(eps(millis))} ev/s`.padStart(15)}  ${tail}`.trimEnd());
+  const row = (label: string, millis: number, tail = "") =>
+    console.log(`  ${label.padEnd(52)} ${`${(millis / 1000).toFixed(2)} s`.padStart(9)} ${`${formatRate(eps(millis))} ev/s`.padStart(15)}  ${tail}`.trimEnd());
   const rounds = (values: number[]) => `rounds ${values.map((v) => (v / 1000).toFixed(2)).join(" ")} s`;
-  console.log(`eventbus backup/restore benchmark (node ${context.node}, nats-server ${context.natsServer}, natscli ${context.natsCli}, ${context.cpus} CPUs: ${context.cpuModel})`);
-  console.log(`bus: ${context.bus}; stream ${STREAM} R3 with ${EVENTS} events of ${EVENT_BYTES} B (${(bytes / 1e6).toFixed(1)} MB stored) and 1 durable consumer`);
-  console.log(`medians of ${ROUNDS} rounds each (backups of the stream as published, then restores; alternating order); ratio = natscli time / eventbus time (>= 1.0: eventbus as fast or faster)`);
+  console.log(
+    `eventbus backup/restore benchmark (node ${context.node}, nats-server ${context.natsServer}, natscli ${context.natsCli}, ${context.cpus} CPUs: ${context.cpuModel})`,
+  );
+  console.log(
+    `bus: ${context.bus}; stream ${STREAM} R3 with ${EVENTS} events of ${EVENT_BYTES} B (${(bytes / 1e6).toFixed(1)} MB stored) and 1 durable consumer`,
+  );
+  console.log(
+    `medians of ${ROUNDS} rounds each (backups of the stream as published, then restores; alternating order); ratio = natscli time / eventbus time (>= 1.0: eventbus as fast or faster)`,
+  );
   console.log();
   console.log("backup");
   row("natscli: nats stream backup default DIR", m.natsBackup, `${rounds(times.natsBackup)}; ${(natsBytes / 1e6).toFixed(1)} MB`);
@@ -215,7 +236,12 @@ async function main(bench: BenchBusRun): Promise<void> {
 async function publishEvents(nc: NatsConnection, count: number): Promise<void> {
   const js = jetstream(nc);
   // Random data in base64, as an event's data_base64: it compresses as little as real payloads do at most.
-  const body = () => new TextEncoder().encode(`{"payload":"${randomBytes(EVENT_BYTES).toString("base64").slice(0, EVENT_BYTES - 14)}"}`);
+  const body = () =>
+    new TextEncoder().encode(
+      `{"payload":"${randomBytes(EVENT_BYTES)
+        .toString("base64")
+        .slice(0, EVENT_BYTES - 14)}"}`,
+    );
   for (let done = 0; done < count; done += WINDOW) {
     const batch = Math.min(WINDOW, count - done);
     await Promise.all(Array.from({ length: batch }, (_, i) => js.publish(SUBJECT, body(), { msgID: `bench-${done + i}` })));
@@ -250,7 +276,13 @@ function quiet(): Promise<void> {
  */
 async function deleteStream(jsm: JetStreamManager): Promise<void> {
   await jsm.streams.delete(STREAM);
-  while (await jsm.streams.info(STREAM).then(() => true, () => false)) await new Promise((resolve) => setTimeout(resolve, 100));
+  while (
+    await jsm.streams.info(STREAM).then(
+      () => true,
+      () => false,
+    )
+  )
+    await new Promise((resolve) => setTimeout(resolve, 100));
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MILLIS));
 }
 
@@ -268,7 +300,12 @@ async function checkRestored(jsm: JetStreamManager, messages: number, lastSeq: n
     if (info !== undefined) {
       const replicas = info.cluster?.replicas ?? [];
       const consumer = await jsm.consumers.info(STREAM, DURABLE).catch(() => undefined);
-      whole = info.state.messages === messages && info.state.last_seq === lastSeq && info.state.consumer_count === 1 && info.cluster?.leader !== undefined && consumer?.cluster?.leader !== undefined;
+      whole =
+        info.state.messages === messages &&
+        info.state.last_seq === lastSeq &&
+        info.state.consumer_count === 1 &&
+        info.cluster?.leader !== undefined &&
+        consumer?.cluster?.leader !== undefined;
       if (whole && replicas.every((r) => r.current && !r.offline)) return;
       last =
         `${info.state.messages} events up to ${info.state.last_seq}, ${info.state.consumer_count} consumers, leader ${info.cluster?.leader ?? "none"}, ` +
@@ -285,7 +322,8 @@ async function checkRestored(jsm: JetStreamManager, messages: number, lastSeq: n
 function run(cmd: string, args: string[], secret: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`${cmd} ${args.slice(0, 4).join(" ")} failed: ${`${error.message}\n${stdout}\n${stderr}`.replaceAll(secret, "***").trim()}`));
+      if (error)
+        return reject(new Error(`${cmd} ${args.slice(0, 4).join(" ")} failed: ${`${error.message}\n${stdout}\n${stderr}`.replaceAll(secret, "***").trim()}`));
       resolve(stdout);
     });
   });

@@ -37,19 +37,32 @@ export interface NatsBenchRun {
 /** The command line of a run, without the password (for the report). */
 export function natsBenchArgs(target: NatsBenchTarget, run: NatsBenchRun, password = "***"): string[] {
   return [
-    "bench", "js", "pub", "async", run.subject,
-    "--stream", run.stream,
-    "--msgs", String(run.msgs),
-    "--payload", run.payloadFile,
-    "--size", `${run.payloadBytes}B`,
-    "--batch", String(run.batch),
+    "bench",
+    "js",
+    "pub",
+    "async",
+    run.subject,
+    "--stream",
+    run.stream,
+    "--msgs",
+    String(run.msgs),
+    "--payload",
+    run.payloadFile,
+    "--size",
+    `${run.payloadBytes}B`,
+    "--batch",
+    String(run.batch),
     // A Nats-Msg-Id on every message, as the eventbus client and Argo's event sources send.
     "--dedup",
     "--no-progress",
-    "--server", target.server,
-    "--user", target.user,
-    "--password", password,
-    "--tlsca", target.caFile,
+    "--server",
+    target.server,
+    "--user",
+    target.user,
+    "--password",
+    password,
+    "--tlsca",
+    target.caFile,
   ];
 }
 

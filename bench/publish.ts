@@ -38,7 +38,8 @@ const STREAM_MAX_MSGS = 50_000;
 const PUBLISH_GOAL = 0.95;
 const GO_GOAL = 0.7;
 
-if (EVENTS > STREAM_MAX_MSGS || CONSUME_EVENTS > STREAM_MAX_MSGS) throw new Error(`BENCH_EVENTS and BENCH_CONSUME_EVENTS must be <= ${STREAM_MAX_MSGS} (the stream's maxMsgs)`);
+if (EVENTS > STREAM_MAX_MSGS || CONSUME_EVENTS > STREAM_MAX_MSGS)
+  throw new Error(`BENCH_EVENTS and BENCH_CONSUME_EVENTS must be <= ${STREAM_MAX_MSGS} (the stream's maxMsgs)`);
 
 // A full collection before each timed run, so that no run pays for the garbage of the one before
 // (the raw baseline's pre-encoded events are thousands of objects). The same as `node --expose-gc`.
@@ -110,7 +111,15 @@ async function main(bench: BenchBusRun): Promise<void> {
   const client: EventBusClient = await connect({ servers: server, auth: { kind: "basic", username: user, password }, tls: { caFile }, name: "bench-eventbus" });
   bench.onTeardown(() => client.close());
   const asyncTraces = !((client.nc as { options?: ConnectionOptions }).options?.noAsyncTraces ?? false);
-  const nc: NatsConnection = await natsConnect({ servers: server, user, pass: password, tls: { caFile }, name: "bench-raw", maxReconnectAttempts: -1, noAsyncTraces: !asyncTraces });
+  const nc: NatsConnection = await natsConnect({
+    servers: server,
+    user,
+    pass: password,
+    tls: { caFile },
+    name: "bench-raw",
+    maxReconnectAttempts: -1,
+    noAsyncTraces: !asyncTraces,
+  });
   bench.onTeardown(() => nc.close());
   const js: JetStreamClient = jetstream(nc);
   const jsm: JetStreamManager = await jetstreamManager(nc);
@@ -148,7 +157,14 @@ async function main(bench: BenchBusRun): Promise<void> {
     await writeFile(goPayload, sample.body);
     goVersion = await natsCliVersion(cli.path);
   }
-  const goRun = { stream: STREAM, subject: `${STREAM}.${SOURCE}.go`, msgs: EVENTS, payloadFile: goPayload, payloadBytes: sample.body.byteLength, batch: WINDOW };
+  const goRun = {
+    stream: STREAM,
+    subject: `${STREAM}.${SOURCE}.go`,
+    msgs: EVENTS,
+    payloadFile: goPayload,
+    payloadBytes: sample.body.byteLength,
+    batch: WINDOW,
+  };
 
   const publishInput = eventOf("publish");
   const variants = {
@@ -333,8 +349,22 @@ async function eventbusReadyPublish(client: EventBusClient, input: EventInput, c
 type RawAck = "ack" | "ackAck" | "await ackAck";
 
 /** Raw nats.js pull consumer (durable, explicit ack, from the start, 100 a pull as the library's default). */
-async function rawConsumeRun(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, durable: string, subject: string, count: number, ack: RawAck): Promise<void> {
-  await jsm.consumers.add(STREAM, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: subject, ack_wait: 30_000_000_000 });
+async function rawConsumeRun(
+  nc: NatsConnection,
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  durable: string,
+  subject: string,
+  count: number,
+  ack: RawAck,
+): Promise<void> {
+  await jsm.consumers.add(STREAM, {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: subject,
+    ack_wait: 30_000_000_000,
+  });
   const consumer = await js.consumers.get(STREAM, durable);
   const messages = await consumer.consume({ max_messages: 100 });
   const confirmations: Promise<boolean>[] = [];
@@ -386,7 +416,11 @@ interface Results {
 
 /** Median rate and median CPU per event of some runs, with the rounds. */
 function summary(runs: readonly Run[]) {
-  return { eventsPerSec: median(runs.map((r) => r.rate)), cpuMicrosPerEvent: median(runs.map((r) => r.cpuMicros)), rounds: runs.map((r) => Math.round(r.rate)) };
+  return {
+    eventsPerSec: median(runs.map((r) => r.rate)),
+    cpuMicrosPerEvent: median(runs.map((r) => r.cpuMicros)),
+    rounds: runs.map((r) => Math.round(r.rate)),
+  };
 }
 
 function report(r: Results): void {
@@ -416,18 +450,39 @@ function report(r: Results): void {
   if (JSON_OUTPUT) {
     const json = {
       context: { ...r.context, natsCli: r.goVersion ?? null },
-      config: { events: EVENTS, rounds: ROUNDS, window: WINDOW, latencyOps: LATENCY_OPS, consumeEvents: CONSUME_EVENTS, consumeSyncEvents: r.syncCount, consumeRounds: CONSUME_ROUNDS },
+      config: {
+        events: EVENTS,
+        rounds: ROUNDS,
+        window: WINDOW,
+        latencyOps: LATENCY_OPS,
+        consumeEvents: CONSUME_EVENTS,
+        consumeSyncEvents: r.syncCount,
+        consumeRounds: CONSUME_ROUNDS,
+      },
       event: r.shape,
       publish: {
         goal: PUBLISH_GOAL,
         raw,
-        eventbusPublishAll: { ...all, ratio: allRatio, ratioToEventSource: allVsSource, ratioOfMedians: all.eventsPerSec / raw.eventsPerSec, perRoundRatios: perRound(r.publish.publishAll) },
+        eventbusPublishAll: {
+          ...all,
+          ratio: allRatio,
+          ratioToEventSource: allVsSource,
+          ratioOfMedians: all.eventsPerSec / raw.eventsPerSec,
+          perRoundRatios: perRound(r.publish.publishAll),
+        },
         rawEventSource: { ...rawEncoding, ratio: rawEncodingRatio, perRoundRatios: perRound(r.publish.rawEncoding) },
         eventbusReadyPublish: { ...ready, ratio: readyRatio, ratioOfMedians: ready.eventsPerSec / raw.eventsPerSec, perRoundRatios: perRound(r.publish.ready) },
         go:
           goMedian === undefined
             ? { skipped: r.goMissing ?? "nats CLI not found", install: "make tools" }
-            : { eventsPerSec: goMedian, rounds: r.go, eventbusOverGo: all.eventsPerSec / goMedian, rawOverGo: raw.eventsPerSec / goMedian, goal: GO_GOAL, command: r.goCommand },
+            : {
+                eventsPerSec: goMedian,
+                rounds: r.go,
+                eventbusOverGo: all.eventsPerSec / goMedian,
+                rawOverGo: raw.eventsPerSec / goMedian,
+                goal: GO_GOAL,
+                command: r.goCommand,
+              },
       },
       latencyMillis: { raw: rawLat, eventbus: eventbusLat, p50Ratio: eventbusLat.p50 / rawLat.p50, p99Ratio: eventbusLat.p99 / rawLat.p99 },
       consume: {
@@ -439,7 +494,12 @@ function report(r: Results): void {
           ratio: c.eventbusAckNoWait.eventsPerSec / c.rawAck.eventsPerSec,
           ratioToRawAckAck: c.eventbusAckNoWait.eventsPerSec / c.rawAckAckNoWait.eventsPerSec,
         },
-        ackAwaited: { events: r.syncCount, rawAckAck: c.rawAckAckAwait, eventbus: c.eventbusAckAwait, ratio: c.eventbusAckAwait.eventsPerSec / c.rawAckAckAwait.eventsPerSec },
+        ackAwaited: {
+          events: r.syncCount,
+          rawAckAck: c.rawAckAckAwait,
+          eventbus: c.eventbusAckAwait,
+          ratio: c.eventbusAckAwait.eventsPerSec / c.rawAckAckAwait.eventsPerSec,
+        },
       },
     };
     console.log(JSON.stringify(json, null, 2));
@@ -452,22 +512,41 @@ function report(r: Results): void {
   const rateRow = (label: string, s: ReturnType<typeof summary>, ratio: number | undefined, extra = "") =>
     row(label, `${formatRate(s.eventsPerSec)} ev/s`, `${ratio === undefined ? "1.00x" : formatRatio(ratio)}  ${cpu(s)}${extra}`);
   const rounds = (ratios: number[]) => `; per round ${ratios.map((v) => v.toFixed(2)).join(" ")}`;
-  console.log(`eventbus publish/consume benchmark (node ${String(x.node)}, nats-server ${String(x.natsServer)}, ${String(x.cpus)} CPUs: ${String(x.cpuModel)})`);
-  console.log(`bus: ${String(x.bus)}; stream ${STREAM} R${String(x.streamReplicas)}, leader ${String(x.streamLeader)}; every client on ${String(x.server)} (${String(x.serverName)})`);
+  console.log(
+    `eventbus publish/consume benchmark (node ${String(x.node)}, nats-server ${String(x.natsServer)}, ${String(x.cpus)} CPUs: ${String(x.cpuModel)})`,
+  );
+  console.log(
+    `bus: ${String(x.bus)}; stream ${STREAM} R${String(x.streamReplicas)}, leader ${String(x.streamLeader)}; every client on ${String(x.server)} (${String(x.serverName)})`,
+  );
   console.log(`event: ${DATA_BYTES} B JSON data -> ${String(r.shape.bodyBytes)} B Argo CloudEvent body (data_base64) + Nats-Msg-Id header`);
-  console.log(`baseline: raw nats.js sending the library's bytes, encoded before the clock starts (transport only); the raw event source and eventbus build each event inside the timed loop`);
-  console.log(`CPU/ev: this Node process's user+system CPU per event (the servers run on the same ${String(x.cpus)} CPUs); nats.js async traces ${x.natsAsyncTraces ? "on" : "off"} (as the library's connection)`);
+  console.log(
+    `baseline: raw nats.js sending the library's bytes, encoded before the clock starts (transport only); the raw event source and eventbus build each event inside the timed loop`,
+  );
+  console.log(
+    `CPU/ev: this Node process's user+system CPU per event (the servers run on the same ${String(x.cpus)} CPUs); nats.js async traces ${x.natsAsyncTraces ? "on" : "off"} (as the library's connection)`,
+  );
   console.log();
   console.log(`1. async publish, window ${WINDOW}, ${EVENTS} events a round, ${ROUNDS} rounds in rotating order, stream purged before each run;`);
   console.log(`   medians of the rates; the ratio is the median of each round's ratio to that round's raw run`);
   rateRow("raw nats.js js.publish + in-flight limiter, pre-encoded", raw, undefined);
   rateRow("raw nats.js event source: builds each Argo event by hand", rawEncoding, rawEncodingRatio, `  (the baseline of the goal)`);
-  rateRow("eventbus publisher({window}).publishAll(events)", all, allRatio, `  (vs the event source ${formatRatio(allVsSource)}: ${goal(allVsSource, PUBLISH_GOAL)}${rounds(perRound(r.publish.publishAll, r.publish.rawEncoding))})`);
+  rateRow(
+    "eventbus publisher({window}).publishAll(events)",
+    all,
+    allRatio,
+    `  (vs the event source ${formatRatio(allVsSource)}: ${goal(allVsSource, PUBLISH_GOAL)}${rounds(perRound(r.publish.publishAll, r.publish.rawEncoding))})`,
+  );
   rateRow("eventbus publisher({window}): await ready(); publish()", ready, readyRatio, `  (${rounds(perRound(r.publish.ready)).slice(2)})`);
   if (goMedian !== undefined) {
     const overGo = all.eventsPerSec / goMedian;
-    row(`Go: nats bench js pub async --batch ${WINDOW} (natscli ${r.goVersion ?? "?"})`, `${formatRate(goMedian)} ev/s`, `eventbus/Go ${formatRatio(overGo)} (${goal(overGo, GO_GOAL)}), raw/Go ${formatRatio(raw.eventsPerSec / goMedian)}`);
-    console.log(`     (same server and stream ${STREAM}, subject ${STREAM}.${SOURCE}.go, --payload = the same ${String(r.shape.bodyBytes)} B body, --dedup for a Nats-Msg-Id)`);
+    row(
+      `Go: nats bench js pub async --batch ${WINDOW} (natscli ${r.goVersion ?? "?"})`,
+      `${formatRate(goMedian)} ev/s`,
+      `eventbus/Go ${formatRatio(overGo)} (${goal(overGo, GO_GOAL)}), raw/Go ${formatRatio(raw.eventsPerSec / goMedian)}`,
+    );
+    console.log(
+      `     (same server and stream ${STREAM}, subject ${STREAM}.${SOURCE}.go, --payload = the same ${String(r.shape.bodyBytes)} B body, --dedup for a Nats-Msg-Id)`,
+    );
   } else {
     const why = r.goMissing ?? "the nats CLI is not installed";
     console.log(`  Go: nats bench skipped: ${why}${why.includes("make tools") ? "" : "; install it with `make tools`"}`);
@@ -475,7 +554,11 @@ function report(r: Results): void {
   console.log();
   console.log(`2. sync publish latency, one at a time, each ack awaited (${rawLat.count} each, alternating chunks of 100)`);
   row("baseline: raw nats.js await js.publish", `p50 ${rawLat.p50.toFixed(3)} ms`, `p99 ${rawLat.p99.toFixed(3)} ms`);
-  row("eventbus await client.publish", `p50 ${eventbusLat.p50.toFixed(3)} ms`, `p99 ${eventbusLat.p99.toFixed(3)} ms  (${formatRatio(eventbusLat.p50 / rawLat.p50)} p50, ${formatRatio(eventbusLat.p99 / rawLat.p99)} p99)`);
+  row(
+    "eventbus await client.publish",
+    `p50 ${eventbusLat.p50.toFixed(3)} ms`,
+    `p99 ${eventbusLat.p99.toFixed(3)} ms  (${formatRatio(eventbusLat.p50 / rawLat.p50)} p50, ${formatRatio(eventbusLat.p99 / rawLat.p99)} p99)`,
+  );
   console.log();
   console.log(`3. consume from the start, new durable pull consumer each run, 100 a pull, median of ${CONSUME_ROUNDS} rotating rounds`);
   console.log(`   ${CONSUME_EVENTS} events, acks not awaited:`);

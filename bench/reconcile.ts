@@ -26,7 +26,11 @@ async function main(): Promise<void> {
     await admin.apply(eventBusCrd() as never);
     await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
     for (;;) {
-      const crd = await admin.get<KubeResource & { status?: { conditions?: { type: string; status: string }[] } }>(Resources.customResourceDefinition, undefined, "eventbus.argoproj.io");
+      const crd = await admin.get<KubeResource & { status?: { conditions?: { type: string; status: string }[] } }>(
+        Resources.customResourceDefinition,
+        undefined,
+        "eventbus.argoproj.io",
+      );
       if (crd?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) break;
       await new Promise((r) => setTimeout(r, 50));
     }

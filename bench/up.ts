@@ -58,7 +58,10 @@ async function busStart(replicas: number): Promise<number> {
   const home = await mkdtemp(join(tmpdir(), "eventbus-bench-"));
   const name = `bench${replicas}`;
   const file = join(home, "bus.yaml");
-  await writeFile(file, `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: ${name}}\nspec:\n  jetstream:\n    version: "2.10"\n    replicas: ${replicas}\n    auth: basic\n    tls: {enabled: true}\n    persistence: {volumeSize: 1Gi}\n`);
+  await writeFile(
+    file,
+    `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: ${name}}\nspec:\n  jetstream:\n    version: "2.10"\n    replicas: ${replicas}\n    auth: basic\n    tls: {enabled: true}\n    persistence: {volumeSize: 1Gi}\n`,
+  );
   const started = performance.now();
   await cli(["up", "-f", file], home);
   const elapsed = performance.now() - started;
@@ -91,7 +94,9 @@ for (let i = 0; i < STARTS; i++) {
 const startRatio = median(versionRuns) / median(nodeRuns);
 console.log(`CLI start-up: median of ${STARTS} runs each, in turn`);
 console.log(`${"baseline: node -e 0".padEnd(56)} ${median(nodeRuns).toFixed(0).padStart(6)} ms  1.0x`);
-console.log(`${"eventbus --version".padEnd(56)} ${median(versionRuns).toFixed(0).padStart(6)} ms  ${startRatio.toFixed(1)}x  (goal <= 2.0x: ${startRatio <= 2 ? "met" : "not met"})`);
+console.log(
+  `${"eventbus --version".padEnd(56)} ${median(versionRuns).toFixed(0).padStart(6)} ms  ${startRatio.toFixed(1)}x  (goal <= 2.0x: ${startRatio <= 2 ? "met" : "not met"})`,
+);
 console.log();
 
 const baseline: number[] = [];

@@ -14,16 +14,7 @@
  */
 import { parseArgs } from "node:util";
 
-import {
-  GoUnavailableError,
-  inspectTools,
-  installTools,
-  INSTALL_HINT,
-  isInstalled,
-  pinnedBinaries,
-  ToolGroup,
-  toolsBinDir,
-} from "../src/tools/index.js";
+import { GoUnavailableError, inspectTools, installTools, INSTALL_HINT, isInstalled, pinnedBinaries, ToolGroup, toolsBinDir } from "../src/tools/index.js";
 
 const GROUPS: readonly string[] = Object.values(ToolGroup);
 const USAGE = `usage: npx tsx scripts/install-tools.ts [--check] [--force] [--group ${GROUPS.join("|")}]...`;

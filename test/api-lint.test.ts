@@ -31,8 +31,14 @@ test("lint - the development example fails production for replicas, persistence 
 
 test("lint - the development profile is quiet: no errors for a development bus", () => {
   const findings = lint(example("development"), "development");
-  assert.ok(findings.every((f) => f.severity !== "error"), JSON.stringify(findings));
-  assert.deepEqual(findings.map((f) => f.rule), ["persistence-missing", "auth-none"]);
+  assert.ok(
+    findings.every((f) => f.severity !== "error"),
+    JSON.stringify(findings),
+  );
+  assert.deepEqual(
+    findings.map((f) => f.rule),
+    ["persistence-missing", "auth-none"],
+  );
 });
 
 test("lint - stream and version hazards are named with their paths", () => {
@@ -97,7 +103,12 @@ test("lint - a stream allowed to outgrow the file store is flagged", () => {
 
 test("lint - a persistent bus whose stream has no maxBytes can outgrow its store; a bounded one cannot", () => {
   const spec = (streamConfig: string) =>
-    resolved({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "x" }, spec: { jetstream: { version: "2.10", persistence: { volumeSize: "10Gi" }, streamConfig } } });
+    resolved({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventBus",
+      metadata: { name: "x" },
+      spec: { jetstream: { version: "2.10", persistence: { volumeSize: "10Gi" }, streamConfig } },
+    });
   assert.deepEqual(lint(spec("maxAge: 72h"), "development"), [
     {
       rule: "stream-exceeds-store",
@@ -108,7 +119,10 @@ test("lint - a persistent bus whose stream has no maxBytes can outgrow its store
     },
   ]);
   assert.deepEqual(lint(spec("maxBytes: 8GB"), "development"), []);
-  assert.deepEqual(lint(spec("maxBytes: 10GB"), "development").map((f) => f.rule), ["stream-exceeds-store"]);
+  assert.deepEqual(
+    lint(spec("maxBytes: 10GB"), "development").map((f) => f.rule),
+    ["stream-exceeds-store"],
+  );
 });
 
 test("lint - STAN is flagged as end-of-life", () => {

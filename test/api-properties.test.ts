@@ -29,7 +29,7 @@ import { openApiErrors } from "./helpers/openapi.js";
 const VERSIONS = knownJetStreamVersions();
 const OPTIONS = { jetstreamVersions: VERSIONS };
 const RUNS = 300;
-const CRD_SCHEMA = ((eventBusCrd().spec as { versions: { schema: { openAPIV3Schema: unknown } }[] }).versions[0]!.schema.openAPIV3Schema);
+const CRD_SCHEMA = (eventBusCrd().spec as { versions: { schema: { openAPIV3Schema: unknown } }[] }).versions[0]!.schema.openAPIV3Schema;
 
 type Obj = Record<string, unknown>;
 
@@ -238,7 +238,12 @@ const containerTemplate = fc.record(
     resources,
     imagePullPolicy: fc.constantFrom("Always", "IfNotPresent", "Never"),
     securityContext: fc.record(
-      { readOnlyRootFilesystem: fc.boolean(), allowPrivilegeEscalation: fc.boolean(), runAsNonRoot: fc.boolean(), capabilities: fc.constant({ drop: ["ALL"] }) },
+      {
+        readOnlyRootFilesystem: fc.boolean(),
+        allowPrivilegeEscalation: fc.boolean(),
+        runAsNonRoot: fc.boolean(),
+        capabilities: fc.constant({ drop: ["ALL"] }),
+      },
       { requiredKeys: [] },
     ),
   },
@@ -284,7 +289,10 @@ const podTemplate = fc.record(
 );
 
 const natsUrls = fc
-  .array(fc.record({ scheme: fc.constantFrom("nats://", "tls://", ""), host: hostName, port: opt(fc.integer({ min: 1, max: 65_535 })) }), { minLength: 1, maxLength: 3 })
+  .array(fc.record({ scheme: fc.constantFrom("nats://", "tls://", ""), host: hostName, port: opt(fc.integer({ min: 1, max: 65_535 })) }), {
+    minLength: 1,
+    maxLength: 3,
+  })
   .map((urls) => urls.map((u) => `${u.scheme}${u.host}${u.port === undefined ? "" : `:${u.port}`}`).join(","));
 
 const jetstream = fc
@@ -325,7 +333,9 @@ const jetstream = fc
 /** Raft timeouts with lease <= heartbeat <= election once the defaults (1s, 2s, 2s) fill the gaps. */
 const raftTimeouts = fc
   .record({
-    sorted: fc.tuple(fc.integer({ min: 5, max: 10_000 }), fc.integer({ min: 5, max: 10_000 }), fc.integer({ min: 5, max: 10_000 })).map((t) => [...t].sort((a, b) => a - b)),
+    sorted: fc
+      .tuple(fc.integer({ min: 5, max: 10_000 }), fc.integer({ min: 5, max: 10_000 }), fc.integer({ min: 5, max: 10_000 }))
+      .map((t) => [...t].sort((a, b) => a - b)),
     commit: fc.integer({ min: 1, max: 1000 }),
     mask: fc.tuple(fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean()),
     spelling: fc.nat(),
@@ -359,7 +369,9 @@ const natsNative = fc
 
 const natsExotic = fc
   .record({ url: natsUrls, clusterID: fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/), auth: opt(fc.constantFrom("none", "token")), accessSecret: opt(secretRef) })
-  .chain((x) => (x.auth === "token" && x.accessSecret === undefined ? secretRef.map((accessSecret) => compact({ ...x, accessSecret })) : fc.constant(compact(x))));
+  .chain((x) =>
+    x.auth === "token" && x.accessSecret === undefined ? secretRef.map((accessSecret) => compact({ ...x, accessSecret })) : fc.constant(compact(x)),
+  );
 
 const jetstreamExotic = fc
   .record({
@@ -522,7 +534,8 @@ const anythingDeep = fc.anything({
 });
 
 /** Objects shaped like an EventBus, with random values where the fields are. */
-const fieldsOf = (names: string[]) => fc.dictionary(fc.constantFrom(...names), fc.oneof(anythingDeep, fc.string(), fc.integer(), fc.jsonValue({ maxDepth: 2 })), { maxKeys: 6 });
+const fieldsOf = (names: string[]) =>
+  fc.dictionary(fc.constantFrom(...names), fc.oneof(anythingDeep, fc.string(), fc.integer(), fc.jsonValue({ maxDepth: 2 })), { maxKeys: 6 });
 const eventBusShaped = fc.record(
   {
     apiVersion: fc.oneof(fc.constant("argoproj.io/v1alpha1"), anythingDeep),
@@ -593,7 +606,10 @@ const MUTATIONS = ["delete", "set", "typo", "stringToNumber", "insertUnknown"] a
 const mutation = fc.record({
   kind: fc.constantFrom(...MUTATIONS),
   target: fc.nat(),
-  key: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom(...JETSTREAM_FIELDS, ...NATIVE_FIELDS, "spec", "metadata", "name", "kind", "jetstream", "nats", "kafka", "url")),
+  key: fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.constantFrom(...JETSTREAM_FIELDS, ...NATIVE_FIELDS, "spec", "metadata", "name", "kind", "jetstream", "nats", "kafka", "url"),
+  ),
   value: fc.jsonValue({ maxDepth: 2 }),
   number: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })),
   typoKind: fc.nat(),
@@ -701,7 +717,8 @@ function pointsIntoDocument(document: unknown, path: string): boolean {
     const segment = segments[i]!;
     if (Array.isArray(at) && typeof segment === "number" && segment < at.length) at = at[segment];
     else if (isObj(at) && typeof segment === "string" && Object.hasOwn(at, segment)) at = at[segment];
-    else if (at !== null && typeof at !== "object") return true; // below a scalar: embedded text
+    else if (at !== null && typeof at !== "object")
+      return true; // below a scalar: embedded text
     else return i === segments.length - 1; // a missing field, reported at its own path
   }
   return true;
@@ -772,20 +789,27 @@ test("api properties - an unknown field in any closed object of a valid manifest
 test("api properties - a one-letter typo of a jetstream field is reported with the field it meant", () => {
   const jetstreamManifest = validManifest.filter((m) => isObj(m.spec) && "jetstream" in m.spec);
   fc.assert(
-    fc.property(jetstreamManifest, fc.constantFrom(...JETSTREAM_FIELDS), fc.nat(), fc.nat(), fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz"), (manifest, field, kind, position, letter) => {
-      const misspelt = typo(field, kind, position, letter);
-      fc.pre(misspelt !== field && !JETSTREAM_FIELDS.some((f) => f.toLowerCase() === misspelt.toLowerCase()));
-      const mutated = structuredClone(manifest);
-      const js = (mutated.spec as Obj).jetstream as Obj;
-      const value = Object.hasOwn(js, field) ? js[field] : 1;
-      delete js[field];
-      setOwn(js, misspelt, value);
-      const result = validate(mutated, OPTIONS);
-      const issue = result.warnings.find((i) => i.path === `spec.jetstream.${misspelt}`);
-      assert.ok(issue, `no issue at spec.jetstream.${misspelt}: ${JSON.stringify(result.issues)}`);
-      assert.equal(issue.code, IssueCode.unknownField);
-      assert.match(issue.message, new RegExp(`did you mean "${field}"`), `${misspelt} for ${field}`);
-    }),
+    fc.property(
+      jetstreamManifest,
+      fc.constantFrom(...JETSTREAM_FIELDS),
+      fc.nat(),
+      fc.nat(),
+      fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz"),
+      (manifest, field, kind, position, letter) => {
+        const misspelt = typo(field, kind, position, letter);
+        fc.pre(misspelt !== field && !JETSTREAM_FIELDS.some((f) => f.toLowerCase() === misspelt.toLowerCase()));
+        const mutated = structuredClone(manifest);
+        const js = (mutated.spec as Obj).jetstream as Obj;
+        const value = Object.hasOwn(js, field) ? js[field] : 1;
+        delete js[field];
+        setOwn(js, misspelt, value);
+        const result = validate(mutated, OPTIONS);
+        const issue = result.warnings.find((i) => i.path === `spec.jetstream.${misspelt}`);
+        assert.ok(issue, `no issue at spec.jetstream.${misspelt}: ${JSON.stringify(result.issues)}`);
+        assert.equal(issue.code, IssueCode.unknownField);
+        assert.match(issue.message, new RegExp(`did you mean "${field}"`), `${misspelt} for ${field}`);
+      },
+    ),
     { numRuns: RUNS },
   );
 });
@@ -796,7 +820,9 @@ test("api properties - replcas is reported as unknown with a hint to replicas", 
     OPTIONS,
   );
   assert.ok(result.ok);
-  assert.deepEqual(result.warnings, [{ path: "spec.jetstream.replcas", message: 'unknown field; did you mean "replicas"?; ignored, as Argo Events ignores it', code: IssueCode.unknownField }]);
+  assert.deepEqual(result.warnings, [
+    { path: "spec.jetstream.replcas", message: 'unknown field; did you mean "replicas"?; ignored, as Argo Events ignores it', code: IssueCode.unknownField },
+  ]);
 });
 
 // Fails today: checkObject (src/api/structural.ts) looks a field up with `schema.properties?.[key]`,
@@ -818,7 +844,12 @@ test("api properties - a field named like an Object.prototype member is still an
 // value is accepted.
 test("api properties - validate is pure: YAML warnings in embedded text do not reach the process", () => {
   for (const text of ["retention: !custom limits\n", "%FOO bar\n---\nmaxAge: 72h\n"]) {
-    const manifest = { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "a" }, spec: { jetstream: { version: "2.10", streamConfig: text } } };
+    const manifest = {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventBus",
+      metadata: { name: "a" },
+      spec: { jetstream: { version: "2.10", streamConfig: text } },
+    };
     const { value: result, warnings } = capturingWarnings(() => validate(manifest, OPTIONS));
     assert.deepEqual(warnings, [], `validate wrote process warnings for streamConfig ${JSON.stringify(text)}`);
     assertWellFormed(result);
@@ -829,10 +860,18 @@ test("api properties - validate is pure: YAML warnings in embedded text do not r
 // which reads String(value), so a one-element YAML list `[1024]` is taken for the size 1024.
 test("api properties - a streamConfig maxBytes that is a YAML list is refused", () => {
   for (const text of ["maxBytes: [1024]\n", "maxBytes: [16GB]\n"]) {
-    const manifest = { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "a" }, spec: { jetstream: { version: "2.10", streamConfig: text } } };
+    const manifest = {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventBus",
+      metadata: { name: "a" },
+      spec: { jetstream: { version: "2.10", streamConfig: text } },
+    };
     const result = validate(manifest, OPTIONS);
     assert.ok(!result.ok, `streamConfig ${JSON.stringify(text)} was accepted`);
-    assert.deepEqual(result.issues.map((i) => i.path), ["spec.jetstream.streamConfig.maxBytes"]);
+    assert.deepEqual(
+      result.issues.map((i) => i.path),
+      ["spec.jetstream.streamConfig.maxBytes"],
+    );
   }
 });
 
@@ -846,7 +885,10 @@ test("api properties - a managed bus name is refused one character past its mode
     assertOk(validate(named("a".repeat(limit)), OPTIONS), `${mode} name of ${limit}`);
     const result = validate(named("a".repeat(limit + 1)), OPTIONS);
     assert.ok(!result.ok, `${mode} name of ${limit + 1} accepted`);
-    assert.deepEqual(result.issues.map((i) => i.path), ["metadata.name"]);
+    assert.deepEqual(
+      result.issues.map((i) => i.path),
+      ["metadata.name"],
+    );
     assert.ok(limit > 30, `${mode}: the generated names (up to 30 characters) must fit in ${limit}`);
   }
 });
@@ -887,7 +929,10 @@ test("api properties - Duration keeps whole milliseconds across Go's range of du
 test("api properties - Size reads MB as 1024² and M as 1000², and refuses what does not fit", () => {
   fc.assert(
     fc.property(fc.oneof(fc.nat(), fc.maxSafeNat()), (n) => {
-      for (const [unit, multiplier] of [["MB", 1024 * 1024], ["M", 1e6]] as const) {
+      for (const [unit, multiplier] of [
+        ["MB", 1024 * 1024],
+        ["M", 1e6],
+      ] as const) {
         const expected = n * multiplier;
         if (Number.isSafeInteger(expected)) assert.equal(Size.parse(`${n}${unit}`).bytes, expected);
         else assert.throws(() => Size.parse(`${n}${unit}`), ValueParseError);
@@ -912,7 +957,29 @@ const valueLikeText = fc.oneof(
   fc.string({ unit: "grapheme", maxLength: 20 }),
   fc.string({ maxLength: 20 }),
   fc.stringMatching(/^[ +-]?\d{0,30}(\.\d{0,5})?([eE][+-]?\d{0,4})?\s?[a-zA-Zµ]{0,4}$/),
-  fc.constantFrom("", " ", "-", "+", ".", "1.", ".5", "1e400", "1e-400", "0e999", "9".repeat(400), "Infinity", "NaN", "-0", "0x10", "1constructor", "1__proto__", "1µs", "-1", "-1MB", "1h-1m"),
+  fc.constantFrom(
+    "",
+    " ",
+    "-",
+    "+",
+    ".",
+    "1.",
+    ".5",
+    "1e400",
+    "1e-400",
+    "0e999",
+    "9".repeat(400),
+    "Infinity",
+    "NaN",
+    "-0",
+    "0x10",
+    "1constructor",
+    "1__proto__",
+    "1µs",
+    "-1",
+    "-1MB",
+    "1h-1m",
+  ),
 );
 
 test("api properties - the value parsers throw nothing but ValueParseError on any text", () => {
@@ -956,5 +1023,8 @@ test("api properties - Size and Quantity throw nothing but ValueParseError on an
 // Object.prototype, so the unit "constructor" gets a function as multiplier and the message says
 // "is too large" instead of naming the allowed units.
 test("api properties - a size unit named like an Object.prototype member is an unknown unit", () => {
-  assert.throws(() => Size.parse("1constructor"), (error: unknown) => error instanceof ValueParseError && /with an optional unit/.test(error.message));
+  assert.throws(
+    () => Size.parse("1constructor"),
+    (error: unknown) => error instanceof ValueParseError && /with an optional unit/.test(error.message),
+  );
 });

@@ -45,13 +45,24 @@ test("update - volume claims cannot change, and equal sizes written differently 
       bus({ jetstream: { version: "2.10", persistence: { volumeSize: "20Gi", storageClassName: "a" } } }),
       bus({ jetstream: { version: "2.10", persistence: { volumeSize: "40Gi", storageClassName: "b" } } }),
     ),
-    [`spec.jetstream.persistence.storageClassName: cannot change (from a to b); ${hint}`, `spec.jetstream.persistence.volumeSize: cannot change (from 20Gi to 40Gi); ${hint}`],
+    [
+      `spec.jetstream.persistence.storageClassName: cannot change (from a to b); ${hint}`,
+      `spec.jetstream.persistence.volumeSize: cannot change (from 20Gi to 40Gi); ${hint}`,
+    ],
   );
-  assert.deepEqual(update(bus({ jetstream: { version: "2.10", persistence: { volumeSize: "1Gi" } } }), bus({ jetstream: { version: "2.10", persistence: { volumeSize: "1024Mi" } } })), []);
+  assert.deepEqual(
+    update(
+      bus({ jetstream: { version: "2.10", persistence: { volumeSize: "1Gi" } } }),
+      bus({ jetstream: { version: "2.10", persistence: { volumeSize: "1024Mi" } } }),
+    ),
+    [],
+  );
 });
 
 test("update - a different name is a different bus", () => {
-  assert.deepEqual(update(bus({ jetstream: { version: "2.10" } }, "a"), bus({ jetstream: { version: "2.10" } }, "b")), ["metadata.name: cannot change from a to b"]);
+  assert.deepEqual(update(bus({ jetstream: { version: "2.10" } }, "a"), bus({ jetstream: { version: "2.10" } }, "b")), [
+    "metadata.name: cannot change from a to b",
+  ]);
 });
 
 test("update - the stream's retention cannot change on a live stream, on either platform (both use this rule)", () => {

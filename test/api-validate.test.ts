@@ -81,7 +81,9 @@ describe("validate - invalid manifests report every issue with its path", () => 
     },
     {
       name: "settings: only jetstream {} keys every server version accepts reach nats.conf; eventbus's own are refused",
-      input: manifest({ jetstream: { version: "2.10", settings: "max_file_store: 1TB\nmax_connections: 10\nstore_dir: /tmp\nstrict: true\ndomain: \"a\\\"b\"\n" } }),
+      input: manifest({
+        jetstream: { version: "2.10", settings: 'max_file_store: 1TB\nmax_connections: 10\nstore_dir: /tmp\nstrict: true\ndomain: "a\\"b"\n' },
+      }),
       issues: [
         "spec.jetstream.settings.max_connections: is not a nats-server JetStream setting eventbus passes through (nats-server refuses unknown ones); allowed: max_memory_store, max_file_store, domain, unique_tag, max_outstanding_catchup, request_queue_limit, sync_interval",
         "spec.jetstream.settings.store_dir: is set by eventbus: the store directory is the bus's data dir (on Kubernetes, the volume)",
@@ -129,9 +131,7 @@ describe("validate - invalid manifests report every issue with its path", () => 
     {
       name: "streamConfig: a bare number for a duration",
       input: manifest({ jetstream: { version: "2.10", streamConfig: "maxAge: 3600" } }),
-      issues: [
-        "spec.jetstream.streamConfig.maxAge: must be a duration with a unit such as 72h or 300s (a bare number would be read as nanoseconds), got 3600",
-      ],
+      issues: ["spec.jetstream.streamConfig.maxAge: must be a duration with a unit such as 72h or 300s (a bare number would be read as nanoseconds), got 3600"],
     },
     {
       name: "stream replicas above a one-server bus",
@@ -240,7 +240,7 @@ describe("validate - invalid manifests report every issue with its path", () => 
       input: manifest({ jetstream: { version: "2.10", replicas: "3", tls: { enabled: "yes" }, nodeSelector: { zone: 1 }, tolerations: {} } }),
       issues: [
         'spec.jetstream.replicas: must be an integer, got string "3"',
-        'spec.jetstream.nodeSelector.zone: must be a string, got number 1; quote it if you mean the text',
+        "spec.jetstream.nodeSelector.zone: must be a string, got number 1; quote it if you mean the text",
         "spec.jetstream.tolerations: must be a list, got a mapping",
         'spec.jetstream.tls.enabled: must be true or false, got string "yes"',
       ],
@@ -282,13 +282,23 @@ describe("validate - valid manifests get Argo Events' defaults", () => {
     assert.equal(bus.spec.settings.maxFileStore.bytes, 1024 ** 4);
     const s = bus.spec.streamConfig;
     assert.deepEqual(
-      { maxMsgs: s.maxMsgs, maxAge: s.maxAge.seconds, maxBytes: s.maxBytes, replicas: s.replicas, duplicates: s.duplicates.seconds, retention: s.retention, discard: s.discard },
+      {
+        maxMsgs: s.maxMsgs,
+        maxAge: s.maxAge.seconds,
+        maxBytes: s.maxBytes,
+        replicas: s.replicas,
+        duplicates: s.duplicates.seconds,
+        retention: s.retention,
+        discard: s.discard,
+      },
       { maxMsgs: 50000, maxAge: 168 * 3600, maxBytes: -1, replicas: 3, duplicates: 300, retention: "limits", discard: "old" },
     );
   });
 
   test("streamConfig is merged over the defaults; numbers and names for policies; keys in any case", () => {
-    const { bus } = ok(validate(manifest({ jetstream: { version: "2.10", streamConfig: "MaxAge: 72h\nretention: 1\ndiscard: new\nmaxBytes: 1GB\n" } }), { jetstreamVersions }));
+    const { bus } = ok(
+      validate(manifest({ jetstream: { version: "2.10", streamConfig: "MaxAge: 72h\nretention: 1\ndiscard: new\nmaxBytes: 1GB\n" } }), { jetstreamVersions }),
+    );
     assert.equal(bus.spec.mode, "jetstream");
     if (bus.spec.mode !== "jetstream") return;
     assert.equal(bus.spec.streamConfig.maxAge.seconds, 72 * 3600);
@@ -333,7 +343,16 @@ describe("validate - valid manifests get Argo Events' defaults", () => {
         maxPayload: spec.maxPayload.bytes,
         raft: Object.values(spec.raft).map((d) => d.millis),
       },
-      { replicas: 3, auth: "none", maxAge: "72h", maxMsgs: 1_000_000, maxBytes: 1024 ** 3, maxSubs: 1000, maxPayload: 1024 ** 2, raft: [2000, 2000, 1000, 100] },
+      {
+        replicas: 3,
+        auth: "none",
+        maxAge: "72h",
+        maxMsgs: 1_000_000,
+        maxBytes: 1024 ** 3,
+        maxSubs: 1000,
+        maxPayload: 1024 ** 2,
+        raft: [2000, 2000, 1000, 100],
+      },
     );
   });
 
@@ -341,7 +360,10 @@ describe("validate - valid manifests get Argo Events' defaults", () => {
     const spec = ok(validate(manifest({ jetstreamExotic: { url: "nats://a,tls://b:4333", streamConfig: "maxAge: 1h" } }))).bus.spec;
     assert.ok(spec.mode === "jetstreamExotic");
     if (spec.mode !== "jetstreamExotic") return;
-    assert.deepEqual(spec.urls.map((u) => u.url), ["nats://a:4222", "tls://b:4333"]);
+    assert.deepEqual(
+      spec.urls.map((u) => u.url),
+      ["nats://a:4222", "tls://b:4333"],
+    );
     assert.equal(spec.streamConfig.maxAge.seconds, 3600);
     assert.equal(spec.streamConfig.maxMsgs, 50000);
   });
@@ -354,7 +376,15 @@ describe("validate - valid manifests get Argo Events' defaults", () => {
   test("a manifest read back from the cluster (status, managed fields) is accepted", () => {
     const input = {
       ...manifest({ jetstream: { version: "2.10" } }),
-      metadata: { name: "default", namespace: "argo-events", uid: "u", resourceVersion: "1", generation: 2, creationTimestamp: "2026-01-01T00:00:00Z", managedFields: [{ manager: "kubectl" }] },
+      metadata: {
+        name: "default",
+        namespace: "argo-events",
+        uid: "u",
+        resourceVersion: "1",
+        generation: 2,
+        creationTimestamp: "2026-01-01T00:00:00Z",
+        managedFields: [{ manager: "kubectl" }],
+      },
       status: { phase: "Running", conditions: [{ type: "Deployed", status: "True" }], config: { jetstream: { url: "nats://x" } } },
     };
     const { bus } = ok(validate(input, { jetstreamVersions }));
@@ -378,21 +408,30 @@ describe("validate - valid manifests get Argo Events' defaults", () => {
     const second = ok(validate(defaulted, { jetstreamVersions })).bus;
     assert.equal(JSON.stringify(second.spec), JSON.stringify(first.spec));
     assert.deepEqual(withDefaults(second), defaulted);
-    assert.deepEqual(input.spec, { jetstream: { version: "2.10", persistence: { volumeSize: "20Gi" }, streamConfig: "maxAge: 72h" } }, "the input is not changed");
+    assert.deepEqual(
+      input.spec,
+      { jetstream: { version: "2.10", persistence: { volumeSize: "20Gi" }, streamConfig: "maxAge: 72h" } },
+      "the input is not changed",
+    );
   });
 });
 
 test("validate - YAML aliases without their anchor are issues in embedded text and read errors in a manifest, never a crash", async () => {
   const { readManifests, ManifestReadError } = await import("../src/api/index.js");
-  const bus = { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "a" }, spec: { jetstream: { version: "2.10", streamConfig: "*!", settings: "a: *x" } } };
+  const bus = {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "EventBus",
+    metadata: { name: "a" },
+    spec: { jetstream: { version: "2.10", streamConfig: "*!", settings: "a: *x" } },
+  };
   const result = validate(bus);
   assert.equal(result.ok, false);
-  assert.deepEqual(
-    result.issues.map(formatIssue),
-    [
-      'spec.jetstream.settings: must be YAML "key: value" lines: Unresolved alias (the anchor must be set before the alias): x',
-      'spec.jetstream.streamConfig: must be YAML "key: value" lines: Unresolved alias (the anchor must be set before the alias): !',
-    ],
+  assert.deepEqual(result.issues.map(formatIssue), [
+    'spec.jetstream.settings: must be YAML "key: value" lines: Unresolved alias (the anchor must be set before the alias): x',
+    'spec.jetstream.streamConfig: must be YAML "key: value" lines: Unresolved alias (the anchor must be set before the alias): !',
+  ]);
+  assert.throws(
+    () => readManifests("kind: *missing\n", "bus.yaml"),
+    (err: unknown) => err instanceof ManifestReadError && /bus\.yaml: not valid YAML: Unresolved alias/.test(err.message),
   );
-  assert.throws(() => readManifests("kind: *missing\n", "bus.yaml"), (err: unknown) => err instanceof ManifestReadError && /bus\.yaml: not valid YAML: Unresolved alias/.test(err.message));
 });

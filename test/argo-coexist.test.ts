@@ -66,7 +66,10 @@ function argoStatefulSet(name: string, uid: string): Json {
       replicas: 3,
       serviceName: `eventbus-${name}-js-svc`,
       selector: { matchLabels: labels },
-      template: { metadata: { labels }, spec: { containers: [{ name: "main", image: "nats:2.10.29", command: ["/nats-server", "--config", "/etc/nats-config/nats-js.conf"] }] } },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: "main", image: "nats:2.10.29", command: ["/nats-server", "--config", "/etc/nats-config/nats-js.conf"] }] },
+      },
     },
   };
 }
@@ -90,20 +93,34 @@ describe("argo coexistence - two controllers in one cluster", () => {
   const writeAsArgo = async (name: string) => {
     const path = `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus/${name}`;
     const body = { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name, namespace: NS, finalizers: [FINALIZER] } };
-    const status = { ...body, metadata: { name, namespace: NS }, status: { conditions: [{ type: "Deployed", status: "True", reason: "Succeeded", message: "JetStream is deployed" }] } };
-    for (const [p, b] of [[path, body], [`${path}/status`, status]] as const) {
-      const res = await api.request("PATCH", `${p}?fieldManager=argo-events&force=true`, { body: JSON.stringify(b), contentType: "application/apply-patch+yaml" });
+    const status = {
+      ...body,
+      metadata: { name, namespace: NS },
+      status: { conditions: [{ type: "Deployed", status: "True", reason: "Succeeded", message: "JetStream is deployed" }] },
+    };
+    for (const [p, b] of [
+      [path, body],
+      [`${path}/status`, status],
+    ] as const) {
+      const res = await api.request("PATCH", `${p}?fieldManager=argo-events&force=true`, {
+        body: JSON.stringify(b),
+        contentType: "application/apply-patch+yaml",
+      });
       assert.equal(res.status, 200, res.text);
     }
   };
   const eventsAbout = async (name: string) =>
-    (await admin.list<Json & KubeResource>(Resources.event, { namespace: NS })).items.filter((e) => e["involvedObject"]?.name === name && e["source"]?.component === "eventbus-controller");
+    (await admin.list<Json & KubeResource>(Resources.event, { namespace: NS })).items.filter(
+      (e) => e["involvedObject"]?.name === name && e["source"]?.component === "eventbus-controller",
+    );
   /** What eventbus could have written about a bus: its metadata, status and objects, and its Events. */
   const footprint = async (name: string) => {
     const bus = (await getBus(name))!;
     const objects = await Promise.all(
       [Resources.statefulSet, Resources.configMap, Resources.secret, Resources.service, Resources.podDisruptionBudget].map(async (rt) =>
-        (await admin.list(rt, { namespace: NS, labelSelector: `eventbus-name=${name}` })).items.map((o) => `${rt.kind}/${o.metadata.name}@${o.metadata.resourceVersion}`),
+        (await admin.list(rt, { namespace: NS, labelSelector: `eventbus-name=${name}` })).items.map(
+          (o) => `${rt.kind}/${o.metadata.name}@${o.metadata.resourceVersion}`,
+        ),
       ),
     );
     return { resourceVersion: bus.metadata.resourceVersion, objects: objects.flat().sort(), events: (await eventsAbout(name)).length };
@@ -145,10 +162,14 @@ describe("argo coexistence - two controllers in one cluster", () => {
           contentType: "application/merge-patch+json",
         });
       }
-      await waitFor(`bus ours reconciled at generation ${generation}`, async () => {
-        const bus = await getBus("ours");
-        return bus?.status?.observedGeneration === bus?.metadata.generation && bus?.metadata.generation === generation ? bus : undefined;
-      }, WAIT);
+      await waitFor(
+        `bus ours reconciled at generation ${generation}`,
+        async () => {
+          const bus = await getBus("ours");
+          return bus?.status?.observedGeneration === bus?.metadata.generation && bus?.metadata.generation === generation ? bus : undefined;
+        },
+        WAIT,
+      );
       // Every bus is queued again, as a new leader does.
       await admin.json("PATCH", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus/argo-bus`, {
         verb: "patch",
@@ -166,7 +187,10 @@ describe("argo coexistence - two controllers in one cluster", () => {
     // AND Argo's bus has only what Argo wrote: no status, finalizer, objects or Events from eventbus.
     const argoNow = (await getBus("argo-bus"))!;
     assert.deepEqual(argoNow.status, { conditions: [{ type: "Deployed", status: "True", reason: "Succeeded", message: "JetStream is deployed" }] });
-    assert.ok(!(argoNow.metadata["managedFields"] as { manager: string }[]).some((f) => f.manager === "eventbus-controller"), "no field of the bus is eventbus's");
+    assert.ok(
+      !(argoNow.metadata["managedFields"] as { manager: string }[]).some((f) => f.manager === "eventbus-controller"),
+      "no field of the bus is eventbus's",
+    );
     const after = await footprint("argo-bus");
     assert.deepEqual(after.objects, before.objects, "Argo's objects untouched, none added");
     assert.equal(after.events, 0);

@@ -26,7 +26,16 @@ import { after, before, describe, test } from "node:test";
 
 import type { Io } from "../src/cli/io.js";
 import { runCli } from "../src/cli/program.js";
-import { applyObjects, Controller, fromKubeconfig, installBundle, KubeClient, Resources, type ControllerOptions, type KubeResource } from "../src/platforms/kubernetes/index.js";
+import {
+  applyObjects,
+  Controller,
+  fromKubeconfig,
+  installBundle,
+  KubeClient,
+  Resources,
+  type ControllerOptions,
+  type KubeResource,
+} from "../src/platforms/kubernetes/index.js";
 import { freePort, startNatsServer, waitFor } from "./helpers/index.js";
 import { startKubeApi, type KubeApi } from "./helpers/kube-api.js";
 
@@ -55,9 +64,27 @@ function collectingIo(): Io & { out: () => string; err: () => string } {
 test("argo conditions - Argo's IsReady as encoded: no conditions or any not True means no deployment", () => {
   assert.equal(argoWouldDeploy(undefined), false);
   assert.equal(argoWouldDeploy([]), false);
-  assert.equal(argoWouldDeploy([{ type: "Configured", status: "True" }, { type: "Deployed", status: "True" }]), true);
-  assert.equal(argoWouldDeploy([{ type: "Configured", status: "True" }, { type: "Ready", status: "Unknown" }]), false);
-  assert.equal(argoWouldDeploy([{ type: "Configured", status: "True" }, { type: "Ready", status: "False" }]), false);
+  assert.equal(
+    argoWouldDeploy([
+      { type: "Configured", status: "True" },
+      { type: "Deployed", status: "True" },
+    ]),
+    true,
+  );
+  assert.equal(
+    argoWouldDeploy([
+      { type: "Configured", status: "True" },
+      { type: "Ready", status: "Unknown" },
+    ]),
+    false,
+  );
+  assert.equal(
+    argoWouldDeploy([
+      { type: "Configured", status: "True" },
+      { type: "Ready", status: "False" },
+    ]),
+    false,
+  );
 });
 
 test("argo conditions - --cluster-domain must be a DNS domain; render's certificates name the short and the long Service names", async () => {
@@ -65,7 +92,8 @@ test("argo conditions - --cluster-domain must be a DNS domain; render's certific
   assert.equal(await runCli(["controller", "--cluster-domain", "Bad_Domain", "--kubeconfig", "/nonexistent"], bad), 2);
   assert.equal(bad.err(), `eventbus: --cluster-domain "Bad_Domain": must be a DNS domain (lowercase letters, digits, '-' and '.', such as cluster.local)\n`);
 
-  const manifest = "apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: default, namespace: ns1}\nspec: {jetstream: {version: \"2.10\", replicas: 1}}\n";
+  const manifest =
+    'apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: default, namespace: ns1}\nspec: {jetstream: {version: "2.10", replicas: 1}}\n';
   const io = { ...collectingIo(), stdin: async () => manifest };
   let out = "";
   io.stdout = (t) => void (out += t);
@@ -77,7 +105,12 @@ test("argo conditions - --cluster-domain must be a DNS domain; render's certific
     .filter((text) => text.startsWith("-----BEGIN CERTIFICATE-----"))
     .map((pem) => new X509Certificate(pem).subjectAltName ?? "");
   const names = certificates.find((n) => n.includes("DNS:eventbus-default-js-svc,")) ?? "";
-  for (const name of ["eventbus-default-js-svc.ns1.svc", "eventbus-default-js-svc.ns1.svc.cluster.local", "eventbus-default-js-svc.ns1.svc.k8s.example.org", "*.eventbus-default-js-svc.ns1.svc"]) {
+  for (const name of [
+    "eventbus-default-js-svc.ns1.svc",
+    "eventbus-default-js-svc.ns1.svc.cluster.local",
+    "eventbus-default-js-svc.ns1.svc.k8s.example.org",
+    "*.eventbus-default-js-svc.ns1.svc",
+  ]) {
     assert.ok(names.split(", ").includes(`DNS:${name}`), `${name} in ${names}`);
   }
 });
@@ -89,10 +122,14 @@ describe("argo conditions - against a real API server", () => {
   const condition = (bus: Json, type: string): Json | undefined => (bus.status?.conditions as Json[] | undefined)?.find((c) => c.type === type);
   /** The bus once the controller has written a status for its generation that passes `ok`. */
   const waitBus = (name: string, what: string, ok: (bus: Json) => boolean) =>
-    waitFor(`EventBus ${name}: ${what}`, async () => {
-      const bus = await getBus(name);
-      return bus !== undefined && bus.status?.observedGeneration === bus.metadata.generation && ok(bus) ? bus : undefined;
-    }, WAIT);
+    waitFor(
+      `EventBus ${name}: ${what}`,
+      async () => {
+        const bus = await getBus(name);
+        return bus !== undefined && bus.status?.observedGeneration === bus.metadata.generation && ok(bus) ? bus : undefined;
+      },
+      WAIT,
+    );
   /** Writes a StatefulSet's status as the kubelet and the StatefulSet controller would. */
   const setReady = async (sts: string, ready: number) => {
     const res = await api.request("PATCH", `/apis/apps/v1/namespaces/${NS}/statefulsets/${sts}/status`, {
@@ -120,7 +157,11 @@ describe("argo conditions - against a real API server", () => {
     admin = new KubeClient(fromKubeconfig(api.kubeconfigPath));
     await applyObjects(admin, installBundle());
     await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-    await waitFor("the EventBus CRD to serve", async () => ((await api.request("GET", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus`)).status === 200 ? true : undefined), WAIT);
+    await waitFor(
+      "the EventBus CRD to serve",
+      async () => ((await api.request("GET", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus`)).status === 200 ? true : undefined),
+      WAIT,
+    );
   });
 
   after(async () => {
@@ -131,7 +172,12 @@ describe("argo conditions - against a real API server", () => {
   test("argo conditions - 3 servers: Argo deploys with all or a quorum (2/3) ready, the missing one in the message; not below a quorum", async () => {
     await using controller = new Controller(controllerOptions());
     await controller.start();
-    await admin.create(Resources.eventBus, NS, { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "trio" }, spec: { jetstream: { version: "2.10", replicas: 3 } } });
+    await admin.create(Resources.eventBus, NS, {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventBus",
+      metadata: { name: "trio" },
+      spec: { jetstream: { version: "2.10", replicas: 3 } },
+    });
 
     // GIVEN no server ready yet: the bus cannot store events, and Argo waits
     const starting = await waitBus("trio", "Deployed", (b) => condition(b, "Deployed")?.status === "True");
@@ -155,13 +201,25 @@ describe("argo conditions - against a real API server", () => {
     assert.equal(degraded.status.message, "1 of 3 servers not ready; the bus works while 2 are");
     assert.equal(condition(degraded, "Ready")?.lastTransitionTime, condition(whole, "Ready")?.lastTransitionTime, "Ready did not transition");
     // AND the controller's metrics tell a degraded bus from a whole one
-    const metric = (text: string, series: string) => text.split("\n").find((l) => l.startsWith(`${series} `))?.split(" ")[1];
-    const scraped = await waitFor("eventbus_bus_ready of trio to be 0", () => {
-      const text = controller.renderMetrics();
-      return metric(text, `eventbus_bus_ready{namespace="${NS}",bus="trio"}`) === "0" ? text : undefined;
-    }, WAIT);
+    const metric = (text: string, series: string) =>
+      text
+        .split("\n")
+        .find((l) => l.startsWith(`${series} `))
+        ?.split(" ")[1];
+    const scraped = await waitFor(
+      "eventbus_bus_ready of trio to be 0",
+      () => {
+        const text = controller.renderMetrics();
+        return metric(text, `eventbus_bus_ready{namespace="${NS}",bus="trio"}`) === "0" ? text : undefined;
+      },
+      WAIT,
+    );
     assert.equal(metric(scraped, `eventbus_bus_condition{namespace="${NS}",bus="trio",type="Ready",status="True"}`), "1");
-    const warnings = await waitFor("a ServersNotReady Event", async () => ((await events("trio", "ServersNotReady")).length > 0 ? events("trio", "ServersNotReady") : undefined), WAIT);
+    const warnings = await waitFor(
+      "a ServersNotReady Event",
+      async () => ((await events("trio", "ServersNotReady")).length > 0 ? events("trio", "ServersNotReady") : undefined),
+      WAIT,
+    );
     assert.equal(warnings[0]!.type, "Warning");
     assert.match(warnings[0]!.message, /^2\/3 servers ready \(a quorum is 2\): 1 of 3 servers not ready/);
 
@@ -184,18 +242,33 @@ describe("argo conditions - against a real API server", () => {
     await using controller = new Controller(controllerOptions());
     await controller.start();
     const port = await freePort();
-    await admin.create(Resources.eventBus, NS, { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "outside" }, spec: { jetstreamExotic: { url: `nats://127.0.0.1:${port}`, streamConfig: "replicas: 1\n" } } });
+    await admin.create(Resources.eventBus, NS, {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventBus",
+      metadata: { name: "outside" },
+      spec: { jetstreamExotic: { url: `nats://127.0.0.1:${port}`, streamConfig: "replicas: 1\n" } },
+    });
 
     // GIVEN nothing listens at the bus's URL
     const unreachable = await waitBus("outside", "Degraded", (b) => b.status?.phase === "Degraded");
     assert.equal(argoWouldDeploy(unreachable.status.conditions), true, JSON.stringify(unreachable.status.conditions));
-    assert.deepEqual((unreachable.status.conditions as Json[]).map((c) => [c.type, c.status, c.reason]), [["Configured", "True", "Succeeded"], ["Deployed", "True", "Skipped"]]);
+    assert.deepEqual(
+      (unreachable.status.conditions as Json[]).map((c) => [c.type, c.status, c.reason]),
+      [
+        ["Configured", "True", "Succeeded"],
+        ["Deployed", "True", "Skipped"],
+      ],
+    );
     assert.match(unreachable.status.message, /^ConnectionFailed: /);
     assert.equal(unreachable.status.config.jetstream.url, `nats://127.0.0.1:${port}`);
-    await waitFor("a ConnectionFailed Event", async () => ((await events("outside", "ConnectionFailed")).some((e) => e.type === "Warning") ? true : undefined), WAIT);
+    await waitFor(
+      "a ConnectionFailed Event",
+      async () => ((await events("outside", "ConnectionFailed")).some((e) => e.type === "Warning") ? true : undefined),
+      WAIT,
+    );
 
     // WHEN the bus comes up THEN Connected=True, Running, the message gone
-    await using nats = await startNatsServer({ args: ["-js", "-p", String(port)] });
+    await using _nats = await startNatsServer({ args: ["-js", "-p", String(port)] });
     const connected = await waitBus("outside", "Connected=True", (b) => condition(b, "Connected")?.status === "True");
     assert.equal(connected.status.phase, "Running");
     assert.equal(connected.status.message, undefined);
@@ -203,8 +276,18 @@ describe("argo conditions - against a real API server", () => {
   });
 
   test("argo conditions - status.config URLs are Argo's <svc>.<ns>.svc:4222, or <svc>.<ns>.svc.<domain>:4222 with a cluster domain", async () => {
-    await admin.create(Resources.eventBus, NS, { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "urls" }, spec: { jetstream: { version: "2.10", replicas: 1 } } });
-    await admin.create(Resources.eventBus, NS, { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "legacy" }, spec: { nats: { native: { replicas: 3, auth: "token" } } } });
+    await admin.create(Resources.eventBus, NS, {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventBus",
+      metadata: { name: "urls" },
+      spec: { jetstream: { version: "2.10", replicas: 1 } },
+    });
+    await admin.create(Resources.eventBus, NS, {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventBus",
+      metadata: { name: "legacy" },
+      spec: { nats: { native: { replicas: 3, auth: "token" } } },
+    });
     {
       await using controller = new Controller(controllerOptions());
       await controller.start();

@@ -109,7 +109,13 @@ const ARGO_BUSES: Record<string, Json> = {
 const ARGO_KAFKA_STATUS = {
   conditions: [
     { type: "Configured", status: "True", lastTransitionTime: "2026-01-01T00:00:00Z" },
-    { type: "Deployed", status: "True", reason: "Skipped", message: "Skip deployment because of using exotic config.", lastTransitionTime: "2026-01-01T00:00:00Z" },
+    {
+      type: "Deployed",
+      status: "True",
+      reason: "Skipped",
+      message: "Skip deployment because of using exotic config.",
+      lastTransitionTime: "2026-01-01T00:00:00Z",
+    },
   ],
   config: { kafka: { url: "kafka-0.kafka:9092,kafka-1.kafka:9092", topic: "argo-events", version: "3.6.0" } },
   futureStatusField: { seen: 1 },
@@ -152,7 +158,12 @@ describe("argo crd - EventBuses stored under Argo Events' CRD survive eventbus's
   test("argo crd - Kafka, antiAffinity, effect \"\" and future fields read back unchanged after eventbus's CRD replaces Argo's, and after later writes", async () => {
     assert.equal(await acceptsWrongType(), true, "Argo's CRD takes any value under spec");
     for (const [name, spec] of Object.entries(ARGO_BUSES)) {
-      await admin.create(Resources.eventBus, NS, { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name, labels: { team: "events" }, annotations: { note: "argo" } }, spec });
+      await admin.create(Resources.eventBus, NS, {
+        apiVersion: "argoproj.io/v1alpha1",
+        kind: "EventBus",
+        metadata: { name, labels: { team: "events" }, annotations: { note: "argo" } },
+        spec,
+      });
     }
     const kafka = (await getBus("kafka"))!;
     await admin.json("PUT", `${BUSES_PATH}/kafka/status`, { verb: "update", resource: "eventbus", body: { ...kafka, status: ARGO_KAFKA_STATUS } });
@@ -163,7 +174,10 @@ describe("argo crd - EventBuses stored under Argo Events' CRD survive eventbus's
 
     // WHEN eventbus's CRD replaces Argo's (as `kubectl replace`, or an apply that takes every field)
     const current = (await admin.get<Json & KubeResource>(Resources.customResourceDefinition, undefined, "eventbus.argoproj.io"))!;
-    await admin.replace(Resources.customResourceDefinition, undefined, "eventbus.argoproj.io", { ...eventBusCrd(), metadata: { name: "eventbus.argoproj.io", resourceVersion: current.metadata.resourceVersion } });
+    await admin.replace(Resources.customResourceDefinition, undefined, "eventbus.argoproj.io", {
+      ...eventBusCrd(),
+      metadata: { name: "eventbus.argoproj.io", resourceVersion: current.metadata.resourceVersion },
+    });
     // A wrong type is the one thing eventbus's CRD refuses: once it does, the new schema is in force.
     await waitFor("eventbus's CRD to be in force", async () => ((await acceptsWrongType()) ? undefined : true), WAIT);
 
@@ -172,7 +186,12 @@ describe("argo crd - EventBuses stored under Argo Events' CRD survive eventbus's
 
     // AND a write of the object (a label, as kubectl label does; a whole update, as Argo's controller does) keeps every field
     for (const name of Object.keys(ARGO_BUSES)) {
-      await admin.json("PATCH", `${BUSES_PATH}/${name}`, { verb: "patch", resource: "eventbus", body: { metadata: { labels: { written: "again" } } }, contentType: "application/merge-patch+json" });
+      await admin.json("PATCH", `${BUSES_PATH}/${name}`, {
+        verb: "patch",
+        resource: "eventbus",
+        body: { metadata: { labels: { written: "again" } } },
+        contentType: "application/merge-patch+json",
+      });
       const patched = kept(await getBus(name));
       assert.deepEqual(patched, { ...underArgo[name], labels: { team: "events", written: "again" } }, `${name} after a label patch`);
       const whole = (await getBus(name))!;
@@ -191,7 +210,7 @@ describe("argo crd - EventBuses stored under Argo Events' CRD survive eventbus's
     }
   });
 
-  test("argo crd - the controller leaves a Kafka bus alone and runs the antiAffinity/effect \"\" buses with their spec unchanged", async () => {
+  test('argo crd - the controller leaves a Kafka bus alone and runs the antiAffinity/effect "" buses with their spec unchanged', async () => {
     const kafkaBefore = (await getBus("kafka"))!;
     const specs = Object.fromEntries(await Promise.all(["js", "stan"].map(async (n) => [n, (await getBus(n))!.spec] as const)));
     const logs: ControllerLogEntry[] = [];
@@ -208,13 +227,21 @@ describe("argo crd - EventBuses stored under Argo Events' CRD survive eventbus's
 
     // WHEN it has reconciled the buses it runs
     for (const name of ["js", "stan", "new-js", "new-stan"]) {
-      await waitFor(`EventBus ${name} to be deployed`, async () => {
-        const bus = await getBus(name);
-        const deployed = (bus?.status?.conditions as Json[] | undefined)?.find((c) => c.type === "Deployed");
-        return deployed?.status === "True" && bus?.status?.observedGeneration === bus?.metadata.generation ? bus : undefined;
-      }, WAIT);
+      await waitFor(
+        `EventBus ${name} to be deployed`,
+        async () => {
+          const bus = await getBus(name);
+          const deployed = (bus?.status?.conditions as Json[] | undefined)?.find((c) => c.type === "Deployed");
+          return deployed?.status === "True" && bus?.status?.observedGeneration === bus?.metadata.generation ? bus : undefined;
+        },
+        WAIT,
+      );
     }
-    await waitFor("the Kafka buses to be skipped", () => (logs.filter((e) => e.message.startsWith("skipping a Kafka bus")).length === 2 ? true : undefined), WAIT);
+    await waitFor(
+      "the Kafka buses to be skipped",
+      () => (logs.filter((e) => e.message.startsWith("skipping a Kafka bus")).length === 2 ? true : undefined),
+      WAIT,
+    );
     await waitFor("the controller to be idle", () => (controller.pending === 0 ? true : undefined), WAIT);
 
     // THEN the Kafka bus is as Argo left it: not written at all, no finalizer, no objects
@@ -227,17 +254,25 @@ describe("argo crd - EventBuses stored under Argo Events' CRD survive eventbus's
     assert.equal(newKafka.metadata.finalizers, undefined);
     for (const rt of [Resources.statefulSet, Resources.service, Resources.configMap, Resources.secret]) {
       const owned = await admin.list(rt, { namespace: NS, labelSelector: "eventbus-name in (kafka,new-kafka)" });
-      assert.deepEqual(owned.items.map((o) => o.metadata.name), [], `no ${rt.kind} for a Kafka bus`);
+      assert.deepEqual(
+        owned.items.map((o) => o.metadata.name),
+        [],
+        `no ${rt.kind} for a Kafka bus`,
+      );
     }
     const skipped = logs.find((e) => e.message.startsWith("skipping a Kafka bus"));
     assert.equal(skipped?.level, "info");
 
     // AND a bus with fields of a future Argo keeps them, and is run as Argo runs it: Argo decodes
     // specs into Go structs, which drop unknown fields, so eventbus's validation only warns
-    const future = await waitFor("EventBus future to be configured", async () => {
-      const bus = await getBus("future");
-      return (bus?.status?.conditions as Json[] | undefined)?.some((c) => c.type === "Configured" && c.status === "True") ? bus : undefined;
-    }, WAIT);
+    const future = await waitFor(
+      "EventBus future to be configured",
+      async () => {
+        const bus = await getBus("future");
+        return (bus?.status?.conditions as Json[] | undefined)?.some((c) => c.type === "Configured" && c.status === "True") ? bus : undefined;
+      },
+      WAIT,
+    );
     assert.deepEqual(future.spec, ARGO_BUSES["future"], "future: spec unchanged");
 
     // AND the managed buses are valid and running, their specs unchanged, the toleration passed through
@@ -253,9 +288,18 @@ describe("argo crd - EventBuses stored under Argo Events' CRD survive eventbus's
     // AND the controller, having applied it, does not apply it again on the next reconcile
     const writes = controller.writes;
     const reconciles = controller.metrics.reconciles.sum(() => true);
-    await admin.json("PATCH", `${BUSES_PATH}/js`, { verb: "patch", resource: "eventbus", body: { metadata: { annotations: { touched: "1" } } }, contentType: "application/merge-patch+json" });
-    await waitFor("the touched bus to be reconciled", () => (controller.metrics.reconciles.sum(() => true) > reconciles && controller.pending === 0 ? true : undefined), WAIT);
-    assert.equal(controller.writes, writes, "no write for an unchanged bus (effect \"\", cpu: 0.5 stored as 500m)");
+    await admin.json("PATCH", `${BUSES_PATH}/js`, {
+      verb: "patch",
+      resource: "eventbus",
+      body: { metadata: { annotations: { touched: "1" } } },
+      contentType: "application/merge-patch+json",
+    });
+    await waitFor(
+      "the touched bus to be reconciled",
+      () => (controller.metrics.reconciles.sum(() => true) > reconciles && controller.pending === 0 ? true : undefined),
+      WAIT,
+    );
+    assert.equal(controller.writes, writes, 'no write for an unchanged bus (effect "", cpu: 0.5 stored as 500m)');
     assert.equal(JSON.stringify(sts.spec.template.spec).includes("antiAffinity"), false, "antiAffinity is ignored, as by Argo");
   });
 });

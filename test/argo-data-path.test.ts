@@ -93,7 +93,10 @@ describe("argo data path - a local bus as Argo's pods use it", () => {
 
   before(async () => {
     bus = await startTestBus(
-      jetstreamManifest("argo", 'version: "2.10"\nreplicas: 3\nstreamConfig: |\n  retention: interest\n  discard: new\n  maxBytes: 64MB\n  maxAge: 4h35m\n  duplicates: 2m\n  maxMsgs: 100000'),
+      jetstreamManifest(
+        "argo",
+        'version: "2.10"\nreplicas: 3\nstreamConfig: |\n  retention: interest\n  discard: new\n  maxBytes: 64MB\n  maxAge: 4h35m\n  duplicates: 2m\n  maxMsgs: 100000',
+      ),
     );
     nc = await bus.connect();
     jsm = await jetstreamManager(nc);
@@ -109,7 +112,15 @@ describe("argo data path - a local bus as Argo's pods use it", () => {
     const decoded = argoStreamConfig(credentials.statusConfig.jetstream.streamConfig);
     const before = (await jsm.streams.info("default")).config;
     assert.deepEqual(
-      { retention: before.retention, discard: before.discard, maxMsgs: before.max_msgs, maxBytes: before.max_bytes, maxAge: BigInt(before.max_age), replicas: before.num_replicas, duplicates: BigInt(before.duplicate_window ?? 0) },
+      {
+        retention: before.retention,
+        discard: before.discard,
+        maxMsgs: before.max_msgs,
+        maxBytes: before.max_bytes,
+        maxAge: BigInt(before.max_age),
+        replicas: before.num_replicas,
+        duplicates: BigInt(before.duplicate_window ?? 0),
+      },
       {
         retention: RetentionPolicy.Interest,
         discard: DiscardPolicy.New,
@@ -166,13 +177,21 @@ describe("argo data path - a local bus as Argo's pods use it", () => {
 
     // A consumer with an Argo name but deliver-all, as eventbus's `--from start` used to make it.
     const wrong = durableName({ sensor: "s", trigger: "t", dependency: "deliver-all" });
-    await jsm.consumers.add("default", { durable_name: wrong, filter_subject: "default.calendar.tock", deliver_policy: DeliverPolicy.All, ack_policy: AckPolicy.Explicit });
+    await jsm.consumers.add("default", {
+      durable_name: wrong,
+      filter_subject: "default.calendar.tock",
+      deliver_policy: DeliverPolicy.All,
+      ack_policy: AckPolicy.Explicit,
+    });
     const info = await jsm.consumers.info("default", wrong);
     assert.match(natsGoPullBindError(info, "default.calendar.tock", wrong)!, /deliver policy to be new, but consumer's value is all/);
     const subscription = await client.subscribe({ source: "calendar", event: "tock", durable: wrong });
     await subscription.close();
     assert.equal(subscription.warnings.length, 1);
-    assert.match(subscription.warnings[0]!, new RegExp(`consumer ${wrong} has deliver policy all; Argo's sensor asks for new, so an Argo Events sensor cannot bind it`));
+    assert.match(
+      subscription.warnings[0]!,
+      new RegExp(`consumer ${wrong} has deliver policy all; Argo's sensor asks for new, so an Argo Events sensor cannot bind it`),
+    );
   });
 
   test("status lists every stream of the account, also one-copy KV buckets on other servers", async () => {
@@ -202,7 +221,11 @@ describe("argo data path - a local bus as Argo's pods use it", () => {
       await new Promise((r) => setTimeout(r, 250));
       report = await busStatus(bus.name, { home: bus.home });
     }
-    assert.deepEqual(report.streams.map((s) => s.name), expected, `buckets placed on ${[...placed].join(", ")}; problems: ${report.problems.join("; ")}`);
+    assert.deepEqual(
+      report.streams.map((s) => s.name),
+      expected,
+      `buckets placed on ${[...placed].join(", ")}; problems: ${report.problems.join("; ")}`,
+    );
     for (const s of report.streams.filter((x) => x.name.startsWith("KV_"))) {
       assert.equal(s.replicas, 1);
       assert.ok(s.leader, `${s.name} has its server as leader`);

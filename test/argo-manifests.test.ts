@@ -31,7 +31,10 @@ import { busCredentials } from "../src/platforms/local/index.js";
 import { jetstreamManifest, startTestBus } from "./helpers/local-bus.js";
 
 function check(spec: unknown): ValidationResult {
-  return validate({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "default" }, spec }, { jetstreamVersions: acceptedJetStreamVersions() });
+  return validate(
+    { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "default" }, spec },
+    { jetstreamVersions: acceptedJetStreamVersions() },
+  );
 }
 
 function accepted(spec: unknown): { bus: ResolvedEventBus; warnings: string[] } {
@@ -45,7 +48,9 @@ describe("argo manifests - accepted as Argo accepts them, with a warning where A
     for (const replicas of [1, 2]) {
       const { bus, warnings } = accepted({ nats: { native: { replicas } } });
       assert.equal(bus.spec.mode === "nats.native" && bus.spec.replicas, 3);
-      assert.deepEqual(warnings, [`spec.nats.native.replicas: ${replicas} is raised to 3, as Argo Events does: a NATS Streaming cluster needs 3 servers for a quorum; write 3`]);
+      assert.deepEqual(warnings, [
+        `spec.nats.native.replicas: ${replicas} is raised to 3, as Argo Events does: a NATS Streaming cluster needs 3 servers for a quorum; write 3`,
+      ]);
     }
   });
 
@@ -57,7 +62,9 @@ describe("argo manifests - accepted as Argo accepts them, with a warning where A
     assert.equal(jetStreamAndExotic.bus.spec.mode, "jetstream");
     assert.match(jetStreamAndExotic.warnings[0]!, /ignores jetstreamExotic/);
     // Argo refuses native with exotic, and so does eventbus.
-    assert.deepEqual(check({ nats: { native: {}, exotic: { url: "nats://a", clusterID: "c" } } }).issues.map(formatIssue), ["spec.nats: native and exotic are exclusive; set one of them"]);
+    assert.deepEqual(check({ nats: { native: {}, exotic: { url: "nats://a", clusterID: "c" } } }).issues.map(formatIssue), [
+      "spec.nats: native and exotic are exclusive; set one of them",
+    ]);
   });
 
   test("the deprecated antiAffinity is accepted and said to be ignored", () => {
@@ -76,7 +83,10 @@ describe("argo manifests - accepted as Argo accepts them, with a warning where A
       assert.equal(local.substitute, true);
       assert.equal(local.serverVersion, "2.10.29");
     }
-    assert.deepEqual(check({ jetstream: { version: "2.7.0" } }).issues.map((i) => i.path), ["spec.jetstream.version"]);
+    assert.deepEqual(
+      check({ jetstream: { version: "2.7.0" } }).issues.map((i) => i.path),
+      ["spec.jetstream.version"],
+    );
   });
 
   test("streamConfig: nats.StreamConfig fields Argo's drivers ignore are accepted with a warning; so is a typo", () => {
@@ -108,8 +118,18 @@ describe("argo manifests - buses Argo's pods cannot use are named in lint, valid
 
   test("lint reports them in both profiles", () => {
     for (const profile of ["development", "production"] as const) {
-      assert.deepEqual(lint(accepted(noTls).bus, profile).filter((f) => f.rule.startsWith("argo-")).map((f) => `${f.rule} ${f.path}`), ["argo-tls-disabled spec.jetstream.tls.enabled"]);
-      assert.deepEqual(lint(accepted(token).bus, profile).filter((f) => f.rule.startsWith("argo-")).map((f) => `${f.rule} ${f.path}`), ["argo-token-auth spec.jetstream.auth"]);
+      assert.deepEqual(
+        lint(accepted(noTls).bus, profile)
+          .filter((f) => f.rule.startsWith("argo-"))
+          .map((f) => `${f.rule} ${f.path}`),
+        ["argo-tls-disabled spec.jetstream.tls.enabled"],
+      );
+      assert.deepEqual(
+        lint(accepted(token).bus, profile)
+          .filter((f) => f.rule.startsWith("argo-"))
+          .map((f) => `${f.rule} ${f.path}`),
+        ["argo-token-auth spec.jetstream.auth"],
+      );
     }
   });
 
@@ -118,7 +138,10 @@ describe("argo manifests - buses Argo's pods cannot use are named in lint, valid
     const run = await runCliHere(["render", "-f", "-"], { stdin: manifest });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /kind: StatefulSet/);
-    assert.match(run.stderr, /^warning: spec\.jetstream\.tls\.enabled: false: Argo Events' event sources and sensors cannot use this bus, because their JetStream drivers always dial TLS/m);
+    assert.match(
+      run.stderr,
+      /^warning: spec\.jetstream\.tls\.enabled: false: Argo Events' event sources and sensors cannot use this bus, because their JetStream drivers always dial TLS/m,
+    );
   });
 
   test("up says so, and passes the jetstream {} settings nats-server accepts into the running servers", async () => {
@@ -128,9 +151,16 @@ describe("argo manifests - buses Argo's pods cannot use are named in lint, valid
     );
     const lines: string[] = [];
     await using bus = await startTestBus(manifest, { onProgress: (line) => lines.push(line) });
-    assert.ok(lines.some((l) => /^warning: spec\.jetstream\.auth: token: Argo Events' event sources and sensors cannot use this bus/.test(l)), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => /^warning: spec\.jetstream\.auth: token: Argo Events' event sources and sensors cannot use this bus/.test(l)),
+      lines.join("\n"),
+    );
     const credentials = await busCredentials(bus.name, { home: bus.home });
-    const config = ((await (await fetch(`${credentials.monitors[0]}/varz`)).json()) as { jetstream: { config: { domain?: string; unique_tag?: string; sync_interval?: number; max_storage: number } } }).jetstream.config;
+    const config = (
+      (await (await fetch(`${credentials.monitors[0]}/varz`)).json()) as {
+        jetstream: { config: { domain?: string; unique_tag?: string; sync_interval?: number; max_storage: number } };
+      }
+    ).jetstream.config;
     assert.equal(config.domain, "hub");
     assert.equal(config.unique_tag, "az");
     assert.equal(config.sync_interval, 30 * 1_000_000_000);

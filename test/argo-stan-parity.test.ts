@@ -119,7 +119,9 @@ function argoStanObjects(c: Case, uid: string): { rt: ResourceType; body: Json }
       },
     },
     ...(c.persistent && {
-      volumeClaimTemplates: [{ metadata: { name: claim }, spec: { accessModes: ["ReadWriteOnce"], volumeMode: "Filesystem", resources: { requests: { storage: "1Gi" } } } }],
+      volumeClaimTemplates: [
+        { metadata: { name: claim }, spec: { accessModes: ["ReadWriteOnce"], volumeMode: "Filesystem", resources: { requests: { storage: "1Gi" } } } },
+      ],
     }),
   };
   return [
@@ -204,7 +206,14 @@ describe("argo stan parity - eventbus's NATS Streaming objects over Argo's, on a
       const stan = containers.find((x) => x.name === "stan")!;
       const ourStan = (ours.sts as Json).spec.template.spec.containers.find((x: Json) => x.name === "stan");
       assert.equal(stan.image, ourStan.image, "eventbus's server runs in Argo's container");
-      assert.deepEqual(stan.ports.map((p: Json) => [p.name, p.containerPort]), [["client", 4222], ["cluster", 6222], ["monitor", 8222]]);
+      assert.deepEqual(
+        stan.ports.map((p: Json) => [p.name, p.containerPort]),
+        [
+          ["client", 4222],
+          ["cluster", 6222],
+          ["monitor", 8222],
+        ],
+      );
       assert.deepEqual(stan.command, ["/nats-streaming-server", "-sc", "/etc/stan-config/$(POD_NAME).conf"]);
       const dataVolume = c.persistent ? `stan-${c.name}-vol` : "stan-data";
       assert.deepEqual(stan.volumeMounts, [
@@ -213,17 +222,30 @@ describe("argo stan parity - eventbus's NATS Streaming objects over Argo's, on a
       ]);
       assert.deepEqual(sts.spec.template.spec.volumes.map((v: Json) => v.name).sort(), c.persistent ? ["config-volume"] : ["config-volume", "stan-data"]);
       const metrics = containers.find((x) => x.name === "metrics")!;
-      assert.deepEqual(metrics.ports.map((p: Json) => [p.name, p.containerPort]), [["metrics", 7777]]);
+      assert.deepEqual(
+        metrics.ports.map((p: Json) => [p.name, p.containerPort]),
+        [["metrics", 7777]],
+      );
 
       // The Service keeps Argo's port names and label, and gains the exporter's port.
-      assert.deepEqual(svc.spec.ports.map((p: Json) => [p.name, p.port]), [["tcp-client", 4222], ["cluster", 6222], ["monitor", 8222], ["metrics", 7777]]);
+      assert.deepEqual(
+        svc.spec.ports.map((p: Json) => [p.name, p.port]),
+        [
+          ["tcp-client", 4222],
+          ["cluster", 6222],
+          ["monitor", 8222],
+          ["metrics", 7777],
+        ],
+      );
       assert.equal(svc.spec.clusterIP, "None");
       assert.deepEqual(svc.spec.selector, argoSvc.spec.selector);
       assert.equal(svc.metadata.labels?.["stan"], "yes");
 
       // AND Argo's controller can take it back: its Update (its own spec over the live object) is accepted.
       const back = { ...sts, spec: argoStanObjects(c, uid)[1]!.body.spec };
-      const res = await cluster.api.request("PUT", `/apis/apps/v1/namespaces/${NS}/statefulsets/eventbus-${c.name}-stan?fieldManager=${ARGO_MANAGER}`, { body: back });
+      const res = await cluster.api.request("PUT", `/apis/apps/v1/namespaces/${NS}/statefulsets/eventbus-${c.name}-stan?fieldManager=${ARGO_MANAGER}`, {
+        body: back,
+      });
       assert.equal(res.status, 200, res.text);
       assert.equal(res.json<Json>().metadata.uid, argoSts.metadata.uid);
     });
@@ -234,7 +256,10 @@ describe("argo stan parity - eventbus's NATS Streaming objects over Argo's, on a
     const { argoSts, ours } = await argoBus(c);
     const spec = (ours.sts as Json).spec;
     const variants: [string, Json][] = [
-      ["the claim template eventbus named before", { ...spec, volumeClaimTemplates: [{ ...spec.volumeClaimTemplates[0], metadata: { name: `eventbus-${c.name}-stan-vol` } }] }],
+      [
+        "the claim template eventbus named before",
+        { ...spec, volumeClaimTemplates: [{ ...spec.volumeClaimTemplates[0], metadata: { name: `eventbus-${c.name}-stan-vol` } }] },
+      ],
       ["Parallel pod management", { ...spec, podManagementPolicy: "Parallel" }],
     ];
     for (const [what, variant] of variants) {

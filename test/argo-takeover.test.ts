@@ -65,9 +65,17 @@ const unb64 = (text: string) => Buffer.from(text, "base64").toString("utf8");
 async function argoMaterial(name: string) {
   const svc = `eventbus-${name}-js-svc`;
   const ca = await createCertificateAuthority({ commonName: "io.argoproj" });
-  const server = await issueCertificate(ca, { commonName: svc, dnsNames: [`${svc}.${NS}.svc.cluster.local`, `${svc}.${NS}.svc`], usage: CertificateUsage.Server });
+  const server = await issueCertificate(ca, {
+    commonName: svc,
+    dnsNames: [`${svc}.${NS}.svc.cluster.local`, `${svc}.${NS}.svc`],
+    usage: CertificateUsage.Server,
+  });
   const clusterCa = await createCertificateAuthority({ commonName: "io.argoproj cluster" });
-  const cluster = await issueCertificate(clusterCa, { commonName: svc, dnsNames: [`*.${svc}.${NS}.svc.cluster.local`, `*.${svc}.${NS}.svc`], usage: CertificateUsage.ServerAndClient });
+  const cluster = await issueCertificate(clusterCa, {
+    commonName: svc,
+    dnsNames: [`*.${svc}.${NS}.svc.cluster.local`, `*.${svc}.${NS}.svc`],
+    usage: CertificateUsage.ServerAndClient,
+  });
   return { user: argoRandom(8), password: argoRandom(16), sysPassword: argoRandom(24), encryption: argoRandom(32), ca, server, clusterCa, cluster };
 }
 type ArgoMaterial = Awaited<ReturnType<typeof argoMaterial>>;
@@ -148,9 +156,18 @@ function argoObjects(name: string, uid: string, m: ArgoMaterial, quotedKey: bool
     },
     {
       rt: Resources.secret,
-      body: { apiVersion: "v1", kind: "Secret", metadata: meta(`eventbus-${name}-js-client-auth`, false), type: "Opaque", data: { "client-auth": b64(`username: ${m.user}\npassword: ${m.password}`) } },
+      body: {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: meta(`eventbus-${name}-js-client-auth`, false),
+        type: "Opaque",
+        data: { "client-auth": b64(`username: ${m.user}\npassword: ${m.password}`) },
+      },
     },
-    { rt: Resources.configMap, body: { apiVersion: "v1", kind: "ConfigMap", metadata: meta(`eventbus-${name}-js-config`), data: { "nats-js": argoNatsConf(quotedKey) } } },
+    {
+      rt: Resources.configMap,
+      body: { apiVersion: "v1", kind: "ConfigMap", metadata: meta(`eventbus-${name}-js-config`), data: { "nats-js": argoNatsConf(quotedKey) } },
+    },
     {
       rt: Resources.service,
       body: {
@@ -171,7 +188,10 @@ function argoObjects(name: string, uid: string, m: ArgoMaterial, quotedKey: bool
         },
       },
     },
-    { rt: Resources.statefulSet, body: { apiVersion: "apps/v1", kind: "StatefulSet", metadata: meta(`eventbus-${name}-js`), spec: argoStatefulSetSpec(name, labels) } },
+    {
+      rt: Resources.statefulSet,
+      body: { apiVersion: "apps/v1", kind: "StatefulSet", metadata: meta(`eventbus-${name}-js`), spec: argoStatefulSetSpec(name, labels) },
+    },
   ];
 }
 
@@ -237,7 +257,11 @@ function argoStatefulSetSpec(name: string, labels: Record<string, string>): Json
             ],
             readinessProbe: { httpGet: { path: "/healthz", port: 8222 }, initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 5 },
           },
-          { name: "reloader", image: "natsio/nats-server-config-reloader:0.14.1", args: ["-pid", "/var/run/nats/nats.pid", "-config", "/etc/nats-config/nats-js.conf"] },
+          {
+            name: "reloader",
+            image: "natsio/nats-server-config-reloader:0.14.1",
+            args: ["-pid", "/var/run/nats/nats.pid", "-config", "/etc/nats-config/nats-js.conf"],
+          },
         ],
       },
     },
@@ -257,10 +281,15 @@ async function writePodFiles(dir: string, volumes: Json[], sources: { configMaps
   await mkdir(join(dir, "var/run/nats"), { recursive: true });
   await mkdir(join(dir, "data/jetstream"), { recursive: true });
   const map = (text: string) =>
-    text.replaceAll('"/etc/nats-config/', `"${dir}/etc/nats-config/`).replaceAll('"/data/jetstream', `"${dir}/data/jetstream`).replaceAll('"/var/run/nats/', `"${dir}/var/run/nats/`);
+    text
+      .replaceAll('"/etc/nats-config/', `"${dir}/etc/nats-config/`)
+      .replaceAll('"/data/jetstream', `"${dir}/data/jetstream`)
+      .replaceAll('"/var/run/nats/', `"${dir}/var/run/nats/`);
   for (const v of volumes) {
     for (const src of v.projected?.sources ?? []) {
-      const from = src.configMap ? { data: sources.configMaps.get(src.configMap.name)!.data, encoded: false, items: src.configMap.items } : { data: sources.secrets.get(src.secret.name)!.data, encoded: true, items: src.secret.items };
+      const from = src.configMap
+        ? { data: sources.configMaps.get(src.configMap.name)!.data, encoded: false, items: src.configMap.items }
+        : { data: sources.secrets.get(src.secret.name)!.data, encoded: true, items: src.secret.items };
       const items: { key: string; path: string }[] = from.items ?? Object.keys(from.data).map((key) => ({ key, path: key }));
       for (const { key, path } of items) {
         const value = from.data[key];
@@ -280,20 +309,36 @@ async function runServer(configFile: string, env: NodeJS.ProcessEnv, rewrite: (t
 }
 
 async function waitHealthy(server: ManagedProcess, monitor: number): Promise<void> {
-  await waitFor("nats-server /healthz", async () => {
-    try {
-      const res = await fetch(`http://127.0.0.1:${monitor}/healthz`, { signal: AbortSignal.timeout(1_000) });
-      await res.body?.cancel();
-      return res.ok ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  }, { timeoutMs: 20_000, failWhen: server.exited.then(() => { throw new Error(`nats-server exited:\n${server.output()}`); }) });
+  await waitFor(
+    "nats-server /healthz",
+    async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${monitor}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        await res.body?.cancel();
+        return res.ok ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    {
+      timeoutMs: 20_000,
+      failWhen: server.exited.then(() => {
+        throw new Error(`nats-server exited:\n${server.output()}`);
+      }),
+    },
+  );
 }
 
 /** Connects as Argo's event sources do: TLS with the bus's CA, user and password. Argo's certificate names the Service, not localhost. */
 function natsConnect(port: number, caPem: string, user: string, pass: string) {
-  return connect({ servers: [`tls://127.0.0.1:${port}`], user, pass, tls: { ca: caPem, checkServerIdentity: () => undefined } as never, timeout: 5_000, reconnect: false });
+  return connect({
+    servers: [`tls://127.0.0.1:${port}`],
+    user,
+    pass,
+    tls: { ca: caPem, checkServerIdentity: () => undefined } as never,
+    timeout: 5_000,
+    reconnect: false,
+  });
 }
 
 describe("argo takeover - a bus Argo's controller deployed, against a real API server", () => {
@@ -371,15 +416,26 @@ describe("argo takeover - a bus Argo's controller deployed, against a real API s
       assert.equal(sts.metadata.uid, argoSts.metadata.uid);
       assert.equal(result.statefulSetUid, argoSts.metadata.uid);
       assert.ok(sts.metadata.generation! > argoSts.metadata.generation!, "the pod template changed");
-      for (const field of ["serviceName", "selector", "podManagementPolicy", "volumeClaimTemplates"]) assert.deepEqual(sts.spec[field], argoSts.spec[field], field);
+      for (const field of ["serviceName", "selector", "podManagementPolicy", "volumeClaimTemplates"])
+        assert.deepEqual(sts.spec[field], argoSts.spec[field], field);
       assert.equal(result.encryptionKey, quotedKey ? "literal-$JS_KEY" : "secret");
       // Argo's hash annotation is kept (Argo's controller finds nothing to rewrite for an unchanged spec), the EventBus's labels are merged.
       assert.equal(sts.metadata.annotations?.[ARGO_SPEC_HASH_ANNOTATION], `argo-eventbus-${name}-js`);
       assert.equal(sts.metadata.labels?.["team"], "payments");
       assert.equal(sts.spec.template.metadata.labels.team, undefined, "Argo puts the EventBus's labels on the StatefulSet, not the pods");
       const main = sts.spec.template.spec.containers.find((c: Json) => c.name === "main");
-      assert.deepEqual(main.readinessProbe, { httpGet: { path: "/healthz", port: 8222, scheme: "HTTP" }, initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 5, successThreshold: 1, failureThreshold: 3 });
-      assert.deepEqual(main.volumeMounts.find((v: Json) => v.mountPath === "/data/jetstream"), { name: `eventbus-${name}-js-vol`, mountPath: "/data/jetstream" });
+      assert.deepEqual(main.readinessProbe, {
+        httpGet: { path: "/healthz", port: 8222, scheme: "HTTP" },
+        initialDelaySeconds: 10,
+        periodSeconds: 5,
+        timeoutSeconds: 5,
+        successThreshold: 1,
+        failureThreshold: 3,
+      });
+      assert.deepEqual(
+        main.volumeMounts.find((v: Json) => v.mountPath === "/data/jetstream"),
+        { name: `eventbus-${name}-js-vol`, mountPath: "/data/jetstream" },
+      );
       assert.equal((await get(Resources.eventBus, name))!.metadata.annotations?.[OWNERSHIP_ANNOTATION], "eventbus");
 
       // Argo's Secret keys and values are kept; credentials.json is not projected into the pods.
@@ -398,7 +454,10 @@ describe("argo takeover - a bus Argo's controller deployed, against a real API s
 
       // AND the events stored under Argo's config are read under eventbus's, with Argo's credentials and CA.
       const ourDir = join(work, `${name}-eventbus`);
-      await writePodFiles(ourDir, sts.spec.template.spec.volumes, { configMaps: new Map([[ourConfigs.metadata.name, ourConfigs]]), secrets: new Map([[server.metadata.name, server]]) });
+      await writePodFiles(ourDir, sts.spec.template.spec.volumes, {
+        configMaps: new Map([[ourConfigs.metadata.name, ourConfigs]]),
+        secrets: new Map([[server.metadata.name, server]]),
+      });
       // The same volume: Argo's store directory moves with it.
       const { cp } = await import("node:fs/promises");
       await cp(join(podDir, "data/jetstream"), join(ourDir, "data/jetstream"), { recursive: true });
@@ -436,14 +495,25 @@ describe("argo takeover - a bus Argo's controller deployed, against a real API s
       if (rt === Resources.secret && body.metadata.name.endsWith("-server")) delete body.data["cluster-ca-cert"];
       await createAsArgo(rt, body);
     }
-    const before = await Promise.all([Resources.statefulSet, Resources.configMap, Resources.secret].map(async (rt) => (await admin.list(rt, { namespace: NS, labelSelector: `eventbus-name=${name}` })).items.map((o) => o.metadata.resourceVersion)));
+    const before = await Promise.all(
+      [Resources.statefulSet, Resources.configMap, Resources.secret].map(async (rt) =>
+        (await admin.list(rt, { namespace: NS, labelSelector: `eventbus-name=${name}` })).items.map((o) => o.metadata.resourceVersion),
+      ),
+    );
     await assert.rejects(takeover({ client: admin, namespace: NS, name }), (err: unknown) => {
       assert.ok(err instanceof TakeoverRefusedError);
-      assert.deepEqual(err.problems.map((p) => p.path), [`Secret/eventbus-${name}-js-server.data.cluster-ca-cert`]);
+      assert.deepEqual(
+        err.problems.map((p) => p.path),
+        [`Secret/eventbus-${name}-js-server.data.cluster-ca-cert`],
+      );
       assert.ok(!err.message.includes(m.password) && !err.message.includes(m.encryption), "no secret value in the error");
       return true;
     });
-    const afterVersions = await Promise.all([Resources.statefulSet, Resources.configMap, Resources.secret].map(async (rt) => (await admin.list(rt, { namespace: NS, labelSelector: `eventbus-name=${name}` })).items.map((o) => o.metadata.resourceVersion)));
+    const afterVersions = await Promise.all(
+      [Resources.statefulSet, Resources.configMap, Resources.secret].map(async (rt) =>
+        (await admin.list(rt, { namespace: NS, labelSelector: `eventbus-name=${name}` })).items.map((o) => o.metadata.resourceVersion),
+      ),
+    );
     assert.deepEqual(afterVersions, before);
     assert.equal((await get(Resources.eventBus, name))!.metadata.annotations?.[OWNERSHIP_ANNOTATION], undefined);
   });

@@ -32,7 +32,11 @@ describe("backup schedule - cron as a CronJob reads it", () => {
       "2026-11-30T09:20:00.000Z",
       "2026-11-30T09:40:00.000Z",
     ]);
-    assert.deepEqual(runs("15 3 1,15 jan,jul *", "2026-11-30T00:00:00Z", 3), ["2027-01-01T03:15:00.000Z", "2027-01-15T03:15:00.000Z", "2027-07-01T03:15:00.000Z"]);
+    assert.deepEqual(runs("15 3 1,15 jan,jul *", "2026-11-30T00:00:00Z", 3), [
+      "2027-01-01T03:15:00.000Z",
+      "2027-01-15T03:15:00.000Z",
+      "2027-07-01T03:15:00.000Z",
+    ]);
     assert.deepEqual(runs("0 0 * * 7", "2026-11-30T00:00:00Z", 1), ["2026-12-06T00:00:00.000Z"], "7 is Sunday too");
   });
 
@@ -65,11 +69,14 @@ describe("backup schedule - the manifest extension", () => {
 
   test("validated with field paths", () => {
     const result = validate(manifest({ schedule: "0 25 * * *", keep: 0, volumeSize: "lots" }), { jetstreamVersions: acceptedJetStreamVersions() });
-    assert.deepEqual(result.issues.map(formatIssue).sort(), [
-      "spec.jetstream.backup.keep: must be 1 or more, got 0",
-      'spec.jetstream.backup.schedule: hour "25": values must be 0–23, low before high',
-      'spec.jetstream.backup.volumeSize: must be a Kubernetes quantity such as 20Gi, 500Mi or 10G (suffixes Ki, Mi, Gi, Ti, Pi, Ei, k, M, G, T, P, E), got "lots"',
-    ].sort());
+    assert.deepEqual(
+      result.issues.map(formatIssue).sort(),
+      [
+        "spec.jetstream.backup.keep: must be 1 or more, got 0",
+        'spec.jetstream.backup.schedule: hour "25": values must be 0–23, low before high',
+        'spec.jetstream.backup.volumeSize: must be a Kubernetes quantity such as 20Gi, 500Mi or 10G (suffixes Ki, Mi, Gi, Ti, Pi, Ei, k, M, G, T, P, E), got "lots"',
+      ].sort(),
+    );
     assert.deepEqual(validate(manifest({ keep: 3 }), { jetstreamVersions: acceptedJetStreamVersions() }).issues.map(formatIssue), [
       'spec.jetstream.backup.schedule: is required (a cron schedule such as "0 * * * *", or @hourly)',
     ]);
@@ -85,9 +92,14 @@ describe("backup schedule - the manifest extension", () => {
 
   test("linted: keep 1, and a claim that may not hold keep backups of a full stream plus the one being written", () => {
     const linted = (jetstream: Record<string, unknown>, profile: "production" | "development" = "production") => {
-      const result = validate({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "b" }, spec: { jetstream: { version: "2.10", ...jetstream } } }, { jetstreamVersions: acceptedJetStreamVersions() });
+      const result = validate(
+        { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "b" }, spec: { jetstream: { version: "2.10", ...jetstream } } },
+        { jetstreamVersions: acceptedJetStreamVersions() },
+      );
       assert.ok(result.ok, result.issues.map(formatIssue).join("\n"));
-      return lint(result.bus, profile).filter((f) => f.rule.startsWith("backup-")).map((f) => `${f.severity} ${f.rule} ${f.path}: ${f.message}`);
+      return lint(result.bus, profile)
+        .filter((f) => f.rule.startsWith("backup-"))
+        .map((f) => `${f.severity} ${f.rule} ${f.path}: ${f.message}`);
     };
     const stream = "maxBytes: 1073741824\n"; // 1 GiB
     assert.deepEqual(linted({ persistence: { volumeSize: "20Gi" }, streamConfig: stream, backup: { schedule: "@hourly", keep: 7 } }), []);
@@ -98,7 +110,10 @@ describe("backup schedule - the manifest extension", () => {
       "warning backup-volume-small spec.jetstream.backup.volumeSize: the backups' claim (5Gi) may not hold 7 backups of a stream of up to 1GB (maxBytes) plus the one being written: up to 8GB; raise backup.volumeSize or lower keep",
     ]);
     // Without persistence or volumeSize the claim is 1Gi; an unbounded stream cannot be judged.
-    assert.deepEqual(linted({ streamConfig: stream, backup: { schedule: "@hourly", keep: 2 } }, "development").map((l) => l.split(":")[0]), ["info backup-volume-small spec.jetstream.backup.keep"]);
+    assert.deepEqual(
+      linted({ streamConfig: stream, backup: { schedule: "@hourly", keep: 2 } }, "development").map((l) => l.split(":")[0]),
+      ["info backup-volume-small spec.jetstream.backup.keep"],
+    );
     assert.deepEqual(linted({ backup: { schedule: "@hourly", keep: 2 } }), []);
   });
 });

@@ -60,15 +60,22 @@ describe("scheduled backups - local platform", { timeout: 300_000 }, () => {
 
   test("the supervisor writes verified archives named by UTC time into <state dir>/backups, keeps the newest `keep`, and status shows the schedule", async () => {
     // WHEN the supervisor has run the schedule three times after the events were stored
-    const report = await waitFor("3 scheduled backups with the 5 events", async () => {
-      const r = await status();
-      return runs(r).filter((e) => /, 5 message\(s\)/.test(e.message)).length >= 3 ? r : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 200 });
+    const report = await waitFor(
+      "3 scheduled backups with the 5 events",
+      async () => {
+        const r = await status();
+        return runs(r).filter((e) => /, 5 message\(s\)/.test(e.message)).length >= 3 ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
     // THEN the status says where and how, and the third run removed the oldest (keep 2)
     assert.equal(report.backups?.keep, 2);
     assert.equal(report.backups?.schedule, "0 * * * *");
     assert.equal(report.backups?.dir, backupsDir);
-    assert.ok(runs(report).some((e) => /; removed sched-\d{8}T\d{6}Z(-\d+)?\.evbak \(keeping 2\)/.test(e.message)), JSON.stringify(runs(report)));
+    assert.ok(
+      runs(report).some((e) => /; removed sched-\d{8}T\d{6}Z(-\d+)?\.evbak \(keeping 2\)/.test(e.message)),
+      JSON.stringify(runs(report)),
+    );
     const text = await runCliProcess(["status", NAME], undefined, { env: env(), timeoutMillis: 60_000 });
     assert.match(text.stdout, /backups: "0 \* \* \* \*" \(UTC\), keep 2, into .*backups/);
     assert.doesNotMatch(text.stdout, /PROBLEM/);
@@ -92,10 +99,14 @@ describe("scheduled backups - local platform", { timeout: 300_000 }, () => {
         await rm(backupsDir, { recursive: true, force: true });
       }
     }
-    const failed = await waitFor("a failed run in status", async () => {
-      const r = await status();
-      return r.problems.some((p) => p.includes("the last scheduled backup")) ? r : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 200 });
+    const failed = await waitFor(
+      "a failed run in status",
+      async () => {
+        const r = await status();
+        return r.problems.some((p) => p.includes("the last scheduled backup")) ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
     assert.ok(failed.supervised, "the supervisor still runs");
     assert.ok(failed.events.some((e) => e.level === "error" && e.message.startsWith("scheduled backup failed: ")));
     const metric = async (name: string) => {
@@ -103,36 +114,57 @@ describe("scheduled backups - local platform", { timeout: 300_000 }, () => {
       const m = new RegExp(`^${name}\\{bus="${NAME}"\\} (\\S+)$`, "m").exec(text);
       return m ? Number(m[1]) : undefined;
     };
-    await waitFor("eventbus_backup_last_run_failed 1", async () => ((await metric("eventbus_backup_last_run_failed")) === 1 ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor("eventbus_backup_last_run_failed 1", async () => ((await metric("eventbus_backup_last_run_failed")) === 1 ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
     // WHEN the directory is back
     const fixedAt = Date.now() / 1000;
     await rm(backupsDir);
     await rename(`${backupsDir}.aside`, backupsDir);
     // THEN a later run succeeds and the problem is gone
-    await waitFor("a successful run after the failure", async () => {
-      const r = await status();
-      return r.backups?.lastRun?.ok === true && !r.problems.some((p) => p.includes("scheduled backup")) ? r : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 200 });
-    await waitFor("eventbus_backup_last_run_failed 0", async () => ((await metric("eventbus_backup_last_run_failed")) === 0 ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor(
+      "a successful run after the failure",
+      async () => {
+        const r = await status();
+        return r.backups?.lastRun?.ok === true && !r.problems.some((p) => p.includes("scheduled backup")) ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    await waitFor("eventbus_backup_last_run_failed 0", async () => ((await metric("eventbus_backup_last_run_failed")) === 0 ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
     const lastSuccess = await metric("eventbus_backup_last_success_timestamp_seconds");
     assert.ok(lastSuccess !== undefined && lastSuccess >= fixedAt, `${lastSuccess} is a run begun after the fix (${fixedAt})`);
   });
 
   test("`up` with another keep takes effect at the next run, and `up` without backup stops the schedule", async () => {
     await bus.apply(manifest(`{ schedule: "*/5 * * * *", keep: 1 }`));
-    await waitFor("a run that keeps 1", async () => {
-      const r = await status();
-      return r.backups?.schedule === "*/5 * * * *" && runs(r).some((e) => e.message.includes("(keeping 1)")) ? r : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(
+      "a run that keeps 1",
+      async () => {
+        const r = await status();
+        return r.backups?.schedule === "*/5 * * * *" && runs(r).some((e) => e.message.includes("(keeping 1)")) ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
     await bus.apply(manifest(""));
-    const off = await waitFor("the schedule off and no run in progress", async () => {
-      const r = await status();
-      return r.events.some((e) => e.message.startsWith("scheduled backups: off")) && r.backups?.running === false ? r : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 200 });
+    const off = await waitFor(
+      "the schedule off and no run in progress",
+      async () => {
+        const r = await status();
+        return r.events.some((e) => e.message.startsWith("scheduled backups: off")) && r.backups?.running === false ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
     assert.equal(off.backups?.nextRunAt, undefined);
     const files = await archives(backupsDir);
     assert.equal(files.length, 1, files.join(", "));
-    assert.deepEqual((await readdir(backupsDir)).filter((f) => f.includes(".partial-")), []);
+    assert.deepEqual(
+      (await readdir(backupsDir)).filter((f) => f.includes(".partial-")),
+      [],
+    );
   });
 
   test("`eventbus backups` lists them verified, and `restore --latest --replace` puts the newest back", async () => {

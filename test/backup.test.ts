@@ -101,7 +101,12 @@ describe("backup and restore", { timeout: 600_000 }, () => {
   test("a 3-server bus backed up and restored into a 1-server bus: the same sequences, subjects, ids, bodies, times and the sensor's ack floor", async () => {
     // GIVEN a sensor's durable (as Argo makes it: new events only, explicit ack) that acked 120 of 200 events
     const jsm = await jetstreamManager(src);
-    await jsm.consumers.add("default", { durable_name: SENSOR_DURABLE, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New, filter_subject: SUBJECT });
+    await jsm.consumers.add("default", {
+      durable_name: SENSOR_DURABLE,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+      filter_subject: SUBJECT,
+    });
     await publishAcked(src, 200, "first");
     const consumer = await jetstream(src).consumers.get("default", SENSOR_DURABLE);
     let acked = 0;
@@ -121,7 +126,10 @@ describe("backup and restore", { timeout: 600_000 }, () => {
     const backup = await runCliProcess(["backup", "source", "-o", file, "--output-format", "json"], undefined, { env: env(source), timeoutMillis: 120_000 });
     assert.equal(backup.code, 0, backup.stderr);
     const summary = JSON.parse(backup.stdout) as { streams: { name: string; messages: number; firstSeq: number; lastSeq: number; consumers: number }[] };
-    assert.deepEqual(summary.streams.map((s) => [s.name, s.messages, s.firstSeq, s.lastSeq, s.consumers]), [["default", 200, 1, 200, 1]]);
+    assert.deepEqual(
+      summary.streams.map((s) => [s.name, s.messages, s.firstSeq, s.lastSeq, s.consumers]),
+      [["default", 200, 1, 200, 1]],
+    );
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     const restore = await runCliProcess(["restore", "target", "-f", file, "--output-format", "json"], undefined, { env: env(target), timeoutMillis: 120_000 });
     assert.equal(restore.code, 0, restore.stderr);
@@ -173,7 +181,10 @@ describe("backup and restore", { timeout: 600_000 }, () => {
     // events appended during the copy, never behind.
     const djsm = await jetstreamManager(dst);
     const lastSeq = (await djsm.streams.info("default")).state.last_seq;
-    assert.ok(lastSeq >= restored.at(-1)!.seq && restored.at(-1)!.seq >= totals.lastSeq, `restored last sequence ${lastSeq}, last readable ${restored.at(-1)!.seq}, recorded ${totals.lastSeq}`);
+    assert.ok(
+      lastSeq >= restored.at(-1)!.seq && restored.at(-1)!.seq >= totals.lastSeq,
+      `restored last sequence ${lastSeq}, last readable ${restored.at(-1)!.seq}, recorded ${totals.lastSeq}`,
+    );
   });
 
   test("a flipped byte, a truncated archive, another format version and a non-empty target are refused; the target is unchanged", async () => {
@@ -265,7 +276,11 @@ describe("backup and restore", { timeout: 600_000 }, () => {
       await direct!.close();
       const file = join(dir, "direct.evbak");
       const out = createWriteStream(file, { mode: 0o600 });
-      const result = await backupStreams(others[0]!.nc, out, { sourceLabel: "test", eventbusVersion: "test", connectToServer: (name) => others[0]!.connectToServer(name) });
+      const result = await backupStreams(others[0]!.nc, out, {
+        sourceLabel: "test",
+        eventbusVersion: "test",
+        connectToServer: (name) => others[0]!.connectToServer(name),
+      });
       await new Promise<void>((resolve) => out.end(resolve));
       assert.equal((await verifyArchive(file)).streams[0]!.header.state.last_seq, result.streams[0]!.lastSeq);
       assert.equal(await others[1]!.connectToServer("no-such-server"), undefined);
@@ -314,7 +329,15 @@ describe("backup and restore", { timeout: 600_000 }, () => {
   test("--all-streams through standard output: Argo sensors' KV buckets and the stream, restored from standard input", async () => {
     // GIVEN a sensor's KV bucket on the source, as a KV stream
     const jsm = await jetstreamManager(src);
-    await jsm.streams.add({ name: "KV_ci", subjects: ["$KV.ci.>"], max_msgs_per_subject: 1, allow_rollup_hdrs: true, deny_delete: true, allow_direct: true, num_replicas: 1 });
+    await jsm.streams.add({
+      name: "KV_ci",
+      subjects: ["$KV.ci.>"],
+      max_msgs_per_subject: 1,
+      allow_rollup_hdrs: true,
+      deny_delete: true,
+      allow_direct: true,
+      num_replicas: 1,
+    });
     const js = jetstream(src);
     for (const key of ["trigger-a", "trigger-b", "trigger-a"]) await js.publish(`$KV.ci.${key}`, `{"k":"${key}"}`);
     const kvBefore = await storedEvents(src, "KV_ci");

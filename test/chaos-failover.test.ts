@@ -52,7 +52,10 @@ describe("chaos - failover: a server SIGKILLed every 5 s while 20,000 events are
 
   before(async () => {
     bus = await startTestBus(
-      jetstreamManifest("failover", `version: "2.10"\nreplicas: 3\nauth: basic\npersistence: {volumeSize: 2Gi}\nstreamConfig: |\n  maxMsgs: -1\n  maxBytes: 1GB`),
+      jetstreamManifest(
+        "failover",
+        `version: "2.10"\nreplicas: 3\nauth: basic\npersistence: {volumeSize: 2Gi}\nstreamConfig: |\n  maxMsgs: -1\n  maxBytes: 1GB`,
+      ),
     );
     client = await connect({ status: await bus.status() });
     nc = await bus.connect();
@@ -77,7 +80,10 @@ describe("chaos - failover: a server SIGKILLed every 5 s while 20,000 events are
           await new Promise((r) => setTimeout(r, wait));
           if (stopKilling) return;
           const status = await busStatus(bus.name, { home: bus.home });
-          const leader = await jsm.streams.info("default").then((i) => i.cluster?.leader, () => undefined);
+          const leader = await jsm.streams.info("default").then(
+            (i) => i.cluster?.leader,
+            () => undefined,
+          );
           const victim = kills === 0 ? status.servers.find((s) => s.name === leader) : status.servers[kills % status.servers.length];
           if (victim?.pid === undefined) continue;
           if (victim.name === leader) killedLeader = true;
@@ -118,8 +124,13 @@ describe("chaos - failover: a server SIGKILLed every 5 s while 20,000 events are
         const status = await busStatus(bus.name, { home: bus.home });
         const info = await jsm.streams.info("default").catch(() => undefined);
         if (status.healthy && info?.cluster?.leader && (info.cluster.replicas ?? []).every((r) => r.current)) break;
-        const stream = info ? `stream leader ${info.cluster?.leader ?? "none"}, replicas ${(info.cluster?.replicas ?? []).map((r) => `${r.name} current ${r.current} lag ${r.lag ?? 0}`).join(", ")}` : "no stream info";
-        assert.ok(Date.now() < settle, `the bus did not settle in 120 s: healthy ${status.healthy}; ${stream}; problems: ${status.problems.join("; ") || "none"}`);
+        const stream = info
+          ? `stream leader ${info.cluster?.leader ?? "none"}, replicas ${(info.cluster?.replicas ?? []).map((r) => `${r.name} current ${r.current} lag ${r.lag ?? 0}`).join(", ")}`
+          : "no stream info";
+        assert.ok(
+          Date.now() < settle,
+          `the bus did not settle in 120 s: healthy ${status.healthy}; ${stream}; problems: ${status.problems.join("; ") || "none"}`,
+        );
         await new Promise((r) => setTimeout(r, 250));
       }
 
@@ -141,7 +152,11 @@ describe("chaos - failover: a server SIGKILLed every 5 s while 20,000 events are
 
       assert.equal(results.length, EVENTS);
       assert.ok(kills >= 1, "no server was killed: the run was shorter than the kill interval");
-      assert.deepEqual(lost.map((r) => r.ack.id), [], "acked events that are not stored");
+      assert.deepEqual(
+        lost.map((r) => r.ack.id),
+        [],
+        "acked events that are not stored",
+      );
       assert.deepEqual(twice, [], "events stored more than once");
       for (const r of acked) assert.ok(r.ack.seq > 0, `${r.ack.id} acked at seq ${r.ack.seq}`);
       for (const f of failed) assert.ok(isPublishFailed(f.error), `${f.id} failed without a reason: ${f.error.message}`);

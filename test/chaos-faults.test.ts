@@ -45,7 +45,8 @@ async function serversUnder(home: string): Promise<number[]> {
 describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 300_000 }, () => {
   // maxMsgs -1: the publisher below runs as fast as the bus takes events for the whole test (52,345 in
   // one CI run), past the default stream's 50,000-message limit, which would discard the oldest.
-  const manifest = (extra = "") => jetstreamManifest("orphans", `version: "2.10"\nreplicas: 3\nauth: basic\npersistence: {volumeSize: 1Gi}\nstreamConfig: |\n  maxMsgs: -1${extra}`);
+  const manifest = (extra = "") =>
+    jetstreamManifest("orphans", `version: "2.10"\nreplicas: 3\nauth: basic\npersistence: {volumeSize: 1Gi}\nstreamConfig: |\n  maxMsgs: -1${extra}`);
 
   test("status shows the servers running unsupervised; up adopts them on their own ports, with their clients, and supervises them again", async () => {
     await using bus = await startTestBus(manifest());
@@ -61,11 +62,12 @@ describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 3
     })();
     // Stopped and closed also when an assertion fails, before the bus goes: a publisher left running keeps the test process alive.
     let stopped: Promise<void> | undefined;
-    const stopPublishing = () => (stopped ??= (async () => {
-      stop = true;
-      await publishing;
-      await client.close();
-    })());
+    const stopPublishing = () =>
+      (stopped ??= (async () => {
+        stop = true;
+        await publishing;
+        await client.close();
+      })());
     await using _publisher = { [Symbol.asyncDispose]: stopPublishing };
     const before = await busStatus(bus.name, { home: bus.home });
     const paths = busPaths(bus.home, bus.name);
@@ -79,9 +81,17 @@ describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 3
     const report = JSON.parse(status.stdout) as BusReport & { problems: string[] };
     assert.equal(report.running, true);
     assert.equal(report.supervised, false);
-    assert.deepEqual(report.servers.map((s) => s.phase), ["unsupervised", "unsupervised", "unsupervised"]);
+    assert.deepEqual(
+      report.servers.map((s) => s.phase),
+      ["unsupervised", "unsupervised", "unsupervised"],
+    );
     assert.deepEqual(serverPids(report), serverPids(before));
-    assert.ok(report.problems.some((p) => /the supervisor is not running: .* serve unsupervised \(a server that exits is not restarted\); `eventbus up orphans` adopts them/.test(p)), report.problems.join("\n"));
+    assert.ok(
+      report.problems.some((p) =>
+        /the supervisor is not running: .* serve unsupervised \(a server that exits is not restarted\); `eventbus up orphans` adopts them/.test(p),
+      ),
+      report.problems.join("\n"),
+    );
     const list = await runCliHere(["list"], { home: bus.home });
     assert.match(list.stdout, /^orphans\s+unsupervised\s+3\s/m);
 
@@ -90,8 +100,14 @@ describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 3
     process.kill(victim, "SIGKILL");
     await waitUntil("the killed server to be gone", () => !isAlive(victim));
     const degraded = await busStatus(bus.name, { home: bus.home });
-    assert.deepEqual(degraded.servers.map((s) => s.phase), ["unsupervised", "unsupervised", "down"]);
-    assert.ok(degraded.problems.some((p) => /and 1 server\(s\) are down/.test(p)), degraded.problems.join("\n"));
+    assert.deepEqual(
+      degraded.servers.map((s) => s.phase),
+      ["unsupervised", "unsupervised", "down"],
+    );
+    assert.ok(
+      degraded.problems.some((p) => /and 1 server\(s\) are down/.test(p)),
+      degraded.problems.join("\n"),
+    );
 
     // WHEN up runs again with the same manifest
     const up = await bus.apply(manifest()).catch((error: Error & { detail?: string }) => {
@@ -136,15 +152,26 @@ describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 3
     await waitUntil("the supervisor to be gone", () => !isAlive(supervisor));
 
     const progress: string[] = [];
-    const up = await upBus({ home: bus.home, manifest: { text: manifest("\nmaxPayload: 2MB"), source: "changed.yaml" }, timeoutMillis: 120_000, onProgress: (l) => progress.push(l) });
+    const up = await upBus({
+      home: bus.home,
+      manifest: { text: manifest("\nmaxPayload: 2MB"), source: "changed.yaml" },
+      timeoutMillis: 120_000,
+      onProgress: (l) => progress.push(l),
+    });
     assert.equal(up.action, "started");
     const after = await busStatus(bus.name, { home: bus.home });
     assert.equal(after.healthy, true, after.problems.join("\n"));
     // Each server now runs the new configuration: restarted, one at a time, on its old ports
     for (const [i, s] of after.servers.entries()) assert.notEqual(s.pid, before.servers[i]!.pid, `${s.name} was not restarted`);
     assert.deepEqual(clientPorts(after), clientPorts(before));
-    assert.ok(progress.some((l) => /adopting 3 server\(s\)/.test(l)), progress.join("\n"));
-    assert.ok(progress.some((l) => /restarting .* \(adopted with an older configuration\), one at a time/.test(l)), progress.join("\n"));
+    assert.ok(
+      progress.some((l) => /adopting 3 server\(s\)/.test(l)),
+      progress.join("\n"),
+    );
+    assert.ok(
+      progress.some((l) => /restarting .* \(adopted with an older configuration\), one at a time/.test(l)),
+      progress.join("\n"),
+    );
     const client = await connect({ status: await bus.status() });
     assert.equal(client.maxPayload, 2 * 1024 * 1024);
     await client.close();
@@ -152,7 +179,8 @@ describe("chaos - the supervisor is SIGKILLed under a running bus", { timeout: 3
 });
 
 describe("chaos - changes applied under load", { timeout: 600_000 }, () => {
-  const manifest = (extra = "") => jetstreamManifest("underload", `version: "2.10"\nreplicas: 3\nauth: basic\npersistence: {volumeSize: 1Gi}\nstreamConfig: "maxMsgs: -1"${extra}`);
+  const manifest = (extra = "") =>
+    jetstreamManifest("underload", `version: "2.10"\nreplicas: 3\nauth: basic\npersistence: {volumeSize: 1Gi}\nstreamConfig: "maxMsgs: -1"${extra}`);
 
   test("a server that stalls while a change rolls through is restarted, and the change completes", async () => {
     await using bus = await startTestBus(manifest());
@@ -189,7 +217,8 @@ describe("chaos - changes applied under load", { timeout: 600_000 }, () => {
     await using bus = await startTestBus(manifest());
     const nc = await bus.connect();
     const publisher = startPublisher(nc, { payloadBytes: 256 });
-    const scale = (n: number) => jetstreamManifest("underload", `version: "2.10"\nreplicas: ${n}\nauth: basic\npersistence: {volumeSize: 1Gi}\nstreamConfig: "maxMsgs: -1"`);
+    const scale = (n: number) =>
+      jetstreamManifest("underload", `version: "2.10"\nreplicas: ${n}\nauth: basic\npersistence: {volumeSize: 1Gi}\nstreamConfig: "maxMsgs: -1"`);
     for (const n of [5, 3]) {
       const started = Date.now();
       await bus.apply(scale(n));
@@ -211,7 +240,10 @@ describe("chaos - an up that is interrupted or fails after its servers are healt
     await writeFile(file, jetstreamManifest("interrupted", `version: "2.10"\nreplicas: 3\nauth: basic`));
     try {
       // GIVEN `eventbus up` of a new bus, as a user runs it
-      const child = spawn(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), "up", "-f", file], { cwd: root, env: { ...process.env, EVENTBUS_HOME: home } });
+      const child = spawn(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), "up", "-f", file], {
+        cwd: root,
+        env: { ...process.env, EVENTBUS_HOME: home },
+      });
       let stderr = "";
       child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -246,7 +278,10 @@ describe("chaos - an up that is interrupted or fails after its servers are healt
       await assert.rejects(upBus({ home, manifest: { text, source: "x" }, timeoutMillis: 60_000 }), (error: unknown) => {
         assert.ok(error instanceof LocalPlatformError, String(error));
         assert.equal(error.code, LocalErrorCode.stream);
-        assert.match(error.message, /^stream default of bus nostream: .*insufficient storage resources available.*; the servers of bus nostream that this up started were stopped \(its state is kept: run `eventbus up` again\)$/s);
+        assert.match(
+          error.message,
+          /^stream default of bus nostream: .*insufficient storage resources available.*; the servers of bus nostream that this up started were stopped \(its state is kept: run `eventbus up` again\)$/s,
+        );
         return true;
       });
       assert.deepEqual(await serversUnder(home), []);
@@ -262,7 +297,10 @@ describe("chaos - an up that is interrupted or fails after its servers are healt
     await (await jetstreamManager(await bus.connect())).streams.delete("default");
     const status = await busStatus(bus.name, { home: bus.home });
     assert.equal(status.healthy, false);
-    assert.ok(status.problems.some((p) => /the bus has no stream default: events cannot be stored; `eventbus up streamless` creates it/.test(p)), status.problems.join("\n"));
+    assert.ok(
+      status.problems.some((p) => /the bus has no stream default: events cannot be stored; `eventbus up streamless` creates it/.test(p)),
+      status.problems.join("\n"),
+    );
     const cli = await runCliHere(["list", "-o", "json"], { home: bus.home });
     assert.equal((JSON.parse(cli.stdout) as { status: string }[])[0]!.status, "degraded");
     await bus.apply(jetstreamManifest("streamless", `version: "2.10"\nreplicas: 1\nauth: basic`));

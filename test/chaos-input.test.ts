@@ -56,16 +56,68 @@ type FlagType = (typeof FlagType)[keyof typeof FlagType];
 /** Every flag `ConfigureOptions` defines (server/opts.go, v2.10.29 and v2.11.17), by type. */
 const NATS_SERVER_FLAGS: Readonly<Record<string, FlagType>> = {
   ...Object.fromEntries(
-    ["h", "help", "D", "debug", "V", "VV", "trace", "DV", "DVV", "T", "logtime", "logtime_utc", "t", "s", "syslog", "version", "v", "no_advertise", "help_tls", "tls", "tlsverify", "js", "jetstream"].map(
-      (f) => [f, FlagType.bool],
-    ),
+    [
+      "h",
+      "help",
+      "D",
+      "debug",
+      "V",
+      "VV",
+      "trace",
+      "DV",
+      "DVV",
+      "T",
+      "logtime",
+      "logtime_utc",
+      "t",
+      "s",
+      "syslog",
+      "version",
+      "v",
+      "no_advertise",
+      "help_tls",
+      "tls",
+      "tlsverify",
+      "js",
+      "jetstream",
+    ].map((f) => [f, FlagType.bool]),
   ),
-  ...Object.fromEntries(["port", "p", "m", "http_port", "ms", "https_port", "profile", "connect_retries", "max_traced_msg_len", "log_size_limit"].map((f) => [f, FlagType.int])),
+  ...Object.fromEntries(
+    ["port", "p", "m", "http_port", "ms", "https_port", "profile", "connect_retries", "max_traced_msg_len", "log_size_limit"].map((f) => [f, FlagType.int]),
+  ),
   ...Object.fromEntries(
     [
-      "n", "name", "server_name", "addr", "a", "net", "client_advertise", "user", "pass", "auth", "c", "config", "sl", "signal", "P", "pid",
-      "ports_file_dir", "l", "log", "r", "remote_syslog", "routes", "cluster", "cluster_listen", "cluster_advertise", "cluster_name",
-      "tlscert", "tlskey", "tlscacert", "sd", "store_dir",
+      "n",
+      "name",
+      "server_name",
+      "addr",
+      "a",
+      "net",
+      "client_advertise",
+      "user",
+      "pass",
+      "auth",
+      "c",
+      "config",
+      "sl",
+      "signal",
+      "P",
+      "pid",
+      "ports_file_dir",
+      "l",
+      "log",
+      "r",
+      "remote_syslog",
+      "routes",
+      "cluster",
+      "cluster_listen",
+      "cluster_advertise",
+      "cluster_name",
+      "tlscert",
+      "tlskey",
+      "tlscacert",
+      "sd",
+      "store_dir",
     ].map((f) => [f, FlagType.string]),
   ),
 };
@@ -87,10 +139,32 @@ function spellings(flag: string, type: FlagType): string[][] {
 
 /** Allowed spellings: each passes validation, and both real nats-server versions accept it. */
 const ALLOWED_ARGS: readonly (readonly string[])[] = [
-  ["-D"], ["--debug"], ["-debug"], ["--D"], ["-D=true"], ["-D=false"], ["--debug=false"],
-  ["-V"], ["--trace"], ["-trace=true"], ["-VV"], ["--VV"], ["-DV"], ["-DV=false"], ["-DVV"], ["--DVV=true"],
-  ["-T"], ["-T=false"], ["--logtime=false"], ["-logtime=true"], ["--logtime_utc"], ["-logtime_utc=false"],
-  ["--max_traced_msg_len=100"], ["-max_traced_msg_len=0"], ["--max_traced_msg_len", "4096"], ["-max_traced_msg_len", "9007199254740991"],
+  ["-D"],
+  ["--debug"],
+  ["-debug"],
+  ["--D"],
+  ["-D=true"],
+  ["-D=false"],
+  ["--debug=false"],
+  ["-V"],
+  ["--trace"],
+  ["-trace=true"],
+  ["-VV"],
+  ["--VV"],
+  ["-DV"],
+  ["-DV=false"],
+  ["-DVV"],
+  ["--DVV=true"],
+  ["-T"],
+  ["-T=false"],
+  ["--logtime=false"],
+  ["-logtime=true"],
+  ["--logtime_utc"],
+  ["-logtime_utc=false"],
+  ["--max_traced_msg_len=100"],
+  ["-max_traced_msg_len=0"],
+  ["--max_traced_msg_len", "4096"],
+  ["-max_traced_msg_len", "9007199254740991"],
   ["-D", "-V", "--logtime_utc", "--max_traced_msg_len", "64", "-T=false"],
 ];
 
@@ -132,8 +206,22 @@ describe("chaos - startArgs reach the nats-server command line only as debug, tr
   });
 
   test("the bypasses found before the allowlist are refused", () => {
-    const bypasses = [["-log", "/tmp/x"], ["--log", "/tmp/x"], ["-log=x"], ["-addr", "0.0.0.0"], ["-config", "/etc/x.conf"], ["-tls=false"], ["-jetstream=false"], ["-pid", "/tmp/p"], ["-ports_file_dir", "/tmp"]];
-    for (const args of bypasses) assert.ok(startArgIssues(args).some((i) => i.startsWith(`spec.jetstream.startArgs[0]: ${JSON.stringify(args[0])} is not allowed`)), args.join(" "));
+    const bypasses = [
+      ["-log", "/tmp/x"],
+      ["--log", "/tmp/x"],
+      ["-log=x"],
+      ["-addr", "0.0.0.0"],
+      ["-config", "/etc/x.conf"],
+      ["-tls=false"],
+      ["-jetstream=false"],
+      ["-pid", "/tmp/p"],
+      ["-ports_file_dir", "/tmp"],
+    ];
+    for (const args of bypasses)
+      assert.ok(
+        startArgIssues(args).some((i) => i.startsWith(`spec.jetstream.startArgs[0]: ${JSON.stringify(args[0])} is not allowed`)),
+        args.join(" "),
+      );
   });
 
   test("arguments that are not flags, stray values, unknown flags and bad values are refused", () => {
@@ -151,13 +239,19 @@ describe("chaos - startArgs reach the nats-server command line only as debug, tr
       [["-D=1"], ['spec.jetstream.startArgs[0]: "-D=1" is not allowed: write -D, -D=true or -D=false']],
       [["--trace=yes"], ['spec.jetstream.startArgs[0]: "--trace=yes" is not allowed: write --trace, --trace=true or --trace=false']],
       [["-D\n--log=/tmp/x"], ["spec.jetstream.startArgs[0]: must be one line without control characters"]],
-      [["--max_traced_msg_len"], ['spec.jetstream.startArgs[0]: "--max_traced_msg_len" needs a value: a whole number >= 0 (--max_traced_msg_len=N or --max_traced_msg_len N)']],
+      [
+        ["--max_traced_msg_len"],
+        ['spec.jetstream.startArgs[0]: "--max_traced_msg_len" needs a value: a whole number >= 0 (--max_traced_msg_len=N or --max_traced_msg_len N)'],
+      ],
       ...["abc", "-1", "0x10", "1e3", "1_000", "010", "", "9007199254740992"].map((v): [string[], string[]] => [
         [`--max_traced_msg_len=${v}`],
         [`spec.jetstream.startArgs[0]: ${JSON.stringify(v)}: the value of --max_traced_msg_len must be a whole number from 0 to 9007199254740991`],
       ]),
       // Go takes the next argument as the value, whatever it looks like.
-      [["--max_traced_msg_len", "--log=/tmp/x"], ['spec.jetstream.startArgs[1]: "--log=/tmp/x": the value of --max_traced_msg_len must be a whole number from 0 to 9007199254740991']],
+      [
+        ["--max_traced_msg_len", "--log=/tmp/x"],
+        ['spec.jetstream.startArgs[1]: "--log=/tmp/x": the value of --max_traced_msg_len must be a whole number from 0 to 9007199254740991'],
+      ],
     ];
     for (const [args, expected] of cases) assert.deepEqual(startArgIssues(args), expected, JSON.stringify(args));
   });
@@ -189,7 +283,15 @@ describe("chaos - startArgs reach the nats-server command line only as debug, tr
         assert.match(await check(binary, args), /configuration file .* is valid/, `nats-server ${serverVersion} ${args.join(" ")}`);
       }
       // What Go would have read from the old blocklist's gaps: each parses, so it would have reached the server.
-      for (const args of [["-log", "/tmp/x"], ["--log=/tmp/x"], ["-addr", "0.0.0.0"], ["-tls=false"], ["-jetstream=false"], ["-pid", "/tmp/p"], ["-ports_file_dir", "/tmp"]]) {
+      for (const args of [
+        ["-log", "/tmp/x"],
+        ["--log=/tmp/x"],
+        ["-addr", "0.0.0.0"],
+        ["-tls=false"],
+        ["-jetstream=false"],
+        ["-pid", "/tmp/p"],
+        ["-ports_file_dir", "/tmp"],
+      ]) {
         assert.match(await check(binary, args), /configuration file .* is valid/, `nats-server ${serverVersion} ${args.join(" ")}`);
         assert.notDeepEqual(startArgIssues(args), []);
       }
@@ -206,7 +308,7 @@ describe("chaos - startArgs reach the nats-server command line only as debug, tr
       const out = await runCliProcess([command, "-f", "-"], manifest);
       assert.equal(out.code, 2, `${command}: ${out.stderr}`);
       assert.equal(out.stdout, "");
-      assert.match(out.stderr, new RegExp(`^${escape(refused(1, "-log=/tmp/x"))}$`, "m"), command);
+      assert.match(out.stderr, new RegExp(`^${escapeText(refused(1, "-log=/tmp/x"))}$`, "m"), command);
     }
   });
 });
@@ -259,7 +361,7 @@ describe("chaos - a bus name on the command line names a bus under EVENTBUS_HOME
       const out = results[i]!;
       const shown = JSON.stringify(name.length > 64 ? `${name.slice(0, 61)}...` : name);
       assert.equal(out.code, 2, `eventbus ${JSON.stringify(args)}: ${out.stderr}`);
-      assert.match(out.stderr, new RegExp(`^eventbus: bus name ${escape(shown)}: must be `), JSON.stringify(args));
+      assert.match(out.stderr, new RegExp(`^eventbus: bus name ${escapeText(shown)}: must be `), JSON.stringify(args));
     });
     assert.equal(await readFile(join(victim, "precious"), "utf8"), "keep me");
     assert.deepEqual(await readdir(home), ["buses"]);
@@ -291,7 +393,11 @@ describe("chaos - a bus name on the command line names a bus under EVENTBUS_HOME
 
   test("busPaths is the choke point: it throws INVALID_BUS_NAME for every bad name and accepts the default", () => {
     for (const name of [...BAD_NAMES, victim]) {
-      assert.throws(() => busPaths(home, name), (e: unknown) => e instanceof LocalPlatformError && e.code === LocalErrorCode.invalidName && e.isInputError, JSON.stringify(name));
+      assert.throws(
+        () => busPaths(home, name),
+        (e: unknown) => e instanceof LocalPlatformError && e.code === LocalErrorCode.invalidName && e.isInputError,
+        JSON.stringify(name),
+      );
     }
     assert.equal(busPaths(home, "default").dir, join(home, "buses", "default"));
     assert.equal(busPaths(home, "a-1").dir, join(home, "buses", "a-1"));
@@ -308,13 +414,21 @@ describe("chaos - numbers fit what JetStream and Kubernetes read (int64 or int32
 
   test("stream limits above 2^53 - 1 are refused, the largest exact one passes", () => {
     assert.deepEqual(streamIssues("maxMsgs: 1e300"), ["spec.jetstream.streamConfig.maxMsgs: must be a whole number from -1 to 9007199254740991, got 1e+300"]);
-    assert.deepEqual(streamIssues("maxMsgs: 9223372036854775808"), ["spec.jetstream.streamConfig.maxMsgs: must be a whole number from -1 to 9007199254740991, got 9223372036854776000"]);
-    assert.deepEqual(streamIssues("maxMsgs: 9007199254740992"), ["spec.jetstream.streamConfig.maxMsgs: must be a whole number from -1 to 9007199254740991, got 9007199254740992"]);
+    assert.deepEqual(streamIssues("maxMsgs: 9223372036854775808"), [
+      "spec.jetstream.streamConfig.maxMsgs: must be a whole number from -1 to 9007199254740991, got 9223372036854776000",
+    ]);
+    assert.deepEqual(streamIssues("maxMsgs: 9007199254740992"), [
+      "spec.jetstream.streamConfig.maxMsgs: must be a whole number from -1 to 9007199254740991, got 9007199254740992",
+    ]);
     assert.deepEqual(streamIssues("maxBytes: 1e300"), ["spec.jetstream.streamConfig.maxBytes: must be a whole number from -1 to 9007199254740991, got 1e+300"]);
-    assert.deepEqual(streamIssues("maxBytes: 9007199254740992"), ["spec.jetstream.streamConfig.maxBytes: must be a whole number from -1 to 9007199254740991, got 9007199254740992"]);
+    assert.deepEqual(streamIssues("maxBytes: 9007199254740992"), [
+      "spec.jetstream.streamConfig.maxBytes: must be a whole number from -1 to 9007199254740991, got 9007199254740992",
+    ]);
     assert.deepEqual(streamIssues("maxBytes: 9000000TB"), ['spec.jetstream.streamConfig.maxBytes: is too large, got "9000000TB"']);
     assert.deepEqual(streamIssues("replicas: 1e300"), ["spec.jetstream.streamConfig.replicas: must be between 1 and 5, got 1e+300"]);
-    assert.deepEqual(streamIssues("retention: 1e300"), ["spec.jetstream.streamConfig.retention: must be one of 0 or limits, 1 or interest, 2 or workqueue, got number 1e+300"]);
+    assert.deepEqual(streamIssues("retention: 1e300"), [
+      "spec.jetstream.streamConfig.retention: must be one of 0 or limits, 1 or interest, 2 or workqueue, got number 1e+300",
+    ]);
     assert.deepEqual(streamIssues(`maxMsgs: ${MAX}\nmaxBytes: ${MAX}`), []);
   });
 
@@ -323,8 +437,12 @@ describe("chaos - numbers fit what JetStream and Kubernetes read (int64 or int32
     assert.deepEqual(streamIssues("maxAge: 2562047h47m16.854775807s"), [
       'spec.jetstream.streamConfig.maxAge: must be at most 2562047h (about 292 years), got "2562047h47m16.854775807s"',
     ]);
-    assert.deepEqual(streamIssues("maxAge: 2562048h"), ['spec.jetstream.streamConfig.maxAge: is longer than the longest duration (about 292 years), got "2562048h"']);
-    assert.deepEqual(streamIssues("duplicates: 99999999999h"), ['spec.jetstream.streamConfig.duplicates: is longer than the longest duration (about 292 years), got "99999999999h"']);
+    assert.deepEqual(streamIssues("maxAge: 2562048h"), [
+      'spec.jetstream.streamConfig.maxAge: is longer than the longest duration (about 292 years), got "2562048h"',
+    ]);
+    assert.deepEqual(streamIssues("duplicates: 99999999999h"), [
+      'spec.jetstream.streamConfig.duplicates: is longer than the longest duration (about 292 years), got "99999999999h"',
+    ]);
   });
 
   test("integer fields of the spec are whole numbers within int32 (replicas, priority) or 2^53 - 1", () => {
@@ -333,15 +451,24 @@ describe("chaos - numbers fit what JetStream and Kubernetes read (int64 or int32
       ["spec.jetstream.replicas: must be a whole number from -2147483648 to 2147483647, got 1e+300"],
     );
     assert.deepEqual(issuesOf(bus({ replicas: 2 ** 31 })), ["spec.jetstream.replicas: must be a whole number from -2147483648 to 2147483647, got 2147483648"]);
-    assert.deepEqual(issuesOf(bus({ priority: 2 ** 40 })), ["spec.jetstream.priority: must be a whole number from -2147483648 to 2147483647, got 1099511627776"]);
-    const stan = (native: Record<string, unknown>) => ({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "s" }, spec: { nats: { native } } });
+    assert.deepEqual(issuesOf(bus({ priority: 2 ** 40 })), [
+      "spec.jetstream.priority: must be a whole number from -2147483648 to 2147483647, got 1099511627776",
+    ]);
+    const stan = (native: Record<string, unknown>) => ({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventBus",
+      metadata: { name: "s" },
+      spec: { nats: { native } },
+    });
     assert.deepEqual(issuesOf(stan({ maxMsgs: 1e300 })), ["spec.nats.native.maxMsgs: must be a whole number from 0 to 9007199254740991, got 1e+300"]);
-    assert.deepEqual(issuesOf(stan({ maxSubs: 2 ** 63 })), ["spec.nats.native.maxSubs: must be a whole number from 0 to 9007199254740991, got 9223372036854776000"]);
+    assert.deepEqual(issuesOf(stan({ maxSubs: 2 ** 63 })), [
+      "spec.nats.native.maxSubs: must be a whole number from 0 to 9007199254740991, got 9223372036854776000",
+    ]);
     assert.deepEqual(issuesOf(stan({ maxMsgs: MAX, maxSubs: 0, replicas: 3 })), []);
   });
 
   test("JetStream refuses 1e300 as max_msgs (what up met), and takes the largest values validation passes", async (t) => {
-    let server;
+    let server: Awaited<ReturnType<typeof startNatsServer>>;
     try {
       server = await startNatsServer({ args: ["-js"] });
     } catch (error) {
@@ -395,11 +522,17 @@ describe("chaos - manifest text: linear parsing, duplicate keys still found, a s
       [`${wideManifest(40_000)}metadata: {}\n`, 40_009],
     ];
     for (const [text, line] of cases) {
-      assert.throws(() => readManifests(text, "dup.yaml"), { message: `dup.yaml:${line}: not valid YAML: Map keys must be unique` }, JSON.stringify(text.slice(0, 40)));
+      assert.throws(
+        () => readManifests(text, "dup.yaml"),
+        { message: `dup.yaml:${line}: not valid YAML: Map keys must be unique` },
+        JSON.stringify(text.slice(0, 40)),
+      );
     }
     // Keys equal only as text are different keys, as before: 1 and "1"; non-scalar keys are not compared.
     assert.deepEqual(readManifests('1: a\n"1": b\n', "x.yaml")[0]!.value, { 1: "b" });
-    assert.deepEqual(issuesOf(bus({ streamConfig: "maxMsgs: 1\nmaxMsgs: 2" })), ['spec.jetstream.streamConfig: must be YAML "key: value" lines: Map keys must be unique']);
+    assert.deepEqual(issuesOf(bus({ streamConfig: "maxMsgs: 1\nmaxMsgs: 2" })), [
+      'spec.jetstream.streamConfig: must be YAML "key: value" lines: Map keys must be unique',
+    ]);
   });
 
   test("a text above 3 MiB is refused before it is parsed, with the limit and its size", async () => {
@@ -412,7 +545,10 @@ describe("chaos - manifest text: linear parsing, duplicate keys still found, a s
     assert.equal(readManifests(`${wideManifest(1)}# ${"x".repeat(MAX_MANIFEST_BYTES - wideManifest(1).length - 3)}\n`, "edge.yaml").length, 1);
     const out = await runCliProcess(["validate", "-f", "-"], `${wideManifest(1)}# ${"x".repeat(4 * 1024 * 1024)}\n`);
     assert.equal(out.code, 2);
-    assert.match(out.stderr, /^eventbus: <stdin>: is \d+ bytes \(4\.0 MiB\); a manifest may be at most 3145728 bytes \(3 MiB, the Kubernetes API's request limit\)\n$/);
+    assert.match(
+      out.stderr,
+      /^eventbus: <stdin>: is \d+ bytes \(4\.0 MiB\); a manifest may be at most 3145728 bytes \(3 MiB, the Kubernetes API's request limit\)\n$/,
+    );
   });
 });
 
@@ -436,7 +572,7 @@ describe("chaos - an unusable EVENTBUS_HOME fails up at once, naming the state d
       const paths = busPaths(home, "default");
       await assert.rejects(prepareBusDir(paths), (e: unknown) => {
         assert.ok(e instanceof LocalPlatformError && e.code === LocalErrorCode.stateDir, String(e));
-        assert.match(e.message, new RegExp(`^state dir ${escape(paths.dir)} is not writable ${code.source}; set EVENTBUS_HOME to a writable directory$`));
+        assert.match(e.message, new RegExp(`^state dir ${escapeText(paths.dir)} is not writable ${code.source}; set EVENTBUS_HOME to a writable directory$`));
         return true;
       });
     }
@@ -457,7 +593,7 @@ describe("chaos - an unusable EVENTBUS_HOME fails up at once, naming the state d
   });
 });
 
-function escape(text: string): string {
+function escapeText(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
@@ -465,7 +601,8 @@ describe("chaos - exit codes as documented: bad input is exit 2, at once, with n
   test("eventbus up with a file of two documents exits 2 and creates nothing", async () => {
     const home = await mkdtemp(join(tmpdir(), "eventbus-exit-"));
     try {
-      const doc = (name: string) => `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata:\n  name: ${name}\nspec:\n  jetstream:\n    version: "2.10"\n    replicas: 1\n`;
+      const doc = (name: string) =>
+        `apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata:\n  name: ${name}\nspec:\n  jetstream:\n    version: "2.10"\n    replicas: 1\n`;
       const file = join(home, "two.yaml");
       await writeFile(file, `${doc("one")}---\n${doc("two")}`);
       const run = await runCliProcess(["up", "-f", file], undefined, { env: { EVENTBUS_HOME: home }, timeoutMillis: 60_000 });

@@ -50,7 +50,12 @@ for (const version of ["2.10", "2.11"] as const) {
     test("each event is stored or failed with the stream's reason; the stored ones are exactly what the stream holds", async () => {
       // GIVEN 1,000 events of ~1.3 KB against a 256 KB stream that discards new events
       const results: PublishResult[] = [];
-      const events = Array.from({ length: 1000 }, () => ({ source: "limits", subject: "full", type: "test", data: new TextEncoder().encode(JSON.stringify({ pad: KB })) }));
+      const events = Array.from({ length: 1000 }, () => ({
+        source: "limits",
+        subject: "full",
+        type: "test",
+        data: new TextEncoder().encode(JSON.stringify({ pad: KB })),
+      }));
       // WHEN they are published with a window of 64
       for await (const result of client.publisher({ window: 64 }).publishSettled(events)) results.push(result);
 
@@ -75,7 +80,10 @@ for (const version of ["2.10", "2.11"] as const) {
     test("status and /metrics show the stream at its limit as a problem", async () => {
       const out = await runCliHere(["status", bus.name], { home: bus.home });
       assert.equal(out.code, 1, out.stdout);
-      assert.match(out.stdout, /PROBLEM: stream default is at its maxBytes \(\d+ of 262144 bytes\) and discards new events \(discard: new\): every publish is refused/);
+      assert.match(
+        out.stdout,
+        /PROBLEM: stream default is at its maxBytes \(\d+ of 262144 bytes\) and discards new events \(discard: new\): every publish is refused/,
+      );
       const metricsUrl = (await busStatus(bus.name, { home: bus.home })).metricsUrl!;
       const families = parsePrometheusText(await (await fetch(metricsUrl)).text());
       assert.equal(families.get("eventbus_stream_at_limit")!.samples[0]!.value, 1);
@@ -96,10 +104,12 @@ for (const version of ["2.10", "2.11"] as const) {
       assert.match(raw, version === "2.10" ? /^seq 0, duplicate true$/ : /duplicate message id is in process/);
 
       // WHEN the eventbus publisher sends an event with that id
-      const error = await client.publish({ source: "limits", subject: "full", type: "test", id, data: new TextEncoder().encode("{}") }, { inProcessSettleMillis: 300 }).then(
-        (ack) => assert.fail(`reported ${JSON.stringify(ack)}`),
-        (err: unknown) => err,
-      );
+      const error = await client
+        .publish({ source: "limits", subject: "full", type: "test", id, data: new TextEncoder().encode("{}") }, { inProcessSettleMillis: 300 })
+        .then(
+          (ack) => assert.fail(`reported ${JSON.stringify(ack)}`),
+          (err: unknown) => err,
+        );
       // THEN it is reported not stored, with why
       assert.ok(isPublishFailed(error, PublishFailureReason.notStored), String(error));
       assert.match((error as Error).message, /in process but the event is not in the stream/);
@@ -109,22 +119,47 @@ for (const version of ["2.10", "2.11"] as const) {
     test("eventbus publish --count exits 1 and counts what was not stored, by reason", async () => {
       const out = await runCliHere([
         "publish",
-        "--server", creds.urls.join(","),
-        "--creds", creds.authFile!,
-        "--ca", creds.caFile!,
-        "--source", "cli", "--event", "full",
-        "--data", JSON.stringify({ pad: KB }),
-        "--count", "200",
+        "--server",
+        creds.urls.join(","),
+        "--creds",
+        creds.authFile!,
+        "--ca",
+        creds.caFile!,
+        "--source",
+        "cli",
+        "--event",
+        "full",
+        "--data",
+        JSON.stringify({ pad: KB }),
+        "--count",
+        "200",
       ]);
       assert.equal(out.code, 1, out.stderr);
       assert.match(out.stdout, /^published 200 events \(0 stored, 0 duplicates of stored events, 200 not stored\) in /);
-      assert.match(out.stderr, /200 of 200 events were not stored: 200 stream-full \(e\.g\. event \S+ on default\.cli\.full: not stored: the stream is full: maximum bytes exceeded/);
+      assert.match(
+        out.stderr,
+        /200 of 200 events were not stored: 200 stream-full \(e\.g\. event \S+ on default\.cli\.full: not stored: the stream is full: maximum bytes exceeded/,
+      );
       // Each failure is named for the first few events, the rest only counted.
       assert.equal(out.stderr.split("\n").filter((l) => / not stored: the stream is full/.test(l) && l.startsWith("eventbus: event ")).length, 5);
     });
 
     test("eventbus publish of one event to the full stream exits 1 with the reason", async () => {
-      const out = await runCliHere(["publish", "--server", creds.urls.join(","), "--creds", creds.authFile!, "--ca", creds.caFile!, "--source", "cli", "--event", "one", "-o", "json"]);
+      const out = await runCliHere([
+        "publish",
+        "--server",
+        creds.urls.join(","),
+        "--creds",
+        creds.authFile!,
+        "--ca",
+        creds.caFile!,
+        "--source",
+        "cli",
+        "--event",
+        "one",
+        "-o",
+        "json",
+      ]);
       assert.equal(out.code, 1, out.stderr);
       const line = JSON.parse(out.stdout.trim()) as { fate: string; reason: string; serverCode: number };
       assert.equal(line.fate, "failed");

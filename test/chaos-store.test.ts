@@ -21,7 +21,10 @@ import { healthyStatus, jetstreamManifest, startTestBus, storedIds, type TestBus
 import { parsePrometheusText } from "./helpers/prometheus-text.js";
 
 const manifest = (maxFileStore: string, streamConfig = "maxMsgs: -1") =>
-  jetstreamManifest("store", `version: "2.10"\nreplicas: 3\nauth: basic\npersistence: {volumeSize: 1Gi}\nsettings: "max_file_store: ${maxFileStore}"\nstreamConfig: |\n  ${streamConfig}`);
+  jetstreamManifest(
+    "store",
+    `version: "2.10"\nreplicas: 3\nauth: basic\npersistence: {volumeSize: 1Gi}\nsettings: "max_file_store: ${maxFileStore}"\nstreamConfig: |\n  ${streamConfig}`,
+  );
 
 describe("chaos - the servers' JetStream store fills up (max_file_store 2MB, a stream without maxBytes)", { timeout: 600_000 }, () => {
   let bus: TestBus;
@@ -62,13 +65,19 @@ describe("chaos - the servers' JetStream store fills up (max_file_store 2MB, a s
     const line = JSON.parse(out.stdout.trim()) as { fate: string; reason: string; error: string };
     assert.equal(line.fate, "failed");
     assert.equal(line.reason, "store-exhausted");
-    assert.match(line.error, /^stream default has no leader because the bus's JetStream store is full: the file store of 3 servers at http:\/\/127\.0\.0\.1:\d+, .* is over max_file_store/);
+    assert.match(
+      line.error,
+      /^stream default has no leader because the bus's JetStream store is full: the file store of 3 servers at http:\/\/127\.0\.0\.1:\d+, .* is over max_file_store/,
+    );
   });
 
   test("status and /metrics show the full store as a problem", async () => {
     const out = await runCliHere(["status", bus.name], { home: bus.home });
     assert.equal(out.code, 1, out.stdout);
-    assert.match(out.stdout, /PROBLEM: server eventbus-store-js-\d: its JetStream file store is full \(\d+ of 2097152 bytes\): it refuses every write and its streams cannot elect a leader; raise max_file_store/);
+    assert.match(
+      out.stdout,
+      /PROBLEM: server eventbus-store-js-\d: its JetStream file store is full \(\d+ of 2097152 bytes\): it refuses every write and its streams cannot elect a leader; raise max_file_store/,
+    );
     assert.match(out.stdout, /PROBLEM: stream default has no leader \(the JetStream store of eventbus-store-js-\d.* is full/);
     const metricsUrl = (await busStatus(bus.name, { home: bus.home })).metricsUrl!;
     // The supervisor caches a snapshot for a second: ask until the full store shows.
@@ -84,11 +93,14 @@ describe("chaos - the servers' JetStream store fills up (max_file_store 2MB, a s
   test("the way back: raising max_file_store with eventbus up brings the stream back with every acked event", async () => {
     const progress: string[] = [];
     // Every step says what it saw when it fails: this case has failed once in CI only, without a trace.
-    const up = await upBus({ home: bus.home, manifest: { text: manifest("64MB", "maxMsgs: -1\n  maxBytes: 32MB"), source: "raised.yaml" }, timeoutMillis: 120_000, onProgress: (l) => progress.push(l) }).catch(
-      (error: Error & { detail?: string }) => {
-        throw new Error(`up failed: ${error.message}\n${error.detail ?? ""}\n${progress.join("\n")}`, { cause: error });
-      },
-    );
+    const up = await upBus({
+      home: bus.home,
+      manifest: { text: manifest("64MB", "maxMsgs: -1\n  maxBytes: 32MB"), source: "raised.yaml" },
+      timeoutMillis: 120_000,
+      onProgress: (l) => progress.push(l),
+    }).catch((error: Error & { detail?: string }) => {
+      throw new Error(`up failed: ${error.message}\n${error.detail ?? ""}\n${progress.join("\n")}`, { cause: error });
+    });
     assert.equal(up.action, "updated", progress.join("\n"));
     // up returns once the stream has a leader and a quorum of current replicas; a replica still
     // behind is caught up (or its server restarted) by the supervisor in the background.

@@ -54,7 +54,12 @@ function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliChild {
     lines.push(...parts);
   });
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => (children.delete(child), resolve(code))));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      children.delete(child);
+      resolve(code);
+    }),
+  );
   return {
     lines,
     stderr: () => stderr,
@@ -63,7 +68,8 @@ function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliChild {
     waitForLines: async (count, timeoutMillis = 15_000) => {
       const deadline = Date.now() + timeoutMillis;
       while (lines.length < count) {
-        if (Date.now() > deadline) throw new Error(`waited ${timeoutMillis} ms for ${count} line(s) of eventbus ${args.join(" ")}; got ${lines.length}; stderr: ${stderr}`);
+        if (Date.now() > deadline)
+          throw new Error(`waited ${timeoutMillis} ms for ${count} line(s) of eventbus ${args.join(" ")}; got ${lines.length}; stderr: ${stderr}`);
         if (child.exitCode !== null) throw new Error(`eventbus ${args.join(" ")} exited ${child.exitCode} after ${lines.length} line(s); stderr: ${stderr}`);
         await new Promise((r) => setTimeout(r, 25));
       }
@@ -113,13 +119,29 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
   }
 
   test("publish prints the stream's ack, and subscribe --from start prints the event with Argo's fields", async () => {
-    const published = await run(["publish", "default", "--source", "orders", "--event", "created", "--type", "webhook", "--data", '{"n":1,"text":"hé"}', "-o", "json"]);
+    const published = await run([
+      "publish",
+      "default",
+      "--source",
+      "orders",
+      "--event",
+      "created",
+      "--type",
+      "webhook",
+      "--data",
+      '{"n":1,"text":"hé"}',
+      "-o",
+      "json",
+    ]);
     assert.equal(published.code, 0, published.stderr);
     const [ack] = jsonLines(published.stdout);
     assert.deepEqual(Object.keys(ack!), ["id", "subject", "fate", "stream", "seq", "duplicate", "attempts"]);
     assert.equal(ack!.fate, "stored");
     assert.match(ack!.id as string, ID);
-    assert.deepEqual({ ...ack, id: "", seq: 0 }, { id: "", subject: "default.orders.created", fate: "stored", stream: "default", seq: 0, duplicate: false, attempts: 1 });
+    assert.deepEqual(
+      { ...ack, id: "", seq: 0 },
+      { id: "", subject: "default.orders.created", fate: "stored", stream: "default", seq: 0, duplicate: false, attempts: 1 },
+    );
 
     const subscribed = await run(["subscribe", "default", "--source", "orders", "--event", "created", "--from", "start", "--count", "1", "-o", "json"]);
     assert.equal(subscribed.code, 0, subscribed.stderr);
@@ -176,18 +198,42 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
   });
 
   test("publish --count 5 sends 5 events with their own ids, and subscribe --from start --count 5 gets them in order", async () => {
-    const published = await run(["publish", "default", "--source", "many", "--event", "tick", "--data", '{"k":"v"}', "--count", "5", "--window", "2", "-o", "json"]);
+    const published = await run([
+      "publish",
+      "default",
+      "--source",
+      "many",
+      "--event",
+      "tick",
+      "--data",
+      '{"k":"v"}',
+      "--count",
+      "5",
+      "--window",
+      "2",
+      "-o",
+      "json",
+    ]);
     assert.equal(published.code, 0, published.stderr);
     const acks = jsonLines(published.stdout);
     assert.equal(acks.length, 5);
     assert.equal(new Set(acks.map((a) => a.id)).size, 5);
-    assert.deepEqual(acks.map((a) => a.duplicate), [false, false, false, false, false]);
+    assert.deepEqual(
+      acks.map((a) => a.duplicate),
+      [false, false, false, false, false],
+    );
 
     const subscribed = await run(["subscribe", "default", "--source", "many", "--event", "tick", "--from", "start", "--count", "5", "-o", "json"]);
     assert.equal(subscribed.code, 0, subscribed.stderr);
     const events = jsonLines(subscribed.stdout);
-    assert.deepEqual(events.map((e) => e.id), acks.map((a) => a.id));
-    assert.deepEqual(events.map((e) => e.seq), acks.map((a) => a.seq));
+    assert.deepEqual(
+      events.map((e) => e.id),
+      acks.map((a) => a.id),
+    );
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      acks.map((a) => a.seq),
+    );
     assert.equal(await messagesOn("default.many.tick"), 5);
 
     // Table output of many events is one summary line; --rate paces them (4 events at 20/s take >= 150 ms)
@@ -214,7 +260,22 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
 
   test("--sensor, --trigger and --dependency subscribe through Argo's durable consumer group-<fnv32a>, made as Argo's sensor makes it", async () => {
     await run(["publish", "--source", "sensors", "--event", "fired", "--data", '{"n":0}']);
-    const flags = ["--source", "sensors", "--event", "fired", "--sensor", "orders-sensor", "--trigger", "notify", "--dependency", "order-created", "--count", "1", "-o", "json"];
+    const flags = [
+      "--source",
+      "sensors",
+      "--event",
+      "fired",
+      "--sensor",
+      "orders-sensor",
+      "--trigger",
+      "notify",
+      "--dependency",
+      "order-created",
+      "--count",
+      "1",
+      "-o",
+      "json",
+    ];
     // Argo's sensor binds its durable with DeliverNew (argoproj/argo-events pkg/eventbus/jetstream/sensor/trigger_conn.go),
     // and nats.go refuses one with another deliver policy (nats-io/nats.go js.go, checkConfig): no other start is made.
     const jsm = await jetstreamManager(nc);
@@ -224,11 +285,16 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     await assert.rejects(jsm.consumers.info("default", "group-3010683757"), /consumer not found/);
 
     const firstRun = run(["subscribe", "default", ...flags]);
-    for (let i = 0; i < 200 && !(await jsm.consumers.info("default", "group-3010683757").catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 200 && !(await jsm.consumers.info("default", "group-3010683757").catch(() => undefined)); i++)
+      await new Promise((r) => setTimeout(r, 25));
     await run(["publish", "--source", "sensors", "--event", "fired", "--data", '{"n":1}']);
     const first = await firstRun;
     assert.equal(first.code, 0, first.stderr);
-    assert.deepEqual(jsonLines(first.stdout).map((e) => e.data), [{ n: 1 }], "only new events");
+    assert.deepEqual(
+      jsonLines(first.stdout).map((e) => e.data),
+      [{ n: 1 }],
+      "only new events",
+    );
 
     // FNV-1a 32 of "orders-sensor-notify-order-created", as Go's hash/fnv computes it
     const consumer = await jsm.consumers.info("default", "group-3010683757");
@@ -242,19 +308,40 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     await run(["publish", "--source", "sensors", "--event", "fired", "--data", '{"n":2}']);
     const second = await run(["subscribe", "default", ...flags]);
     assert.equal(second.code, 0, second.stderr);
-    assert.deepEqual(jsonLines(second.stdout).map((e) => e.data), [{ n: 2 }]);
+    assert.deepEqual(
+      jsonLines(second.stdout).map((e) => e.data),
+      [{ n: 2 }],
+    );
   });
 
   test("subscribe --no-ack never acks: the event comes again after --ack-wait", async () => {
     const published = jsonLines((await run(["publish", "--source", "noack", "--event", "once", "--data", '"again"', "-o", "json"])).stdout)[0]!;
     const started = Date.now();
-    const subscribed = await run(["subscribe", "--source", "noack", "--event", "once", "--from", "start", "--no-ack", "--ack-wait", "1s", "--count", "2", "-o", "json"]);
+    const subscribed = await run([
+      "subscribe",
+      "--source",
+      "noack",
+      "--event",
+      "once",
+      "--from",
+      "start",
+      "--no-ack",
+      "--ack-wait",
+      "1s",
+      "--count",
+      "2",
+      "-o",
+      "json",
+    ]);
     assert.equal(subscribed.code, 0, subscribed.stderr);
     const events = jsonLines(subscribed.stdout);
-    assert.deepEqual(events.map((e) => [e.id, e.deliveryCount, e.redelivered]), [
-      [published.id, 1, false],
-      [published.id, 2, true],
-    ]);
+    assert.deepEqual(
+      events.map((e) => [e.id, e.deliveryCount, e.redelivered]),
+      [
+        [published.id, 1, false],
+        [published.id, 2, true],
+      ],
+    );
     assert.ok(Date.now() - started >= 900, "the second delivery waited for the ack wait");
   });
 
@@ -264,15 +351,27 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     const cases: [string[], RegExp][] = [
       [["publish", "--source", "a.b", "--event", "e"], /^eventbus: --source: must be a single NATS subject token and must not contain "\." .*got "a\.b"/],
       [["publish", "--source", "s", "--event", "x y"], /^eventbus: --event: .*whitespace/],
-      [["publish", "--source", "s", "--event", "e", "--data", "not json"], /^eventbus: --data: is not JSON \(content type application\/json\); use --content-type for other data\n$/],
+      [
+        ["publish", "--source", "s", "--event", "e", "--data", "not json"],
+        /^eventbus: --data: is not JSON \(content type application\/json\); use --content-type for other data\n$/,
+      ],
       [["publish", "--source", "s", "--event", "e", "--count", "0"], /^eventbus: --count: must be a whole number >= 1, got "0"/],
       [["publish", "--source", "s", "--event", "e", "--timeout", "soon"], /^eventbus: --timeout: must be a duration such as 72h/],
       [["publish", "--source", "s", "--event", "e", "--timeout", "0s"], /^eventbus: --timeout: must be longer than 0/],
-      [["publish", "default", "--server", "nats://127.0.0.1:4222", "--source", "s", "--event", "e"], /^eventbus: give only one of BUS \(a local bus name\), --server and --config; got BUS \(default\) and --server/],
+      [
+        ["publish", "default", "--server", "nats://127.0.0.1:4222", "--source", "s", "--event", "e"],
+        /^eventbus: give only one of BUS \(a local bus name\), --server and --config; got BUS \(default\) and --server/,
+      ],
       [["publish", "--server", "nats://127.0.0.1:4222", "--config", "{}", "--source", "s", "--event", "e"], /give only one of .*got --server and --config/],
       [["publish", "--server", "http://x", "--source", "s", "--event", "e"], /^eventbus: --server: must use the nats:\/\/ or tls:\/\/ scheme/],
-      [["publish", "--creds", badAuth, "--source", "s", "--event", "e"], /^eventbus: --creds: a local bus \(default\) is reached with its own credentials and CA/],
-      [["publish", "--server", creds.urls.join(","), "--creds", badAuth, "--source", "s", "--event", "e"], /^eventbus: --creds .*no-password\.yaml: password: missing\n$/],
+      [
+        ["publish", "--creds", badAuth, "--source", "s", "--event", "e"],
+        /^eventbus: --creds: a local bus \(default\) is reached with its own credentials and CA/,
+      ],
+      [
+        ["publish", "--server", creds.urls.join(","), "--creds", badAuth, "--source", "s", "--event", "e"],
+        /^eventbus: --creds .*no-password\.yaml: password: missing\n$/,
+      ],
       [["publish", "--config", "{nope", "--source", "s", "--event", "e"], /^eventbus: --config: is not valid JSON\n$/],
       [["publish", "--config", '{"jetstream":{}}', "--source", "s", "--event", "e"], /^eventbus: jetstream\.url: missing: one or more nats:\/\/ URLs/],
       [["subscribe", "--source", "s", "--event", "e", "--sensor", "x"], /^eventbus: --trigger, --dependency: --sensor, --trigger and --dependency go together/],
@@ -303,10 +402,13 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     assert.equal((await run(["publish", "--source", "big", "--event", "blob", "--content-type", "application/octet-stream", "--data", `@${big}`])).code, 0);
     assert.equal((await run(["publish", "--source", "big", "--event", "blob", "--content-type", "text/plain", "--data", "-"], "line 1\nline 2")).code, 0);
     const events = jsonLines((await run(["subscribe", "--source", "big", "--event", "blob", "--from", "start", "--count", "2", "-o", "json"])).stdout);
-    assert.deepEqual(events.map((e) => [e.datacontenttype, e.data, e.dataEncoding]), [
-      ["application/octet-stream", "/wBB", "base64"],
-      ["text/plain", "line 1\nline 2", undefined],
-    ]);
+    assert.deepEqual(
+      events.map((e) => [e.datacontenttype, e.data, e.dataEncoding]),
+      [
+        ["application/octet-stream", "/wBB", "base64"],
+        ["text/plain", "line 1\nline 2", undefined],
+      ],
+    );
     const table = await run(["subscribe", "--source", "big", "--event", "blob", "--from", String(events[1]!.seq), "--count", "1"]);
     assert.match(table.stdout, / line 1\\nline 2\n$/, "a table line stays one line");
   });
@@ -341,7 +443,21 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     const sysAuth = join(bus.home, "sys-auth.yaml");
     await writeFile(sysAuth, `username: ${secrets.credentials.systemUser}\npassword: ${secrets.credentials.systemPassword}\n`, { mode: 0o600 });
     const started = Date.now();
-    const result = await run(["publish", "--server", creds.urls.join(","), "--ca", creds.caFile!, "--creds", sysAuth, "--source", "s", "--event", "e", "-o", "json"]);
+    const result = await run([
+      "publish",
+      "--server",
+      creds.urls.join(","),
+      "--ca",
+      creds.caFile!,
+      "--creds",
+      sysAuth,
+      "--source",
+      "s",
+      "--event",
+      "e",
+      "-o",
+      "json",
+    ]);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /not stored: JetStream not enabled for account: this user's account has no JetStream/);
     assert.equal(jsonLines(result.stdout)[0]!.reason, "no-jetstream");
@@ -393,7 +509,21 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
 
   test("--config takes Argo's status.config (JSON, base64, @FILE or $EVENTBUS_CONFIG) with --creds", async () => {
     const json = JSON.stringify(creds.statusConfig);
-    const inline = await run(["publish", "--config", json, "--creds", creds.authFile!, "--ca", creds.caFile!, "--source", "config", "--event", "json", "-o", "json"]);
+    const inline = await run([
+      "publish",
+      "--config",
+      json,
+      "--creds",
+      creds.authFile!,
+      "--ca",
+      creds.caFile!,
+      "--source",
+      "config",
+      "--event",
+      "json",
+      "-o",
+      "json",
+    ]);
     assert.equal(inline.code, 0, inline.stderr);
     assert.equal(jsonLines(inline.stdout)[0]!.subject, "default.config.json");
 
@@ -409,10 +539,29 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     assert.match(missing.stderr, /jetstream\.accessSecret: the bus needs credentials \(Secret eventbus-default-js-client-auth, key client-auth\)/);
 
     // As in an Argo Events pod: no BUS, no --server, no --config, only the environment
-    const pod = spawnCli(["subscribe", "--source", "config", "--event", "json", "--from", "start", "--count", "1", "--creds", creds.authFile!, "--ca", creds.caFile!, "-o", "json"], {
-      EVENTBUS_CONFIG: Buffer.from(json).toString("base64"),
-      EVENTBUS_HOME: join(bus.home, "no-buses-here"),
-    });
+    const pod = spawnCli(
+      [
+        "subscribe",
+        "--source",
+        "config",
+        "--event",
+        "json",
+        "--from",
+        "start",
+        "--count",
+        "1",
+        "--creds",
+        creds.authFile!,
+        "--ca",
+        creds.caFile!,
+        "-o",
+        "json",
+      ],
+      {
+        EVENTBUS_CONFIG: Buffer.from(json).toString("base64"),
+        EVENTBUS_HOME: join(bus.home, "no-buses-here"),
+      },
+    );
     assert.equal(await pod.exited, 0, pod.stderr());
     assert.equal((JSON.parse(pod.lines[0]!) as { id: unknown }).id, jsonLines(inline.stdout)[0]!.id);
   });
@@ -422,7 +571,12 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     const acks = jsonLines((await run(["publish", "--source", "info", "--event", "count", "--count", "3", "-o", "json"])).stdout);
     const info = await run(["stream", "info", "default", "-o", "json"]);
     assert.equal(info.code, 0, info.stderr);
-    const summary = JSON.parse(info.stdout) as { name: string; subjects: string[]; config: { maxAge: string; replicas: number }; state: { messages: number; lastSeq: number; lastTime: string } };
+    const summary = JSON.parse(info.stdout) as {
+      name: string;
+      subjects: string[];
+      config: { maxAge: string; replicas: number };
+      state: { messages: number; lastSeq: number; lastTime: string };
+    };
     assert.equal(summary.name, "default");
     assert.deepEqual(summary.subjects, ["default.*.*"]);
     assert.deepEqual([summary.config.maxAge, summary.config.replicas], ["168h", 1]);
@@ -467,7 +621,10 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     const outcome = JSON.parse(fromManifest.stdout) as { action: string; changes: string[]; config: { maxMsgs: number; maxAge: string } };
     assert.equal(outcome.action, "updated");
     assert.deepEqual([outcome.config.maxMsgs, outcome.config.maxAge], [70_000, "24h"]);
-    assert.deepEqual(outcome.changes.map((c) => c.split(":")[0]), ["max_msgs", "max_age"]);
+    assert.deepEqual(
+      outcome.changes.map((c) => c.split(":")[0]),
+      ["max_msgs", "max_age"],
+    );
     assert.equal(await maxMsgs(), 70_000);
 
     const invalid = await run(["stream", "apply", "default", "-f", "-"], "maxAge: forever\nreplicas: 3\n");
@@ -485,11 +642,21 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     const connection = ["--server", creds.urls.join(","), "--ca", creds.caFile!, "--creds", creds.authFile!];
     const json = await run(["status", ...connection, "--monitor", monitors, "-o", "json"]);
     assert.equal(json.code, 0, json.stderr);
-    const snapshot = JSON.parse(json.stdout) as { servers: { reachable: boolean; healthy: boolean; version: string }[]; stream: { name: string; state: { messages: number; lastSeq: number } }; problems: string[] };
-    assert.deepEqual(snapshot.servers.map((s) => [s.reachable, s.healthy, s.version]), [[true, true, "2.10.29"]]);
+    const snapshot = JSON.parse(json.stdout) as {
+      servers: { reachable: boolean; healthy: boolean; version: string }[];
+      stream: { name: string; state: { messages: number; lastSeq: number } };
+      problems: string[];
+    };
+    assert.deepEqual(
+      snapshot.servers.map((s) => [s.reachable, s.healthy, s.version]),
+      [[true, true, "2.10.29"]],
+    );
     assert.deepEqual(snapshot.problems, []);
     const info = await (await jetstreamManager(nc)).streams.info("default");
-    assert.deepEqual([snapshot.stream.name, snapshot.stream.state.messages, snapshot.stream.state.lastSeq], ["default", info.state.messages, info.state.last_seq]);
+    assert.deepEqual(
+      [snapshot.stream.name, snapshot.stream.state.messages, snapshot.stream.state.lastSeq],
+      ["default", info.state.messages, info.state.last_seq],
+    );
     assert.ok(!(json.stdout + json.stderr).includes(creds.password!), "no secret in the output");
 
     // Without monitoring endpoints, the servers' part says how to get it instead of failing
@@ -500,13 +667,19 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     assert.match(text.stdout, /\nSTREAM\s+MESSAGES\s+BYTES/);
 
     // Through the system account, the servers come from $SYS requests; a client user cannot make them
-    const stored = JSON.parse(await readFile(join(bus.home, "buses", bus.name, "secrets", "credentials.json"), "utf8")) as { systemUser: string; systemPassword: string };
+    const stored = JSON.parse(await readFile(join(bus.home, "buses", bus.name, "secrets", "credentials.json"), "utf8")) as {
+      systemUser: string;
+      systemPassword: string;
+    };
     const systemAuth = join(bus.home, "system-auth.yaml");
     await writeFile(systemAuth, `username: ${stored.systemUser}\npassword: ${stored.systemPassword}\n`, { mode: 0o600 });
     const viaSystem = await run(["status", ...connection, "--system-creds", systemAuth, "-o", "json"]);
     assert.equal(viaSystem.code, 0, viaSystem.stderr);
     const seen = JSON.parse(viaSystem.stdout) as typeof snapshot & { jetstream: { peers: unknown[] }; serversNote?: string };
-    assert.deepEqual(seen.servers.map((s) => [s.reachable, s.healthy, s.version]), [[true, true, "2.10.29"]]);
+    assert.deepEqual(
+      seen.servers.map((s) => [s.reachable, s.healthy, s.version]),
+      [[true, true, "2.10.29"]],
+    );
     assert.equal(seen.serversNote, undefined);
     assert.ok(!viaSystem.stdout.includes(stored.systemPassword), "no secret in the output");
     const notSystem = await run(["status", ...connection, "--system-creds", creds.authFile!]);

@@ -29,7 +29,11 @@ describe("cli - status of an EventBus in Kubernetes", { timeout: 120_000 }, () =
     admin = new KubeClient(fromKubeconfig(api.kubeconfigPath));
     await admin.apply(eventBusCrd() as unknown as Parameters<KubeClient["apply"]>[0]);
     await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-    await waitFor("the EventBus CRD to be served", async () => ((await api.request("GET", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus`)).status === 200 ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
+    await waitFor(
+      "the EventBus CRD to be served",
+      async () => ((await api.request("GET", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus`)).status === 200 ? true : undefined),
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
   });
 
   after(async () => {
@@ -38,12 +42,20 @@ describe("cli - status of an EventBus in Kubernetes", { timeout: 120_000 }, () =
   });
 
   const setStatus = async (name: string, status: unknown) => {
-    const res = await api.request("PATCH", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus/${name}/status`, { body: { status }, contentType: "application/merge-patch+json" });
+    const res = await api.request("PATCH", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus/${name}/status`, {
+      body: { status },
+      contentType: "application/merge-patch+json",
+    });
     assert.equal(res.status, 200, res.text);
   };
 
   test("conditions and status.config are shown, a False condition is a problem with exit 1, a missing bus exits 1 naming where it looked", async () => {
-    await admin.apply({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "default", namespace: NS }, spec: { jetstream: { version: "2.10", replicas: 3 } } });
+    await admin.apply({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventBus",
+      metadata: { name: "default", namespace: NS },
+      spec: { jetstream: { version: "2.10", replicas: 3 } },
+    });
     const kube = ["--kube", "-n", NS, "--kubeconfig", api.kubeconfigPath];
 
     // Not reconciled yet: no conditions
@@ -51,7 +63,13 @@ describe("cli - status of an EventBus in Kubernetes", { timeout: 120_000 }, () =
     assert.equal(fresh.code, 1, fresh.stderr);
     assert.match(fresh.stdout, /^eventbus events\/default: not ready\nPROBLEM: no conditions yet: the controller has not reconciled the bus\n/);
 
-    const config = { jetstream: { url: "nats://eventbus-default-stan-svc.events.svc:4222", accessSecret: { name: "eventbus-default-js-client-auth", key: "client-auth" }, streamConfig: "" } };
+    const config = {
+      jetstream: {
+        url: "nats://eventbus-default-stan-svc.events.svc:4222",
+        accessSecret: { name: "eventbus-default-js-client-auth", key: "client-auth" },
+        streamConfig: "",
+      },
+    };
     const at = "2026-11-26T00:00:00Z";
     await setStatus("default", {
       phase: "Running",
@@ -64,17 +82,35 @@ describe("cli - status of an EventBus in Kubernetes", { timeout: 120_000 }, () =
     const degraded = await run(["status", "default", ...kube]);
     assert.equal(degraded.code, 1);
     assert.match(degraded.stdout, /^eventbus events\/default: not ready, phase Running\nPROBLEM: condition Ready is False \(NotReady\): 1\/3 servers ready\n/);
-    assert.match(degraded.stdout, /\nCONDITION\s+STATUS\s+REASON\s+MESSAGE\s+SINCE\nDeployed\s+True\s+Succeeded\s+2026-11-26T00:00:00Z\nReady\s+False\s+NotReady\s+1\/3 servers ready\s+2026-11-26T00:00:00Z\n/);
+    assert.match(
+      degraded.stdout,
+      /\nCONDITION\s+STATUS\s+REASON\s+MESSAGE\s+SINCE\nDeployed\s+True\s+Succeeded\s+2026-11-26T00:00:00Z\nReady\s+False\s+NotReady\s+1\/3 servers ready\s+2026-11-26T00:00:00Z\n/,
+    );
 
-    await setStatus("default", { conditions: [
-      { type: "Deployed", status: "True", reason: "Succeeded", lastTransitionTime: at },
-      { type: "Ready", status: "True", reason: "Ready", message: "3/3 servers ready", lastTransitionTime: at },
-    ] });
+    await setStatus("default", {
+      conditions: [
+        { type: "Deployed", status: "True", reason: "Succeeded", lastTransitionTime: at },
+        { type: "Ready", status: "True", reason: "Ready", message: "3/3 servers ready", lastTransitionTime: at },
+      ],
+    });
     const ready = await run(["status", "default", ...kube, "-o", "json"]);
     assert.equal(ready.code, 0, ready.stderr);
-    const shown = JSON.parse(ready.stdout) as { namespace: string; name: string; phase: string; problems: string[]; conditions: { type: string; status: string }[]; config: unknown };
+    const shown = JSON.parse(ready.stdout) as {
+      namespace: string;
+      name: string;
+      phase: string;
+      problems: string[];
+      conditions: { type: string; status: string }[];
+      config: unknown;
+    };
     assert.deepEqual([shown.namespace, shown.name, shown.phase, shown.problems], [NS, "default", "Running", []]);
-    assert.deepEqual(shown.conditions.map((c) => [c.type, c.status]), [["Deployed", "True"], ["Ready", "True"]]);
+    assert.deepEqual(
+      shown.conditions.map((c) => [c.type, c.status]),
+      [
+        ["Deployed", "True"],
+        ["Ready", "True"],
+      ],
+    );
     assert.deepEqual(shown.config, config);
 
     const missing = await run(["status", "nope", ...kube]);

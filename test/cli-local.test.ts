@@ -22,10 +22,15 @@ after(async () => {
 
 function cli(args: string[], stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, ["--import", "tsx", main, ...args], { cwd: root, env: { ...process.env, EVENTBUS_HOME: home } }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== "number") return reject(error);
-      resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      ["--import", "tsx", main, ...args],
+      { cwd: root, env: { ...process.env, EVENTBUS_HOME: home } },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== "number") return reject(error);
+        resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr });
+      },
+    );
     child.stdin?.end(stdin);
   });
 }
@@ -62,13 +67,26 @@ describe("cli - the local platform", () => {
 
     const status = await cli(["status", "clibus", "-o", "json"]);
     assert.equal(status.code, 0);
-    const report = JSON.parse(status.stdout) as { healthy: boolean; servers: { phase: string }[]; streams: { name: string }[]; persistent: boolean; problems: string[]; consumers: unknown[] };
+    const report = JSON.parse(status.stdout) as {
+      healthy: boolean;
+      servers: { phase: string }[];
+      streams: { name: string }[];
+      persistent: boolean;
+      problems: string[];
+      consumers: unknown[];
+    };
     assert.equal(report.healthy, true);
     // The bus's snapshot: nothing needs attention, and no sensor consumes yet.
     assert.deepEqual(report.problems, []);
     assert.deepEqual(report.consumers, []);
-    assert.deepEqual(report.servers.map((s) => s.phase), ["healthy", "healthy", "healthy"]);
-    assert.deepEqual(report.streams.map((s) => s.name), ["default"]);
+    assert.deepEqual(
+      report.servers.map((s) => s.phase),
+      ["healthy", "healthy", "healthy"],
+    );
+    assert.deepEqual(
+      report.streams.map((s) => s.name),
+      ["default"],
+    );
     const text = await cli(["status", "clibus"]);
     assert.match(text.stdout, /^bus clibus: healthy, 3 server\(s\), version 2\.10 \(nats-server 2\.10\.29\), generation 1/);
     assert.match(text.stdout, /\nmetrics: http:\/\/127\.0\.0\.1:\d+\/metrics \(Prometheus text\)\n/);
@@ -100,7 +118,10 @@ describe("cli - the local platform", () => {
     assert.match(refused.stderr, /--purge deletes every message, credential and certificate of bus clibus; add --yes to confirm/);
 
     // logs --follow prints what the servers write from now on: here, their lame-duck shutdown
-    const follower = spawn(process.execPath, ["--import", "tsx", main, "logs", "clibus", "--follow", "--tail", "0"], { cwd: root, env: { ...process.env, EVENTBUS_HOME: home } });
+    const follower = spawn(process.execPath, ["--import", "tsx", main, "logs", "clibus", "--follow", "--tail", "0"], {
+      cwd: root,
+      env: { ...process.env, EVENTBUS_HOME: home },
+    });
     let followed = "";
     follower.stdout.on("data", (chunk: Buffer) => (followed += chunk.toString()));
     const followerExited = new Promise<number | null>((r) => follower.once("exit", (code) => r(code)));
@@ -137,7 +158,11 @@ describe("cli - the local platform", () => {
 
   test("up --foreground keeps the supervisor attached and Ctrl-C stops the bus", async () => {
     const manifest = MANIFEST.replace("clibus", "fg").replace("replicas: 3", "replicas: 1");
-    const child = spawn(process.execPath, ["--import", "tsx", main, "up", "-f", "-", "--foreground"], { cwd: root, env: { ...process.env, EVENTBUS_HOME: home }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", main, "up", "-f", "-", "--foreground"], {
+      cwd: root,
+      env: { ...process.env, EVENTBUS_HOME: home },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     child.stdin.end(manifest);
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

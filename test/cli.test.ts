@@ -55,14 +55,20 @@ describe("cli validate", () => {
   });
 
   test("an unknown field is a warning (exit 0), and an issue with --strict (exit 2)", async () => {
-    const typo = await file("typo.yaml", "apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: t}\nspec: {jetstream: {version: latest, replica: 3}}\n");
+    const typo = await file(
+      "typo.yaml",
+      "apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: t}\nspec: {jetstream: {version: latest, replica: 3}}\n",
+    );
     const lenient = await cli(["validate", "-f", typo]);
     assert.equal(lenient.code, 0, lenient.stderr);
     assert.equal(lenient.stdout, "EventBus/t: valid (jetstream)\n");
     assert.match(lenient.stderr, /^warning: spec\.jetstream\.replica: unknown field; did you mean "replicas"\?/);
     const strict = await cli(["validate", "-f", typo, "--strict"]);
     assert.equal(strict.code, 2);
-    assert.match(strict.stderr, /^spec\.jetstream\.replica: unknown field; did you mean "replicas"\?; ignored, as Argo Events ignores it\n1 issue found; nothing was applied\n$/);
+    assert.match(
+      strict.stderr,
+      /^spec\.jetstream\.replica: unknown field; did you mean "replicas"\?; ignored, as Argo Events ignores it\n1 issue found; nothing was applied\n$/,
+    );
   });
 
   test("multi-document input from stdin: each document is validated and named", async () => {
@@ -76,10 +82,30 @@ describe("cli validate", () => {
   test("--output json is a list of documents with their issues", async () => {
     const run = await cli(["validate", "-f", await file("bad2.yaml", BAD), "-o", "json"]);
     assert.equal(run.code, 2);
-    const data = JSON.parse(run.stdout) as { document: number; name: string; valid: boolean; issues: { path: string; code: string }[]; warnings: { path: string; code: string }[] }[];
+    const data = JSON.parse(run.stdout) as {
+      document: number;
+      name: string;
+      valid: boolean;
+      issues: { path: string; code: string }[];
+      warnings: { path: string; code: string }[];
+    }[];
     assert.deepEqual(
-      data.map((d) => ({ document: d.document, name: d.name, valid: d.valid, issues: d.issues.map((i) => `${i.code} ${i.path}`), warnings: d.warnings.map((i) => `${i.code} ${i.path}`) })),
-      [{ document: 1, name: "EventBus/default", valid: false, issues: ["invalid_value spec.jetstream.replicas"], warnings: ["unknown_field spec.jetstream.replica"] }],
+      data.map((d) => ({
+        document: d.document,
+        name: d.name,
+        valid: d.valid,
+        issues: d.issues.map((i) => `${i.code} ${i.path}`),
+        warnings: d.warnings.map((i) => `${i.code} ${i.path}`),
+      })),
+      [
+        {
+          document: 1,
+          name: "EventBus/default",
+          valid: false,
+          issues: ["invalid_value spec.jetstream.replicas"],
+          warnings: ["unknown_field spec.jetstream.replica"],
+        },
+      ],
     );
   });
 
@@ -88,7 +114,10 @@ describe("cli validate", () => {
     assert.equal(run.code, 0, run.stderr);
     const manifest = parse(run.stdout) as { spec: { jetstream: Record<string, unknown> } };
     assert.equal(manifest.spec.jetstream.maxPayload, "1MB");
-    assert.equal(manifest.spec.jetstream.streamConfig, "maxMsgs: 50000\nmaxAge: 24h\nmaxBytes: -1\nreplicas: 1\nduplicates: 5m\nretention: 0 # limits\ndiscard: 0 # old\n");
+    assert.equal(
+      manifest.spec.jetstream.streamConfig,
+      "maxMsgs: 50000\nmaxAge: 24h\nmaxBytes: -1\nreplicas: 1\nduplicates: 5m\nretention: 0 # limits\ndiscard: 0 # old\n",
+    );
     const again = await cli(["validate", "-f", "-", "--defaults"], run.stdout);
     assert.equal(again.stdout, run.stdout, "defaults are a fixed point");
   });
@@ -146,7 +175,10 @@ describe("cli lint", () => {
     assert.equal(run.code, 0);
     const [report] = JSON.parse(run.stdout) as { profile: string; findings: { rule: string; severity: string }[] }[];
     assert.equal(report!.profile, "development");
-    assert.deepEqual(report!.findings.map((f) => `${f.severity} ${f.rule}`), ["info persistence-missing", "info auth-none"]);
+    assert.deepEqual(
+      report!.findings.map((f) => `${f.severity} ${f.rule}`),
+      ["info persistence-missing", "info auth-none"],
+    );
   });
 
   test("an invalid manifest exits 2 with its issues; an unknown profile is refused", async () => {

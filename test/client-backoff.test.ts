@@ -9,14 +9,24 @@ test("client backoff - delays double from the first delay up to the cap, stretch
     [0, 1, 2, 3, 4, 10, 200].map((a) => backoffDelay(policy, a, () => 0)),
     [100, 200, 400, 800, 1000, 1000, 1000],
   );
-  assert.equal(backoffDelay(policy, 0, () => 0.999), 150);
-  assert.equal(backoffDelay(policy, 9, () => 1), 1500);
+  assert.equal(
+    backoffDelay(policy, 0, () => 0.999),
+    150,
+  );
+  assert.equal(
+    backoffDelay(policy, 9, () => 1),
+    1500,
+  );
 });
 
 test("client backoff - the reconnect delay grows with the time since the disconnection, capped, with one jitter draw per disconnection", () => {
   let now = 1_000_000;
   const draws = [0.5, 0];
-  const delay = new ReconnectDelay(DEFAULT_BACKOFF, () => now, () => draws.shift() ?? 0);
+  const delay = new ReconnectDelay(
+    DEFAULT_BACKOFF,
+    () => now,
+    () => draws.shift() ?? 0,
+  );
   assert.equal(delay.delay(), DEFAULT_BACKOFF.initialMillis, "before any disconnection: the first delay");
   delay.disconnected();
   const factor = 1 + DEFAULT_BACKOFF.jitter * 0.5;

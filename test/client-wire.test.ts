@@ -103,7 +103,10 @@ describe("client wire - encode", () => {
     ];
     for (const [patch, field] of cases) {
       const err = catchError(() => encodeEvent({ ...FIXED, data: 1, ...patch } as never));
-      assert.ok(err instanceof InvalidEventError, JSON.stringify(patch, (_k, v) => (typeof v === "bigint" ? String(v) : v)));
+      assert.ok(
+        err instanceof InvalidEventError,
+        JSON.stringify(patch, (_k, v) => (typeof v === "bigint" ? String(v) : v)),
+      );
       assert.equal(err.field, field);
       assert.doesNotMatch(err.message, /SECRET/);
     }
@@ -166,7 +169,10 @@ describe("client wire - decode", () => {
         token,
         token,
         fc.string({ minLength: 1 }).filter((s) => !/\p{Cc}/u.test(s)),
-        fc.option(fc.string({ minLength: 1 }).filter((s) => !/\p{Cc}/u.test(s)), { nil: undefined }),
+        fc.option(
+          fc.string({ minLength: 1 }).filter((s) => !/\p{Cc}/u.test(s)),
+          { nil: undefined },
+        ),
         fc.date({ min: new Date("1970-01-01T00:00:00Z"), max: new Date("9999-12-31T23:59:59Z"), noInvalidDate: true }),
         fc.jsonValue(),
         fc.constantFrom(...Object.values(DataField)),
@@ -195,13 +201,19 @@ describe("client wire - decode", () => {
 
   it("client wire - property: decode never throws anything but InvalidEventError", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue().map((v) => JSON.stringify(v) ?? ""), fc.string()), (body) => {
-        try {
-          decodeEvent("default.a.b", {}, body);
-        } catch (err) {
-          assert.ok(err instanceof InvalidEventError, String(err));
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.jsonValue().map((v) => JSON.stringify(v) ?? ""),
+          fc.string(),
+        ),
+        (body) => {
+          try {
+            decodeEvent("default.a.b", {}, body);
+          } catch (err) {
+            assert.ok(err instanceof InvalidEventError, String(err));
+          }
+        },
+      ),
     );
   });
 });
@@ -227,7 +239,11 @@ describe("client wire - consumer names", () => {
 
 describe("client wire - config", () => {
   const statusConfig: BusCredentials["statusConfig"] = {
-    jetstream: { url: "nats://127.0.0.1:4222,nats://127.0.0.1:4223", accessSecret: { name: "eventbus-default-js-client-auth", key: "client-auth" }, streamConfig: "maxAge: 72h\n" },
+    jetstream: {
+      url: "nats://127.0.0.1:4222,nats://127.0.0.1:4223",
+      accessSecret: { name: "eventbus-default-js-client-auth", key: "client-auth" },
+      streamConfig: "maxAge: 72h\n",
+    },
   };
 
   it("client wire - reads the statusConfig that `eventbus credentials` prints, as an object, as JSON and as Argo's base64 env var", () => {
@@ -241,35 +257,64 @@ describe("client wire - config", () => {
     assert.deepEqual(busConfigFromObject(statusConfig), expected);
     assert.deepEqual(parseEventBusConfig(JSON.stringify(statusConfig)), expected);
     assert.deepEqual(parseEventBusConfig(Buffer.from(JSON.stringify(statusConfig)).toString("base64")), expected);
-    assert.deepEqual(parseEventBusConfig('{"jetstream":{"url":"nats://h"}}'), { kind: "jetstream", url: "nats://h", urls: ["nats://h:4222"], streamConfig: "" });
+    assert.deepEqual(parseEventBusConfig('{"jetstream":{"url":"nats://h"}}'), {
+      kind: "jetstream",
+      url: "nats://h",
+      urls: ["nats://h:4222"],
+      streamConfig: "",
+    });
   });
 
   it("client wire - reads a NATS Streaming config", () => {
-    assert.deepEqual(parseEventBusConfig('{"nats":{"url":"nats://eventbus-default-stan-svc:4222","clusterID":"eventbus-default","auth":"token","accessSecret":{"name":"eventbus-default-client","key":"client-auth"}}}'), {
-      kind: "stan",
-      url: "nats://eventbus-default-stan-svc:4222",
-      urls: ["nats://eventbus-default-stan-svc:4222"],
-      clusterId: "eventbus-default",
-      auth: "token",
-      accessSecret: { name: "eventbus-default-client", key: "client-auth" },
-    });
+    assert.deepEqual(
+      parseEventBusConfig(
+        '{"nats":{"url":"nats://eventbus-default-stan-svc:4222","clusterID":"eventbus-default","auth":"token","accessSecret":{"name":"eventbus-default-client","key":"client-auth"}}}',
+      ),
+      {
+        kind: "stan",
+        url: "nats://eventbus-default-stan-svc:4222",
+        urls: ["nats://eventbus-default-stan-svc:4222"],
+        clusterId: "eventbus-default",
+        auth: "token",
+        accessSecret: { name: "eventbus-default-client", key: "client-auth" },
+      },
+    );
     assert.equal((busConfigFromObject({ nats: { url: "nats://h", clusterID: "c" } }) as { auth: string }).auth, "none");
   });
 
   it("client wire - config errors list every issue at its field path, without repeating credentials from a URL", () => {
     const issues = (value: unknown) => (catchError(() => busConfigFromObject(value)) as InvalidConfigError).issues;
     assert.deepEqual(issues({}), [{ path: "(config)", message: "must set jetstream or nats" }]);
-    assert.deepEqual(issues({ jetstream: { url: "nats://h" }, nats: { url: "nats://h" } }).map((i) => i.path), ["(config)"]);
-    assert.deepEqual(issues({ kafka: { url: "k:9092" } }).map((i) => i.path), ["kafka"]);
-    assert.deepEqual(issues({ nats: { auth: "basic2", accessSecret: { key: 1 } } }).map((i) => i.path), ["nats.url", "nats.accessSecret.name", "nats.accessSecret.key", "nats.clusterID", "nats.auth"]);
-    assert.deepEqual(issues({ jetstream: { url: "nats://h", streamConfig: 5 } }).map((i) => i.path), ["jetstream.streamConfig"]);
+    assert.deepEqual(
+      issues({ jetstream: { url: "nats://h" }, nats: { url: "nats://h" } }).map((i) => i.path),
+      ["(config)"],
+    );
+    assert.deepEqual(
+      issues({ kafka: { url: "k:9092" } }).map((i) => i.path),
+      ["kafka"],
+    );
+    assert.deepEqual(
+      issues({ nats: { auth: "basic2", accessSecret: { key: 1 } } }).map((i) => i.path),
+      ["nats.url", "nats.accessSecret.name", "nats.accessSecret.key", "nats.clusterID", "nats.auth"],
+    );
+    assert.deepEqual(
+      issues({ jetstream: { url: "nats://h", streamConfig: 5 } }).map((i) => i.path),
+      ["jetstream.streamConfig"],
+    );
     const err = catchError(() => busConfigFromObject({ jetstream: { url: "nats://user:S3CRET@h:4222" } }));
     assert.ok(err instanceof InvalidConfigError);
     assert.equal(err.code, ClientErrorCode.invalidConfig);
     assert.match(err.message, /^jetstream\.url: /);
     assert.doesNotMatch(err.message, /S3CRET/);
-    assert.deepEqual((catchError(() => parseEventBusConfig("{not json S3CRET")) as InvalidConfigError).issues, [{ path: "EVENTBUS_CONFIG", message: "is not valid JSON" }]);
-    assert.ok(isClientError(catchError(() => parseEventBusConfig("%%%")), ClientErrorCode.invalidConfig));
+    assert.deepEqual((catchError(() => parseEventBusConfig("{not json S3CRET")) as InvalidConfigError).issues, [
+      { path: "EVENTBUS_CONFIG", message: "is not valid JSON" },
+    ]);
+    assert.ok(
+      isClientError(
+        catchError(() => parseEventBusConfig("%%%")),
+        ClientErrorCode.invalidConfig,
+      ),
+    );
   });
 });
 

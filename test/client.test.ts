@@ -59,7 +59,11 @@ describe("client - a bus with basic auth and TLS", () => {
 
   test("interop - an event a raw nats.js program publishes in Argo's format is received by subscribe, through the sensor's durable consumer", async () => {
     // GIVEN a subscriber for sensor s1, trigger t1, dependency d1 (deliver new, as Argo's sensors)
-    await using subscription = await client.subscribe({ source: "webhook-es", event: "example", dependency: { sensor: "s1", trigger: "t1", dependency: "d1" } });
+    await using subscription = await client.subscribe({
+      source: "webhook-es",
+      event: "example",
+      dependency: { sensor: "s1", trigger: "t1", dependency: "d1" },
+    });
     assert.equal(subscription.consumer, `group-${fnv1a32("s1-t1-d1")}`);
     // WHEN a raw nats.js program publishes what Argo's event source writes (sdk-go, []byte data)
     const nc = await bus.connect();
@@ -96,10 +100,22 @@ describe("client - a bus with basic auth and TLS", () => {
     const name = `group-${fnv1a32("sensor-a-trigger-b-dep-c")}`;
     assert.equal(name, durableName({ sensor: "sensor-a", trigger: "trigger-b", dependency: "dep-c" }));
     // GIVEN the consumer an Argo sensor creates: PullSubscribe(subject, durable, AckExplicit, DeliverNew)
-    await jsm.consumers.add("default", { durable_name: name, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New, filter_subject: "default.calendar.tick" });
+    await jsm.consumers.add("default", {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+      filter_subject: "default.calendar.tick",
+    });
     // WHEN eventbus publishes
     const time = new Date("2024-06-01T08:30:00.250Z");
-    const ack = await client.publish({ id: "5b2d0f2a9c8e4e6fb1d2c3a4b5c6d7e8", source: "calendar", subject: "tick", type: "calendar", time, data: { eventTime: "now" } });
+    const ack = await client.publish({
+      id: "5b2d0f2a9c8e4e6fb1d2c3a4b5c6d7e8",
+      source: "calendar",
+      subject: "tick",
+      type: "calendar",
+      time,
+      data: { eventTime: "now" },
+    });
     assert.deepEqual({ duplicate: ack.duplicate, attempts: ack.attempts, stream: ack.stream }, { duplicate: false, attempts: 1, stream: "default" });
     // THEN the raw consumer reads exactly what Argo's event source would have written
     const consumer = await jetstream(nc).consumers.get("default", name);
@@ -127,7 +143,9 @@ describe("client - a bus with basic auth and TLS", () => {
     assert.equal(info.state.subjects?.["default.dedup.e"], 1);
     // A publisher with a window reports duplicates per event too.
     const publisher = client.publisher({ window: 4 });
-    const acks = await Promise.all(["dedup-1", "dedup-2", "dedup-2", "dedup-3"].map((id) => publisher.publish({ id, source: "dedup", subject: "e", type: "t" })));
+    const acks = await Promise.all(
+      ["dedup-1", "dedup-2", "dedup-2", "dedup-3"].map((id) => publisher.publish({ id, source: "dedup", subject: "e", type: "t" })),
+    );
     assert.deepEqual(
       acks.map((a) => a.duplicate),
       [true, false, true, false],
@@ -179,8 +197,14 @@ describe("client - a bus with basic auth and TLS", () => {
       }
       return seen;
     };
-    assert.deepEqual(await ids("start"), acks.map((a) => a.id));
-    assert.deepEqual(await ids(acks[1]!.seq), acks.slice(1).map((a) => a.id));
+    assert.deepEqual(
+      await ids("start"),
+      acks.map((a) => a.id),
+    );
+    assert.deepEqual(
+      await ids(acks[1]!.seq),
+      acks.slice(1).map((a) => a.id),
+    );
     assert.deepEqual(await ids(new Date(Date.now() + 60_000)), []);
   });
 
@@ -196,7 +220,10 @@ describe("client - a bus with basic auth and TLS", () => {
     }
     assert.equal(seen.length, 2, "the iteration ends after max events");
     const info = await (await client.manager()).consumers.info("default", "bounded");
-    assert.deepEqual({ ackPending: info.num_ack_pending, pending: info.num_pending, delivered: info.delivered.consumer_seq }, { ackPending: 0, pending: 3, delivered: 2 });
+    assert.deepEqual(
+      { ackPending: info.num_ack_pending, pending: info.num_pending, delivered: info.delivered.consumer_seq },
+      { ackPending: 0, pending: 3, delivered: 2 },
+    );
     const again = await client.subscribe({ ...options, max: 3 });
     assert.equal(again.created, false, "the durable consumer is reused");
     const rest: number[] = [];
@@ -210,7 +237,12 @@ describe("client - a bus with basic auth and TLS", () => {
   test("a message that is not an Argo CloudEvent is reported and not delivered again", async () => {
     const nc = await bus.connect();
     const invalid: string[] = [];
-    await using sub = await client.subscribe({ source: "junk", event: "e", ackWaitMillis: 1000, onInvalid: (err, m) => invalid.push(`${m.subject}: ${err.message}`) });
+    await using sub = await client.subscribe({
+      source: "junk",
+      event: "e",
+      ackWaitMillis: 1000,
+      onInvalid: (err, m) => invalid.push(`${m.subject}: ${err.message}`),
+    });
     await jetstream(nc).publish("default.junk.e", utf8.encode("not json"));
     const good = await client.publish({ source: "junk", subject: "e", type: "t" });
     const it = sub[Symbol.asyncIterator]();
@@ -222,7 +254,12 @@ describe("client - a bus with basic auth and TLS", () => {
   });
 
   test("names that would break the subject and events over max_payload are refused before anything is sent", async () => {
-    for (const [source, subject] of [["a.b", "e"], ["s", "*"], ["s", ">"], ["s p", "e"]] as const) {
+    for (const [source, subject] of [
+      ["a.b", "e"],
+      ["s", "*"],
+      ["s", ">"],
+      ["s p", "e"],
+    ] as const) {
       await assert.rejects(client.publish({ source, subject, type: "t" }), InvalidSubjectTokenError);
       await assert.rejects(client.subscribe({ source, event: subject }), InvalidSubjectTokenError);
     }
@@ -241,7 +278,13 @@ describe("client - a bus with basic auth and TLS", () => {
     const progress: ConnectProgress[] = [];
     const started = Date.now();
     await assert.rejects(
-      connect({ servers: creds.urls, auth: { kind: "basic", username: creds.user!, password: "wrong-password" }, tls: { caFile: creds.caFile! }, timeoutMillis: 20_000, onProgress: (p) => progress.push(p) }),
+      connect({
+        servers: creds.urls,
+        auth: { kind: "basic", username: creds.user!, password: "wrong-password" },
+        tls: { caFile: creds.caFile! },
+        timeoutMillis: 20_000,
+        onProgress: (p) => progress.push(p),
+      }),
       (err: unknown) => {
         assert.ok(err instanceof BusError);
         assert.equal(err.code, ClientErrorCode.authRefused);
@@ -252,12 +295,15 @@ describe("client - a bus with basic auth and TLS", () => {
     );
     assert.deepEqual(progress, [], "no retry after a refusal");
     assert.ok(Date.now() - started < 10_000);
-    await assert.rejects(connect({ servers: creds.urls, auth: { kind: "basic", username: creds.user!, password: creds.password! }, timeoutMillis: 5000 }), (err: unknown) => {
-      assert.ok(err instanceof BusError);
-      assert.equal(err.code, ClientErrorCode.tls);
-      assert.match(err.message, /--ca/);
-      return true;
-    });
+    await assert.rejects(
+      connect({ servers: creds.urls, auth: { kind: "basic", username: creds.user!, password: creds.password! }, timeoutMillis: 5000 }),
+      (err: unknown) => {
+        assert.ok(err instanceof BusError);
+        assert.equal(err.code, ClientErrorCode.tls);
+        assert.match(err.message, /--ca/);
+        return true;
+      },
+    );
     // Only an explicit opt-out skips the verification.
     const insecure = await connect({ servers: creds.urls, auth: { kind: "basic", username: creds.user!, password: creds.password! }, tls: { insecure: true } });
     assert.equal(insecure.state, ConnectionState.connected);
@@ -267,7 +313,11 @@ describe("client - a bus with basic auth and TLS", () => {
   test("Argo's status.config with Argo's auth file connects, and so do explicit URLs with an auth file", async () => {
     const creds = await busCredentials(bus.name, { home: bus.home });
     const viaConfig = await connect({ config: JSON.stringify(creds.statusConfig), authFile: creds.authFile!, tls: { caFile: creds.caFile! } });
-    const base64 = await connect({ config: Buffer.from(JSON.stringify(creds.statusConfig)).toString("base64"), authFile: creds.authFile!, tls: { caFile: creds.caFile! } });
+    const base64 = await connect({
+      config: Buffer.from(JSON.stringify(creds.statusConfig)).toString("base64"),
+      authFile: creds.authFile!,
+      tls: { caFile: creds.caFile! },
+    });
     const viaUrls = await connect({ servers: creds.urls.join(","), authFile: creds.authFile!, tls: { caFile: creds.caFile! } });
     try {
       for (const c of [viaConfig, base64, viaUrls]) {
@@ -278,7 +328,10 @@ describe("client - a bus with basic auth and TLS", () => {
       await Promise.all([viaConfig.close(), base64.close(), viaUrls.close()]);
     }
     // A config that names an access secret but no readable auth file says how to fix it.
-    await assert.rejects(connect({ config: JSON.stringify(creds.statusConfig), authFile: join(bus.home, "missing.yaml") }), /auth file .*missing\.yaml does not exist/);
+    await assert.rejects(
+      connect({ config: JSON.stringify(creds.statusConfig), authFile: join(bus.home, "missing.yaml") }),
+      /auth file .*missing\.yaml does not exist/,
+    );
   });
 
   test("stream admin - info reports the stream, apply merges over Argo's defaults, validates, and refuses what JetStream cannot change", async () => {
@@ -298,7 +351,10 @@ describe("client - a bus with basic auth and TLS", () => {
     assert.equal((await client.streamInfo()).config.maxMsgs, 50000, "a dry run changes nothing");
     const applied = await client.applyStreamConfig("maxMsgs: 1000\nmaxAge: 24h", { serverReplicas: 1 });
     assert.equal(applied.action, "updated");
-    assert.deepEqual({ ...(await client.streamInfo()).config }, { maxMsgs: 1000, maxAge: "24h", maxBytes: -1, replicas: 1, duplicates: "5m", retention: "limits", discard: "old" });
+    assert.deepEqual(
+      { ...(await client.streamInfo()).config },
+      { maxMsgs: 1000, maxAge: "24h", maxBytes: -1, replicas: 1, duplicates: "5m", retention: "limits", discard: "old" },
+    );
     assert.equal((await client.applyStreamConfig("maxMsgs: 1000\nmaxAge: 24h", { serverReplicas: 1 })).action, "unchanged");
 
     await assert.rejects(client.applyStreamConfig("maxAge: forever\nreplicas: 3", { serverReplicas: 1 }), (err: unknown) => {
@@ -338,7 +394,10 @@ describe("client - connecting and reconnecting", () => {
       progress.map((_, i) => i + 1),
     );
     // The delays grow, except the last, which is cut short to try once more at the deadline.
-    assert.ok(progress.slice(0, -1).every((p, i) => i === 0 || p.retryInMillis >= progress[i - 1]!.retryInMillis), "the backoff does not shrink");
+    assert.ok(
+      progress.slice(0, -1).every((p, i) => i === 0 || p.retryInMillis >= progress[i - 1]!.retryInMillis),
+      "the backoff does not shrink",
+    );
   });
 
   test("options that cannot work are refused: no target, two targets, an auth file that does not exist", async () => {
@@ -370,7 +429,9 @@ describe("client - connecting and reconnecting", () => {
   });
 
   test("a 3-server bus: a server killed while publishing is survived; every event is acked once and stored once; the connection says it reconnected", async () => {
-    await using bus = await startTestBus(jetstreamManifest("failover", `version: "2.10"\nreplicas: 3\nauth: token\npersistence: {volumeSize: 1Gi}\nstreamConfig: "maxMsgs: -1"`));
+    await using bus = await startTestBus(
+      jetstreamManifest("failover", `version: "2.10"\nreplicas: 3\nauth: token\npersistence: {volumeSize: 1Gi}\nstreamConfig: "maxMsgs: -1"`),
+    );
     const client = await connect({ status: await bus.status() });
     try {
       const states: string[] = [];
@@ -403,11 +464,15 @@ describe("client - connecting and reconnecting", () => {
       assert.ok(states.includes(ConnectionState.reconnecting) && states.at(-1) === ConnectionState.connected, `states: ${states.join(" → ")}`);
       // Read the stream once the killed server is back and its replica is current.
       let last: unknown;
-      await waitFor("the killed server back and the stream current", async () => {
-        const s = await busStatus(bus.name, { home: bus.home });
-        last = { servers: s.servers.map((x) => `${x.name} ${x.phase} ${x.restarts}`), streams: s.streams };
-        return s.servers.every((x) => x.phase === "healthy") && s.streams[0]?.current ? true : undefined;
-      }, { timeoutMs: 60_000, intervalMs: 200 }).catch((err: unknown) => {
+      await waitFor(
+        "the killed server back and the stream current",
+        async () => {
+          const s = await busStatus(bus.name, { home: bus.home });
+          last = { servers: s.servers.map((x) => `${x.name} ${x.phase} ${x.restarts}`), streams: s.streams };
+          return s.servers.every((x) => x.phase === "healthy") && s.streams[0]?.current ? true : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      ).catch((err: unknown) => {
         throw new Error(`${(err as Error).message}: ${JSON.stringify(last)}`);
       });
       const nc = await bus.connect();

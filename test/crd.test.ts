@@ -9,7 +9,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { eventBusCrd, validate, withDefaults } from "../src/api/index.js";
 import type { Io } from "../src/cli/io.js";
 import { runCli } from "../src/cli/program.js";
-import { openApiErrors, PRUNED, structuralProblems, type SchemaNode } from "./helpers/openapi.js";
+import { openApiErrors, structuralProblems, type SchemaNode } from "./helpers/openapi.js";
 
 const EXAMPLES_DIR = fileURLToPath(new URL("../examples/", import.meta.url));
 
@@ -28,7 +28,9 @@ function openApiSchema(crd: Json = eventBusCrd()): SchemaNode {
 
 /** Every document of every example file, with its origin for messages. */
 function exampleDocuments(): { origin: string; value: unknown }[] {
-  const files = readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith(".yaml") || f.endsWith(".yml")).sort();
+  const files = readdirSync(EXAMPLES_DIR)
+    .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
+    .sort();
   assert.ok(files.length > 0, "no examples found");
   const out: { origin: string; value: unknown }[] = [];
   for (const file of files) {
@@ -121,7 +123,10 @@ test("crd - the openAPIV3Schema is structural", () => {
 test("crd - with the status subresource, the root schema holds only what the API server allows there", () => {
   const schema = openApiSchema();
   const allowed = new Set(["type", "description", "properties", "required", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-validations"]);
-  assert.deepEqual(Object.keys(schema).filter((k) => !allowed.has(k)), []);
+  assert.deepEqual(
+    Object.keys(schema).filter((k) => !allowed.has(k)),
+    [],
+  );
   assert.deepEqual(Object.keys(schema.properties as Json).sort(), ["apiVersion", "kind", "metadata", "spec", "status"]);
   assert.deepEqual(schema.required, ["spec"]);
 });
@@ -156,17 +161,69 @@ test("crd - no TypeBox leftovers in the JSON (format keyword, $id, additionalPro
 test("crd - the structural checker reports broken copies of the schema", () => {
   // GIVEN one deliberate breakage per rule, applied to a fresh copy of the real schema
   const breakages: { name: string; expect: RegExp; apply: (s: Json) => void }[] = [
-    { name: "a type deleted deep inside", expect: /\$\.properties\.spec\.properties\.jetstream\.properties\.tls\.properties\.enabled: has no type/, apply: (s) => void delete node(s, "spec", "jetstream", "tls", "enabled").type },
-    { name: "additionalProperties: false", expect: /jetstream: additionalProperties: false is not allowed/, apply: (s) => void (node(s, "spec", "jetstream").additionalProperties = false) },
-    { name: "properties beside a map", expect: /nodeSelector: properties and additionalProperties are mutually exclusive/, apply: (s) => void (node(s, "spec", "jetstream", "nodeSelector").properties = { a: { type: "string" } }) },
-    { name: "a $ref", expect: /persistence: \$ref is not allowed/, apply: (s) => void (node(s, "spec", "jetstream", "persistence").$ref = "#/definitions/Persistence") },
-    { name: "an array without items", expect: /tolerations: an array must have items/, apply: (s) => void delete node(s, "spec", "jetstream", "tolerations").items },
-    { name: "a TypeBox format keyword", expect: /maxPayload: unknown schema keyword "x-eventbus-format"/, apply: (s) => void (node(s, "spec", "jetstream", "maxPayload")["x-eventbus-format"] = "size") },
-    { name: "anyOf outside int-or-string", expect: /replicas: anyOf is only allowed in an x-kubernetes-int-or-string node/, apply: (s) => void (node(s, "spec", "jetstream", "replicas").anyOf = [{ type: "integer" }, { type: "string" }]) },
-    { name: "an object branch in int-or-string", expect: /anyOf\[1\]: an int-or-string branch may only have type integer or string/, apply: (s) => void (node(s, "spec", "jetstream", "containerTemplate", "resources", "limits").additionalProperties = { "x-kubernetes-int-or-string": true, anyOf: [{ type: "integer" }, { type: "object" }] }) },
-    { name: "type on an int-or-string node", expect: /int-or-string node must not set type/, apply: (s) => void (node(s, "spec", "jetstream", "containerTemplate", "resources", "limits").additionalProperties = { "x-kubernetes-int-or-string": true, type: "string" }) },
-    { name: "a default of the wrong type", expect: /replicas: default is not valid against its node: \(root\): must be an integer/, apply: (s) => void (node(s, "spec", "jetstream", "replicas").default = "three") },
-    { name: "a default outside the enum", expect: /auth: default is not valid against its node/, apply: (s) => void Object.assign(node(s, "spec", "jetstream", "auth"), { enum: ["basic"], default: "kerberos" }) },
+    {
+      name: "a type deleted deep inside",
+      expect: /\$\.properties\.spec\.properties\.jetstream\.properties\.tls\.properties\.enabled: has no type/,
+      apply: (s) => void delete node(s, "spec", "jetstream", "tls", "enabled").type,
+    },
+    {
+      name: "additionalProperties: false",
+      expect: /jetstream: additionalProperties: false is not allowed/,
+      apply: (s) => void (node(s, "spec", "jetstream").additionalProperties = false),
+    },
+    {
+      name: "properties beside a map",
+      expect: /nodeSelector: properties and additionalProperties are mutually exclusive/,
+      apply: (s) => void (node(s, "spec", "jetstream", "nodeSelector").properties = { a: { type: "string" } }),
+    },
+    {
+      name: "a $ref",
+      expect: /persistence: \$ref is not allowed/,
+      apply: (s) => void (node(s, "spec", "jetstream", "persistence").$ref = "#/definitions/Persistence"),
+    },
+    {
+      name: "an array without items",
+      expect: /tolerations: an array must have items/,
+      apply: (s) => void delete node(s, "spec", "jetstream", "tolerations").items,
+    },
+    {
+      name: "a TypeBox format keyword",
+      expect: /maxPayload: unknown schema keyword "x-eventbus-format"/,
+      apply: (s) => void (node(s, "spec", "jetstream", "maxPayload")["x-eventbus-format"] = "size"),
+    },
+    {
+      name: "anyOf outside int-or-string",
+      expect: /replicas: anyOf is only allowed in an x-kubernetes-int-or-string node/,
+      apply: (s) => void (node(s, "spec", "jetstream", "replicas").anyOf = [{ type: "integer" }, { type: "string" }]),
+    },
+    {
+      name: "an object branch in int-or-string",
+      expect: /anyOf\[1\]: an int-or-string branch may only have type integer or string/,
+      apply: (s) =>
+        void (node(s, "spec", "jetstream", "containerTemplate", "resources", "limits").additionalProperties = {
+          "x-kubernetes-int-or-string": true,
+          anyOf: [{ type: "integer" }, { type: "object" }],
+        }),
+    },
+    {
+      name: "type on an int-or-string node",
+      expect: /int-or-string node must not set type/,
+      apply: (s) =>
+        void (node(s, "spec", "jetstream", "containerTemplate", "resources", "limits").additionalProperties = {
+          "x-kubernetes-int-or-string": true,
+          type: "string",
+        }),
+    },
+    {
+      name: "a default of the wrong type",
+      expect: /replicas: default is not valid against its node: \(root\): must be an integer/,
+      apply: (s) => void (node(s, "spec", "jetstream", "replicas").default = "three"),
+    },
+    {
+      name: "a default outside the enum",
+      expect: /auth: default is not valid against its node/,
+      apply: (s) => void Object.assign(node(s, "spec", "jetstream", "auth"), { enum: ["basic"], default: "kerberos" }),
+    },
     {
       name: "a default with a field that would be pruned",
       expect: /tls: default is not valid against its node: bogus: would be pruned/,
@@ -176,10 +233,22 @@ test("crd - the structural checker reports broken copies of the schema", () => {
         tls.default = { bogus: true };
       },
     },
-    { name: "metadata with fields beyond name", expect: /metadata\.properties\.labels: only name and generateName/, apply: (s) => void (node(s, "metadata").properties = { labels: { type: "object" } }) },
+    {
+      name: "metadata with fields beyond name",
+      expect: /metadata\.properties\.labels: only name and generateName/,
+      apply: (s) => void (node(s, "metadata").properties = { labels: { type: "object" } }),
+    },
     { name: "metadata without type", expect: /\$\.properties\.metadata: metadata must have type: object/, apply: (s) => void delete node(s, "metadata").type },
-    { name: "preserve-unknown-fields: false", expect: /status: x-kubernetes-preserve-unknown-fields must be true or absent/, apply: (s) => void (node(s, "status")["x-kubernetes-preserve-unknown-fields"] = false) },
-    { name: "a required field that is not a property", expect: /accessSecret: required field "nope" is not in properties/, apply: (s) => void (node(s, "spec", "jetstreamExotic", "accessSecret").required = ["name", "nope"]) },
+    {
+      name: "preserve-unknown-fields: false",
+      expect: /status: x-kubernetes-preserve-unknown-fields must be true or absent/,
+      apply: (s) => void (node(s, "status")["x-kubernetes-preserve-unknown-fields"] = false),
+    },
+    {
+      name: "a required field that is not a property",
+      expect: /accessSecret: required field "nope" is not in properties/,
+      apply: (s) => void (node(s, "spec", "jetstreamExotic", "accessSecret").required = ["name", "nope"]),
+    },
   ];
   for (const breakage of breakages) {
     const broken = structuredClone(openApiSchema()) as Json;
@@ -188,13 +257,21 @@ test("crd - the structural checker reports broken copies of the schema", () => {
     // THEN the checker reports it, at the broken node
     const problems = structuralProblems(broken);
     assert.ok(problems.length > 0, `${breakage.name}: not reported`);
-    assert.ok(problems.some((p) => breakage.expect.test(p)), `${breakage.name}: expected ${breakage.expect}, got\n${problems.join("\n")}`);
+    assert.ok(
+      problems.some((p) => breakage.expect.test(p)),
+      `${breakage.name}: expected ${breakage.expect}, got\n${problems.join("\n")}`,
+    );
   }
 });
 
 test("crd - the value checker: only a wrong type is refused; enums, required and unknown fields are kept (as Argo's CRD keeps them)", () => {
   const schema = openApiSchema();
-  const bus = (jetstream: unknown) => ({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "a", labels: { x: "y" } }, spec: { jetstream } });
+  const bus = (jetstream: unknown) => ({
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "EventBus",
+    metadata: { name: "a", labels: { x: "y" } },
+    spec: { jetstream },
+  });
   assert.deepEqual(openApiErrors(schema, bus({ version: "2.10" })), []);
   assert.deepEqual(openApiErrors(schema, bus({ replicas: "3" })), ["spec.jetstream.replicas: must be an integer, got string"]);
   // eventbus's validation refuses these, in the bus's Configured condition; the API server stores them.

@@ -140,14 +140,17 @@ function stringValue(expr: string, node: SyntaxNode): string {
     throw new PromqlScanError("unterminated string", expr, node.from);
   }
   if (quote === "`") return body;
-  return body.replace(/\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3})|(.))/gs, (sequence: string, x?: string, u?: string, U?: string, octal?: string, c?: string, at = 0) => {
-    const hex = x ?? u ?? U;
-    if (hex !== undefined) return String.fromCodePoint(Number.parseInt(hex, 16));
-    if (octal !== undefined) return String.fromCodePoint(Number.parseInt(octal, 8));
-    const plain = STRING_ESCAPES[c!];
-    if (plain === undefined) throw new PromqlScanError(`unknown escape sequence ${sequence}`, expr, node.from + 1 + at);
-    return plain;
-  });
+  return body.replace(
+    /\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3})|(.))/gs,
+    (sequence: string, x?: string, u?: string, U?: string, octal?: string, c?: string, at = 0) => {
+      const hex = x ?? u ?? U;
+      if (hex !== undefined) return String.fromCodePoint(Number.parseInt(hex, 16));
+      if (octal !== undefined) return String.fromCodePoint(Number.parseInt(octal, 8));
+      const plain = STRING_ESCAPES[c!];
+      if (plain === undefined) throw new PromqlScanError(`unknown escape sequence ${sequence}`, expr, node.from + 1 + at);
+      return plain;
+    },
+  );
 }
 
 /** The first problem of a parse tree (an error node or a bad string literal), or undefined. */
@@ -303,7 +306,8 @@ function ruleIssues(doc: unknown): Issue[] {
   if (doc.kind !== "PrometheusRule") add("kind", `must be PrometheusRule, got ${JSON.stringify(doc.kind)}`);
   const metadata = isRecord(doc.metadata) ? doc.metadata : {};
   if (metadata.name !== "eventbus") add("metadata.name", "must be eventbus");
-  if (!isRecord(metadata.labels) || metadata.labels["app.kubernetes.io/name"] !== "eventbus") add("metadata.labels", "must have app.kubernetes.io/name: eventbus");
+  if (!isRecord(metadata.labels) || metadata.labels["app.kubernetes.io/name"] !== "eventbus")
+    add("metadata.labels", "must have app.kubernetes.io/name: eventbus");
   const groups = isRecord(doc.spec) ? doc.spec.groups : undefined;
   if (!Array.isArray(groups) || groups.length === 0) return [...issues, { path: "spec.groups", message: "must be a non-empty list" }];
   const alerts = new Set<string>();
@@ -348,7 +352,9 @@ function ruleIssues(doc: unknown): Issue[] {
 /** The alert names of a PrometheusRule, over all its groups. */
 function alertNames(doc: unknown): string[] {
   const groups = isRecord(doc) && isRecord(doc.spec) && Array.isArray(doc.spec.groups) ? doc.spec.groups : [];
-  return groups.flatMap((g: unknown) => (isRecord(g) && Array.isArray(g.rules) ? g.rules : [])).flatMap((r: unknown) => (isRecord(r) && typeof r.alert === "string" ? [r.alert] : []));
+  return groups
+    .flatMap((g: unknown) => (isRecord(g) && Array.isArray(g.rules) ? g.rules : []))
+    .flatMap((r: unknown) => (isRecord(r) && typeof r.alert === "string" ? [r.alert] : []));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,7 +413,8 @@ function dashboardIssues(doc: unknown): Issue[] {
 
   const variables = isRecord(doc.templating) && Array.isArray(doc.templating.list) ? doc.templating.list.filter(isRecord) : [];
   const datasource = variables.find((v) => v.name === "datasource");
-  if (datasource?.type !== "datasource" || datasource.query !== "prometheus") add("templating.list", "must have a datasource variable `datasource` of type prometheus");
+  if (datasource?.type !== "datasource" || datasource.query !== "prometheus")
+    add("templating.list", "must have a datasource variable `datasource` of type prometheus");
   const bus = variables.find((v) => v.name === "bus");
   const busQuery = bus === undefined ? undefined : isRecord(bus.query) ? bus.query.query : bus.query;
   const labelValues = typeof busQuery === "string" ? /^label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*,\s*bus\s*\)$/.exec(busQuery) : null;
@@ -438,7 +445,8 @@ function dashboardIssues(doc: unknown): Issue[] {
     }
     if (panel.type === "row") return;
     const ds = panel.datasource;
-    if (!isRecord(ds) || ds.type !== "prometheus" || ds.uid !== "${datasource}") add(`${pp}.datasource`, 'must be { type: "prometheus", uid: "${datasource}" }');
+    if (!isRecord(ds) || ds.type !== "prometheus" || ds.uid !== "${datasource}")
+      add(`${pp}.datasource`, 'must be { type: "prometheus", uid: "${datasource}" }');
     if (!Array.isArray(panel.targets) || panel.targets.length === 0) return add(`${pp}.targets`, "must be a non-empty list");
     const refIds = panel.targets.map((t: unknown) => (isRecord(t) ? t.refId : undefined));
     if (new Set(refIds).size !== refIds.length) add(`${pp}.targets`, "refIds must be unique within the panel");
@@ -481,10 +489,10 @@ test("promql metric names - skips functions, aggregations, label lists, matchers
     metricNamesOf(`histogram_quantile(0.99, sum without (instance) (rate(eventbus_controller_reconcile_duration_seconds_bucket[$__rate_interval])))`),
     ["eventbus_controller_reconcile_duration_seconds_bucket"],
   );
-  assert.deepEqual(metricNamesOf(`label_replace(eventbus_bus_ready, "dst", "$1", "bus", "(.*)") unless ignoring(namespace) {__name__="eventbus_bus_problems"}`), [
-    "eventbus_bus_ready",
-    "eventbus_bus_problems",
-  ]);
+  assert.deepEqual(
+    metricNamesOf(`label_replace(eventbus_bus_ready, "dst", "$1", "bus", "(.*)") unless ignoring(namespace) {__name__="eventbus_bus_problems"}`),
+    ["eventbus_bus_ready", "eventbus_bus_problems"],
+  );
   assert.deepEqual(metricNamesOf(`max_over_time(eventbus_stream_replica_lag[1h:5m]) > bool 0`), ["eventbus_stream_replica_lag"]);
   // A function name without `(` is a metric name
   assert.deepEqual(metricNamesOf(`rate + 1`), ["rate"]);
@@ -492,19 +500,31 @@ test("promql metric names - skips functions, aggregations, label lists, matchers
 
 test("promql metric names - an unknown metric, a non-histogram _bucket and a nameless selector are reported; an unknown function throws", () => {
   assert.deepEqual(unknownMetricsOf(`increase(eventbus_server_restarts_total[15m]) > 3 and on(bus) nonexistent_metric{bus="a"}`), ["nonexistent_metric"]);
-  assert.deepEqual(unknownMetricsOf(`rate(eventbus_controller_reconcile_duration_seconds_count[5m]) + eventbus_server_up_bucket`), ["eventbus_server_up_bucket"]);
+  assert.deepEqual(unknownMetricsOf(`rate(eventbus_controller_reconcile_duration_seconds_count[5m]) + eventbus_server_up_bucket`), [
+    "eventbus_server_up_bucket",
+  ]);
   assert.deepEqual(unknownMetricsOf(`sum({bus="a"})`), ["{...} without a metric name"]);
-  assert.throws(() => selectorsOf(`ratee(eventbus_server_up[5m])`), (e: unknown) => e instanceof PromqlScanError && /unknown function ratee/.test(e.message));
+  assert.throws(
+    () => selectorsOf(`ratee(eventbus_server_up[5m])`),
+    (e: unknown) => e instanceof PromqlScanError && /unknown function ratee/.test(e.message),
+  );
   assert.throws(() => selectorsOf(`eventbus_server_up{bus="a`), PromqlScanError);
 });
 
 test("promql selectors - quoted metric names, Grafana variables, string escapes, and where an unreadable expression fails", () => {
   // A quoted metric name (UTF-8 names, Prometheus 3), alone or beside matchers, and a quoted label name
-  assert.deepEqual(selectorsOf(`{"eventbus.bus.ready", "bus"=~"$bus"}`), [{ metric: "eventbus.bus.ready", matchers: [{ label: "bus", op: "=~", value: "$bus" }] }]);
-  assert.throws(() => selectorsOf(`eventbus_bus_ready{__name__="eventbus_server_up"}`), /metric eventbus_bus_ready has a second name eventbus_server_up at offset 0/);
+  assert.deepEqual(selectorsOf(`{"eventbus.bus.ready", "bus"=~"$bus"}`), [
+    { metric: "eventbus.bus.ready", matchers: [{ label: "bus", op: "=~", value: "$bus" }] },
+  ]);
+  assert.throws(
+    () => selectorsOf(`eventbus_bus_ready{__name__="eventbus_server_up"}`),
+    /metric eventbus_bus_ready has a second name eventbus_server_up at offset 0/,
+  );
   // Variables become a duration in a range, a number elsewhere, and stay as written in strings
-  assert.deepEqual(metricNamesOf(`topk($n, rate(gnatsd_varz_in_msgs{bus=~"\${bus:regex}"}[\${__rate_interval}:$__interval] offset $__range)) # [$x`), ["gnatsd_varz_in_msgs"]);
-  assert.deepEqual(selectorsOf(String.raw`x{bus=~'$bus', y="\\d+\\.\x41\u00e9\"", z=` + "`a\\b`}")[0]?.matchers, [
+  assert.deepEqual(metricNamesOf(`topk($n, rate(gnatsd_varz_in_msgs{bus=~"\${bus:regex}"}[\${__rate_interval}:$__interval] offset $__range)) # [$x`), [
+    "gnatsd_varz_in_msgs",
+  ]);
+  assert.deepEqual(selectorsOf(`${String.raw`x{bus=~'$bus', y="\\d+\\.\x41\u00e9\"", z=`}\`a\\b\`}`)[0]?.matchers, [
     { label: "bus", op: "=~", value: "$bus" },
     { label: "y", op: "=", value: '\\d+\\.Aé"' },
     { label: "z", op: "=", value: "a\\b" },
@@ -550,11 +570,19 @@ test("alert rules - a rule over an unknown metric, without for, or with a mistyp
   const rules = (await loadRules()) as { spec: { groups: { rules: Record<string, unknown>[] }[] } };
   const broken = structuredClone(rules);
   const group = broken.spec.groups[0]!;
-  group.rules.push({ alert: "Broken", expr: "nonexistent_metric > 0", labels: { severity: "warning" }, annotations: { summary: "s {{ $labels.bus }}", description: "d" } });
+  group.rules.push({
+    alert: "Broken",
+    expr: "nonexistent_metric > 0",
+    labels: { severity: "warning" },
+    annotations: { summary: "s {{ $labels.bus }}", description: "d" },
+  });
   group.rules[0]!.annotations = { summary: "{{ $labels.buss }}", description: "d" };
   assert.deepEqual(ruleIssues(broken), [
     { path: "spec.groups[0].rules[0].annotations.summary", message: "$labels.buss is not a label of the expression's metrics" },
-    { path: `spec.groups[0].rules[${group.rules.length - 1}].expr`, message: "metric nonexistent_metric is not in the metrics catalog (src/observe/metrics-catalog.ts)" },
+    {
+      path: `spec.groups[0].rules[${group.rules.length - 1}].expr`,
+      message: "metric nonexistent_metric is not in the metrics catalog (src/observe/metrics-catalog.ts)",
+    },
     { path: `spec.groups[0].rules[${group.rules.length - 1}].for`, message: "must be a duration such as 5m, got undefined" },
     { path: `spec.groups[0].rules[${group.rules.length - 1}].annotations.summary`, message: "$labels.bus is not a label of the expression's metrics" },
   ]);
@@ -566,12 +594,31 @@ test("dashboard - required fields, variables, unique ids, a non-overlapping grid
   // Every panel the brief asks for queries its metric
   const used = new Set(dashboardExprs(dashboard).flatMap(metricNamesOf));
   for (const metric of [
-    "eventbus_bus_ready", "eventbus_bus_problems", "eventbus_server_up", "eventbus_server_restarts_total", "gnatsd_varz_cpu", "gnatsd_varz_mem",
-    "gnatsd_varz_connections", "gnatsd_varz_in_msgs", "gnatsd_varz_out_msgs", "eventbus_server_jetstream_storage_bytes", "jetstream_server_max_storage",
-    "eventbus_server_jetstream_memory_bytes", "jetstream_server_max_memory", "jetstream_stream_total_messages", "jetstream_stream_total_bytes",
-    "jetstream_stream_last_seq", "jetstream_consumer_num_pending", "jetstream_consumer_num_ack_pending", "jetstream_consumer_num_redelivered",
-    "eventbus_stream_replica_current", "eventbus_stream_replica_lag", "eventbus_jetstream_meta_leader",
-    "eventbus_stream_oldest_event_age_seconds", "eventbus_stream_limit_seconds_remaining", "eventbus_consumer_discard_seconds_remaining",
+    "eventbus_bus_ready",
+    "eventbus_bus_problems",
+    "eventbus_server_up",
+    "eventbus_server_restarts_total",
+    "gnatsd_varz_cpu",
+    "gnatsd_varz_mem",
+    "gnatsd_varz_connections",
+    "gnatsd_varz_in_msgs",
+    "gnatsd_varz_out_msgs",
+    "eventbus_server_jetstream_storage_bytes",
+    "jetstream_server_max_storage",
+    "eventbus_server_jetstream_memory_bytes",
+    "jetstream_server_max_memory",
+    "jetstream_stream_total_messages",
+    "jetstream_stream_total_bytes",
+    "jetstream_stream_last_seq",
+    "jetstream_consumer_num_pending",
+    "jetstream_consumer_num_ack_pending",
+    "jetstream_consumer_num_redelivered",
+    "eventbus_stream_replica_current",
+    "eventbus_stream_replica_lag",
+    "eventbus_jetstream_meta_leader",
+    "eventbus_stream_oldest_event_age_seconds",
+    "eventbus_stream_limit_seconds_remaining",
+    "eventbus_consumer_discard_seconds_remaining",
   ]) {
     assert.ok(used.has(metric), `no panel queries ${metric}`);
   }

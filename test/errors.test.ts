@@ -155,7 +155,10 @@ for (const { folder, exports } of all) {
 test("errors - the folders' error classes are found", () => {
   assert.ok(all.length >= 10, `only ${all.length} folders read`);
   assert.ok(classes.size >= 40, `only ${classes.size} error classes found`);
-  assert.ok(all.some((f) => f.folder === "cli"), "the CLI's errors.ts is read");
+  assert.ok(
+    all.some((f) => f.folder === "cli"),
+    "the CLI's errors.ts is read",
+  );
 });
 
 test("errors - every exported error class extends EventBusError", () => {

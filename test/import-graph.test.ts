@@ -30,7 +30,9 @@ function folderOf(file: string): string {
 }
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 function importGraph(): Edge[] {
@@ -57,7 +59,10 @@ test("import graph - the graph is read: static, re-exported and dynamic imports 
     across.some((e) => e.from === join("cli", "connection-flags.ts") && e.toFolder === "platforms/local"),
     "the CLI's dynamic import of the local platform's bus status is seen",
   );
-  assert.ok(across.some((e) => e.fromFolder === "platforms/kubernetes" && e.toFolder === "api" && e.from.endsWith("status.ts")), "re-exports are seen");
+  assert.ok(
+    across.some((e) => e.fromFolder === "platforms/kubernetes" && e.toFolder === "api" && e.from.endsWith("status.ts")),
+    "re-exports are seen",
+  );
 });
 
 test("import graph - client/ and observe/ import no platform: they run in pods and scripts, from a bus's status", () => {

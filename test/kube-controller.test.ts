@@ -103,11 +103,15 @@ function conditionOf(bus: Json | undefined, type: string): Condition | undefined
 async function tableOf(api: KubeApi, path: string): Promise<{ columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] }> {
   const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
     void import("node:https").then(({ request }) => {
-      const req = request(new URL(path, api.url), { headers: { accept: "application/json;as=Table;v=v1;g=meta.k8s.io", authorization: `Bearer ${api.token}` }, ca: api.caPem, agent: false }, (r) => {
-        const chunks: Buffer[] = [];
-        r.on("data", (c: Buffer) => chunks.push(c));
-        r.once("end", () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-      });
+      const req = request(
+        new URL(path, api.url),
+        { headers: { accept: "application/json;as=Table;v=v1;g=meta.k8s.io", authorization: `Bearer ${api.token}` }, ca: api.caPem, agent: false },
+        (r) => {
+          const chunks: Buffer[] = [];
+          r.on("data", (c: Buffer) => chunks.push(c));
+          r.once("end", () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+        },
+      );
       req.once("error", reject);
       req.end();
     });
@@ -117,7 +121,6 @@ async function tableOf(api: KubeApi, path: string): Promise<{ columnDefinitions:
   assert.equal(table.kind, "Table");
   return table;
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // The pieces, without an API server.
@@ -182,7 +185,11 @@ test("kube work queue - a key is queued once, comes back after done when added m
 });
 
 test("kube watch loop - lists, watches from the list's version, follows bookmarks, lists again on 410 Gone and backs off on errors", async () => {
-  const item = (name: string, rv: string): KubeResource => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "ns", uid: `uid-${name}`, resourceVersion: rv } });
+  const item = (name: string, rv: string): KubeResource => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, namespace: "ns", uid: `uid-${name}`, resourceVersion: rv },
+  });
   const lists = [
     { items: [item("a", "5"), item("b", "6")], resourceVersion: "10" },
     { items: [item("a", "11"), item("c", "21")], resourceVersion: "25" },
@@ -225,7 +232,10 @@ test("kube watch loop - lists, watches from the list's version, follows bookmark
   assert.deepEqual(events, ["add a@5", "add b@6", "update a@11", "add c@21", "delete b"], "the relist reports only what changed");
   assert.deepEqual(delays, [100, 150], "capped exponential backoff between failed watches, none after 410");
   assert.deepEqual(
-    informer.list().map((o) => o.metadata.name).sort(),
+    informer
+      .list()
+      .map((o) => o.metadata.name)
+      .sort(),
     ["a", "c"],
   );
 });
@@ -249,7 +259,13 @@ test("kube config - token, token file, client certificate, exec plugin and in-cl
         ...extra,
       });
     await writeFile(join(dir, "token.kubeconfig"), config({ token: "t0k3n" }));
-    assert.deepEqual(fromKubeconfig(join(dir, "token.kubeconfig")), { server: "https://10.0.0.1:6443", caPem: ca, token: "t0k3n", namespace: "team", source: join(dir, "token.kubeconfig") });
+    assert.deepEqual(fromKubeconfig(join(dir, "token.kubeconfig")), {
+      server: "https://10.0.0.1:6443",
+      caPem: ca,
+      token: "t0k3n",
+      namespace: "team",
+      source: join(dir, "token.kubeconfig"),
+    });
     await writeFile(join(dir, "cert.kubeconfig"), config({ "client-certificate": "client.crt", "client-key-data": Buffer.from("KEY").toString("base64") }));
     const cert = fromKubeconfig(join(dir, "cert.kubeconfig"));
     assert.equal(cert.certPem, "CERT");
@@ -259,7 +275,10 @@ test("kube config - token, token file, client certificate, exec plugin and in-cl
     await writeFile(join(dir, "exec.kubeconfig"), config({ exec: { command: "aws", apiVersion: "client.authentication.k8s.io/v1beta1" } }));
     assert.equal(fromKubeconfig(join(dir, "exec.kubeconfig")).exec?.command, "aws");
     await writeFile(join(dir, "auth-provider.kubeconfig"), config({ "auth-provider": { name: "gcp" } }));
-    assert.throws(() => fromKubeconfig(join(dir, "auth-provider.kubeconfig")), /users\[u\]\.user\.auth-provider is not supported: use an exec credential plugin instead/);
+    assert.throws(
+      () => fromKubeconfig(join(dir, "auth-provider.kubeconfig")),
+      /users\[u\]\.user\.auth-provider is not supported: use an exec credential plugin instead/,
+    );
 
     await writeFile(join(dir, "namespace"), "argo-events");
     const pod = loadKubeConnection({ env: { KUBERNETES_SERVICE_HOST: "10.0.0.1", KUBERNETES_SERVICE_PORT: "443" }, inClusterDir: dir });
@@ -272,12 +291,18 @@ test("kube config - token, token file, client certificate, exec plugin and in-cl
 test("kube status - a condition keeps its lastTransitionTime until its status changes", () => {
   const t0 = Date.parse("2026-01-01T00:00:00Z");
   const first = mergeConditions(undefined, [{ type: "Ready", status: "False", reason: "ServersNotReady", message: "0/3 servers ready" }], t0);
-  assert.deepEqual(first, [{ type: "Ready", status: "False", reason: "ServersNotReady", message: "0/3 servers ready", lastTransitionTime: "2026-01-01T00:00:00Z" }]);
+  assert.deepEqual(first, [
+    { type: "Ready", status: "False", reason: "ServersNotReady", message: "0/3 servers ready", lastTransitionTime: "2026-01-01T00:00:00Z" },
+  ]);
   const same = mergeConditions(first, [{ type: "Ready", status: "False", reason: "ServersNotReady", message: "1/3 servers ready" }], t0 + 60_000);
   assert.equal(same[0]?.lastTransitionTime, "2026-01-01T00:00:00Z");
   const flipped = mergeConditions(same, [{ type: "Ready", status: "True", reason: "AllServersReady" }], t0 + 120_000);
   assert.equal(flipped[0]?.lastTransitionTime, "2026-01-01T00:02:00Z");
-  assert.deepEqual(mergeConditions(flipped, [{ type: "Configured", status: "True" }], t0).map((c) => c.type), ["Configured", "Ready"], "others are kept");
+  assert.deepEqual(
+    mergeConditions(flipped, [{ type: "Configured", status: "True" }], t0).map((c) => c.type),
+    ["Configured", "Ready"],
+    "others are kept",
+  );
 });
 
 test("kube install - the bundle: CRD first, least-privilege RBAC without wildcards, the Lease only by name, a locked-down Deployment", () => {
@@ -314,14 +339,26 @@ test("kube install - the bundle: CRD first, least-privilege RBAC without wildcar
   assert.equal(deployment.spec.template.spec.securityContext.runAsNonRoot, true);
 
   const scoped = installBundle({ watchNamespace: "team" });
-  assert.deepEqual(scoped.filter((o) => o.kind.endsWith("Role")).map((o) => `${o.kind}/${o.metadata.namespace}`), ["Role/team", "Role/argo-events"]);
+  assert.deepEqual(
+    scoped.filter((o) => o.kind.endsWith("Role")).map((o) => `${o.kind}/${o.metadata.namespace}`),
+    ["Role/team", "Role/argo-events"],
+  );
 });
 
 test("kube cli - install prints the bundle as YAML documents or a JSON List; bad flags exit 2", async () => {
   const yaml = await runEventbus(["install", "--namespace", "ops", "--image", "registry.example.com/eventbus:0.1.0"]);
   assert.equal(yaml.code, 0, yaml.stderr);
   const kinds = [...yaml.stdout.matchAll(/^kind: (\w+)$/gm)].map((m) => m[1]);
-  assert.deepEqual(kinds, ["CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment"]);
+  assert.deepEqual(kinds, [
+    "CustomResourceDefinition",
+    "Namespace",
+    "ServiceAccount",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "Deployment",
+  ]);
   assert.equal(yaml.stdout.split(/^---$/m).length, 8);
   const json = await runEventbus(["install", "-o", "json"]);
   assert.equal(json.code, 0, json.stderr);
@@ -344,10 +381,14 @@ describe("kube controller - against a real API server", () => {
   const get = (rt: ResourceType, name: string, namespace: string = NS) => admin.get<Json & KubeResource>(rt, namespace, name);
   const getBus = (name: string) => get(Resources.eventBus, name);
   const waitBus = (name: string, what: string, ok: (bus: Json) => boolean) =>
-    waitFor(`EventBus ${name}: ${what}`, async () => {
-      const bus = await getBus(name);
-      return bus !== undefined && ok(bus) ? bus : undefined;
-    }, WAIT);
+    waitFor(
+      `EventBus ${name}: ${what}`,
+      async () => {
+        const bus = await getBus(name);
+        return bus !== undefined && ok(bus) ? bus : undefined;
+      },
+      WAIT,
+    );
   const condition = (name: string, type: string, status: string, reason?: string) =>
     waitBus(name, `${type}=${status}${reason ? `/${reason}` : ""}`, (bus) => {
       const c = conditionOf(bus, type);
@@ -355,7 +396,12 @@ describe("kube controller - against a real API server", () => {
     });
   const createBus = async (bus: Json) => admin.create(Resources.eventBus, NS, bus);
   const patchBus = async (name: string, patch: Json) =>
-    admin.json("PATCH", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus/${name}`, { verb: "patch", resource: "eventbus", body: patch, contentType: "application/merge-patch+json" });
+    admin.json("PATCH", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus/${name}`, {
+      verb: "patch",
+      resource: "eventbus",
+      body: patch,
+      contentType: "application/merge-patch+json",
+    });
   const versions = async (names: readonly [ResourceType, string][]) =>
     Object.fromEntries(await Promise.all(names.map(async ([rt, n]) => [`${rt.kind}/${n}`, (await get(rt, n))?.metadata.resourceVersion] as const)));
   const jsObjects = (bus: string): [ResourceType, string][] => [
@@ -381,11 +427,17 @@ describe("kube controller - against a real API server", () => {
     // GIVEN the install bundle (CRD, RBAC, …; the Deployment stays without pods here) and a namespace for buses.
     await applyObjects(admin, installBundle());
     await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-    await waitFor("the EventBus CRD to be established", async () => {
-      const crd = await admin.get<Json & KubeResource>(Resources.customResourceDefinition, undefined, "eventbus.argoproj.io");
-      return (crd?.status?.conditions as Condition[] | undefined)?.some((c) => c.type === "Established" && c.status === "True") ? true : undefined;
-    }, WAIT);
-    controller = new Controller(testOptions(api, { leaderElection: { ...(testOptions(api).leaderElection as object), identity: "controller-a" } as ControllerOptions["leaderElection"] }));
+    await waitFor(
+      "the EventBus CRD to be established",
+      async () => {
+        const crd = await admin.get<Json & KubeResource>(Resources.customResourceDefinition, undefined, "eventbus.argoproj.io");
+        return (crd?.status?.conditions as Condition[] | undefined)?.some((c) => c.type === "Established" && c.status === "True") ? true : undefined;
+      },
+      WAIT,
+    );
+    controller = new Controller(
+      testOptions(api, { leaderElection: { ...(testOptions(api).leaderElection as object), identity: "controller-a" } as ControllerOptions["leaderElection"] }),
+    );
     await controller.start();
     await waitFor("controller a to lead", () => (controller.isLeader ? true : undefined), WAIT);
   });
@@ -448,17 +500,31 @@ describe("kube controller - against a real API server", () => {
     assert.equal(conditionOf(bus, "Ready")?.message, "3/3 servers ready");
     assert.equal(bus.status.phase, "Running");
     // AND the controller's metrics show each condition of the bus, read from its cache when scraped
-    const families = await waitFor("eventbus_bus_ready of main to be 1", () => {
-      const parsed = parsePrometheusText(controller.renderMetrics());
-      return sampleValue(parsed, "eventbus_bus_ready", { namespace: NS, bus: "main" }) === 1 ? parsed : undefined;
-    }, WAIT);
+    const families = await waitFor(
+      "eventbus_bus_ready of main to be 1",
+      () => {
+        const parsed = parsePrometheusText(controller.renderMetrics());
+        return sampleValue(parsed, "eventbus_bus_ready", { namespace: NS, bus: "main" }) === 1 ? parsed : undefined;
+      },
+      WAIT,
+    );
     const mainConditions = families.get("eventbus_bus_condition")!.samples.filter((s) => s.labels["bus"] === "main");
     assert.deepEqual(
-      mainConditions.filter((s) => s.value === 1).map((s) => `${s.labels["type"]}=${s.labels["status"]}`).sort(),
+      mainConditions
+        .filter((s) => s.value === 1)
+        .map((s) => `${s.labels["type"]}=${s.labels["status"]}`)
+        .sort(),
       (bus.status.conditions as Condition[]).map((c) => `${c.type}=${c.status}`).sort(),
     );
     assert.equal(mainConditions.length, 3 * (bus.status.conditions as Condition[]).length, "one series per status (True, False, Unknown) of each condition");
-    assert.deepEqual(mainConditions.filter((s) => s.labels["type"] === "Ready").map((s) => [s.labels["status"], s.value]), [["True", 1], ["False", 0], ["Unknown", 0]]);
+    assert.deepEqual(
+      mainConditions.filter((s) => s.labels["type"] === "Ready").map((s) => [s.labels["status"], s.value]),
+      [
+        ["True", 1],
+        ["False", 0],
+        ["Unknown", 0],
+      ],
+    );
   });
 
   test("kube controller - a mutable change (maxPayload, container resources) updates the ConfigMap and StatefulSet, never the Secrets", async () => {
@@ -509,7 +575,10 @@ describe("kube controller - against a real API server", () => {
     const bus = await condition("main", "Configured", "False", "InvalidSpec");
     const lines = (conditionOf(bus, "Configured")?.message ?? "").split("\n");
     assert.ok(lines.includes("spec.jetstream.replicas: must be 1 or >= 3, got 2"), lines.join("\n"));
-    assert.ok(lines.some((l) => l.startsWith("spec.jetstream.streamConfig.maxAge: ")), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => l.startsWith("spec.jetstream.streamConfig.maxAge: ")),
+      lines.join("\n"),
+    );
     assert.deepEqual(await versions(jsObjects("main")), before, "no object changed");
     assert.equal(conditionOf(bus, "Ready")?.status, "True", "the other conditions are kept");
 
@@ -540,10 +609,14 @@ describe("kube controller - against a real API server", () => {
     });
     // THEN the controller converges again.
     await waitFor("the Service to be back", async () => ((await get(Resources.service, "eventbus-main-js-svc")) !== undefined ? true : undefined), WAIT);
-    await waitFor("the ConfigMap to be restored", async () => {
-      const cm = await get(Resources.configMap, "eventbus-main-js-config");
-      return cm !== undefined && cm.data["eventbus-main-js-0.conf"] !== "tampered" ? true : undefined;
-    }, WAIT);
+    await waitFor(
+      "the ConfigMap to be restored",
+      async () => {
+        const cm = await get(Resources.configMap, "eventbus-main-js-config");
+        return cm !== undefined && cm.data["eventbus-main-js-0.conf"] !== "tampered" ? true : undefined;
+      },
+      WAIT,
+    );
     const svc = (await get(Resources.service, "eventbus-main-js-svc"))!;
     assert.equal(svc.metadata.ownerReferences?.[0]?.name, "main");
     await waitFor("controller a to lead again", () => (controller.isLeader ? true : undefined), WAIT);
@@ -551,19 +624,38 @@ describe("kube controller - against a real API server", () => {
 
   test("kube controller - scaling to 1 server deletes the PodDisruptionBudget it no longer needs", async () => {
     await patchBus("main", { spec: { jetstream: { replicas: 1, streamConfig: "maxAge: 24h\nreplicas: 1\n" } } });
-    await waitFor("the PDB to be gone", async () => ((await get(Resources.podDisruptionBudget, "eventbus-main-js-pdb")) === undefined ? true : undefined), WAIT);
+    await waitFor(
+      "the PDB to be gone",
+      async () => ((await get(Resources.podDisruptionBudget, "eventbus-main-js-pdb")) === undefined ? true : undefined),
+      WAIT,
+    );
     const sts = (await get(Resources.statefulSet, "eventbus-main-js"))!;
     assert.equal(sts.spec.replicas, 1);
     await patchBus("main", { spec: { jetstream: { replicas: 3, streamConfig: "maxAge: 24h\n" } } });
-    await waitFor("the PDB to be back", async () => ((await get(Resources.podDisruptionBudget, "eventbus-main-js-pdb")) !== undefined ? true : undefined), WAIT);
+    await waitFor(
+      "the PDB to be back",
+      async () => ((await get(Resources.podDisruptionBudget, "eventbus-main-js-pdb")) !== undefined ? true : undefined),
+      WAIT,
+    );
   });
 
   test("kube controller - a server Secret deleted by hand means new material, and a Warning Event says what that costs", async () => {
     const clientAuth = (await get(Resources.secret, "eventbus-main-js-client-auth"))!.data["client-auth"];
     await admin.delete(Resources.secret, NS, "eventbus-main-js-server");
-    await waitFor("the server Secret to be back", async () => ((await get(Resources.secret, "eventbus-main-js-server")) !== undefined ? true : undefined), WAIT);
-    await waitFor("the new client credentials", async () => ((await get(Resources.secret, "eventbus-main-js-client-auth"))!.data["client-auth"] !== clientAuth ? true : undefined), WAIT);
-    const events = await admin.list<Json & KubeResource>(Resources.event, { namespace: NS, fieldSelector: "involvedObject.name=main,reason=MaterialRegenerated" });
+    await waitFor(
+      "the server Secret to be back",
+      async () => ((await get(Resources.secret, "eventbus-main-js-server")) !== undefined ? true : undefined),
+      WAIT,
+    );
+    await waitFor(
+      "the new client credentials",
+      async () => ((await get(Resources.secret, "eventbus-main-js-client-auth"))!.data["client-auth"] !== clientAuth ? true : undefined),
+      WAIT,
+    );
+    const events = await admin.list<Json & KubeResource>(Resources.event, {
+      namespace: NS,
+      fieldSelector: "involvedObject.name=main,reason=MaterialRegenerated",
+    });
     assert.equal(events.items.length, 1);
     assert.equal(events.items[0]!.type, "Warning");
     assert.match(events.items[0]!.message, /a store encrypted with the old key cannot be read/);
@@ -573,7 +665,10 @@ describe("kube controller - against a real API server", () => {
     const claim = (bus: string, i: number) => ({
       apiVersion: "v1",
       kind: "PersistentVolumeClaim",
-      metadata: { name: `eventbus-${bus}-js-vol-eventbus-${bus}-js-${i}`, labels: { controller: "eventbus-controller", "eventbus-name": bus, "owner-name": bus } },
+      metadata: {
+        name: `eventbus-${bus}-js-vol-eventbus-${bus}-js-${i}`,
+        labels: { controller: "eventbus-controller", "eventbus-name": bus, "owner-name": bus },
+      },
       spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
     });
     // GIVEN the claims the StatefulSet controller would have made (labelled with the StatefulSet's selector).
@@ -591,14 +686,19 @@ describe("kube controller - against a real API server", () => {
     assert.equal(kept.items.length, 1);
 
     // A bus annotated delete-volumes takes its claims with it.
-    await createBus(jetStreamBus("scratch", { version: "2.10", replicas: 1, persistence: { volumeSize: "1Gi" } }, { annotations: { [Annotation.deleteVolumes]: "true" } }));
+    await createBus(
+      jetStreamBus("scratch", { version: "2.10", replicas: 1, persistence: { volumeSize: "1Gi" } }, { annotations: { [Annotation.deleteVolumes]: "true" } }),
+    );
     await condition("scratch", "Deployed", "True");
     await admin.create(Resources.persistentVolumeClaim, NS, claim("scratch", 0));
     await admin.delete(Resources.eventBus, NS, "scratch");
     await waitFor("EventBus scratch to be gone", async () => ((await getBus("scratch")) === undefined ? true : undefined), WAIT);
     // No controller manager runs here to remove the claims' pvc-protection finalizer: deleted means deletionTimestamp set.
     const scratchClaims = (await admin.list(Resources.persistentVolumeClaim, { namespace: NS, labelSelector: "eventbus-name=scratch" })).items;
-    assert.ok(scratchClaims.every((c) => c.metadata.deletionTimestamp !== undefined), "the claim is deleted");
+    assert.ok(
+      scratchClaims.every((c) => c.metadata.deletionTimestamp !== undefined),
+      "the claim is deleted",
+    );
     const mainClaims = (await admin.list(Resources.persistentVolumeClaim, { namespace: NS, labelSelector: "eventbus-name=main" })).items;
     assert.equal(mainClaims.filter((c) => c.metadata.deletionTimestamp === undefined).length, 3, "other buses' claims stay");
   });
@@ -619,7 +719,11 @@ describe("kube controller - against a real API server", () => {
 
     // WHEN the schedule changes, the CronJob follows; the claim is left as it is
     await patchBus("backed", { spec: { jetstream: { backup: { schedule: "30 2 * * *", keep: 5 } } } });
-    await waitFor("the CronJob's new schedule", async () => ((await get(Resources.cronJob, "eventbus-backed-js-backup"))?.spec.schedule === "30 2 * * *" ? true : undefined), WAIT);
+    await waitFor(
+      "the CronJob's new schedule",
+      async () => ((await get(Resources.cronJob, "eventbus-backed-js-backup"))?.spec.schedule === "30 2 * * *" ? true : undefined),
+      WAIT,
+    );
 
     // WHEN the bus is deleted, the CronJob goes with it and the claim (the backups) stays
     await admin.delete(Resources.eventBus, NS, "backed");
@@ -639,16 +743,27 @@ describe("kube controller - against a real API server", () => {
         group: "argoproj.io",
         names: { kind: "EventSource", listKind: "EventSourceList", plural: "eventsources", singular: "eventsource" },
         scope: "Namespaced",
-        versions: [{ name: "v1alpha1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+        versions: [
+          { name: "v1alpha1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } },
+        ],
       },
     });
-    await waitFor("the EventSource CRD to be served", async () => {
-      const res = await api.request("GET", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventsources`);
-      return res.status === 200 ? true : undefined;
-    }, WAIT);
+    await waitFor(
+      "the EventSource CRD to be served",
+      async () => {
+        const res = await api.request("GET", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventsources`);
+        return res.status === 200 ? true : undefined;
+      },
+      WAIT,
+    );
     await createBus(jetStreamBus("default", { version: "2.10", replicas: 1 }));
     await condition("default", "Deployed", "True");
-    await admin.create(Resources.eventSource, NS, { apiVersion: "argoproj.io/v1alpha1", kind: "EventSource", metadata: { name: "webhook" }, spec: { webhook: {} } });
+    await admin.create(Resources.eventSource, NS, {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventSource",
+      metadata: { name: "webhook" },
+      spec: { webhook: {} },
+    });
 
     await admin.delete(Resources.eventBus, NS, "default");
     const blocked = await condition("default", "Deleting", "False", "InUse");
@@ -666,7 +781,11 @@ describe("kube controller - against a real API server", () => {
   test("kube controller - the CRD is structural, writes no default into a bus (as Argo's) and prints its columns as a Table", async () => {
     const crd = (await admin.get<Json & KubeResource>(Resources.customResourceDefinition, undefined, "eventbus.argoproj.io"))!;
     const conditions = crd.status.conditions as Condition[];
-    assert.equal(conditions.find((c) => c.type === "NonStructuralSchema"), undefined, "no NonStructuralSchema condition");
+    assert.equal(
+      conditions.find((c) => c.type === "NonStructuralSchema"),
+      undefined,
+      "no NonStructuralSchema condition",
+    );
     assert.equal(conditions.find((c) => c.type === "Established")?.status, "True");
 
     await createBus(jetStreamBus("columns", { version: "2.10", tls: { enabled: false }, auth: "none" }));
@@ -684,20 +803,31 @@ describe("kube controller - against a real API server", () => {
     const cells = table.rows[0]!.cells;
     assert.deepEqual(cells.slice(0, 6), ["columns", "Pending", "2.10", null, "True", "True"]);
     const bus = (await getBus("columns"))!;
-    assert.deepEqual(bus.status.config, { jetstream: { url: `nats://eventbus-columns-js-svc.${NS}.svc:4222`, streamConfig: bus.status.config.jetstream.streamConfig } }, "no accessSecret with auth: none");
+    assert.deepEqual(
+      bus.status.config,
+      { jetstream: { url: `nats://eventbus-columns-js-svc.${NS}.svc:4222`, streamConfig: bus.status.config.jetstream.streamConfig } },
+      "no accessSecret with auth: none",
+    );
     assert.equal(await get(Resources.secret, "eventbus-columns-js-client-auth"), undefined, "no client Secret with auth: none");
   });
 
   test("kube controller - an external JetStream bus: Connected=True, Deployed=Skipped, and the stream gets the spec's config", async () => {
     await using nats = await startNatsServer({ args: ["-js", "--auth", "external-token"] });
-    await admin.create(Resources.secret, NS, { apiVersion: "v1", kind: "Secret", metadata: { name: "external-auth" }, data: { "client-auth": Buffer.from('token: "external-token"').toString("base64") } });
+    await admin.create(Resources.secret, NS, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "external-auth" },
+      data: { "client-auth": Buffer.from('token: "external-token"').toString("base64") },
+    });
     const spec = { url: nats.clientUrl, accessSecret: { name: "external-auth", key: "client-auth" }, streamConfig: "maxAge: 1h\nreplicas: 1\n" };
     await createBus({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "external", namespace: NS }, spec: { jetstreamExotic: spec } });
     const bus = await condition("external", "Connected", "True", "Connected");
     assert.equal(conditionOf(bus, "Deployed")?.reason, "Skipped");
     assert.equal(conditionOf(bus, "Ready"), undefined);
     assert.equal(bus.status.phase, "Running");
-    assert.deepEqual(bus.status.config, { jetstream: { ...spec, streamConfig: "discard: 0\nduplicates: 5m\nmaxage: 1h\nmaxbytes: -1\nmaxmsgs: 50000\nreplicas: 1\nretention: 0\n" } });
+    assert.deepEqual(bus.status.config, {
+      jetstream: { ...spec, streamConfig: "discard: 0\nduplicates: 5m\nmaxage: 1h\nmaxbytes: -1\nmaxmsgs: 50000\nreplicas: 1\nretention: 0\n" },
+    });
 
     const nc = await natsConnect({ servers: nats.clientUrl, token: "external-token" });
     try {
@@ -730,10 +860,20 @@ describe("kube controller - against a real API server", () => {
   });
 
   test("kube controller - a NATS Streaming bus with token auth: Argo's names, its token kept across changes, status.config.nats", async () => {
-    await createBus({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "legacy", namespace: NS }, spec: { nats: { native: { replicas: 3, auth: "token" } } } });
+    await createBus({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventBus",
+      metadata: { name: "legacy", namespace: NS },
+      spec: { nats: { native: { replicas: 3, auth: "token" } } },
+    });
     const bus = await condition("legacy", "Deployed", "True", "Succeeded");
     assert.deepEqual(bus.status.config, {
-      nats: { url: `nats://eventbus-legacy-stan-svc.${NS}.svc:4222`, clusterID: "eventbus-legacy", auth: "token", accessSecret: { name: "eventbus-legacy-client", key: "client-auth" } },
+      nats: {
+        url: `nats://eventbus-legacy-stan-svc.${NS}.svc:4222`,
+        clusterID: "eventbus-legacy",
+        auth: "token",
+        accessSecret: { name: "eventbus-legacy-client", key: "client-auth" },
+      },
     });
     for (const [rt, name] of [
       [Resources.statefulSet, "eventbus-legacy-stan"],
@@ -747,7 +887,10 @@ describe("kube controller - against a real API server", () => {
     // Argo's immutable StatefulSet fields and names (argo-stan-parity.test.ts applies them over Argo's objects).
     const sts = (await get(Resources.statefulSet, "eventbus-legacy-stan"))!;
     assert.equal(sts.spec.podManagementPolicy, "OrderedReady");
-    assert.deepEqual(sts.spec.template.spec.containers.map((c: Json) => c.name), ["stan", "metrics"]);
+    assert.deepEqual(
+      sts.spec.template.spec.containers.map((c: Json) => c.name),
+      ["stan", "metrics"],
+    );
     assert.equal((await get(Resources.service, "eventbus-legacy-stan-svc"))!.spec.ports[0].name, "tcp-client");
     const token = (await get(Resources.secret, "eventbus-legacy-client"))!.data["client-auth"];
     assert.match(Buffer.from(token, "base64").toString(), /^token: "[A-Za-z0-9_-]{43}"$/);
@@ -796,14 +939,44 @@ describe("kube controller - against a real API server", () => {
 
     const port = await freePort();
     const user = api.users.get(CONTROLLER_USER)!;
-    await using proc = await spawnProcess(process.execPath, ["--import", "tsx", CLI_MAIN, "controller", "--all", "--kubeconfig", user.kubeconfigPath, "--health-port", String(port), "--lease-namespace", DEFAULT_INSTALL_NAMESPACE, "--log-format", "json"], { cwd: ROOT });
+    await using proc = await spawnProcess(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        CLI_MAIN,
+        "controller",
+        "--all",
+        "--kubeconfig",
+        user.kubeconfigPath,
+        "--health-port",
+        String(port),
+        "--lease-namespace",
+        DEFAULT_INSTALL_NAMESPACE,
+        "--log-format",
+        "json",
+      ],
+      { cwd: ROOT },
+    );
     const http = async (path: string) => {
       const res = await fetch(`http://127.0.0.1:${port}${path}`).catch(() => undefined);
       return res === undefined ? undefined : { status: res.status, text: await res.text() };
     };
-    await waitFor("/readyz", async () => ((await http("/readyz"))?.status === 200 ? true : undefined), { ...WAIT, failWhen: proc.exited.then((e) => { throw new Error(`controller exited ${JSON.stringify(e)}: ${proc.output()}`); }) });
+    await waitFor("/readyz", async () => ((await http("/readyz"))?.status === 200 ? true : undefined), {
+      ...WAIT,
+      failWhen: proc.exited.then((e) => {
+        throw new Error(`controller exited ${JSON.stringify(e)}: ${proc.output()}`);
+      }),
+    });
     assert.equal((await http("/healthz"))?.text, "ok\n");
-    await waitFor("the CLI controller to lead", async () => ((await get(Resources.lease, LEASE_NAME, DEFAULT_INSTALL_NAMESPACE))?.spec as Json | undefined)?.holderIdentity?.endsWith(`_${proc.pid}`) ? true : undefined, WAIT);
+    await waitFor(
+      "the CLI controller to lead",
+      async () =>
+        ((await get(Resources.lease, LEASE_NAME, DEFAULT_INSTALL_NAMESPACE))?.spec as Json | undefined)?.holderIdentity?.endsWith(`_${proc.pid}`)
+          ? true
+          : undefined,
+      WAIT,
+    );
 
     await createBus(jetStreamBus("cli", { version: "2.10", replicas: 1 }));
     await condition("cli", "Deployed", "True", "Succeeded");
@@ -815,10 +988,14 @@ describe("kube controller - against a real API server", () => {
     assert.match(metrics.text, /^eventbus_controller_reconcile_duration_seconds_bucket\{le="\+Inf"\} \d+$/m);
     assert.match(metrics.text, /^eventbus_controller_kube_requests_total\{verb="apply",resource="statefulsets",code="\d+"\} \d+$/m);
     // AND the served text is well-formed, with the bus's conditions from the controller's cache (no pods here: not Ready)
-    const served = await waitFor("the cli bus's Deployed=True on /metrics", async () => {
-      const families = parsePrometheusText((await http("/metrics"))!.text);
-      return sampleValue(families, "eventbus_bus_condition", { namespace: NS, bus: "cli", type: "Deployed", status: "True" }) === 1 ? families : undefined;
-    }, WAIT);
+    const served = await waitFor(
+      "the cli bus's Deployed=True on /metrics",
+      async () => {
+        const families = parsePrometheusText((await http("/metrics"))!.text);
+        return sampleValue(families, "eventbus_bus_condition", { namespace: NS, bus: "cli", type: "Deployed", status: "True" }) === 1 ? families : undefined;
+      },
+      WAIT,
+    );
     assert.equal(sampleValue(served, "eventbus_bus_condition", { namespace: NS, bus: "cli", type: "Deployed", status: "False" }), 0);
     assert.equal(sampleValue(served, "eventbus_bus_condition", { namespace: NS, bus: "cli", type: "Deployed", status: "Unknown" }), 0);
     assert.equal(sampleValue(served, "eventbus_bus_ready", { namespace: NS, bus: "cli" }), 0);
@@ -827,25 +1004,46 @@ describe("kube controller - against a real API server", () => {
     const exit = await proc.stop({ signal: "SIGTERM" });
     assert.deepEqual(exit, { code: 0, signal: null }, proc.output());
     assert.match(proc.output(), /"message":"SIGTERM: stopping"/);
-    assert.equal(((await get(Resources.lease, LEASE_NAME, DEFAULT_INSTALL_NAMESPACE))?.spec as Json).holderIdentity, "", "the Lease is given up");
+    assert.equal(((await get(Resources.lease, LEASE_NAME, DEFAULT_INSTALL_NAMESPACE))?.spec as Json | undefined)?.holderIdentity, "", "the Lease is given up");
   });
 
   test("kube controller - installed for one namespace (a Role, no ClusterRole), it reconciles that namespace and no other", async () => {
     // GIVEN the bundle for a controller in "scoped" that watches "team" only, and a bus in each of two namespaces.
     await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team" } });
-    await applyObjects(admin, installBundle({ namespace: "scoped", watchNamespace: "team" }).filter((o) => o.kind !== "CustomResourceDefinition"));
+    await applyObjects(
+      admin,
+      installBundle({ namespace: "scoped", watchNamespace: "team" }).filter((o) => o.kind !== "CustomResourceDefinition"),
+    );
     const user = api.users.get(SCOPED_USER)!;
-    await using scoped = new Controller({ ...testOptions(api), connection: fromKubeconfig(user.kubeconfigPath), namespace: "team", leaderElection: { ...(testOptions(api).leaderElection as object), namespace: "scoped" } as ControllerOptions["leaderElection"] });
+    await using scoped = new Controller({
+      ...testOptions(api),
+      connection: fromKubeconfig(user.kubeconfigPath),
+      namespace: "team",
+      leaderElection: { ...(testOptions(api).leaderElection as object), namespace: "scoped" } as ControllerOptions["leaderElection"],
+    });
     await scoped.start();
-    const bus = (name: string, namespace: string) => ({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name, namespace }, spec: { jetstream: { version: "2.10", replicas: 1 } } });
+    const bus = (name: string, namespace: string) => ({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventBus",
+      metadata: { name, namespace },
+      spec: { jetstream: { version: "2.10", replicas: 1 } },
+    });
     await admin.create(Resources.eventBus, "team", bus("mine", "team"));
     await admin.create(Resources.eventBus, NS, bus("not-mine", NS));
-    await waitFor("the team bus to be deployed", async () => {
-      const b = await admin.get<Json & KubeResource>(Resources.eventBus, "team", "mine");
-      return conditionOf(b, "Deployed")?.status === "True" ? true : undefined;
-    }, WAIT);
+    await waitFor(
+      "the team bus to be deployed",
+      async () => {
+        const b = await admin.get<Json & KubeResource>(Resources.eventBus, "team", "mine");
+        return conditionOf(b, "Deployed")?.status === "True" ? true : undefined;
+      },
+      WAIT,
+    );
     assert.ok((await admin.get(Resources.statefulSet, "team", "eventbus-mine-js")) !== undefined);
     assert.equal((await getBus("not-mine"))?.status, undefined, "the bus of another namespace is not touched");
-    assert.equal(scoped.metrics.requests.sum((l) => l["code"] === "403"), 0, "the Role is enough: nothing was forbidden");
+    assert.equal(
+      scoped.metrics.requests.sum((l) => l["code"] === "403"),
+      0,
+      "the Role is enough: nothing was forbidden",
+    );
   });
 });

@@ -219,12 +219,20 @@ test("kube exec config - v1 without interactiveMode, v1alpha1, an unknown mode, 
     await plugin.writeKubeconfig(options);
     assert.throws(
       () => plugin.connection(),
-      (err: unknown) => err instanceof KubeConfigError && err.field === `users[plugin-user].user.${field}` && problem.test(err.message) && err.message.startsWith(plugin.kubeconfigPath),
+      (err: unknown) =>
+        err instanceof KubeConfigError &&
+        err.field === `users[plugin-user].user.${field}` &&
+        problem.test(err.message) &&
+        err.message.startsWith(plugin.kubeconfigPath),
       `${field}: ${problem}`,
     );
   };
   await refused({ interactiveMode: null }, "exec.interactiveMode", /must be set with client\.authentication\.k8s\.io\/v1: one of Never, IfAvailable, Always/);
-  await refused({ apiVersion: "client.authentication.k8s.io/v1alpha1" }, "exec.apiVersion", /v1alpha1 is no longer supported .*use client\.authentication\.k8s\.io\/v1 or client\.authentication\.k8s\.io\/v1beta1/);
+  await refused(
+    { apiVersion: "client.authentication.k8s.io/v1alpha1" },
+    "exec.apiVersion",
+    /v1alpha1 is no longer supported .*use client\.authentication\.k8s\.io\/v1 or client\.authentication\.k8s\.io\/v1beta1/,
+  );
   await refused({ apiVersion: "" }, "exec.apiVersion", /is missing/);
   await refused({ interactiveMode: "Sometimes" }, "exec.interactiveMode", /"Sometimes" is not one of Never, IfAvailable, Always/);
   await refused({ command: "" }, "exec.command", /is missing/);
@@ -264,7 +272,13 @@ test("kube exec - IfAvailable runs the plugin interactively when stdin is a term
 
   await plugin.writeKubeconfig({ interactiveMode: "Always" });
   const always = new ExecCredentialSource(plugin.connection().exec!, { stdinIsTerminal: false });
-  await assert.rejects(always.get(), (err: unknown) => err instanceof KubeExecPluginError && /interactiveMode Always, but standard input is not a terminal/.test(err.message) && err.message.includes("users[plugin-user].user.exec"));
+  await assert.rejects(
+    always.get(),
+    (err: unknown) =>
+      err instanceof KubeExecPluginError &&
+      /interactiveMode Always, but standard input is not a terminal/.test(err.message) &&
+      err.message.includes("users[plugin-user].user.exec"),
+  );
   assert.equal(await plugin.runs(), 2, "the plugin is not run without a terminal");
 });
 
@@ -276,7 +290,10 @@ test("kube exec - output that is not a usable ExecCredential is an error naming 
     [`token: ${secret}`, /printed something that is not JSON on stdout/],
     [[secret], /printed JSON that is not an object/],
     [{ apiVersion: ExecApiVersion.v1, kind: "Secret", status: { token: secret } }, /printed kind "Secret"; it must print kind ExecCredential/],
-    [credential({ token: secret }, ExecApiVersion.v1beta1), /is configured to use apiVersion client\.authentication\.k8s\.io\/v1, but printed apiVersion "client\.authentication\.k8s\.io\/v1beta1"/],
+    [
+      credential({ token: secret }, ExecApiVersion.v1beta1),
+      /is configured to use apiVersion client\.authentication\.k8s\.io\/v1, but printed apiVersion "client\.authentication\.k8s\.io\/v1beta1"/,
+    ],
     [{ apiVersion: ExecApiVersion.v1, kind: "ExecCredential" }, /printed an ExecCredential without a status/],
     [credential({}), /printed neither status\.token nor status\.clientCertificateData and status\.clientKeyData/],
     [credential({ clientCertificateData: "-----BEGIN CERTIFICATE-----\n" }), /printed only one of status\.clientCertificateData and status\.clientKeyData/],
@@ -300,10 +317,16 @@ test("kube exec - output that is not a usable ExecCredential is an error naming 
 });
 
 test("kube exec - a missing command shows the install hint; a plugin that does not finish in time is killed", async () => {
-  const plugin = await Plugin.create("missing-and-slow", { command: "eventbus-test-no-such-plugin", installHint: "Install it with: apt-get install eventbus-test-plugin" });
+  const plugin = await Plugin.create("missing-and-slow", {
+    command: "eventbus-test-no-such-plugin",
+    installHint: "Install it with: apt-get install eventbus-test-plugin",
+  });
   await assert.rejects(
     new ExecCredentialSource(plugin.connection().exec!).get(),
-    (err: unknown) => err instanceof KubeExecPluginError && /plugin eventbus-test-no-such-plugin was not found: it looks like the credential plugin is not installed/.test(err.message) && err.message.endsWith("\nInstall it with: apt-get install eventbus-test-plugin"),
+    (err: unknown) =>
+      err instanceof KubeExecPluginError &&
+      /plugin eventbus-test-no-such-plugin was not found: it looks like the credential plugin is not installed/.test(err.message) &&
+      err.message.endsWith("\nInstall it with: apt-get install eventbus-test-plugin"),
   );
 
   await plugin.writeKubeconfig({});
@@ -313,7 +336,8 @@ test("kube exec - a missing command shows the install hint; a plugin that does n
   const started = performance.now();
   await assert.rejects(
     new ExecCredentialSource({ ...plugin.connection().exec!, timeoutMs: 500 }).get(),
-    (err: unknown) => err instanceof KubeExecPluginError && /did not finish within 0\.5s and was killed; its stderr:\nwaiting for the identity provider$/.test(err.message),
+    (err: unknown) =>
+      err instanceof KubeExecPluginError && /did not finish within 0\.5s and was killed; its stderr:\nwaiting for the identity provider$/.test(err.message),
   );
   assert.ok(performance.now() - started < 10_000, "the run is given up at its deadline, though the plugin's sleep still holds its pipes");
 });
@@ -344,7 +368,11 @@ describe("kube exec - credential plugins against kube-apiserver", { timeout: 240
     });
     await admin.apply(eventBusCrd() as unknown as Parameters<KubeClient["apply"]>[0]);
     await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-    await waitFor("the EventBus CRD to be served", async () => ((await api.request("GET", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus`)).status === 200 ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
+    await waitFor(
+      "the EventBus CRD to be served",
+      async () => ((await api.request("GET", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus`)).status === 200 ? true : undefined),
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
   });
 
   after(async () => {
@@ -383,7 +411,12 @@ describe("kube exec - credential plugins against kube-apiserver", { timeout: 240
   });
 
   test("kube exec - a v1beta1 plugin with provideClusterInfo gets spec.cluster (server, CA data, the exec extension's config) and its requests run it once between them", async () => {
-    const p = await plugin("v1beta1-cluster-info", { apiVersion: ExecApiVersion.v1beta1, interactiveMode: null, provideClusterInfo: true, extension: { audience: "eventbus-test", region: "eu-west-1" } });
+    const p = await plugin("v1beta1-cluster-info", {
+      apiVersion: ExecApiVersion.v1beta1,
+      interactiveMode: null,
+      provideClusterInfo: true,
+      extension: { audience: "eventbus-test", region: "eu-west-1" },
+    });
     await p.respond(credential({ token: userToken }, ExecApiVersion.v1beta1));
     const client = new KubeClient(p.connection());
     try {
@@ -395,7 +428,11 @@ describe("kube exec - credential plugins against kube-apiserver", { timeout: 240
         kind: "ExecCredential",
         apiVersion: ExecApiVersion.v1beta1,
         spec: {
-          cluster: { server: api.url, "certificate-authority-data": Buffer.from(api.caPem).toString("base64"), config: { audience: "eventbus-test", region: "eu-west-1" } },
+          cluster: {
+            server: api.url,
+            "certificate-authority-data": Buffer.from(api.caPem).toString("base64"),
+            config: { audience: "eventbus-test", region: "eu-west-1" },
+          },
           interactive: false,
         },
       });
@@ -436,7 +473,10 @@ describe("kube exec - credential plugins against kube-apiserver", { timeout: 240
     await refused.respond(credential({ token: "wrong-token-0123456789" }));
     const refusedClient = new KubeClient(refused.connection());
     try {
-      await assert.rejects(namespaceNames(refusedClient), (err: unknown) => err instanceof KubeApiError && err.status === 401 && !err.message.includes("wrong-token"));
+      await assert.rejects(
+        namespaceNames(refusedClient),
+        (err: unknown) => err instanceof KubeApiError && err.status === 401 && !err.message.includes("wrong-token"),
+      );
       assert.equal(await refused.runs(), 2);
     } finally {
       refusedClient.close();
@@ -466,7 +506,13 @@ describe("kube exec - credential plugins against kube-apiserver", { timeout: 240
     const lease = await plugin("lease");
     await lease.respond(credential({ token: userToken, expirationTimestamp: "2020-01-01T00:00:00Z" }));
     const leaseClient = new KubeClient(lease.connection());
-    const elector = new LeaderElector(leaseClient, { namespace: NS, identity: "exec-plugin-candidate", leaseDurationMillis: 3_000, renewDeadlineMillis: 2_000, retryPeriodMillis: 500 });
+    const elector = new LeaderElector(leaseClient, {
+      namespace: NS,
+      identity: "exec-plugin-candidate",
+      leaseDurationMillis: 3_000,
+      renewDeadlineMillis: 2_000,
+      retryPeriodMillis: 500,
+    });
     try {
       elector.start();
       await waitFor("the exec-authenticated candidate to lead", () => (elector.isLeader ? true : undefined), { timeoutMs: 20_000, intervalMs: 50 });
@@ -490,7 +536,10 @@ describe("kube exec - credential plugins against kube-apiserver", { timeout: 240
         assert.ok(err instanceof KubeExecPluginError, String(err));
         assert.equal(err.exitCode, 3);
         assert.equal(err.stderr, "error: the SSO session has expired; run aws sso login");
-        assert.equal(err.message, `${p.kubeconfigPath}: users[plugin-user].user.exec: plugin ${join(p.dir, "plugin.sh")} failed with exit code 3; its stderr:\nerror: the SSO session has expired; run aws sso login`);
+        assert.equal(
+          err.message,
+          `${p.kubeconfigPath}: users[plugin-user].user.exec: plugin ${join(p.dir, "plugin.sh")} failed with exit code 3; its stderr:\nerror: the SSO session has expired; run aws sso login`,
+        );
         assert.ok(!err.message.includes(token));
         return true;
       });
@@ -505,7 +554,12 @@ describe("kube exec - credential plugins against kube-apiserver", { timeout: 240
   test("kube exec - eventbus status --kube and install --apply work with an exec kubeconfig; a failing plugin exits 1 with its stderr and never the token", async () => {
     const p = await plugin("cli", { apiVersion: ExecApiVersion.v1beta1, interactiveMode: null });
     await p.respond(credential({ token: userToken }, ExecApiVersion.v1beta1));
-    await admin.apply({ apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", metadata: { name: "default", namespace: NS }, spec: { jetstream: { version: "2.10", replicas: 3 } } });
+    await admin.apply({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventBus",
+      metadata: { name: "default", namespace: NS },
+      spec: { jetstream: { version: "2.10", replicas: 3 } },
+    });
     const at = "2026-11-26T00:00:00Z";
     const patched = await api.request("PATCH", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus/default/status`, {
       body: { status: { phase: "Running", conditions: [{ type: "Deployed", status: "True", reason: "Succeeded", lastTransitionTime: at }] } },
@@ -518,7 +572,9 @@ describe("kube exec - credential plugins against kube-apiserver", { timeout: 240
     assert.match(status.stdout, /^eventbus events\/default: ready, phase Running\n/);
     assert.equal(await p.runs(), 1);
 
-    const install = await runCliProcess(["install", "--namespace", "eventbus-exec-test", "--apply", "--kubeconfig", p.kubeconfigPath], undefined, { timeoutMillis: 60_000 });
+    const install = await runCliProcess(["install", "--namespace", "eventbus-exec-test", "--apply", "--kubeconfig", p.kubeconfigPath], undefined, {
+      timeoutMillis: 60_000,
+    });
     assert.equal(install.code, 0, install.stderr);
     assert.match(install.stdout, /customresourcedefinition\.apiextensions\.k8s\.io\/eventbus\.argoproj\.io serverside-applied/);
     assert.equal(await p.runs(), 2, "one run per CLI process");

@@ -125,8 +125,12 @@ async function writeConfigVolume(
   await mkdir(configDir, { recursive: true });
   await mkdir(join(dir, "var/run/nats"), { recursive: true });
   const map = (text: string) => {
-    let out = text.replaceAll('"/etc/nats-config/', `"${dir}/etc/nats-config/`).replaceAll('"/data/jetstream"', `"${dir}/data/jetstream"`).replaceAll('"/var/run/nats/', `"${dir}/var/run/nats/`);
-    if (ports) out = out.replace('listen: "0.0.0.0:4222"', `listen: "127.0.0.1:${ports.client}"`).replace('http: "0.0.0.0:8222"', `http: "127.0.0.1:${ports.monitor}"`);
+    let out = text
+      .replaceAll('"/etc/nats-config/', `"${dir}/etc/nats-config/`)
+      .replaceAll('"/data/jetstream"', `"${dir}/data/jetstream"`)
+      .replaceAll('"/var/run/nats/', `"${dir}/var/run/nats/`);
+    if (ports)
+      out = out.replace('listen: "0.0.0.0:4222"', `listen: "127.0.0.1:${ports.client}"`).replace('http: "0.0.0.0:8222"', `http: "127.0.0.1:${ports.monitor}"`);
     assert.doesNotMatch(out, /"\/(etc|data|var)\//, "every pod path is mapped");
     return out;
   };
@@ -139,7 +143,9 @@ async function writeConfigVolume(
   }
   // The server Secret's keys as the StatefulSet projects them: each item's key to its path.
   const server = secretData(find(objects, "Secret", "eventbus-default-js-server"));
-  const sts = find(objects, "StatefulSet")["spec"] as { template: { spec: { volumes: { projected?: { sources: { secret?: { items: { key: string; path: string }[] } }[] } }[] } } };
+  const sts = find(objects, "StatefulSet")["spec"] as {
+    template: { spec: { volumes: { projected?: { sources: { secret?: { items: { key: string; path: string }[] } }[] } }[] } };
+  };
   const items = sts.template.spec.volumes.flatMap((v) => v.projected?.sources ?? []).flatMap((src) => src.secret?.items ?? []);
   for (const { key, path } of items) await writeFile(join(configDir, path), server[key]!, { mode: 0o600 });
   return { configFiles, env: { ...process.env }, pidFile: join(dir, "var/run/nats/nats.pid") };
@@ -237,63 +243,72 @@ describe("kubernetes render - JetStream objects", () => {
 
   test("the main container: nats image, ports, per-pod config via $(POD_NAME), Argo's env, probes, lame-duck preStop", async () => {
     const main = container(await render(js({ startArgs: ["-D"] })), "main");
-    assert.deepEqual(canonical(main), canonical({
-      name: "main",
-      image: "nats:2.10.29",
-      ports: [
-        { name: "client", containerPort: 4222 },
-        { name: "cluster", containerPort: 6222 },
-        { name: "monitor", containerPort: 8222 },
-      ],
-      command: ["/nats-server", "--config", "/etc/nats-config/$(POD_NAME).conf"],
-      args: ["-D"],
-      env: [
-        { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-        { name: "SERVER_NAME", value: "$(POD_NAME)" },
-        { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-        { name: "CLUSTER_ADVERTISE", value: "$(POD_NAME).eventbus-default-js-svc.$(POD_NAMESPACE).svc" },
-      ],
-      volumeMounts: [
-        { name: "config-volume", mountPath: "/etc/nats-config" },
-        { name: "pid", mountPath: "/var/run/nats" },
-        { name: "eventbus-default-js-vol", mountPath: "/data/jetstream" },
-      ],
-      startupProbe: { httpGet: { path: "/healthz", port: 8222 }, failureThreshold: 30, initialDelaySeconds: 10, timeoutSeconds: 5 },
-      livenessProbe: { httpGet: { path: "/", port: 8222 }, initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5 },
-      // Argo's readinessProbe (pkg/reconciler/eventbus/installer/jetstream.go).
-      readinessProbe: { httpGet: { path: "/healthz", port: 8222 }, initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 5 },
-      lifecycle: { preStop: { exec: { command: ["/nats-server", "-sl=ldm=/var/run/nats/nats.pid"] } } },
-    }));
+    assert.deepEqual(
+      canonical(main),
+      canonical({
+        name: "main",
+        image: "nats:2.10.29",
+        ports: [
+          { name: "client", containerPort: 4222 },
+          { name: "cluster", containerPort: 6222 },
+          { name: "monitor", containerPort: 8222 },
+        ],
+        command: ["/nats-server", "--config", "/etc/nats-config/$(POD_NAME).conf"],
+        args: ["-D"],
+        env: [
+          { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+          { name: "SERVER_NAME", value: "$(POD_NAME)" },
+          { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+          { name: "CLUSTER_ADVERTISE", value: "$(POD_NAME).eventbus-default-js-svc.$(POD_NAMESPACE).svc" },
+        ],
+        volumeMounts: [
+          { name: "config-volume", mountPath: "/etc/nats-config" },
+          { name: "pid", mountPath: "/var/run/nats" },
+          { name: "eventbus-default-js-vol", mountPath: "/data/jetstream" },
+        ],
+        startupProbe: { httpGet: { path: "/healthz", port: 8222 }, failureThreshold: 30, initialDelaySeconds: 10, timeoutSeconds: 5 },
+        livenessProbe: { httpGet: { path: "/", port: 8222 }, initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5 },
+        // Argo's readinessProbe (pkg/reconciler/eventbus/installer/jetstream.go).
+        readinessProbe: { httpGet: { path: "/healthz", port: 8222 }, initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 5 },
+        lifecycle: { preStop: { exec: { command: ["/nats-server", "-sl=ldm=/var/run/nats/nats.pid"] } } },
+      }),
+    );
     // Without startArgs there are no args at all.
     assert.equal("args" in (canonical(container(await render(js()), "main")) as object), false);
   });
 
   test("the reloader and metrics sidecars: images of the version, the reloader watches the pod's config and secrets include", async () => {
     const objects = await render(js({ version: "2.11" }));
-    assert.deepEqual(canonical(container(objects, "reloader")), canonical({
-      name: "reloader",
-      image: "natsio/nats-server-config-reloader:0.14.1",
-      command: [
-        "nats-server-config-reloader",
-        "-pid",
-        "/var/run/nats/nats.pid",
-        "-config",
-        "/etc/nats-config/$(POD_NAME).conf",
-        "-config",
-        "/etc/nats-config/$(POD_NAME).secrets.conf",
-      ],
-      env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
-      volumeMounts: [
-        { name: "config-volume", mountPath: "/etc/nats-config" },
-        { name: "pid", mountPath: "/var/run/nats" },
-      ],
-    }));
-    assert.deepEqual(canonical(container(objects, "metrics")), canonical({
-      name: "metrics",
-      image: "natsio/prometheus-nats-exporter:0.16.0",
-      ports: [{ name: "metrics", containerPort: 7777 }],
-      args: ["-connz", "-routez", "-subz", "-varz", "-prefix=nats", "-use_internal_server_id", "-jsz=all", "http://localhost:8222"],
-    }));
+    assert.deepEqual(
+      canonical(container(objects, "reloader")),
+      canonical({
+        name: "reloader",
+        image: "natsio/nats-server-config-reloader:0.14.1",
+        command: [
+          "nats-server-config-reloader",
+          "-pid",
+          "/var/run/nats/nats.pid",
+          "-config",
+          "/etc/nats-config/$(POD_NAME).conf",
+          "-config",
+          "/etc/nats-config/$(POD_NAME).secrets.conf",
+        ],
+        env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+        volumeMounts: [
+          { name: "config-volume", mountPath: "/etc/nats-config" },
+          { name: "pid", mountPath: "/var/run/nats" },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      canonical(container(objects, "metrics")),
+      canonical({
+        name: "metrics",
+        image: "natsio/prometheus-nats-exporter:0.16.0",
+        ports: [{ name: "metrics", containerPort: 7777 }],
+        args: ["-connz", "-routez", "-subz", "-varz", "-prefix=nats", "-use_internal_server_id", "-jsz=all", "http://localhost:8222"],
+      }),
+    );
     assert.equal(container(objects, "main")["image"], "nats:2.11.17");
   });
 
@@ -343,14 +358,24 @@ describe("kubernetes render - JetStream objects", () => {
     assert.equal(data["private-key"], secrets.tls!.server.keyPem);
     assert.equal(data["cluster-cert"], secrets.tls!.route.certPem);
     // Argo's server-auth.conf shape: the js account with the clients' user, the sys account.
-    assert.match(data["auth"]!, new RegExp(`"js": \\{\\n {4}"jetstream": true,\\n {4}"users": \\[\\n {6}\\{"user": "${secrets.credentials.user}", "pass": "${secrets.credentials.password}"\\}`));
+    assert.match(
+      data["auth"]!,
+      new RegExp(
+        `"js": \\{\\n {4}"jetstream": true,\\n {4}"users": \\[\\n {6}\\{"user": "${secrets.credentials.user}", "pass": "${secrets.credentials.password}"\\}`,
+      ),
+    );
     assert.ok(!Object.values(data).includes(secrets.tls!.ca.keyPem), "the CA key stays out of the pods");
     assert.match(data["eventbus-default-js-0.secrets.conf"]!, new RegExp(`^EVENTBUS_JS_PASSWORD: "${secrets.credentials.password}"$`, "m"));
     // The encryption key is a quoted value of the secrets include, not an environment variable (see below).
     assert.match(data["eventbus-default-js-0.secrets.conf"]!, new RegExp(`^EVENTBUS_JETSTREAM_KEY: "${secrets.credentials.encryptionKey}"$`, "m"));
     // No secret value is in the ConfigMap.
     const configText = JSON.stringify(find(await render(bus), "ConfigMap"));
-    for (const value of [secrets.credentials.password, secrets.credentials.systemPassword, secrets.credentials.routePassword, secrets.credentials.encryptionKey]) {
+    for (const value of [
+      secrets.credentials.password,
+      secrets.credentials.systemPassword,
+      secrets.credentials.routePassword,
+      secrets.credentials.encryptionKey,
+    ]) {
       assert.ok(!configText.includes(value));
     }
   });
@@ -400,9 +425,15 @@ describe("kubernetes render - JetStream objects", () => {
     ]);
     assert.ok(!persistent.template.spec.volumes.some((v) => v["name"] === "eventbus-disk-js-vol"), "no emptyDir beside the claim");
     const defaults = statefulSetSpec(await render(js({ persistence: {} }, "disk")));
-    assert.deepEqual(canonical(defaults.volumeClaimTemplates), canonical([
-      { metadata: { name: "eventbus-disk-js-vol" }, spec: { accessModes: ["ReadWriteOnce"], volumeMode: "Filesystem", resources: { requests: { storage: "20Gi" } } } },
-    ]));
+    assert.deepEqual(
+      canonical(defaults.volumeClaimTemplates),
+      canonical([
+        {
+          metadata: { name: "eventbus-disk-js-vol" },
+          spec: { accessModes: ["ReadWriteOnce"], volumeMode: "Filesystem", resources: { requests: { storage: "20Gi" } } },
+        },
+      ]),
+    );
     const ephemeral = statefulSetSpec(await render(js()));
     assert.equal(ephemeral.volumeClaimTemplates, undefined);
     assert.deepEqual(ephemeral.template.spec.volumes.at(-1), { name: "eventbus-default-js-vol", emptyDir: {} });
@@ -413,18 +444,29 @@ describe("kubernetes render - JetStream objects", () => {
     for (const replicas of [3, 5]) {
       const pdb = find(await render(js({ replicas }, `r${replicas}`)), "PodDisruptionBudget");
       assert.equal(pdb.metadata.name, `eventbus-r${replicas}-js-pdb`);
-      assert.deepEqual(pdb["spec"], { maxUnavailable: 1, selector: { matchLabels: { ...LABELS, "eventbus-name": `r${replicas}`, "owner-name": `r${replicas}` } } });
+      assert.deepEqual(pdb["spec"], {
+        maxUnavailable: 1,
+        selector: { matchLabels: { ...LABELS, "eventbus-name": `r${replicas}`, "owner-name": `r${replicas}` } },
+      });
     }
   });
 
   test("container templates and scheduling fields pass through unchanged; pod labels merge under the bus labels", async () => {
-    const main = { resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: 2147483648 } }, imagePullPolicy: "Always", securityContext: { readOnlyRootFilesystem: true } };
+    const main = {
+      resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: 2147483648 } },
+      imagePullPolicy: "Always",
+      securityContext: { readOnlyRootFilesystem: true },
+    };
     const reloader = { resources: { limits: { cpu: "50m" } }, imagePullPolicy: "IfNotPresent" };
     const metrics = { securityContext: { runAsNonRoot: true, capabilities: { drop: ["ALL"] } } };
     const scheduling = {
       nodeSelector: { "kubernetes.io/os": "linux", pool: "events" },
       tolerations: [{ key: "dedicated", operator: "Equal", value: "events", effect: "NoSchedule" }],
-      affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: "topology.kubernetes.io/zone" } }] } },
+      affinity: {
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: "topology.kubernetes.io/zone" } }],
+        },
+      },
       securityContext: { runAsUser: 1000, fsGroup: 1000, runAsNonRoot: true },
       imagePullSecrets: [{ name: "registry" }],
       priorityClassName: "high",
@@ -432,13 +474,20 @@ describe("kubernetes render - JetStream objects", () => {
       serviceAccountName: "eventbus-sa",
     };
     const metadata = { labels: { team: "events", controller: "not-this" }, annotations: { "prometheus.io/scrape": "true" } };
-    const objects = await render(js({ containerTemplate: main, reloaderContainerTemplate: reloader, metricsContainerTemplate: metrics, metadata, ...scheduling }));
+    const objects = await render(
+      js({ containerTemplate: main, reloaderContainerTemplate: reloader, metricsContainerTemplate: metrics, metadata, ...scheduling }),
+    );
     const spec = statefulSetSpec(objects);
     for (const [key, value] of Object.entries(scheduling)) assert.deepEqual(spec.template.spec[key], value, key);
     assert.deepEqual(spec.template.metadata, { labels: { team: "events", ...LABELS }, annotations: { "prometheus.io/scrape": "true" } });
-    for (const [name, template] of [["main", main], ["reloader", reloader], ["metrics", metrics]] as const) {
+    for (const [name, template] of [
+      ["main", main],
+      ["reloader", reloader],
+      ["metrics", metrics],
+    ] as const) {
       const c = container(objects, name);
-      for (const key of ["resources", "imagePullPolicy", "securityContext"] as const) assert.deepEqual(c[key], (template as Record<string, unknown>)[key], `${name}.${key}`);
+      for (const key of ["resources", "imagePullPolicy", "securityContext"] as const)
+        assert.deepEqual(c[key], (template as Record<string, unknown>)[key], `${name}.${key}`);
     }
   });
 
@@ -448,7 +497,7 @@ describe("kubernetes render - JetStream objects", () => {
     const objects = await render(bus);
     const spec = statefulSetSpec(objects);
     (spec.template.spec["tolerations"] as Record<string, unknown>[])[0]!["key"] = "changed";
-    ((container(objects, "main")["resources"] as Record<string, Record<string, unknown>>)["limits"]!)["cpu"] = "9";
+    (container(objects, "main")["resources"] as Record<string, Record<string, unknown>>)["limits"]!["cpu"] = "9";
     (container(objects, "main")["ports"] as Record<string, unknown>[]).pop();
     assert.equal(toYamlDocuments(await render(bus)), before);
     assert.equal(bus.spec.mode === "jetstream" && bus.spec.pod.tolerations?.[0]?.key, "dedicated");
@@ -519,7 +568,9 @@ describe("kubernetes render - deterministic text", () => {
   test("YAML is written for kubectl's YAML 1.1: a label value yes or 0755 stays a string", async () => {
     const objects = await render(js({ metadata: { labels: { enabled: "yes", mode: "0755", flag: "on" } } }));
     const text = toYamlDocuments(objects);
-    const sts = parseAllDocuments(text, { version: "1.1" }).map((d) => d.toJS() as KubeObject).find((o) => o.kind === "StatefulSet")!;
+    const sts = parseAllDocuments(text, { version: "1.1" })
+      .map((d) => d.toJS() as KubeObject)
+      .find((o) => o.kind === "StatefulSet")!;
     const labels = (sts["spec"] as StatefulSetSpec).template.metadata.labels;
     assert.equal(labels["enabled"], "yes");
     assert.equal(labels["mode"], "0755");
@@ -573,15 +624,24 @@ describe("kubernetes render - the real servers accept the rendered configs", () 
     const volume = await writeConfigVolume(objects, dir.path, ports);
     const configFile = volume.configFiles.get("eventbus-default-js-0.conf")!;
     await using server: ManagedProcess = await spawnProcess(findNatsServer("2.11"), ["-c", configFile], { cwd: "/", env: volume.env });
-    await waitFor("the rendered server's /healthz", async () => {
-      try {
-        const res = await fetch(`http://127.0.0.1:${ports.monitor}/healthz`, { signal: AbortSignal.timeout(1_000) });
-        await res.body?.cancel();
-        return res.ok ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    }, { timeoutMs: 15_000, failWhen: server.exited.then(() => { throw new Error(`nats-server exited:\n${server.output()}`); }) });
+    await waitFor(
+      "the rendered server's /healthz",
+      async () => {
+        try {
+          const res = await fetch(`http://127.0.0.1:${ports.monitor}/healthz`, { signal: AbortSignal.timeout(1_000) });
+          await res.body?.cancel();
+          return res.ok ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      {
+        timeoutMs: 15_000,
+        failWhen: server.exited.then(() => {
+          throw new Error(`nats-server exited:\n${server.output()}`);
+        }),
+      },
+    );
 
     const auth = parse(secretData(find(objects, "Secret", "eventbus-default-js-client-auth"))["client-auth"]!) as { username: string; password: string };
     const caFile = join(dir.path, "etc/nats-config/ca-cert.pem");
@@ -590,13 +650,20 @@ describe("kubernetes render - the real servers accept the rendered configs", () 
     nc.publish("probe.x", "hello");
     for await (const m of sub) assert.equal(m.string(), "hello");
     await assert.rejects(
-      connect({ servers: [`tls://localhost:${ports.client}`], user: auth.username, pass: `${auth.password}x`, tls: { caFile }, timeout: 5_000, reconnect: false }),
+      connect({
+        servers: [`tls://localhost:${ports.client}`],
+        user: auth.username,
+        pass: `${auth.password}x`,
+        tls: { caFile },
+        timeout: 5_000,
+        reconnect: false,
+      }),
       /Authorization Violation/i,
     );
     await nc.close();
 
     // The preStop command, with the pod's pid file mapped: the server enters lame duck and exits.
-    const preStop = ((container(objects, "main")["lifecycle"] as { preStop: { exec: { command: string[] } } }).preStop.exec.command);
+    const preStop = (container(objects, "main")["lifecycle"] as { preStop: { exec: { command: string[] } } }).preStop.exec.command;
     assert.deepEqual(preStop, ["/nats-server", "-sl=ldm=/var/run/nats/nats.pid"]);
     await execFileAsync(findNatsServer("2.11"), [`-sl=ldm=${volume.pidFile}`], { timeout: 10_000 });
     await waitFor("the server to exit after the lame-duck signal", () => server.exitInfo(), { timeoutMs: 20_000 });
@@ -649,7 +716,10 @@ describe("kubernetes render - NATS Streaming objects", () => {
     );
     assert.deepEqual(container(objects, "stan")["command"], ["/nats-streaming-server", "-sc", "/etc/stan-config/$(POD_NAME).conf"]);
     assert.deepEqual(spec.template.spec.volumes, [
-      { name: "config-volume", projected: { sources: [{ configMap: { name: "eventbus-legacy-stan-configmap" } }, { secret: { name: "eventbus-legacy-server" } }] } },
+      {
+        name: "config-volume",
+        projected: { sources: [{ configMap: { name: "eventbus-legacy-stan-configmap" } }, { secret: { name: "eventbus-legacy-server" } }] },
+      },
       { name: "stan-data", emptyDir: {} },
     ]);
     const config = (find(objects, "ConfigMap")["data"] as Record<string, string>)["eventbus-legacy-stan-1.conf"]!;
@@ -682,9 +752,15 @@ describe("kubernetes render - NATS Streaming objects", () => {
     );
     assert.doesNotMatch((find(objects, "ConfigMap")["data"] as Record<string, string>)["eventbus-open-stan-0.conf"]!, /include|authorization/);
     const spec = statefulSetSpec(objects);
-    assert.deepEqual(canonical(spec.volumeClaimTemplates), canonical([
-      { metadata: { name: "stan-open-vol" }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: "standard", volumeMode: "Filesystem", resources: { requests: { storage: "10Gi" } } } },
-    ]));
+    assert.deepEqual(
+      canonical(spec.volumeClaimTemplates),
+      canonical([
+        {
+          metadata: { name: "stan-open-vol" },
+          spec: { accessModes: ["ReadWriteOnce"], storageClassName: "standard", volumeMode: "Filesystem", resources: { requests: { storage: "10Gi" } } },
+        },
+      ]),
+    );
     assert.deepEqual(container(objects, "stan")["volumeMounts"], [
       { name: "config-volume", mountPath: "/etc/stan-config" },
       { name: "stan-open-vol", mountPath: "/data/stan" },
@@ -727,7 +803,13 @@ describe("kubernetes render - NATS Streaming objects", () => {
           return undefined;
         }
       };
-      const failWhen = Promise.race(servers.map((s, i) => s.exited.then((): never => { throw new Error(`stan ${i} exited:\n${s.output()}`); })));
+      const failWhen = Promise.race(
+        servers.map((s, i) =>
+          s.exited.then((): never => {
+            throw new Error(`stan ${i} exited:\n${s.output()}`);
+          }),
+        ),
+      );
       const states = await waitFor(
         "a STAN raft leader and two followers",
         async () => {
@@ -737,7 +819,10 @@ describe("kubernetes render - NATS Streaming objects", () => {
         },
         { timeoutMs: 30_000, failWhen },
       );
-      assert.deepEqual(states.map((s) => [s!.cluster_id, s!.node_id]).sort(), [0, 1, 2].map((i) => ["eventbus-legacy", `eventbus-legacy-stan-${i}`]));
+      assert.deepEqual(
+        states.map((s) => [s!.cluster_id, s!.node_id]).sort(),
+        [0, 1, 2].map((i) => ["eventbus-legacy", `eventbus-legacy-stan-${i}`]),
+      );
       const log = servers[0]!.output();
       assert.match(log, /Messages\s*:\s*5000\b/);
       assert.match(log, /Age\s*:\s*48h0m0s/);
@@ -795,7 +880,10 @@ function imagesError(text: string): InvalidImagesFileError {
 describe("kubernetes render - images", () => {
   test("the built-in table has the official images of each pinned server, and version names resolve through the aliases", () => {
     const table = defaultImages();
-    assert.deepEqual(table.jetstream.map((e) => e.version), ["2.10.29", "2.11.17", "2.8.1", "2.8.1-alpine", "2.8.2", "2.8.2-alpine", "2.9.1", "2.9.12", "2.9.16", "2.10.10"]);
+    assert.deepEqual(
+      table.jetstream.map((e) => e.version),
+      ["2.10.29", "2.11.17", "2.8.1", "2.8.1-alpine", "2.8.2", "2.8.2-alpine", "2.9.1", "2.9.12", "2.9.16", "2.10.10"],
+    );
     // Argo Events' default controller config (argoproj/argo-events manifests/base/controller-manager/controller-config.yaml):
     // its versions run its images, not the nearest pinned server.
     assert.deepEqual(jetStreamImages(table, "2.9.16"), {
@@ -807,7 +895,13 @@ describe("kubernetes render - images", () => {
     });
     assert.equal(jetStreamImages(table, "2.8.2-alpine").startCommand, "nats-server");
     assert.equal(jetStreamImages(table, "2.10.10").natsImage, "nats:2.10.10");
-    for (const [name, image] of [["latest", "nats:2.10.29"], ["2.10", "nats:2.10.29"], ["2.10.29", "nats:2.10.29"], ["2.11", "nats:2.11.17"], ["2.11.17", "nats:2.11.17"]] as const) {
+    for (const [name, image] of [
+      ["latest", "nats:2.10.29"],
+      ["2.10", "nats:2.10.29"],
+      ["2.10.29", "nats:2.10.29"],
+      ["2.11", "nats:2.11.17"],
+      ["2.11.17", "nats:2.11.17"],
+    ] as const) {
       assert.deepEqual(jetStreamImages(table, name), {
         version: image.slice(5),
         natsImage: image,
@@ -816,7 +910,12 @@ describe("kubernetes render - images", () => {
         startCommand: "/nats-server",
       });
     }
-    assert.deepEqual(stanImages(table), { version: "0.25.6", natsStreamingImage: "nats-streaming:0.25.6", metricsExporterImage: "natsio/prometheus-nats-exporter:0.16.0", startCommand: "/nats-streaming-server" });
+    assert.deepEqual(stanImages(table), {
+      version: "0.25.6",
+      natsStreamingImage: "nats-streaming:0.25.6",
+      metricsExporterImage: "natsio/prometheus-nats-exporter:0.16.0",
+      startCommand: "/nats-streaming-server",
+    });
   });
 
   test("an Argo controller config overrides the images: exact names first, then aliases; the rendered pods use them", async () => {
@@ -831,7 +930,11 @@ describe("kubernetes render - images", () => {
     assert.equal(container(objects, "reloader")["image"], "mirror.example.com/reloader:0.14.1");
     assert.equal(container(await render(stan(), { images: table }), "stan")["image"], "mirror.example.com/nats-streaming:0.25.6");
     // The whole ConfigMap, as kubectl get -o yaml prints it, is accepted too.
-    const configMapText = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argo-events-controller-config\ndata:\n  controller-config.yaml: |\n${ARGO_CONFIG.split("\n").map((l) => (l ? `    ${l}` : l)).join("\n")}`;
+    const configMapText = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argo-events-controller-config\ndata:\n  controller-config.yaml: |\n${ARGO_CONFIG.split(
+      "\n",
+    )
+      .map((l) => (l ? `    ${l}` : l))
+      .join("\n")}`;
     assert.deepEqual(parseImagesFile(configMapText, "cm.yaml").jetstream, table.jetstream);
   });
 
@@ -887,7 +990,10 @@ describe("kubernetes render - images", () => {
       - just-a-string
 `);
     assert.deepEqual(missing.issues, [
-      { path: "eventBus.jetstream.versions[1].natImage", message: "unknown field; expected version, natsImage, metricsExporterImage, configReloaderImage, startCommand" },
+      {
+        path: "eventBus.jetstream.versions[1].natImage",
+        message: "unknown field; expected version, natsImage, metricsExporterImage, configReloaderImage, startCommand",
+      },
       { path: "eventBus.jetstream.versions[1].natsImage", message: "missing" },
       { path: "eventBus.jetstream.versions[1].configReloaderImage", message: 'must be an image reference such as nats:2.10.29, got "has space"' },
       { path: "eventBus.jetstream.versions[2].version", message: 'must be a string, got the number 2.1; quote it ("2.10" unquoted is the number 2.1)' },
@@ -896,7 +1002,9 @@ describe("kubernetes render - images", () => {
     ]);
     assert.match(missing.message, /^images\.yaml: invalid images file:\n {2}eventBus\.jetstream\.versions\[1\]\.natImage: unknown field/);
     assert.deepEqual(imagesError("other: 1\n").issues, [{ path: "eventBus", message: "missing" }]);
-    assert.deepEqual(imagesError("eventBus:\n  jetstream:\n    versions: {}\n").issues, [{ path: "eventBus.jetstream.versions", message: "must be a list, got a mapping" }]);
+    assert.deepEqual(imagesError("eventBus:\n  jetstream:\n    versions: {}\n").issues, [
+      { path: "eventBus.jetstream.versions", message: "must be a list, got a mapping" },
+    ]);
     assert.deepEqual(imagesError("eventBus:\n  nats:\n    versions:\n      - version: 0.25.6\n").issues, [
       { path: "eventBus.nats.versions[0].natsStreamingImage", message: "missing" },
       { path: "eventBus.nats.versions[0].metricsExporterImage", message: "missing" },
@@ -963,14 +1071,17 @@ spec:
     assert.equal(second.stdout, first.stdout);
     assert.doesNotMatch(second.stderr, /saved|generated/);
     const docs = parseAllDocuments(first.stdout, { version: "1.1" }).map((d) => d.toJS() as KubeObject);
-    assert.deepEqual(docs.map((d) => `${d.kind}/${d.metadata.name}/${d.metadata.namespace}`), [
-      "Secret/eventbus-default-js-server/events",
-      "Secret/eventbus-default-js-client-auth/events",
-      "ConfigMap/eventbus-default-js-config/events",
-      "Service/eventbus-default-js-svc/events",
-      "StatefulSet/eventbus-default-js/events",
-      "PodDisruptionBudget/eventbus-default-js-pdb/events",
-    ]);
+    assert.deepEqual(
+      docs.map((d) => `${d.kind}/${d.metadata.name}/${d.metadata.namespace}`),
+      [
+        "Secret/eventbus-default-js-server/events",
+        "Secret/eventbus-default-js-client-auth/events",
+        "ConfigMap/eventbus-default-js-config/events",
+        "Service/eventbus-default-js-svc/events",
+        "StatefulSet/eventbus-default-js/events",
+        "PodDisruptionBudget/eventbus-default-js-pdb/events",
+      ],
+    );
     const credentials = JSON.parse(await readFile(join(busDir, BusSecretFile.Credentials), "utf8")) as Record<string, string>;
     for (const value of Object.values(credentials)) if (value.length > 8) assert.ok(!first.stderr.includes(value) && !second.stderr.includes(value));
   });
@@ -983,7 +1094,10 @@ spec:
     const list = JSON.parse(run.stdout) as { apiVersion: string; kind: string; items: KubeObject[] };
     assert.equal(list.apiVersion, "v1");
     assert.equal(list.kind, "List");
-    assert.deepEqual(list.items.map((o) => o.kind), ["Secret", "Secret", "ConfigMap", "Service", "StatefulSet", "PodDisruptionBudget"]);
+    assert.deepEqual(
+      list.items.map((o) => o.kind),
+      ["Secret", "Secret", "ConfigMap", "Service", "StatefulSet", "PodDisruptionBudget"],
+    );
     assert.ok(list.items.every((o) => o.metadata.namespace === "team-a"));
     assert.match(run.stderr, /new credentials and certificates were generated/);
     const fallback = await cli(["render", "-f", "-"], MANIFEST);
@@ -1005,7 +1119,13 @@ spec:
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /image: mirror\.example\.com\/nats:2\.10\.29$/m);
     const broken = join(dir, "broken.yaml");
-    await writeFile(broken, ARGO_CONFIG.replace("        configReloaderImage: mirror.example.com/reloader:0.14.1\n        startCommand: /nats-server\n", "        startCommand: /nats-server\n"));
+    await writeFile(
+      broken,
+      ARGO_CONFIG.replace(
+        "        configReloaderImage: mirror.example.com/reloader:0.14.1\n        startCommand: /nats-server\n",
+        "        startCommand: /nats-server\n",
+      ),
+    );
     const failed = await cli(["render", "-f", "-", "--images", broken], MANIFEST);
     assert.equal(failed.code, 2);
     assert.equal(failed.stdout, "");
@@ -1029,23 +1149,40 @@ describe("kubernetes render - scheduled backups", () => {
     jobTemplate: { spec: { template: { metadata: { labels: Record<string, string> }; spec: PodSpec & { restartPolicy: string } } } };
   }
   const cronJob = (objects: readonly KubeObject[]) => find(objects, "CronJob", "eventbus-default-js-backup")["spec"] as CronJobSpec;
-  const backupContainer = (objects: readonly KubeObject[]) => cronJob(objects).jobTemplate.spec.template.spec.containers[0] as { image: string; args: string[]; volumeMounts: { name: string; mountPath: string }[] };
+  const backupContainer = (objects: readonly KubeObject[]) =>
+    cronJob(objects).jobTemplate.spec.template.spec.containers[0] as { image: string; args: string[]; volumeMounts: { name: string; mountPath: string }[] };
 
   test("a bus with backup gets a claim without owner (kept on deletion) and a CronJob running eventbus backup into it with the bus's credentials and CA", async () => {
     const bus = js({ replicas: 3, persistence: { volumeSize: "5Gi", storageClassName: "fast" }, backup: { schedule: "0 * * * *", keep: 24 } });
-    const objects = renderBusObjects(bus, { namespace: NS, secrets: await material(bus), owner: { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", name: "default", uid: "u-1" }, eventbusImage: "registry.example.com/eventbus:1.2.3" });
-    assert.deepEqual(objects.slice(-2).map((o) => `${o.kind}/${o.metadata.name}`), ["PersistentVolumeClaim/eventbus-default-js-backups", "CronJob/eventbus-default-js-backup"]);
+    const objects = renderBusObjects(bus, {
+      namespace: NS,
+      secrets: await material(bus),
+      owner: { apiVersion: "argoproj.io/v1alpha1", kind: "EventBus", name: "default", uid: "u-1" },
+      eventbusImage: "registry.example.com/eventbus:1.2.3",
+    });
+    assert.deepEqual(
+      objects.slice(-2).map((o) => `${o.kind}/${o.metadata.name}`),
+      ["PersistentVolumeClaim/eventbus-default-js-backups", "CronJob/eventbus-default-js-backup"],
+    );
 
     const claim = find(objects, "PersistentVolumeClaim");
     assert.equal(claim.metadata.ownerReferences, undefined, "no owner: deleting the bus keeps the backups");
     assert.deepEqual(claim.metadata.labels, LABELS);
-    assert.deepEqual(claim["spec"], { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "5Gi" } }, storageClassName: "fast", volumeMode: "Filesystem" });
+    assert.deepEqual(claim["spec"], {
+      accessModes: ["ReadWriteOnce"],
+      resources: { requests: { storage: "5Gi" } },
+      storageClassName: "fast",
+      volumeMode: "Filesystem",
+    });
 
     const job = find(objects, "CronJob");
     assert.equal(job.apiVersion, "batch/v1");
     assert.equal(job.metadata.ownerReferences?.[0]?.uid, "u-1");
     const spec = cronJob(objects);
-    assert.deepEqual([spec.schedule, spec.timeZone, spec.concurrencyPolicy, spec.successfulJobsHistoryLimit, spec.failedJobsHistoryLimit], ["0 * * * *", "Etc/UTC", "Forbid", 3, 3]);
+    assert.deepEqual(
+      [spec.schedule, spec.timeZone, spec.concurrencyPolicy, spec.successfulJobsHistoryLimit, spec.failedJobsHistoryLimit],
+      ["0 * * * *", "Etc/UTC", "Forbid", 3, 3],
+    );
     const pod = spec.jobTemplate.spec.template;
     assert.equal(pod.spec.restartPolicy, "Never");
     // The Service and the PDB select the bus labels: a backup pod must not match them.
@@ -1053,33 +1190,62 @@ describe("kubernetes render - scheduled backups", () => {
     const c = backupContainer(objects);
     assert.equal(c.image, "registry.example.com/eventbus:1.2.3");
     assert.deepEqual(c.args, [
-      "backup", "--server", `nats://eventbus-default-js-svc.${NS}.svc:4222`,
-      "--creds", "/etc/eventbus/auth/client-auth",
-      "--ca", "/etc/eventbus/tls/ca-cert.pem",
-      "--all-streams", "--into-dir", "/backups", "--keep", "24", "--name", "default",
+      "backup",
+      "--server",
+      `nats://eventbus-default-js-svc.${NS}.svc:4222`,
+      "--creds",
+      "/etc/eventbus/auth/client-auth",
+      "--ca",
+      "/etc/eventbus/tls/ca-cert.pem",
+      "--all-streams",
+      "--into-dir",
+      "/backups",
+      "--keep",
+      "24",
+      "--name",
+      "default",
     ]);
-    assert.deepEqual(pod.spec.volumes.filter((v) => v["name"] !== "tmp"), [
-      { name: "backups", persistentVolumeClaim: { claimName: "eventbus-default-js-backups" } },
-      { name: "auth", secret: { items: [{ key: "client-auth", path: "client-auth" }], secretName: "eventbus-default-js-client-auth" } },
-      { name: "tls", secret: { items: [{ key: "ca-cert", path: "ca-cert.pem" }], secretName: "eventbus-default-js-server" } },
-    ]);
+    assert.deepEqual(
+      pod.spec.volumes.filter((v) => v["name"] !== "tmp"),
+      [
+        { name: "backups", persistentVolumeClaim: { claimName: "eventbus-default-js-backups" } },
+        { name: "auth", secret: { items: [{ key: "client-auth", path: "client-auth" }], secretName: "eventbus-default-js-client-auth" } },
+        { name: "tls", secret: { items: [{ key: "ca-cert", path: "ca-cert.pem" }], secretName: "eventbus-default-js-server" } },
+      ],
+    );
   });
 
   test("the claim's size: the backup's volumeSize, else the data volume's, else 1Gi; auth none and no TLS mount nothing; no backup, no objects", async () => {
     const sized = await render(js({ persistence: { volumeSize: "5Gi" }, backup: { schedule: "@daily", volumeSize: "50Gi", storageClassName: "cold" } }));
-    assert.deepEqual((find(sized, "PersistentVolumeClaim")["spec"] as { resources: unknown; storageClassName: string }).resources, { requests: { storage: "50Gi" } });
+    assert.deepEqual((find(sized, "PersistentVolumeClaim")["spec"] as { resources: unknown; storageClassName: string }).resources, {
+      requests: { storage: "50Gi" },
+    });
     assert.equal((find(sized, "PersistentVolumeClaim")["spec"] as { storageClassName: string }).storageClassName, "cold");
     assert.deepEqual(backupContainer(sized).args.slice(-4), ["--keep", "7", "--name", "default"]);
 
     const bare = await render(js({ auth: "none", tls: { enabled: false }, backup: { schedule: "*/15 * * * *", keep: 2 } }));
     assert.deepEqual((find(bare, "PersistentVolumeClaim")["spec"] as { resources: unknown }).resources, { requests: { storage: "1Gi" } });
-    assert.deepEqual(backupContainer(bare).args, ["backup", "--server", `nats://eventbus-default-js-svc.${NS}.svc:4222`, "--all-streams", "--into-dir", "/backups", "--keep", "2", "--name", "default"]);
+    assert.deepEqual(backupContainer(bare).args, [
+      "backup",
+      "--server",
+      `nats://eventbus-default-js-svc.${NS}.svc:4222`,
+      "--all-streams",
+      "--into-dir",
+      "/backups",
+      "--keep",
+      "2",
+      "--name",
+      "default",
+    ]);
     assert.equal(backupContainer(bare).image, "eventbus-controller:latest");
 
     assert.ok(!(await render(js())).some((o) => o.kind === "CronJob" || o.kind === "PersistentVolumeClaim"));
     // A CronJob's name may be 52 characters at most: a long bus name is shortened with a hash.
     const long = "b".repeat(39);
-    const longObjects = renderBusObjects(js({ backup: { schedule: "@hourly" } }, long), { namespace: NS, secrets: await generateBusMaterial(js({}, long), NS) });
+    const longObjects = renderBusObjects(js({ backup: { schedule: "@hourly" } }, long), {
+      namespace: NS,
+      secrets: await generateBusMaterial(js({}, long), NS),
+    });
     const name = longObjects.find((o) => o.kind === "CronJob")!.metadata.name;
     assert.ok(name.length <= 52 && name.startsWith(`eventbus-${long.slice(0, 20)}`), name);
   });
@@ -1090,23 +1256,45 @@ describe("kubernetes render - scheduled backups", () => {
     const objects = await render(bus);
     const ports = { client: await freePort(), monitor: await freePort() };
     const volume = await writeConfigVolume(objects, dir.path, ports);
-    await using server: ManagedProcess = await spawnProcess(findNatsServer("2.10"), ["-c", volume.configFiles.get("eventbus-default-js-0.conf")!], { cwd: "/", env: volume.env });
-    await waitFor("the rendered server's /healthz", async () => {
-      try {
-        const res = await fetch(`http://127.0.0.1:${ports.monitor}/healthz`, { signal: AbortSignal.timeout(1_000) });
-        await res.body?.cancel();
-        return res.ok ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    }, { timeoutMs: 15_000, failWhen: server.exited.then(() => { throw new Error(`nats-server exited:\n${server.output()}`); }) });
+    await using server: ManagedProcess = await spawnProcess(findNatsServer("2.10"), ["-c", volume.configFiles.get("eventbus-default-js-0.conf")!], {
+      cwd: "/",
+      env: volume.env,
+    });
+    await waitFor(
+      "the rendered server's /healthz",
+      async () => {
+        try {
+          const res = await fetch(`http://127.0.0.1:${ports.monitor}/healthz`, { signal: AbortSignal.timeout(1_000) });
+          await res.body?.cancel();
+          return res.ok ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      {
+        timeoutMs: 15_000,
+        failWhen: server.exited.then(() => {
+          throw new Error(`nats-server exited:\n${server.output()}`);
+        }),
+      },
+    );
     // GIVEN a stream with events, and the pod's mounts (the two Secrets' items, the claim) as directories
     const auth = parse(secretData(find(objects, "Secret", "eventbus-default-js-client-auth"))["client-auth"]!) as { username: string; password: string };
-    const nc = await connect({ servers: [`tls://localhost:${ports.client}`], user: auth.username, pass: auth.password, tls: { caFile: join(dir.path, "etc/nats-config/ca-cert.pem") }, timeout: 5_000 });
+    const nc = await connect({
+      servers: [`tls://localhost:${ports.client}`],
+      user: auth.username,
+      pass: auth.password,
+      tls: { caFile: join(dir.path, "etc/nats-config/ca-cert.pem") },
+      timeout: 5_000,
+    });
     await (await jetstreamManager(nc)).streams.add({ name: "default", subjects: ["default.*.*"] });
     for (let i = 0; i < 4; i++) await jetstream(nc).publish("default.s.e", `event ${i}`);
     await nc.close();
-    const mounts: Record<string, string> = { "/etc/eventbus/auth": join(dir.path, "auth"), "/etc/eventbus/tls": join(dir.path, "tls"), "/backups": join(dir.path, "backups") };
+    const mounts: Record<string, string> = {
+      "/etc/eventbus/auth": join(dir.path, "auth"),
+      "/etc/eventbus/tls": join(dir.path, "tls"),
+      "/backups": join(dir.path, "backups"),
+    };
     for (const m of Object.values(mounts)) await mkdir(m);
     const pod = cronJob(objects).jobTemplate.spec.template.spec;
     for (const v of pod.volumes as { secret?: { secretName: string; items: { key: string; path: string }[] }; name: string }[]) {
@@ -1128,6 +1316,9 @@ describe("kubernetes render - scheduled backups", () => {
     // THEN the claim holds one archive (keep 1), which `eventbus backups --dir` lists verified
     const listed = await runCliProcess(["backups", "--dir", mounts["/backups"]!, "-o", "json"], undefined, { timeoutMillis: 60_000 });
     const { backups } = JSON.parse(listed.stdout) as { backups: { verified: boolean; messages: number; streams: string[] }[] };
-    assert.deepEqual(backups.map((b) => [b.verified, b.messages, b.streams]), [[true, 4, ["default"]]]);
+    assert.deepEqual(
+      backups.map((b) => [b.verified, b.messages, b.streams]),
+      [[true, 4, ["default"]]],
+    );
   });
 });

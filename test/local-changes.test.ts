@@ -62,12 +62,19 @@ describe("local platform - changes to a running bus", () => {
     let status = await busStatus(bus.name, { home: bus.home });
     assert.equal(status.servers.length, 5);
     assert.ok(status.servers.every((s) => s.phase === "healthy"));
-    assert.deepEqual(status.jetstream?.peers, status.servers.map((s) => s.name), "every server is a meta group peer");
+    assert.deepEqual(
+      status.jetstream?.peers,
+      status.servers.map((s) => s.name),
+      "every server is a meta group peer",
+    );
 
     const three = await bus.apply(jetstreamManifest("scale", `version: "2.10"\n${BASE}`));
     assert.equal(three.connection.urls.length, 3);
     status = await busStatus(bus.name, { home: bus.home });
-    assert.deepEqual(status.servers.map((s) => s.name), ["eventbus-scale-js-0", "eventbus-scale-js-1", "eventbus-scale-js-2"]);
+    assert.deepEqual(
+      status.servers.map((s) => s.name),
+      ["eventbus-scale-js-0", "eventbus-scale-js-1", "eventbus-scale-js-2"],
+    );
     const state = JSON.parse(await readFile(busPaths(bus.home, bus.name).state, "utf8")) as { servers: unknown[] };
     assert.equal(state.servers.length, 3);
 
@@ -87,7 +94,7 @@ describe("local platform - changes to a running bus", () => {
     await using bus = await startTestBus(jetstreamManifest("streamcfg", `version: "2.10"\nreplicas: 1`));
     const updated = await bus.apply(jetstreamManifest("streamcfg", `version: "2.10"\nreplicas: 1\nstreamConfig: "maxMsgs: 10\\nmaxAge: 1h\\ndiscard: new"`));
     assert.equal(updated.stream.action, "updated");
-    assert.deepEqual([...updated.stream.changes].sort(), ["discard: \"old\" → \"new\"", "max_age: 604800000000000 → 3600000000000", "max_msgs: 50000 → 10"]);
+    assert.deepEqual([...updated.stream.changes].sort(), ['discard: "old" → "new"', "max_age: 604800000000000 → 3600000000000", "max_msgs: 50000 → 10"]);
     const nc = await bus.connect();
     const info = await (await jetstreamManager(nc)).streams.info("default");
     assert.equal(info.config.max_msgs, 10);

@@ -18,7 +18,15 @@ test("followLogs - prints appended lines with their label, waits for missing fil
     await writeFile(a, "[1] 2000/01/01 00:00:00.000000 [INF] an earlier run\n[1] 2999/01/01 00:00:00.000000 [INF] this run\nno stamp\n");
     const seen: string[] = [];
     const stop = new AbortController();
-    const following = followLogs([{ label: "a", file: a }, { label: "b", file: b }], (label, line) => seen.push(`${label}: ${line}`), stop.signal, { since: new Date(), intervalMillis: 10 });
+    const following = followLogs(
+      [
+        { label: "a", file: a },
+        { label: "b", file: b },
+      ],
+      (label, line) => seen.push(`${label}: ${line}`),
+      stop.signal,
+      { since: new Date(), intervalMillis: 10 },
+    );
     await waitFor("the existing lines", () => seen.length === 2);
     assert.deepEqual(seen, ["a: [1] 2999/01/01 00:00:00.000000 [INF] this run", "a: no stamp"]);
 

@@ -20,7 +20,9 @@ describe("local platform - auth and TLS", () => {
   for (const replicas of [1, 3]) {
     for (const auth of ["basic", "token", "none"] as const) {
       test(`a ${replicas}-replica bus with ${auth} auth and TLS accepts its clients and refuses others`, async () => {
-        await using bus = await startTestBus(jetstreamManifest(`r${replicas}-${auth}`, `version: "2.10"\nreplicas: ${replicas}\nauth: ${auth}\npersistence: {volumeSize: 1Gi}`));
+        await using bus = await startTestBus(
+          jetstreamManifest(`r${replicas}-${auth}`, `version: "2.10"\nreplicas: ${replicas}\nauth: ${auth}\npersistence: {volumeSize: 1Gi}`),
+        );
         assert.equal(bus.up.action, "created");
         assert.equal(bus.up.connection.urls.length, replicas);
         assert.ok(bus.up.connection.caFile, "TLS is on by default");
@@ -65,7 +67,10 @@ describe("local platform - state, persistence and faults", () => {
       assert.equal((await stat(join(paths.secrets, file))).mode & 0o777, 0o600, file);
     }
     assert.equal((await stat(paths.serverConfig(0))).mode & 0o777, 0o600);
-    assert.doesNotMatch(await readFile(paths.serverConfig(0), "utf8"), new RegExp((JSON.parse(await readFile(join(paths.secrets, "credentials.json"), "utf8")) as { password: string }).password));
+    assert.doesNotMatch(
+      await readFile(paths.serverConfig(0), "utf8"),
+      new RegExp((JSON.parse(await readFile(join(paths.secrets, "credentials.json"), "utf8")) as { password: string }).password),
+    );
     const again = await bus.apply(jetstreamManifest("state", `version: "2.10"\nreplicas: 1`));
     assert.equal(again.action, "unchanged");
     assert.equal(again.generation, bus.up.generation);
@@ -80,7 +85,14 @@ describe("local platform - state, persistence and faults", () => {
     // drivers connect from (EVENTBUS_CONFIG: url, accessSecret, streamConfig).
     const up1 = await written();
     assert.equal(up1.phase, "Running");
-    assert.deepEqual(up1.conditions?.map((c) => [c.type, c.status]), [["Configured", "True"], ["Deployed", "True"], ["Ready", "True"]]);
+    assert.deepEqual(
+      up1.conditions?.map((c) => [c.type, c.status]),
+      [
+        ["Configured", "True"],
+        ["Deployed", "True"],
+        ["Ready", "True"],
+      ],
+    );
     assert.ok(argoIsReady(up1.conditions));
     assert.equal(up1.config?.jetstream?.url, bus.up.connection.urls.join(","));
     assert.deepEqual(up1.config?.jetstream?.accessSecret, { name: "eventbus-keep-js-client-auth", key: "client-auth" });
@@ -99,7 +111,10 @@ describe("local platform - state, persistence and faults", () => {
     const stopped = await written();
     assert.equal(stopped.phase, "Pending");
     assert.equal(argoIsReady(stopped.conditions), false);
-    assert.deepEqual(stopped.conditions?.find((c) => c.type === "Ready"), { ...stopped.conditions?.find((c) => c.type === "Ready"), status: "False", reason: "Stopped" });
+    assert.deepEqual(
+      stopped.conditions?.find((c) => c.type === "Ready"),
+      { ...stopped.conditions?.find((c) => c.type === "Ready"), status: "False", reason: "Stopped" },
+    );
     const up = await bus.apply(jetstreamManifest("keep", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
     assert.equal(up.action, "started");
     assert.equal((await written()).phase, "Running");
@@ -127,7 +142,9 @@ describe("local platform - state, persistence and faults", () => {
 
   test("a SIGKILLed server is restarted, rejoins, and no acked event is lost while publishing goes on", async () => {
     // No message limit: the publisher may outrun the default 50000 and must not see events age out.
-    await using bus = await startTestBus(jetstreamManifest("crash", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}\nstreamConfig: "maxMsgs: -1"`));
+    await using bus = await startTestBus(
+      jetstreamManifest("crash", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}\nstreamConfig: "maxMsgs: -1"`),
+    );
     const nc = await bus.connect();
     const publisher = startPublisher(nc);
     await new Promise((r) => setTimeout(r, 500));
@@ -162,10 +179,16 @@ describe("local platform - state, persistence and faults", () => {
     const stateBefore = await readFile(paths.state, "utf8");
     await assert.rejects(bus.apply(jetstreamManifest("immutable", `version: "2.10"\nreplicas: 1\nauth: token`)), (error: unknown) => {
       assert.ok(error instanceof EventBusValidationError);
-      assert.deepEqual(error.issues.map((i) => i.path), ["spec.jetstream.auth"]);
+      assert.deepEqual(
+        error.issues.map((i) => i.path),
+        ["spec.jetstream.auth"],
+      );
       return true;
     });
-    await assert.rejects(bus.apply(jetstreamManifest("immutable", `version: "2.10"\nreplicas: 1\nstreamConfig: "retention: interest"`)), /spec\.jetstream\.streamConfig\.retention: cannot change on a live stream/);
+    await assert.rejects(
+      bus.apply(jetstreamManifest("immutable", `version: "2.10"\nreplicas: 1\nstreamConfig: "retention: interest"`)),
+      /spec\.jetstream\.streamConfig\.retention: cannot change on a live stream/,
+    );
     assert.equal(await readFile(paths.state, "utf8"), stateBefore);
     assert.equal((await busStatus(bus.name, { home: bus.home })).healthy, true);
   });
@@ -173,14 +196,23 @@ describe("local platform - state, persistence and faults", () => {
   test("bad input: a version that is not installed, another mode, an unwritable state dir", async () => {
     const home = await mkdtemp(join(tmpdir(), "eventbus-local-"));
     try {
-      await assert.rejects(upBus({ home, manifest: { text: jetstreamManifest("v", `version: "2.9"`), source: "x" } }), /spec\.jetstream\.version: must be one of the known versions/);
       await assert.rejects(
-        upBus({ home, manifest: { text: "apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: x}\nspec: {jetstreamExotic: {url: nats://a}}\n", source: "x" } }),
+        upBus({ home, manifest: { text: jetstreamManifest("v", `version: "2.9"`), source: "x" } }),
+        /spec\.jetstream\.version: must be one of the known versions/,
+      );
+      await assert.rejects(
+        upBus({
+          home,
+          manifest: { text: "apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: x}\nspec: {jetstreamExotic: {url: nats://a}}\n", source: "x" },
+        }),
         (e: unknown) => e instanceof LocalPlatformError && /runs managed JetStream buses/.test(e.message),
       );
       await chmod(home, 0o500);
       if (process.getuid?.() !== 0) {
-        await assert.rejects(upBus({ home: join(home, "sub"), manifest: { text: jetstreamManifest("w", `version: "2.10"\nreplicas: 1`), source: "x" } }), /is not writable/);
+        await assert.rejects(
+          upBus({ home: join(home, "sub"), manifest: { text: jetstreamManifest("w", `version: "2.10"\nreplicas: 1`), source: "x" } }),
+          /is not writable/,
+        );
       }
       await chmod(home, 0o700);
       // A home under a regular file cannot hold a state dir, whoever runs the test (root too).
@@ -193,7 +225,10 @@ describe("local platform - state, persistence and faults", () => {
       const oldTools = process.env.EVENTBUS_TOOLS_DIR;
       process.env.EVENTBUS_TOOLS_DIR = home;
       try {
-        await assert.rejects(upBus({ home, manifest: { text: jetstreamManifest("m", `version: "2.10"\nreplicas: 1`), source: "x" } }), (e: unknown) => e instanceof MissingBinaryError && /make tools/.test(e.message));
+        await assert.rejects(
+          upBus({ home, manifest: { text: jetstreamManifest("m", `version: "2.10"\nreplicas: 1`), source: "x" } }),
+          (e: unknown) => e instanceof MissingBinaryError && /make tools/.test(e.message),
+        );
       } finally {
         if (oldTools === undefined) delete process.env.EVENTBUS_TOOLS_DIR;
         else process.env.EVENTBUS_TOOLS_DIR = oldTools;
@@ -213,7 +248,10 @@ describe("local platform - state, persistence and faults", () => {
     const orphans = (await busStatus(bus.name, { home: bus.home })).servers.map(pid);
     process.kill(supervisor, "SIGKILL");
     await new Promise((r) => setTimeout(r, 200));
-    assert.ok(orphans.every((p) => isAlive(p)), "the servers outlive their supervisor");
+    assert.ok(
+      orphans.every((p) => isAlive(p)),
+      "the servers outlive their supervisor",
+    );
     assert.equal((await busStatus(bus.name, { home: bus.home })).supervised, false);
 
     const up = await bus.apply(jetstreamManifest("orphan", `version: "2.10"\nreplicas: 3\npersistence: {volumeSize: 1Gi}`));
@@ -235,7 +273,11 @@ describe("local platform - state, persistence and faults", () => {
       await mkdir(store, { recursive: true });
       await writeFile(join(store, "jetstream"), "not a directory");
       await assert.rejects(
-        upBus({ home, manifest: { text: jetstreamManifest("broken", `version: "2.10"\nreplicas: 1\npersistence: {volumeSize: 1Gi}`), source: "x" }, timeoutMillis: 60_000 }),
+        upBus({
+          home,
+          manifest: { text: jetstreamManifest("broken", `version: "2.10"\nreplicas: 1\npersistence: {volumeSize: 1Gi}`), source: "x" },
+          timeoutMillis: 60_000,
+        }),
         (error: unknown) => {
           assert.ok(error instanceof LocalPlatformError, String(error));
           assert.match(error.message, /eventbus-broken-js-0 exited \d+ times while starting; the bus was stopped/);

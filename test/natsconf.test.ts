@@ -61,7 +61,7 @@ async function freePorts(replicas: number) {
 }
 
 /** The material the local platform gives server `index`: its dir, the bus's TLS files and credentials. */
-function materialFor(plan: JetStreamPlan, index: number, serverDir: string, secrets: BusSecrets, tlsFiles: BusTlsFiles | undefined): ServerMaterial {
+function materialFor(plan: JetStreamPlan, _index: number, serverDir: string, secrets: BusSecrets, tlsFiles: BusTlsFiles | undefined): ServerMaterial {
   const c = secrets.credentials;
   return {
     storeDir: join(serverDir, "store"),
@@ -148,7 +148,8 @@ async function startRenderedBus(
   try {
     const plan = planJetStream(bus, { platform: "local", ports: await freePorts(spec.replicas) });
     const secrets =
-      options.secrets ?? (await generateBusSecrets({ tls: plan.tls, dnsNames: plan.tlsNames.dnsNames, ipAddresses: plan.tlsNames.ipAddresses, commonName: plan.clusterName }));
+      options.secrets ??
+      (await generateBusSecrets({ tls: plan.tls, dnsNames: plan.tlsNames.dnsNames, ipAddresses: plan.tlsNames.ipAddresses, commonName: plan.clusterName }));
     const secretsDir = join(dir, "secrets");
     await saveBusSecrets(secretsDir, secrets);
     const tlsFiles = plan.tls ? busTlsFiles(secretsDir) : undefined;
@@ -370,7 +371,12 @@ test("natsconf - a 1-replica bus has no cluster block; auth none and no TLS rend
 test("natsconf - token auth renders an authorization block; -1 store limits are omitted; a custom include path is used", () => {
   const plan = planJetStream(makeBus({ replicas: 1, auth: "token", tls: false }), { platform: "local", ports: fixedPorts(1) });
   const limited: JetStreamPlan = { ...plan, storage: { ...plan.storage, maxMemoryStoreBytes: 64 * 1024 ** 2, maxFileStoreBytes: -1 } };
-  const { config, secrets } = renderJetStreamConfig(limited, 0, { storeDir: "/data", auth: { mode: "token", token: { value: "T0KEN" } } }, { secretsInclude: "../secret/nats-secrets.conf" });
+  const { config, secrets } = renderJetStreamConfig(
+    limited,
+    0,
+    { storeDir: "/data", auth: { mode: "token", token: { value: "T0KEN" } } },
+    { secretsInclude: "../secret/nats-secrets.conf" },
+  );
   assert.match(config, /^authorization \{\n {2}token: \$EVENTBUS_TOKEN\n\}$/m);
   assert.match(config, /^ {2}max_memory_store: 67108864$/m);
   assert.ok(!config.includes("max_file_store"));
@@ -423,8 +429,14 @@ test("natsconf - a newline, NUL or other control character in any value is refus
     ["jetstream.store_dir", { ...material, storeDir: "/data\ninclude /etc/ZQX" }],
     ["pid_file", { ...material, pidFile: "/run/x\u0000ZQX.pid" }],
     ["tls.cert_file", { ...material, tls: { ...material.tls!, client: { ...material.tls!.client, certFile: "/c\rZQX.pem" } } }],
-    ["accounts.js.users[0].password", { ...material, auth: { mode: "basic", user: "u", password: { value: "secret\nZQX" }, systemUser: "s", systemPassword: { value: "p" } } }],
-    ["accounts.sys.users[0].user", { ...material, auth: { mode: "basic", user: "u", password: { value: "p" }, systemUser: "s\u2028ZQX", systemPassword: { value: "p" } } }],
+    [
+      "accounts.js.users[0].password",
+      { ...material, auth: { mode: "basic", user: "u", password: { value: "secret\nZQX" }, systemUser: "s", systemPassword: { value: "p" } } },
+    ],
+    [
+      "accounts.sys.users[0].user",
+      { ...material, auth: { mode: "basic", user: "u", password: { value: "p" }, systemUser: "s\u2028ZQX", systemPassword: { value: "p" } } },
+    ],
     ["jetstream.key", { ...material, encryptionKey: { value: "k\u007fZQX" } }],
     ["cluster.authorization.password", { ...material, routeAuth: { user: "route", password: { value: "tab\tZQX" } } }],
     ["cluster.authorization.user", { ...material, routeAuth: { user: "\uD800ZQX", password: { value: "p" } } }],
@@ -450,7 +462,10 @@ test("natsconf - material that does not fit the plan, a bad server index and lam
   const { tls: _tls, ...noTls } = material;
   assert.throws(() => renderJetStreamConfig(plan, 0, noTls), MaterialMismatchError);
   const { auth: _auth, ...noAuth } = material;
-  assert.throws(() => renderJetStreamConfig(plan, 0, noAuth), (err: unknown) => isNatsConfError(err, NatsConfErrorCode.materialMismatch));
+  assert.throws(
+    () => renderJetStreamConfig(plan, 0, noAuth),
+    (err: unknown) => isNatsConfError(err, NatsConfErrorCode.materialMismatch),
+  );
   assert.throws(() => renderJetStreamConfig(plan, 0, { ...material, auth: { mode: "token", token: { value: "t" } } }), MaterialMismatchError);
   assert.throws(() => renderJetStreamConfig(plan, 0, { ...material, routeAuth: { user: "route", password: { env: "ROUTE_PW" } } }), MaterialMismatchError);
   assert.throws(() => renderJetStreamConfig({ ...plan, lameDuckDuration: Duration.parse("10s") }, 0, material), InvalidValueError);
@@ -496,11 +511,20 @@ test("natsconf - nats-server -t accepts the config of every server for auth × T
 test("natsconf - nats-server -t accepts a Kubernetes server's config: 0.0.0.0 listeners, pod DNS routes and advertise", async () => {
   await using dir = await tempDir("eventbus-natsconf-");
   const plan = planJetStream(makeBus({ replicas: 3, auth: "basic", tls: true }), { platform: "kubernetes", namespace: "argo-events" });
-  const secrets = await generateBusSecrets({ tls: true, dnsNames: plan.tlsNames.dnsNames, ipAddresses: plan.tlsNames.ipAddresses, commonName: plan.clusterName });
+  const secrets = await generateBusSecrets({
+    tls: true,
+    dnsNames: plan.tlsNames.dnsNames,
+    ipAddresses: plan.tlsNames.ipAddresses,
+    commonName: plan.clusterName,
+  });
   await saveBusSecrets(join(dir.path, "secrets"), secrets);
   for (const version of VERSIONS) {
     const serverDir = join(dir.path, version);
-    const rendered = renderJetStreamConfig({ ...plan, version: { name: version, server: version } }, 2, materialFor(plan, 2, serverDir, secrets, busTlsFiles(join(dir.path, "secrets"))));
+    const rendered = renderJetStreamConfig(
+      { ...plan, version: { name: version, server: version } },
+      2,
+      materialFor(plan, 2, serverDir, secrets, busTlsFiles(join(dir.path, "secrets"))),
+    );
     assert.match(rendered.config, /^listen: "0\.0\.0\.0:4222"$/m);
     assert.match(rendered.config, /^ {2}advertise: "eventbus-default-js-2\.eventbus-default-js-svc\.argo-events\.svc:6222"$/m);
     assert.match(rendered.secrets, /"nats-route:\/\/route:[A-Za-z0-9_-]+@eventbus-default-js-0\.eventbus-default-js-svc\.argo-events\.svc:6222"/);
@@ -618,18 +642,32 @@ test("natsconf - a 1-replica bus without auth from a rendered config serves JetS
 });
 
 /** Starts one server per config file and waits until each is healthy and, in a cluster, the meta group has every peer current. */
-async function startServers(binary: string, configFiles: readonly string[], processes: ManagedProcess[], monitorUrls: readonly string[], replicas: number): Promise<void> {
+async function startServers(
+  binary: string,
+  configFiles: readonly string[],
+  processes: ManagedProcess[],
+  monitorUrls: readonly string[],
+  replicas: number,
+): Promise<void> {
   for (const file of configFiles) processes.push(await spawnProcess(binary, ["-c", file], { cwd: "/" }));
   const failWhen = Promise.race(
-    processes.map((p) => p.exited.then((exit): never => { throw new Error(`nats-server exited (${JSON.stringify(exit)}) before the bus was healthy:\n${p.output()}`); })),
+    processes.map((p) =>
+      p.exited.then((exit): never => {
+        throw new Error(`nats-server exited (${JSON.stringify(exit)}) before the bus was healthy:\n${p.output()}`);
+      }),
+    ),
   );
   failWhen.catch(() => undefined);
   await Promise.all(
     monitorUrls.map((url) =>
-      waitFor(`${url}/healthz?js-enabled-only=true`, async () => ((await getJson(`${url}/healthz?js-enabled-only=true`))?.["status"] === "ok" ? true : undefined), {
-        timeoutMs: 20_000,
-        failWhen,
-      }),
+      waitFor(
+        `${url}/healthz?js-enabled-only=true`,
+        async () => ((await getJson(`${url}/healthz?js-enabled-only=true`))?.["status"] === "ok" ? true : undefined),
+        {
+          timeoutMs: 20_000,
+          failWhen,
+        },
+      ),
     ),
   );
   if (replicas > 1) {
@@ -638,7 +676,9 @@ async function startServers(binary: string, configFiles: readonly string[], proc
       async () => {
         // Only the leader reports its peers (meta_cluster.replicas).
         for (const url of monitorUrls) {
-          const meta = (await getJson(`${url}/jsz`))?.["meta_cluster"] as { leader?: string; cluster_size?: number; replicas?: { current: boolean }[] } | undefined;
+          const meta = (await getJson(`${url}/jsz`))?.["meta_cluster"] as
+            | { leader?: string; cluster_size?: number; replicas?: { current: boolean }[] }
+            | undefined;
           const current = (meta?.replicas ?? []).filter((r) => r.current).length;
           if (meta?.leader && meta.cluster_size === replicas && current === replicas - 1) return true;
         }
@@ -701,7 +741,10 @@ test("natsconf - STAN: a local plan renders its host, ports, routes, peers and p
   assert.match(config, /^ {4}max_bytes: 0$/m);
   assert.doesNotMatch(config, /\.svc|0\.0\.0\.0|\/data\/stan/);
   // Deterministic: the same input, and an equal plan built again, give identical bytes.
-  assert.equal(renderStanConfig(stanLocalPlan({ maxAge: "4h35m", maxBytes: "0" }), 1, { storeDir: "/var/bus/1/store", logDir: "/var/bus/1/raft" }).config, config);
+  assert.equal(
+    renderStanConfig(stanLocalPlan({ maxAge: "4h35m", maxBytes: "0" }), 1, { storeDir: "/var/bus/1/store", logDir: "/var/bus/1/raft" }).config,
+    config,
+  );
 });
 
 test("natsconf - STAN: material that does not fit the plan, a bad server index, unsafe paths and values are typed errors naming the key", () => {
@@ -710,13 +753,25 @@ test("natsconf - STAN: material that does not fit the plan, a bad server index, 
   const material: StanServerMaterial = { storeDir: "/s", logDir: "/l", token: { value: "t" } };
   assert.throws(() => renderStanConfig(token, 3, material), UnknownServerError);
   assert.throws(() => renderStanConfig(token, 0.5, material), UnknownServerError);
-  assert.throws(() => renderStanConfig(token, 0, { storeDir: "/s", logDir: "/l" }), (err: unknown) => isNatsConfError(err, NatsConfErrorCode.materialMismatch));
+  assert.throws(
+    () => renderStanConfig(token, 0, { storeDir: "/s", logDir: "/l" }),
+    (err: unknown) => isNatsConfError(err, NatsConfErrorCode.materialMismatch),
+  );
   assert.throws(() => renderStanConfig(open, 0, material), MaterialMismatchError);
   assert.throws(() => renderStanConfig(token, 0, material, { secretsInclude: "/etc/nats-secrets.conf" }), InvalidValueError);
   assert.throws(() => renderStanConfig(token, 0, material, { secretsInclude: 'x".conf' }), InvalidValueError);
-  assert.throws(() => renderStanConfig(open, 0, { storeDir: " ", logDir: "/l" }), (err: unknown) => err instanceof InvalidValueError && err.path === "streaming.dir");
-  assert.throws(() => renderStanConfig(open, 0, { storeDir: "/s", logDir: "" }), (err: unknown) => err instanceof InvalidValueError && err.path === "streaming.cluster.log_path");
-  assert.throws(() => renderStanConfig({ ...token, limits: { ...token.limits, maxMsgs: 1.5 } }, 0, material), (err: unknown) => err instanceof InvalidValueError && err.path === "streaming.store_limits.max_msgs");
+  assert.throws(
+    () => renderStanConfig(open, 0, { storeDir: " ", logDir: "/l" }),
+    (err: unknown) => err instanceof InvalidValueError && err.path === "streaming.dir",
+  );
+  assert.throws(
+    () => renderStanConfig(open, 0, { storeDir: "/s", logDir: "" }),
+    (err: unknown) => err instanceof InvalidValueError && err.path === "streaming.cluster.log_path",
+  );
+  assert.throws(
+    () => renderStanConfig({ ...token, limits: { ...token.limits, maxMsgs: 1.5 } }, 0, material),
+    (err: unknown) => err instanceof InvalidValueError && err.path === "streaming.store_limits.max_msgs",
+  );
   const cases: [string, StanPlan, StanServerMaterial][] = [
     ["streaming.dir", open, { storeDir: "/s\ninclude /etc/ZQX", logDir: "/l" }],
     ["streaming.cluster.log_path", open, { storeDir: "/s", logDir: "/l\u0000ZQX" }],
@@ -747,14 +802,24 @@ test("natsconf - STAN: a 3-server local plan's rendered configs run as a nats-st
   try {
     for (const server of plan.servers) {
       const serverDir = join(dir.path, String(server.index));
-      const rendered = renderStanConfig(plan, server.index, { storeDir: join(serverDir, "store"), logDir: join(serverDir, "raft"), token: { value: credentials.token } });
+      const rendered = renderStanConfig(plan, server.index, {
+        storeDir: join(serverDir, "store"),
+        logDir: join(serverDir, "raft"),
+        token: { value: credentials.token },
+      });
       await mkdir(serverDir, { recursive: true, mode: 0o700 });
       await writeFile(join(serverDir, CONFIG_FILE_NAME), rendered.config, { mode: 0o600 });
       await writeFile(join(serverDir, SECRETS_FILE_NAME), rendered.secrets!, { mode: 0o600 });
       // Run from / so that the include must resolve against the config's directory.
       servers.push(await spawnProcess(binary, ["-sc", join(serverDir, CONFIG_FILE_NAME)], { cwd: "/" }));
     }
-    const failWhen = Promise.race(servers.map((s, i) => s.exited.then((): never => { throw new Error(`stan ${i} exited:\n${s.output()}`); })));
+    const failWhen = Promise.race(
+      servers.map((s, i) =>
+        s.exited.then((): never => {
+          throw new Error(`stan ${i} exited:\n${s.output()}`);
+        }),
+      ),
+    );
     const states = await waitFor(
       "a STAN raft leader and two followers",
       async () => {
@@ -764,7 +829,10 @@ test("natsconf - STAN: a 3-server local plan's rendered configs run as a nats-st
       },
       { timeoutMs: 30_000, failWhen },
     );
-    assert.deepEqual(states.map((s) => [s!["cluster_id"], s!["node_id"]]).sort(), plan.servers.map((s) => ["eventbus-legacy", s.name]));
+    assert.deepEqual(
+      states.map((s) => [s!["cluster_id"], s!["node_id"]]).sort(),
+      plan.servers.map((s) => ["eventbus-legacy", s.name]),
+    );
     const log = servers[0]!.output();
     assert.match(log, /Messages\s*:\s*5000\b/);
     assert.match(log, /Age\s*:\s*48h0m0s/);
@@ -772,7 +840,10 @@ test("natsconf - STAN: a 3-server local plan's rendered configs run as a nats-st
     const nc = await connect({ servers: [`nats://127.0.0.1:${plan.servers[0]!.ports.client}`], token: credentials.token, timeout: 5_000 });
     await nc.flush();
     await nc.close();
-    await assert.rejects(connect({ servers: [`nats://127.0.0.1:${plan.servers[1]!.ports.client}`], timeout: 5_000, reconnect: false }), /Authorization Violation/i);
+    await assert.rejects(
+      connect({ servers: [`nats://127.0.0.1:${plan.servers[1]!.ports.client}`], timeout: 5_000, reconnect: false }),
+      /Authorization Violation/i,
+    );
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }

@@ -36,7 +36,10 @@ test("observe - a snapshot of a 3-server bus: stream and consumer numbers as Jet
       snapshot.servers.map((s) => [s.name, s.reachable, s.healthy, s.version]),
       monitors.map((m) => [m.name, true, true, "2.10.29"]),
     );
-    assert.ok(snapshot.servers.every((s) => (s.routes ?? 0) >= 2 && (s.jetstream?.maxStoreBytes ?? 0) > 0), JSON.stringify(snapshot.servers));
+    assert.ok(
+      snapshot.servers.every((s) => (s.routes ?? 0) >= 2 && (s.jetstream?.maxStoreBytes ?? 0) > 0),
+      JSON.stringify(snapshot.servers),
+    );
     assert.equal(snapshot.jetstream.peers.length, 3);
     assert.ok(snapshot.jetstream.metaLeader);
     const nc = await bus.connect();
@@ -76,17 +79,28 @@ test("observe - a snapshot of a 3-server bus: stream and consumer numbers as Jet
     const victim = status.servers[2]!;
     process.kill(victim.pid!, "SIGKILL");
     const started = Date.now();
-    const down = await waitFor("the snapshot to show the server down", async () => {
-      const s = await snapshotBus(client, { monitors, timeoutMillis: 500 });
-      return s.servers.find((x) => x.name === victim.name)?.reachable === false ? s : undefined;
-    }, { timeoutMs: 10_000, intervalMs: 20 });
+    const down = await waitFor(
+      "the snapshot to show the server down",
+      async () => {
+        const s = await snapshotBus(client, { monitors, timeoutMillis: 500 });
+        return s.servers.find((x) => x.name === victim.name)?.reachable === false ? s : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
     assert.ok(Date.now() - started < 10_000);
-    assert.ok(down.problems.some((p) => p === `server ${victim.name} is down (its monitoring endpoint does not answer)`), down.problems.join("\n"));
+    assert.ok(
+      down.problems.some((p) => p === `server ${victim.name} is down (its monitoring endpoint does not answer)`),
+      down.problems.join("\n"),
+    );
     // AND once it is back and caught up, the problems are gone
-    const recovered = await waitFor("no problems after the restart", async () => {
-      const s = await snapshotBus(client, { monitors });
-      return s.problems.length === 0 ? s : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 200 });
+    const recovered = await waitFor(
+      "no problems after the restart",
+      async () => {
+        const s = await snapshotBus(client, { monitors });
+        return s.problems.length === 0 ? s : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
 
     // WHEN a follower of the stream hangs (SIGSTOP: it neither answers nor replicates) while events go on
     assert.ok(!("error" in recovered.stream));
@@ -99,19 +113,29 @@ test("observe - a snapshot of a 3-server bus: stream and consumer numbers as Jet
     try {
       await Promise.all(Array.from({ length: 20 }, (_, i) => publisher.publish({ source: "obs", subject: "e", type: "t", data: { after: i } })));
       // THEN it is shown down and its replica of the stream behind, with the problems naming both
-      const lagging = await waitFor("the hung follower's replica to be shown behind", async () => {
-        const s = await snapshotBus(client, { monitors, timeoutMillis: 500 });
-        if ("error" in s.stream) return undefined;
-        const replica = s.stream.cluster?.replicas.find((r) => r.name === follower);
-        return replica && !replica.current ? { s, replica } : undefined;
-      }, { timeoutMs: 30_000, intervalMs: 200 });
+      const lagging = await waitFor(
+        "the hung follower's replica to be shown behind",
+        async () => {
+          const s = await snapshotBus(client, { monitors, timeoutMillis: 500 });
+          if ("error" in s.stream) return undefined;
+          const replica = s.stream.cluster?.replicas.find((r) => r.name === follower);
+          return replica && !replica.current ? { s, replica } : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
       assert.equal(lagging.s.servers.find((x) => x.name === follower)?.reachable, false);
-      assert.ok(lagging.s.problems.some((p) => p.startsWith(`stream default: replica ${follower} is `)), lagging.s.problems.join("\n"));
+      assert.ok(
+        lagging.s.problems.some((p) => p.startsWith(`stream default: replica ${follower} is `)),
+        lagging.s.problems.join("\n"),
+      );
     } finally {
       process.kill(hung.pid!, "SIGCONT");
     }
     // AND current again once it runs
-    await waitFor("the replica to be current again", async () => ((await snapshotBus(client, { monitors })).problems.length === 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor("the replica to be current again", async () => ((await snapshotBus(client, { monitors })).problems.length === 0 ? true : undefined), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
   } finally {
     await client.close();
   }

@@ -126,7 +126,10 @@ test("plan - a local placement may name its host, which servers listen on and ar
   const b = bus({ name: "default" }, { jetstream: { version: "latest" } });
   const plan = planJetStream(b, { platform: "local", ports: localPorts, host: "127.0.0.2" });
   assert.equal(plan.listenHost, "127.0.0.2");
-  assert.deepEqual(plan.servers.map((s) => s.host), ["127.0.0.2", "127.0.0.2", "127.0.0.2"]);
+  assert.deepEqual(
+    plan.servers.map((s) => s.host),
+    ["127.0.0.2", "127.0.0.2", "127.0.0.2"],
+  );
   assert.deepEqual(plan.servers[0]!.routes, ["nats-route://127.0.0.2:16222", "nats-route://127.0.0.2:16223", "nats-route://127.0.0.2:16224"]);
 });
 
@@ -229,7 +232,10 @@ test("plan - a port used twice or out of range is refused with a typed error", (
   const reused = [localPorts[0]!, localPorts[1]!, { client: 14224, cluster: 16222, monitor: 18224 }];
   assert.throws(() => planJetStream(b, { platform: "local", ports: reused }), /server 2 cluster port 16222 is also the server 0 cluster port/);
   const outOfRange = [localPorts[0]!, localPorts[1]!, { client: 70000, cluster: 16224, monitor: 18224 }];
-  assert.throws(() => planJetStream(b, { platform: "local", ports: outOfRange }), (err: unknown) => isPlanError(err, PlanErrorCode.invalidPlacement));
+  assert.throws(
+    () => planJetStream(b, { platform: "local", ports: outOfRange }),
+    (err: unknown) => isPlanError(err, PlanErrorCode.invalidPlacement),
+  );
 });
 
 test("plan - a bus of another mode is refused with a typed error", () => {
@@ -345,7 +351,10 @@ test("plan - a STAN plan names no path and no Kubernetes name on a local placeme
   assert.deepStrictEqual(planStan(b, placement), plan);
   assert.equal(JSON.stringify(planStan(b, placement)), JSON.stringify(plan));
   assert.notEqual(plan.servers[0]!.ports, localPorts[0]);
-  assert.deepStrictEqual(plan.servers[1]!.routes, localPorts.map((p) => `nats://[::1]:${p.cluster}`));
+  assert.deepStrictEqual(
+    plan.servers[1]!.routes,
+    localPorts.map((p) => `nats://[::1]:${p.cluster}`),
+  );
   const { objects, ...rest } = plan;
   assert.deepStrictEqual(objects, stanObjectNames("legacy"));
   assert.doesNotMatch(JSON.stringify(rest), /\.svc|\/data|\/etc|0\.0\.0\.0/);
@@ -353,7 +362,10 @@ test("plan - a STAN plan names no path and no Kubernetes name on a local placeme
 
 test("plan - STAN: a local port count other than the replicas or a port used twice is refused; a bus of another mode too", () => {
   const b = bus({ name: "legacy" }, { nats: { native: {} } });
-  assert.throws(() => planStan(b, { platform: "local", ports: localPorts.slice(0, 1) }), (err: unknown) => isPlanError(err, PlanErrorCode.invalidPlacement));
+  assert.throws(
+    () => planStan(b, { platform: "local", ports: localPorts.slice(0, 1) }),
+    (err: unknown) => isPlanError(err, PlanErrorCode.invalidPlacement),
+  );
   const reused = [localPorts[0]!, localPorts[1]!, { client: 14222, cluster: 16224, monitor: 18224 }];
   assert.throws(() => planStan(b, { platform: "local", ports: reused }), /server 2 client port 14222 is also the server 0 client port/);
   const js = bus({ name: "default" }, { jetstream: { version: "2.10" } });

@@ -32,25 +32,63 @@ function stream(s: StreamShape): StreamSummary {
     name: "default",
     subjects: ["default.*.*"],
     storage: "file",
-    config: { maxMsgs: s.maxMsgs ?? -1, maxAge: s.maxAge ?? "0s", maxBytes: s.maxBytes ?? -1, replicas: 1, duplicates: "5m", retention: s.retention ?? "limits", discard: s.discard ?? "old" },
-    state: { messages, bytes: s.bytes ?? messages * 100, firstSeq: s.firstSeq, lastSeq: s.lastSeq, firstTime: at(-s.firstAge), lastTime: at(-(s.lastAge ?? 0)), consumers: 1, subjects: 1 },
+    config: {
+      maxMsgs: s.maxMsgs ?? -1,
+      maxAge: s.maxAge ?? "0s",
+      maxBytes: s.maxBytes ?? -1,
+      replicas: 1,
+      duplicates: "5m",
+      retention: s.retention ?? "limits",
+      discard: s.discard ?? "old",
+    },
+    state: {
+      messages,
+      bytes: s.bytes ?? messages * 100,
+      firstSeq: s.firstSeq,
+      lastSeq: s.lastSeq,
+      firstTime: at(-s.firstAge),
+      lastTime: at(-(s.lastAge ?? 0)),
+      consumers: 1,
+      subjects: 1,
+    },
   };
 }
 
 function consumer(name: string, c: { ackFloor: number; acked: number; pending: number; ackPending?: number }): ConsumerSnapshot {
-  return { name, pending: c.pending, ackPending: c.ackPending ?? 0, redelivered: 0, deliveredStreamSeq: c.ackFloor + (c.ackPending ?? 0), ackFloorStreamSeq: c.ackFloor, ackFloorConsumerSeq: c.acked };
+  return {
+    name,
+    pending: c.pending,
+    ackPending: c.ackPending ?? 0,
+    redelivered: 0,
+    deliveredStreamSeq: c.ackFloor + (c.ackPending ?? 0),
+    ackFloorStreamSeq: c.ackFloor,
+    ackFloorConsumerSeq: c.acked,
+  };
 }
 
 /** A reading now, and one `window` seconds before with the stream `published` events shorter and each consumer `acked` fewer acks. */
-function readings(now: StreamSummary, consumers: ConsumerSnapshot[], before: { window: number; published: number; acked?: Record<string, number> }): [RetentionSample, RetentionSample] {
+function readings(
+  now: StreamSummary,
+  consumers: ConsumerSnapshot[],
+  before: { window: number; published: number; acked?: Record<string, number> },
+): [RetentionSample, RetentionSample] {
   const earlier: StreamSummary = { ...now, state: { ...now.state, lastSeq: now.state.lastSeq - before.published } };
   return [
     { takenAt: at(0), stream: now, consumers },
-    { takenAt: at(-before.window), stream: earlier, consumers: consumers.map((c) => ({ ...c, ackFloorConsumerSeq: c.ackFloorConsumerSeq - (before.acked?.[c.name] ?? 0) })) },
+    {
+      takenAt: at(-before.window),
+      stream: earlier,
+      consumers: consumers.map((c) => ({ ...c, ackFloorConsumerSeq: c.ackFloorConsumerSeq - (before.acked?.[c.name] ?? 0) })),
+    },
   ];
 }
 
-const server = (name: string, storeBytes: number, maxStoreBytes: number): ServerSnapshot => ({ name, reachable: true, healthy: true, jetstream: { memoryBytes: 0, maxMemoryBytes: 0, storeBytes, maxStoreBytes } });
+const server = (name: string, storeBytes: number, maxStoreBytes: number): ServerSnapshot => ({
+  name,
+  reachable: true,
+  healthy: true,
+  jetstream: { memoryBytes: 0, maxMemoryBytes: 0, storeBytes, maxStoreBytes },
+});
 
 test("retention - maxMsgs binds first: 500 of 1000 events at 10/s fill it in 50s, long before maxAge 1h takes the oldest (50s old)", () => {
   const [now, base] = readings(stream({ maxMsgs: 1000, maxAge: "1h", firstSeq: 1, lastSeq: 500, firstAge: 50 }), [], { window: 2, published: 20 });
@@ -73,14 +111,26 @@ test("retention - maxAge binds first: the oldest event is 50s old of 1m, while 4
   const r = retentionOutlook(now, [], base)!;
   assert.equal(r.binding, "maxAge");
   assert.equal(r.discardsInSeconds, 10);
-  assert.deepEqual(r.limits.map((l) => [l.limit, l.reachedInSeconds, l.keepsSeconds]), [["maxAge", 10, 60], ["maxMsgs", 4950, 5000]]);
+  assert.deepEqual(
+    r.limits.map((l) => [l.limit, l.reachedInSeconds, l.keepsSeconds]),
+    [
+      ["maxAge", 10, 60],
+      ["maxMsgs", 4950, 5000],
+    ],
+  );
 });
 
 test("retention - maxBytes binds first: 5000 of 10000 bytes, 100 bytes an event at 10/s fill it in 5s", () => {
-  const [now, base] = readings(stream({ maxMsgs: 1000, maxBytes: 10_000, firstSeq: 1, lastSeq: 50, bytes: 5000, firstAge: 5 }), [], { window: 1, published: 10 });
+  const [now, base] = readings(stream({ maxMsgs: 1000, maxBytes: 10_000, firstSeq: 1, lastSeq: 50, bytes: 5000, firstAge: 5 }), [], {
+    window: 1,
+    published: 10,
+  });
   const r = retentionOutlook(now, [], base)!;
   assert.equal(r.binding, "maxBytes");
-  assert.deepEqual(r.limits.find((l) => l.limit === "maxBytes"), { limit: "maxBytes", max: 10_000, used: 5000, effect: "discards-oldest", keepsSeconds: 10, reachedInSeconds: 5 });
+  assert.deepEqual(
+    r.limits.find((l) => l.limit === "maxBytes"),
+    { limit: "maxBytes", max: 10_000, used: 5000, effect: "discards-oldest", keepsSeconds: 10, reachedInSeconds: 5 },
+  );
   // maxMsgs: 950 more events at 10/s
   assert.equal(r.limits.find((l) => l.limit === "maxMsgs")?.reachedInSeconds, 95);
   assert.equal(r.discardsInSeconds, 5);
@@ -91,7 +141,9 @@ test("retention - an unlimited stream is bound by the fullest store of the serve
   // 100 bytes an event at 10/s: 1000 bytes/s; s-1 has 100000 bytes free, s-0 500000
   const r = retentionOutlook(now, [server("s-0", 500_000, 1_000_000), server("s-1", 900_000, 1_000_000)], base)!;
   assert.equal(r.binding, "store");
-  assert.deepEqual(r.limits, [{ limit: "store", max: 1_000_000, used: 900_000, effect: "refuses-publishes", keepsSeconds: 110, reachedInSeconds: 100, server: "s-1" }]);
+  assert.deepEqual(r.limits, [
+    { limit: "store", max: 1_000_000, used: 900_000, effect: "refuses-publishes", keepsSeconds: 110, reachedInSeconds: 100, server: "s-1" },
+  ]);
   assert.equal(r.refusesInSeconds, 100);
   assert.equal(r.discardsInSeconds, null);
 
@@ -104,7 +156,10 @@ test("retention - an unlimited stream is bound by the fullest store of the serve
 });
 
 test("retention - discard new: maxMsgs refuses publishes in 10s (900 of 1000 at 10/s) while maxAge still discards the oldest", () => {
-  const [now, base] = readings(stream({ maxMsgs: 1000, maxAge: "10m", discard: "new", firstSeq: 1, lastSeq: 900, firstAge: 90 }), [], { window: 2, published: 20 });
+  const [now, base] = readings(stream({ maxMsgs: 1000, maxAge: "10m", discard: "new", firstSeq: 1, lastSeq: 900, firstAge: 90 }), [], {
+    window: 2,
+    published: 20,
+  });
   const r = retentionOutlook(now, [], base)!;
   assert.equal(r.binding, "maxMsgs");
   assert.equal(r.limits.find((l) => l.limit === "maxMsgs")?.effect, "refuses-publishes");
@@ -116,7 +171,13 @@ test("retention - without an earlier reading: no rate, only what needs none (max
   const now: RetentionSample = { takenAt: at(0), stream: stream({ maxMsgs: 100, maxAge: "1m", firstSeq: 401, lastSeq: 500, firstAge: 30 }), consumers: [] };
   const r = retentionOutlook(now, [])!;
   assert.equal(r.publishRate, undefined);
-  assert.deepEqual(r.limits.map((l) => [l.limit, l.reachedInSeconds]), [["maxAge", 30], ["maxMsgs", 0]]);
+  assert.deepEqual(
+    r.limits.map((l) => [l.limit, l.reachedInSeconds]),
+    [
+      ["maxAge", 30],
+      ["maxMsgs", 0],
+    ],
+  );
   assert.equal(r.binding, "maxMsgs");
   assert.equal(r.discardsInSeconds, 0);
   // A stream that is not readable has no outlook
@@ -134,12 +195,30 @@ test("retention - a stuck consumer in a stream at maxMsgs loses its unread event
   const r = retentionOutlook(now, [], base)!;
   const [c1, c2, c3, c4] = r.consumers;
   // stuck: its next unread event is 421; the head 401 + 10t passes it at t = 2
-  assert.deepEqual(c1, { name: "stuck", waiting: 80, oldestUnreadSeq: 421, oldestUnreadAgeSeconds: 8, readRate: 0, discardInSeconds: 2, discardedBy: "maxMsgs", atRisk: true });
+  assert.deepEqual(c1, {
+    name: "stuck",
+    waiting: 80,
+    oldestUnreadSeq: 421,
+    oldestUnreadAgeSeconds: 8,
+    readRate: 0,
+    discardInSeconds: 2,
+    discardedBy: "maxMsgs",
+    atRisk: true,
+  });
   // quick: 12 events/s against 10/s published, it gains on the head
   assert.deepEqual(c2, { name: "quick", waiting: 80, oldestUnreadSeq: 421, oldestUnreadAgeSeconds: 8, readRate: 12, discardInSeconds: null, atRisk: false });
   // near: 9/s from 491; the head 401 + 10t meets 491 + 9t at t = 90, on an event published after now (seq 1301): not one it has
   // (ages: 100 events spread over the 10 s since the first, 10 a second: 491 is 1 s old)
-  assert.deepEqual(c3, { name: "near", waiting: 10, oldestUnreadSeq: 491, oldestUnreadAgeSeconds: 1, readRate: 9, discardInSeconds: 90, discardedBy: "maxMsgs", atRisk: false });
+  assert.deepEqual(c3, {
+    name: "near",
+    waiting: 10,
+    oldestUnreadSeq: 491,
+    oldestUnreadAgeSeconds: 1,
+    readRate: 9,
+    discardInSeconds: 90,
+    discardedBy: "maxMsgs",
+    atRisk: false,
+  });
   assert.deepEqual(c4, { name: "idle", waiting: 0, atRisk: false });
 });
 
@@ -151,12 +230,29 @@ test("retention - a stuck consumer's oldest unread event expires by maxAge: 50s 
   const [now, base] = readings(s, [stuck, reader], { window: 1, published: 0, acked: { reader: 0 } });
   const r = retentionOutlook(now, [], base)!;
   assert.equal(r.publishRate, 0);
-  assert.deepEqual(r.consumers[0], { name: "stuck", waiting: 500, oldestUnreadSeq: 1, oldestUnreadAgeSeconds: 50, readRate: 0, discardInSeconds: 10, discardedBy: "maxAge", atRisk: true });
+  assert.deepEqual(r.consumers[0], {
+    name: "stuck",
+    waiting: 500,
+    oldestUnreadSeq: 1,
+    oldestUnreadAgeSeconds: 50,
+    readRate: 0,
+    discardInSeconds: 10,
+    discardedBy: "maxAge",
+    atRisk: true,
+  });
 
   // A reader at 20/s of a backlog published at 10/s gains 0.5 s of age a second: its oldest event
   // (50 s old) never reaches 60 s
   const [now2, base2] = readings(s, [reader], { window: 1, published: 0, acked: { reader: 20 } });
-  assert.deepEqual(retentionOutlook(now2, [], base2)!.consumers[0], { name: "reader", waiting: 500, oldestUnreadSeq: 1, oldestUnreadAgeSeconds: 50, readRate: 20, discardInSeconds: null, atRisk: false });
+  assert.deepEqual(retentionOutlook(now2, [], base2)!.consumers[0], {
+    name: "reader",
+    waiting: 500,
+    oldestUnreadSeq: 1,
+    oldestUnreadAgeSeconds: 50,
+    readRate: 20,
+    discardInSeconds: null,
+    atRisk: false,
+  });
 });
 
 test("retention - a loss further away than DISCARD_WARNING_SECONDS is reported but not a risk; interest and workqueue say what removes events", () => {

@@ -16,7 +16,7 @@ import {
   BusSecretFile,
   busTlsFiles,
   certificateInfo,
-  CertificateUsage,
+  type CertificateUsage,
   checkCredentials,
   CLIENT_AUTH_SECRET_KEY,
   clientAuthSecretData,
@@ -72,7 +72,11 @@ async function withUmask<T>(mask: number, fn: () => Promise<T>): Promise<T> {
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 
 /** The base64 body of a PEM (what must never appear in an error). */
-const pemBody = (pem: string) => pem.split("\n").filter((line) => line !== "" && !line.startsWith("-----")).join("");
+const pemBody = (pem: string) =>
+  pem
+    .split("\n")
+    .filter((line) => line !== "" && !line.startsWith("-----"))
+    .join("");
 
 /** Asserts that `err` is an error of this area and that no secret appears in anything it prints. */
 function assertNoLeak(err: unknown, secrets: readonly string[]): void {
@@ -264,7 +268,9 @@ describe("secrets - certificates", () => {
 
   it("serial numbers are random, positive and 16 bytes; names are deduplicated", async () => {
     const certs = await Promise.all(
-      Array.from({ length: 5 }, () => issueCertificate(ca, { commonName: "x", dnsNames: ["a.example", "a.example"], ipAddresses: ["10.0.0.1", "10.0.0.1"], usage: "server" })),
+      Array.from({ length: 5 }, () =>
+        issueCertificate(ca, { commonName: "x", dnsNames: ["a.example", "a.example"], ipAddresses: ["10.0.0.1", "10.0.0.1"], usage: "server" }),
+      ),
     );
     const serials = certs.map((c) => certificateInfo(c.certPem).serialNumber);
     assert.equal(new Set(serials).size, serials.length);
@@ -307,7 +313,9 @@ describe("secrets - certificates", () => {
     assert.ok(notCa instanceof InvalidCertificateAuthorityError);
     assertNoLeak(notCa, [pemBody(server.keyPem)]);
 
-    const wrongKey = await rejection(issueCertificate({ certPem: ca.certPem, keyPem: otherCa.keyPem }, { commonName: "x", dnsNames: ["localhost"], usage: "server" }));
+    const wrongKey = await rejection(
+      issueCertificate({ certPem: ca.certPem, keyPem: otherCa.keyPem }, { commonName: "x", dnsNames: ["localhost"], usage: "server" }),
+    );
     assert.ok(wrongKey instanceof InvalidCertificateAuthorityError);
     assertNoLeak(wrongKey, [pemBody(otherCa.keyPem), pemBody(ca.keyPem)]);
 
@@ -526,7 +534,8 @@ describe("secrets - a real nats-server accepts the material", () => {
         "",
       ].join("\n");
     };
-    const routez = async (server: NatsServer) => (await (await fetch(`${server.monitorUrl}/routez`)).json()) as { num_routes: number; routes: { remote_name?: string }[] };
+    const routez = async (server: NatsServer) =>
+      (await (await fetch(`${server.monitorUrl}/routez`)).json()) as { num_routes: number; routes: { remote_name?: string }[] };
 
     // GIVEN two servers with the bus's route certificate, each routing to the other
     await using a = await startNatsServer({ config: config(dir.path, portA, portB) });
@@ -540,11 +549,15 @@ describe("secrets - a real nats-server accepts the material", () => {
     try {
       const sub = onA.subscribe("across.routes", { max: 1 });
       await onA.flush();
-      await waitFor("the subscription to reach b", async () => {
-        onB.publish("across.routes", "over tls routes");
-        await onB.flush();
-        return sub.getReceived() > 0 ? true : undefined;
-      }, { intervalMs: 50 });
+      await waitFor(
+        "the subscription to reach b",
+        async () => {
+          onB.publish("across.routes", "over tls routes");
+          await onB.flush();
+          return sub.getReceived() > 0 ? true : undefined;
+        },
+        { intervalMs: 50 },
+      );
     } finally {
       await onA.close();
       await onB.close();
@@ -553,7 +566,9 @@ describe("secrets - a real nats-server accepts the material", () => {
     // GIVEN a third server with another CA's route certificate WHEN it tries to join through a
     await using c = await startNatsServer({ config: config(otherDir.path, portC, portA) });
     // THEN both sides refuse the handshake and a keeps only b as a peer
-    await waitFor("c to refuse a's certificate", () => (/TLS route handshake error: .*certificate signed by unknown authority/.test(c.logs()) ? true : undefined));
+    await waitFor("c to refuse a's certificate", () =>
+      /TLS route handshake error: .*certificate signed by unknown authority/.test(c.logs()) ? true : undefined,
+    );
     await waitFor("a to refuse c's certificate", () => (/TLS route handshake error/.test(a.logs()) ? true : undefined));
     assert.deepEqual(new Set((await routez(a)).routes.map((r) => r.remote_name)), new Set([`s-${portB}`]));
     assert.equal((await routez(c)).num_routes, 0);

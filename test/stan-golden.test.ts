@@ -98,7 +98,13 @@ const CASES: readonly GoldenCase[] = [
       imagePullSecrets: [{ name: "regcred" }],
       priorityClassName: "high",
       serviceAccountName: "stan",
-      affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { "eventbus-name": "tuned" } } } }] } },
+      affinity: {
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { "eventbus-name": "tuned" } } } },
+          ],
+        },
+      },
     },
   },
 ];
@@ -160,6 +166,9 @@ describe("STAN golden files", () => {
     assert.match(all, /replicas: 3/);
     assert.match(all, /emptyDir: \{\}/);
     assert.match(all, /volumeClaimTemplates:/);
-    assert.ok(texts.some((t) => !t.includes("kind: Secret")), "a case without Secrets (auth none)");
+    assert.ok(
+      texts.some((t) => !t.includes("kind: Secret")),
+      "a case without Secrets (auth none)",
+    );
   });
 });

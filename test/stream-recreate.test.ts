@@ -48,7 +48,14 @@ async function streamState(nc: NatsConnection) {
   const info = await jsm.streams.info("default");
   const sensor = await jsm.consumers.info("default", SENSOR_DURABLE);
   const idle = await jsm.consumers.info("default", IDLE_DURABLE);
-  return { retention: info.config.retention, consumers: info.state.consumer_count, delivered: sensor.delivered.stream_seq, ackFloor: sensor.ack_floor.stream_seq, pending: sensor.num_pending, idleAckFloor: idle.ack_floor.stream_seq };
+  return {
+    retention: info.config.retention,
+    consumers: info.state.consumer_count,
+    delivered: sensor.delivered.stream_seq,
+    ackFloor: sensor.ack_floor.stream_seq,
+    pending: sensor.num_pending,
+    idleAckFloor: idle.ack_floor.stream_seq,
+  };
 }
 
 test("ackedByAll - the events up to the lowest ack floor, every event without consumers, none of an empty stream", () => {
@@ -70,8 +77,18 @@ describe("stream apply --recreate", { timeout: 600_000 }, () => {
     nc = await bus.connect();
     // Two triggers' durables (as Argo makes them: explicit ack): one acked 120 of 300 events, the other none
     const jsm = await jetstreamManager(nc);
-    await jsm.consumers.add("default", { durable_name: SENSOR_DURABLE, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: SUBJECT });
-    await jsm.consumers.add("default", { durable_name: IDLE_DURABLE, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: SUBJECT });
+    await jsm.consumers.add("default", {
+      durable_name: SENSOR_DURABLE,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: SUBJECT,
+    });
+    await jsm.consumers.add("default", {
+      durable_name: IDLE_DURABLE,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: SUBJECT,
+    });
     await publishAcked(nc, 300, "first");
     const consumer = await jetstream(nc).consumers.get("default", SENSOR_DURABLE);
     let acked = 0;
@@ -96,9 +113,15 @@ describe("stream apply --recreate", { timeout: 600_000 }, () => {
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /JetStream cannot change retention: "limits" → "interest" on a live stream; apply with --recreate/);
 
-    const dry = await runCliProcess(["stream", "apply", "recreate", "-f", "-", "--recreate", "--dry-run"], "retention: interest\n", { env: env(), timeoutMillis: 60_000 });
+    const dry = await runCliProcess(["stream", "apply", "recreate", "-f", "-", "--recreate", "--dry-run"], "retention: interest\n", {
+      env: env(),
+      timeoutMillis: 60_000,
+    });
     assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout, /^stream default: would be recreated \(retention: limits → interest\); 300 events and 2 consumers would be backed up and restored \(dry run: nothing was changed\)\n/);
+    assert.match(
+      dry.stdout,
+      /^stream default: would be recreated \(retention: limits → interest\); 300 events and 2 consumers would be backed up and restored \(dry run: nothing was changed\)\n/,
+    );
     assert.deepEqual(await storedEvents(nc), before);
     assert.deepEqual(await streamState(nc), stateBefore);
     assert.deepEqual(await readdir(join(bus.home, "buses", "recreate")).then((names) => names.filter((n) => n.endsWith(".evbak"))), []);
@@ -121,9 +144,15 @@ describe("stream apply --recreate", { timeout: 600_000 }, () => {
     const before = await storedEvents(nc);
     const stateBefore = await streamState(nc);
 
-    const run = await runCliProcess(["stream", "apply", "recreate", "-f", "-", "--recreate", "-o", "json"], "retention: interest\n", { env: env(), timeoutMillis: 180_000 });
+    const run = await runCliProcess(["stream", "apply", "recreate", "-f", "-", "--recreate", "-o", "json"], "retention: interest\n", {
+      env: env(),
+      timeoutMillis: 180_000,
+    });
     assert.equal(run.code, 0, run.stderr);
-    const outcome = JSON.parse(run.stdout) as { action: string; recreated: { fields: string[]; events: number; consumers: number; firstSeq: number; lastSeq: number; archive: string } };
+    const outcome = JSON.parse(run.stdout) as {
+      action: string;
+      recreated: { fields: string[]; events: number; consumers: number; firstSeq: number; lastSeq: number; archive: string };
+    };
     assert.equal(outcome.action, "recreated");
     assert.deepEqual(outcome.recreated.fields, ["retention: limits → interest"]);
     assert.deepEqual([outcome.recreated.events, outcome.recreated.consumers, outcome.recreated.firstSeq, outcome.recreated.lastSeq], [300, 2, 1, 300]);
@@ -165,11 +194,17 @@ describe("stream apply --recreate", { timeout: 600_000 }, () => {
 
     const after = await storedEvents(nc);
     assert.deepEqual(after.slice(0, before.length), before);
-    assert.deepEqual(after.slice(before.length).map((e) => [e.seq, e.id]), [[301, raced]]);
+    assert.deepEqual(
+      after.slice(before.length).map((e) => [e.seq, e.id]),
+      [[301, raced]],
+    );
     assert.equal((await streamState(nc)).retention, "interest");
     // The stream takes events again on its own subjects.
     const [next] = await publishAcked(nc, 1, "after");
-    assert.deepEqual((await storedEvents(nc)).slice(-1).map((e) => [e.seq, e.id]), [[302, next]]);
+    assert.deepEqual(
+      (await storedEvents(nc)).slice(-1).map((e) => [e.seq, e.id]),
+      [[302, next]],
+    );
     assert.deepEqual((await (await jetstreamManager(nc)).streams.info("default")).config.subjects, ["default.*.*"]);
   });
 });

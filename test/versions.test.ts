@@ -37,7 +37,10 @@ test("versions - an inconsistent versions table is reported with every issue", (
   ]);
   const schema = checkVersionsTable({ jetstreamVersions: { latest: "2.10" }, stanVersions: { latest: "0.25.6" }, binaries: {} });
   assert.ok(schema.length > 0, "a schema violation is an issue");
-  assert.ok(schema.some((issue) => issue.startsWith("/jetstreamVersions/latest:")), schema.join("\n"));
+  assert.ok(
+    schema.some((issue) => issue.startsWith("/jetstreamVersions/latest:")),
+    schema.join("\n"),
+  );
 });
 
 test("versions - an unknown JetStream version is an UnknownVersionError naming the known ones", () => {
@@ -69,7 +72,10 @@ test("versions - the folder imports nothing of the installer, the planner or the
     const text = await readFile(join(versionsDir, file), "utf8");
     for (const [, from] of text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"/gms)) {
       // api/ imports no other folder: its error base class is all versions/ takes from it.
-      assert.ok(from!.startsWith("./") || !from!.startsWith(".") || from === "../api/index.js", `${file} imports ${from}: only its own files, api/ and packages`);
+      assert.ok(
+        from!.startsWith("./") || !from!.startsWith(".") || from === "../api/index.js",
+        `${file} imports ${from}: only its own files, api/ and packages`,
+      );
     }
   }
 });

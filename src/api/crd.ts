@@ -17,7 +17,19 @@ type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
  * eventbus's validation's, reported in the bus's `Configured` condition with the field path, and a
  * `default` would be written into stored buses when they are read.
  */
-const NOT_IN_CRD = new Set([FORMAT_KEYWORD, "$id", "additionalProperties", "properties", "items", "anyOf", "enum", "minimum", "maximum", "required", "default"]);
+const NOT_IN_CRD = new Set([
+  FORMAT_KEYWORD,
+  "$id",
+  "additionalProperties",
+  "properties",
+  "items",
+  "anyOf",
+  "enum",
+  "minimum",
+  "maximum",
+  "required",
+  "default",
+]);
 
 /**
  * Turns the EventBus schema into a structural OpenAPI v3 schema that keeps every object Argo

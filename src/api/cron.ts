@@ -54,7 +54,9 @@ export class CronSchedule {
     const expanded = MACROS[trimmed.toLowerCase()] ?? trimmed;
     const parts = expanded.split(/\s+/);
     if (parts.length !== 5) {
-      throw new ValueParseError(`must be a cron schedule of 5 fields (minute hour day-of-month month day-of-week, such as "0 * * * *") or @hourly, @daily, @weekly, @monthly, @yearly, got ${quote(text)}`);
+      throw new ValueParseError(
+        `must be a cron schedule of 5 fields (minute hour day-of-month month day-of-week, such as "0 * * * *") or @hourly, @daily, @weekly, @monthly, @yearly, got ${quote(text)}`,
+      );
     }
     const sets = parts.map((part, i) => parseField(part, FIELDS[i]!));
     // Sunday may also be written 7.
@@ -129,7 +131,8 @@ function parseField(part: string, spec: FieldSpec): Set<number> {
       low = value(range, spec, item);
       high = stepText === undefined ? low : spec.max;
     }
-    if (low < spec.min || high > max || low > high) throw fieldError(spec, item, `values must be ${spec.min}–${spec.max}${spec.names ? ` or ${spec.names[0]}–${spec.names.at(-1)}` : ""}, low before high`);
+    if (low < spec.min || high > max || low > high)
+      throw fieldError(spec, item, `values must be ${spec.min}–${spec.max}${spec.names ? ` or ${spec.names[0]}–${spec.names.at(-1)}` : ""}, low before high`);
     for (let v = low; v <= high; v += step) values.add(v);
   }
   return values;

@@ -3,7 +3,7 @@ import { ValueParseError, quote } from "./value-error.js";
 const NANOS_PER = {
   ns: 1n,
   us: 1_000n,
-  "µs": 1_000n,
+  µs: 1_000n,
   ms: 1_000_000n,
   s: 1_000_000_000n,
   m: 60_000_000_000n,
@@ -106,7 +106,7 @@ function formatNanos(nanos: bigint): string {
   const hours = nanos / NANOS_PER.h;
   const minutes = (nanos % NANOS_PER.h) / NANOS_PER.m;
   const rest = nanos % NANOS_PER.m;
-  let out = `${hours > 0n ? `${hours}h` : ""}${minutes > 0n ? `${minutes}m` : ""}`;
+  const out = `${hours > 0n ? `${hours}h` : ""}${minutes > 0n ? `${minutes}m` : ""}`;
   if (rest === 0n) return out;
   if (out !== "" || rest >= NANOS_PER.s) return `${out}${decimal(rest, NANOS_PER.s)}s`;
   if (rest >= NANOS_PER.ms) return `${decimal(rest, NANOS_PER.ms)}ms`;
@@ -124,7 +124,5 @@ function decimal(value: bigint, unit: bigint): string {
 }
 
 function invalid(text: string): ValueParseError {
-  return new ValueParseError(
-    `must be a duration such as 72h, 4h35m, 300s or 100ms (units h, m, s, ms, us, ns), got ${quote(text)}`,
-  );
+  return new ValueParseError(`must be a duration such as 72h, 4h35m, 300s or 100ms (units h, m, s, ms, us, ns), got ${quote(text)}`);
 }

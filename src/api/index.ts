@@ -27,7 +27,15 @@ export { Size, formatBytes } from "./size.js";
 export { Quantity } from "./quantity.js";
 export { ValueParseError } from "./value-error.js";
 export { parseNatsUrls, DEFAULT_NATS_CLIENT_PORT, type NatsServerUrl } from "./nats-url.js";
-export { RetentionPolicy, DiscardPolicy, STREAM_CONFIG_KEYS, formatStreamConfig, formatStreamConfigForManifest, parseStreamConfig, type StreamConfig } from "./stream-config.js";
+export {
+  RetentionPolicy,
+  DiscardPolicy,
+  STREAM_CONFIG_KEYS,
+  formatStreamConfig,
+  formatStreamConfigForManifest,
+  parseStreamConfig,
+  type StreamConfig,
+} from "./stream-config.js";
 export { PASSED_SETTINGS, type ServerSetting, type ServerSettings } from "./settings.js";
 export { ALLOWED_START_FLAGS } from "./start-args.js";
 export { busNameProblem, jetStreamObjectNames, stanObjectNames, maxBusNameLength, MAX_OBJECT_NAME_LENGTH } from "./names.js";

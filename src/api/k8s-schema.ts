@@ -74,9 +74,7 @@ export const Affinity = Strict(
     nodeAffinity: O(
       Strict({
         requiredDuringSchedulingIgnoredDuringExecution: O(Strict({ nodeSelectorTerms: Type.Array(NodeSelectorTerm) })),
-        preferredDuringSchedulingIgnoredDuringExecution: O(
-          Type.Array(Strict({ weight: Int({ minimum: 1, maximum: 100 }), preference: NodeSelectorTerm })),
-        ),
+        preferredDuringSchedulingIgnoredDuringExecution: O(Type.Array(Strict({ weight: Int({ minimum: 1, maximum: 100 }), preference: NodeSelectorTerm }))),
       }),
     ),
     podAffinity: O(PodAffinity),

@@ -30,8 +30,10 @@ interface Rule {
 }
 
 const managed = (spec: ResolvedSpec): spec is ResolvedJetStream | ResolvedStan => spec.mode === "jetstream" || spec.mode === "nats.native";
-const specPath = (spec: ResolvedSpec): Path => (spec.mode === "nats.native" ? ["spec", "nats", "native"] : spec.mode === "nats.exotic" ? ["spec", "nats", "exotic"] : ["spec", spec.mode]);
-const streamOf = (spec: ResolvedSpec): StreamConfig | undefined => (spec.mode === "jetstream" || spec.mode === "jetstreamExotic" ? spec.streamConfig : undefined);
+const specPath = (spec: ResolvedSpec): Path =>
+  spec.mode === "nats.native" ? ["spec", "nats", "native"] : spec.mode === "nats.exotic" ? ["spec", "nats", "exotic"] : ["spec", spec.mode];
+const streamOf = (spec: ResolvedSpec): StreamConfig | undefined =>
+  spec.mode === "jetstream" || spec.mode === "jetstreamExotic" ? spec.streamConfig : undefined;
 const one = (path: Path, message: string) => [{ path, message }];
 const none: { path: Path; message: string }[] = [];
 
@@ -41,7 +43,8 @@ export const LINT_RULES: readonly Rule[] = [
     id: "replicas-min",
     description: "A managed bus has fewer than 3 servers, so losing one server stops it.",
     severity: { production: "error" },
-    check: (s) => (managed(s) && s.replicas < 3 ? one([...specPath(s), "replicas"], `${s.replicas} server(s): one failure stops the bus; use 3 or more`) : none),
+    check: (s) =>
+      managed(s) && s.replicas < 3 ? one([...specPath(s), "replicas"], `${s.replicas} server(s): one failure stops the bus; use 3 or more`) : none,
   },
   {
     id: "replicas-even",
@@ -56,25 +59,33 @@ export const LINT_RULES: readonly Rule[] = [
     id: "persistence-missing",
     description: "A managed bus without persistence loses every message when its servers restart.",
     severity: { production: "error", development: "info" },
-    check: (s) => (managed(s) && !s.persistence ? one([...specPath(s), "persistence"], "not set: the store is in memory or on ephemeral disk and is lost on restart") : none),
+    check: (s) =>
+      managed(s) && !s.persistence ? one([...specPath(s), "persistence"], "not set: the store is in memory or on ephemeral disk and is lost on restart") : none,
   },
   {
     id: "auth-none",
     description: "Any client that reaches the bus can publish and consume.",
     severity: { production: "error", development: "info" },
-    check: (s) => ((s.mode === "jetstream" || s.mode === "nats.native" || s.mode === "nats.exotic") && s.auth === "none" ? one([...specPath(s), "auth"], "none: any client that reaches the bus can publish and consume") : none),
+    check: (s) =>
+      (s.mode === "jetstream" || s.mode === "nats.native" || s.mode === "nats.exotic") && s.auth === "none"
+        ? one([...specPath(s), "auth"], "none: any client that reaches the bus can publish and consume")
+        : none,
   },
   {
     id: "tls-disabled",
     description: "Traffic between clients and servers, and between servers, is not encrypted.",
     severity: { production: "error" },
-    check: (s) => (s.mode === "jetstream" && !s.tls ? one(["spec", "jetstream", "tls", "enabled"], "false: credentials and events cross the network in clear text") : none),
+    check: (s) =>
+      s.mode === "jetstream" && !s.tls ? one(["spec", "jetstream", "tls", "enabled"], "false: credentials and events cross the network in clear text") : none,
   },
   {
     id: "version-latest",
     description: "`latest` moves with eventbus releases; a production bus should name its version.",
     severity: { production: "error", development: "info" },
-    check: (s) => (s.mode === "jetstream" && s.version === "latest" ? one(["spec", "jetstream", "version"], `"latest" changes with eventbus releases; pin a version such as "2.10"`) : none),
+    check: (s) =>
+      s.mode === "jetstream" && s.version === "latest"
+        ? one(["spec", "jetstream", "version"], `"latest" changes with eventbus releases; pin a version such as "2.10"`)
+        : none,
   },
   {
     id: "stream-replicas-single",
@@ -91,8 +102,13 @@ export const LINT_RULES: readonly Rule[] = [
     severity: { production: "warning" },
     check: (s) => {
       const c = streamOf(s);
-      if (c) return c.maxAge.isZero() && c.maxMsgs === -1 && c.maxBytes === -1 ? one([...specPath(s), "streamConfig"], "no maxAge, maxMsgs or maxBytes: the stream grows until the disk is full") : none;
-      return s.mode === "nats.native" && s.maxAge.isZero() && s.maxMsgs === 0 && s.maxBytes.bytes === 0 ? one([...specPath(s), "maxAge"], "no maxAge, maxMsgs or maxBytes: channels grow until the disk is full") : none;
+      if (c)
+        return c.maxAge.isZero() && c.maxMsgs === -1 && c.maxBytes === -1
+          ? one([...specPath(s), "streamConfig"], "no maxAge, maxMsgs or maxBytes: the stream grows until the disk is full")
+          : none;
+      return s.mode === "nats.native" && s.maxAge.isZero() && s.maxMsgs === 0 && s.maxBytes.bytes === 0
+        ? one([...specPath(s), "maxAge"], "no maxAge, maxMsgs or maxBytes: channels grow until the disk is full")
+        : none;
     },
   },
   {
@@ -102,7 +118,10 @@ export const LINT_RULES: readonly Rule[] = [
     check: (s) => {
       const c = streamOf(s);
       return c && c.duplicates.compare(PUBLISHER_RETRY_WINDOW) < 0
-        ? one([...specPath(s), "streamConfig", "duplicates"], `${c.duplicates} is shorter than the publisher's ${PUBLISHER_RETRY_WINDOW} retry window: a retried event can be stored twice`)
+        ? one(
+            [...specPath(s), "streamConfig", "duplicates"],
+            `${c.duplicates} is shorter than the publisher's ${PUBLISHER_RETRY_WINDOW} retry window: a retried event can be stored twice`,
+          )
         : none;
     },
   },
@@ -143,7 +162,10 @@ export const LINT_RULES: readonly Rule[] = [
     severity: { production: "warning" },
     check: (s) =>
       s.mode === "jetstream" && s.backup?.keep === 1
-        ? one(["spec", "jetstream", "backup", "keep"], "1: each run replaces the only backup, so a mistake (events deleted, a stream recreated) found after the next run cannot be undone; keep 2 or more")
+        ? one(
+            ["spec", "jetstream", "backup", "keep"],
+            "1: each run replaces the only backup, so a mistake (events deleted, a stream recreated) found after the next run cannot be undone; keep 2 or more",
+          )
         : none,
   },
   {
@@ -170,11 +192,21 @@ export const LINT_RULES: readonly Rule[] = [
     check: (s) => {
       if (s.mode !== "jetstream" || s.settings.maxFileStore.isUnlimited()) return none;
       const store = s.settings.maxFileStore;
-      const consequence = "when the store is full, JetStream refuses every event and the stream has no leader until max_file_store is raised; set maxBytes below max_file_store, with room for consumers and sensors' KV buckets";
+      const consequence =
+        "when the store is full, JetStream refuses every event and the stream has no leader until max_file_store is raised; set maxBytes below max_file_store, with room for consumers and sensors' KV buckets";
       // Without persistence the store is ephemeral and max_file_store defaults far above a laptop's disk.
-      if (s.streamConfig.maxBytes === -1) return !s.persistence ? none : one(["spec", "jetstream", "streamConfig", "maxBytes"], `not set: the stream is bounded only by maxMsgs and maxAge and can outgrow max_file_store (${store}); ${consequence}`);
+      if (s.streamConfig.maxBytes === -1)
+        return !s.persistence
+          ? none
+          : one(
+              ["spec", "jetstream", "streamConfig", "maxBytes"],
+              `not set: the stream is bounded only by maxMsgs and maxAge and can outgrow max_file_store (${store}); ${consequence}`,
+            );
       return s.streamConfig.maxBytes >= store.bytes
-        ? one(["spec", "jetstream", "streamConfig", "maxBytes"], `${formatBytes(s.streamConfig.maxBytes)} is not below max_file_store (${store}): ${consequence}`)
+        ? one(
+            ["spec", "jetstream", "streamConfig", "maxBytes"],
+            `${formatBytes(s.streamConfig.maxBytes)} is not below max_file_store (${store}): ${consequence}`,
+          )
         : none;
     },
   },
@@ -182,19 +214,26 @@ export const LINT_RULES: readonly Rule[] = [
     id: "resources-missing",
     description: "The server container has no resource requests, so the scheduler may overcommit its node.",
     severity: { production: "warning" },
-    check: (s) => (managed(s) && !s.pod.containerTemplate?.resources?.requests ? one([...specPath(s), "containerTemplate", "resources", "requests"], "not set: the servers may be starved or evicted under node pressure") : none),
+    check: (s) =>
+      managed(s) && !s.pod.containerTemplate?.resources?.requests
+        ? one([...specPath(s), "containerTemplate", "resources", "requests"], "not set: the servers may be starved or evicted under node pressure")
+        : none,
   },
   {
     id: "anti-affinity-missing",
     description: "Nothing keeps the servers on different nodes, so one node failure can take the quorum.",
     severity: { production: "warning" },
-    check: (s) => (managed(s) && s.replicas >= 3 && !s.pod.affinity ? one([...specPath(s), "affinity"], "not set: several servers may land on one node, and its failure takes the quorum") : none),
+    check: (s) =>
+      managed(s) && s.replicas >= 3 && !s.pod.affinity
+        ? one([...specPath(s), "affinity"], "not set: several servers may land on one node, and its failure takes the quorum")
+        : none,
   },
   {
     id: "max-payload-large",
     description: "Payloads above 8MB are discouraged by NATS: they slow every client and the routes.",
     severity: { production: "warning", development: "info" },
-    check: (s) => (managed(s) && s.maxPayload.bytes > 8 * 1024 * 1024 ? one([...specPath(s), "maxPayload"], `${s.maxPayload} is above the 8MB NATS recommends`) : none),
+    check: (s) =>
+      managed(s) && s.maxPayload.bytes > 8 * 1024 * 1024 ? one([...specPath(s), "maxPayload"], `${s.maxPayload} is above the 8MB NATS recommends`) : none,
   },
   {
     id: "stan-deprecated",
@@ -206,7 +245,10 @@ export const LINT_RULES: readonly Rule[] = [
     id: "tls-verify-skipped",
     description: "Server certificates of the external bus are not verified, so anyone on the path can impersonate it.",
     severity: { production: "error", development: "warning" },
-    check: (s) => (s.mode === "jetstreamExotic" && s.tls?.insecureSkipVerify ? one(["spec", "jetstreamExotic", "tls", "insecureSkipVerify"], "true: server certificates are not checked") : none),
+    check: (s) =>
+      s.mode === "jetstreamExotic" && s.tls?.insecureSkipVerify
+        ? one(["spec", "jetstreamExotic", "tls", "insecureSkipVerify"], "true: server certificates are not checked")
+        : none,
   },
   {
     id: "plaintext-external",
@@ -223,16 +265,23 @@ export const LINT_RULES: readonly Rule[] = [
     severity: { production: "warning", development: "warning" },
     check: (s) =>
       s.mode === "jetstream" && !s.tls
-        ? one(["spec", "jetstream", "tls", "enabled"], `false: Argo Events' event sources and sensors cannot use this bus, because their JetStream drivers always dial TLS ("secure connection not available"); only eventbus and other NATS clients can. Remove it to keep TLS on`)
+        ? one(
+            ["spec", "jetstream", "tls", "enabled"],
+            `false: Argo Events' event sources and sensors cannot use this bus, because their JetStream drivers always dial TLS ("secure connection not available"); only eventbus and other NATS clients can. Remove it to keep TLS on`,
+          )
         : none,
   },
   {
     id: "argo-token-auth",
-    description: "Argo Events' event sources and sensors cannot use the bus: given an access secret, their JetStream drivers log in with a username and password.",
+    description:
+      "Argo Events' event sources and sensors cannot use the bus: given an access secret, their JetStream drivers log in with a username and password.",
     severity: { production: "warning", development: "warning" },
     check: (s) =>
       s.mode === "jetstream" && s.auth === "token"
-        ? one(["spec", "jetstream", "auth"], `token: Argo Events' event sources and sensors cannot use this bus, because with an accessSecret their JetStream drivers always log in with a username and password ("Authorization Violation"); use basic (the default), or none`)
+        ? one(
+            ["spec", "jetstream", "auth"],
+            `token: Argo Events' event sources and sensors cannot use this bus, because with an accessSecret their JetStream drivers always log in with a username and password ("Authorization Violation"); use basic (the default), or none`,
+          )
         : none,
   },
 ];

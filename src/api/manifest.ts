@@ -84,4 +84,3 @@ function labelOf(value: unknown, index: number): string {
   }
   return `document #${index}`;
 }
-

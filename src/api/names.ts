@@ -48,7 +48,7 @@ export function longestObjectName(bus: string, mode: "jetstream" | "stan"): stri
 
 /** The longest bus name whose object names all stay within {@link MAX_OBJECT_NAME_LENGTH}. */
 export function maxBusNameLength(mode: "jetstream" | "stan"): number {
-  return MAX_OBJECT_NAME_LENGTH - (longestObjectName("", mode).length);
+  return MAX_OBJECT_NAME_LENGTH - longestObjectName("", mode).length;
 }
 
 /**

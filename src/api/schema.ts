@@ -58,8 +58,7 @@ export const JetStreamBusSchema = Strict(
     startArgs: O(Type.Array(Str(), { description: "Extra nats-server command-line flags (debug and trace flags)." })),
     streamConfig: O(
       Formatted(FieldFormat.streamConfig, {
-        description:
-          `The stream's settings as YAML, merged over the defaults: ${Object.keys(D.DEFAULT_STREAM_CONFIG).join(", ")}.`,
+        description: `The stream's settings as YAML, merged over the defaults: ${Object.keys(D.DEFAULT_STREAM_CONFIG).join(", ")}.`,
       }),
     ),
     maxPayload: O(Formatted(FieldFormat.size, { description: `Largest message payload the servers accept (default ${D.DEFAULT_MAX_PAYLOAD}).` })),
@@ -80,9 +79,16 @@ export const JetStreamBusSchema = Strict(
       Strict(
         {
           // Required, said by the validation with an example (not by the CRD, which refuses only wrong types).
-          schedule: O(Str({ description: "When to back up: a cron schedule as a CronJob takes it (minute hour day-of-month month day-of-week, UTC), or @hourly, @daily, … Required." })),
+          schedule: O(
+            Str({
+              description:
+                "When to back up: a cron schedule as a CronJob takes it (minute hour day-of-month month day-of-week, UTC), or @hourly, @daily, … Required.",
+            }),
+          ),
           keep: O(Type.Integer({ format: "int32", description: `How many backups to keep, newest first (default ${D.DEFAULT_BACKUP_KEEP}).` })),
-          volumeSize: O(Formatted(FieldFormat.quantity, { description: "On Kubernetes, the size of the backups' volume claim (default: the data volume's size)." })),
+          volumeSize: O(
+            Formatted(FieldFormat.quantity, { description: "On Kubernetes, the size of the backups' volume claim (default: the data volume's size)." }),
+          ),
           storageClassName: O(Str({ description: "On Kubernetes, the storage class of the backups' volume claim." })),
         },
         { description: "eventbus extension: scheduled backups of the bus's streams (locally by the supervisor, on Kubernetes by a CronJob)." },
@@ -201,6 +207,7 @@ export type JetStreamBus = Static<typeof JetStreamBusSchema>;
 export type NativeStrategy = Static<typeof NativeStrategySchema>;
 export type NatsExotic = Static<typeof NatsExoticSchema>;
 export type JetStreamExotic = Static<typeof JetStreamExoticSchema>;
+// biome-ignore lint/suspicious/noRedeclare: the type of the imported schema value, under the same name (TypeBox's idiom)
 export type SecretKeySelector = Static<typeof SecretKeySelector>;
 export type PersistenceSpec = Static<typeof Persistence>;
 export type ContainerTemplateSpec = Static<typeof ContainerTemplate>;

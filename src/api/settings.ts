@@ -74,12 +74,7 @@ export interface ServerSettings {
  * Parses `settings` text. With persistence, a defaulted `max_file_store` is capped at the volume
  * size (the 1TB default would promise more than the disk holds); an explicit one must fit in it.
  */
-export function parseSettings(
-  text: string | undefined,
-  path: Path,
-  issues: Issues,
-  volume: Quantity | undefined,
-): ServerSettings | undefined {
+export function parseSettings(text: string | undefined, path: Path, issues: Issues, volume: Quantity | undefined): ServerSettings | undefined {
   const volumeBytes = volume?.bytes;
   const raw = text === undefined ? {} : parseEmbeddedMapping(text, path, issues);
   if (raw === undefined) return undefined;
@@ -98,9 +93,17 @@ export function parseSettings(
       } else if (SET_BY_EVENTBUS[lower] !== undefined) {
         issues.add([...path, key], `is set by eventbus: ${SET_BY_EVENTBUS[lower]}`, IssueCode.unsupported);
       } else if (NEWER_SERVER_SETTINGS.includes(lower)) {
-        issues.add([...path, key], `is not accepted by nats-server 2.10 (only by later versions), so it would stop the servers; allowed: ${known.join(", ")}`, IssueCode.unsupported);
+        issues.add(
+          [...path, key],
+          `is not accepted by nats-server 2.10 (only by later versions), so it would stop the servers; allowed: ${known.join(", ")}`,
+          IssueCode.unsupported,
+        );
       } else {
-        issues.add([...path, key], `is not a nats-server JetStream setting eventbus passes through (nats-server refuses unknown ones); allowed: ${known.join(", ")}${didYouMean(key, known)}`, IssueCode.unknownField);
+        issues.add(
+          [...path, key],
+          `is not a nats-server JetStream setting eventbus passes through (nats-server refuses unknown ones); allowed: ${known.join(", ")}${didYouMean(key, known)}`,
+          IssueCode.unknownField,
+        );
       }
       continue;
     }
@@ -117,11 +120,7 @@ export function parseSettings(
     if (values.max_file_store === undefined && maxFileStore.bytes > volumeBytes) {
       maxFileStore = Size.fromBytes(volumeBytes);
     } else if (values.max_file_store !== undefined && maxFileStore.bytes > volumeBytes) {
-      issues.add(
-        [...path, "max_file_store"],
-        `must fit in the volume (persistence.volumeSize ${volume}), got ${maxFileStore}`,
-        IssueCode.conflict,
-      );
+      issues.add([...path, "max_file_store"], `must fit in the volume (persistence.volumeSize ${volume}), got ${maxFileStore}`, IssueCode.conflict);
       return undefined;
     }
   }
@@ -148,7 +147,8 @@ function passedSetting(key: string, kind: ServerSettingKind, value: unknown, pat
         return { key, kind, value: Size.parse(value).bytes };
       }
       case "integer":
-        if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) throw new ValueParseError(`must be a whole number >= 1, got ${describe(value)}`);
+        if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1)
+          throw new ValueParseError(`must be a whole number >= 1, got ${describe(value)}`);
         return { key, kind, value };
       case "duration": {
         if (typeof value === "string" && value.toLowerCase() === "always") return { key, kind, value: "always" };

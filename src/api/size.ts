@@ -92,7 +92,12 @@ export class Size {
 /** Formats bytes with the largest binary unit that divides them (`1TB`, `20GB`, `1536KB`). */
 export function formatBytes(bytes: number): string {
   if (bytes < 0) return String(bytes);
-  for (const [unit, size] of [["TB", 1024 ** 4], ["GB", 1024 ** 3], ["MB", 1024 ** 2], ["KB", 1024]] as const) {
+  for (const [unit, size] of [
+    ["TB", 1024 ** 4],
+    ["GB", 1024 ** 3],
+    ["MB", 1024 ** 2],
+    ["KB", 1024],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
   }
   return String(bytes);

@@ -131,7 +131,6 @@ export const Phase = {
   terminating: "Terminating",
 } as const;
 
-
 /** Kubernetes time: RFC 3339 in UTC, whole seconds. */
 export function kubeTime(millis: number): string {
   return new Date(millis).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -142,11 +141,17 @@ export function kubeTime(millis: number): string {
  * `lastTransitionTime` unless its status changes; conditions not in `desired` are kept unless
  * listed in `remove`. Order: `desired`'s, then the kept ones.
  */
-export function mergeConditions(current: readonly Condition[] | undefined, desired: readonly DesiredCondition[], now: number, remove: readonly string[] = []): Condition[] {
+export function mergeConditions(
+  current: readonly Condition[] | undefined,
+  desired: readonly DesiredCondition[],
+  now: number,
+  remove: readonly string[] = [],
+): Condition[] {
   const byType = new Map((current ?? []).map((c) => [c.type, c]));
   const out: Condition[] = desired.map((d) => {
     const before = byType.get(d.type);
-    const lastTransitionTime = before !== undefined && before.status === d.status && before.lastTransitionTime !== undefined ? before.lastTransitionTime : kubeTime(now);
+    const lastTransitionTime =
+      before !== undefined && before.status === d.status && before.lastTransitionTime !== undefined ? before.lastTransitionTime : kubeTime(now);
     return compact({ type: d.type, status: d.status, reason: d.reason, message: d.message, lastTransitionTime });
   });
   const set = new Set(desired.map((d) => d.type));

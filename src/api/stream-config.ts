@@ -30,10 +30,33 @@ export const STREAM_CONFIG_KEYS = ["maxMsgs", "maxAge", "maxBytes", "replicas", 
  * stream; eventbus accepts them too, with a warning.
  */
 const OTHER_NATS_STREAM_FIELDS = [
-  "name", "description", "subjects", "maxConsumers", "maxMsgsPerSubject", "maxMsgSize", "storage", "noAck", "template",
-  "discardNewPerSubject", "placement", "mirror", "sources", "sealed", "denyDelete", "denyPurge", "allowRollup",
-  "compression", "firstSeq", "subjectTransform", "rePublish", "allowDirect", "mirrorDirect", "consumerLimits",
-  "metadata", "allowMsgTTL", "subjectDeleteMarkerTTL",
+  "name",
+  "description",
+  "subjects",
+  "maxConsumers",
+  "maxMsgsPerSubject",
+  "maxMsgSize",
+  "storage",
+  "noAck",
+  "template",
+  "discardNewPerSubject",
+  "placement",
+  "mirror",
+  "sources",
+  "sealed",
+  "denyDelete",
+  "denyPurge",
+  "allowRollup",
+  "compression",
+  "firstSeq",
+  "subjectTransform",
+  "rePublish",
+  "allowDirect",
+  "mirrorDirect",
+  "consumerLimits",
+  "metadata",
+  "allowMsgTTL",
+  "subjectDeleteMarkerTTL",
 ] as const;
 type StreamConfigKey = (typeof STREAM_CONFIG_KEYS)[number];
 
@@ -87,12 +110,7 @@ const PARSERS: Record<StreamConfigKey, FieldParser> = {
  * merged config, or undefined when an issue was found. Stream replicas default to the smaller of 3
  * and the bus's server replicas, so that a one-server bus works without a stream config.
  */
-export function parseStreamConfig(
-  text: string | undefined,
-  path: Path,
-  issues: Issues,
-  ctx: StreamConfigContext = {},
-): StreamConfig | undefined {
+export function parseStreamConfig(text: string | undefined, path: Path, issues: Issues, ctx: StreamConfigContext = {}): StreamConfig | undefined {
   const before = issues.list.length;
   const raw = text === undefined ? {} : parseEmbeddedMapping(text, path, issues);
   if (raw === undefined) return undefined;
@@ -106,7 +124,8 @@ export function parseStreamConfig(
     const name = canonicalKey(key, STREAM_CONFIG_KEYS);
     if (name === undefined) {
       const read = `Argo Events' drivers read only ${STREAM_CONFIG_KEYS.join(", ")}`;
-      if (canonicalKey(key, OTHER_NATS_STREAM_FIELDS) !== undefined) issues.warn([...path, key], `is ignored: ${read} into the stream, and so does eventbus`, IssueCode.unknownField);
+      if (canonicalKey(key, OTHER_NATS_STREAM_FIELDS) !== undefined)
+        issues.warn([...path, key], `is ignored: ${read} into the stream, and so does eventbus`, IssueCode.unknownField);
       else issues.warn([...path, key], `unknown stream setting${hint(key, STREAM_CONFIG_KEYS)}; ignored, as Argo Events ignores it`, IssueCode.unknownField);
       continue;
     }
@@ -144,10 +163,10 @@ export function formatStreamConfig(config: StreamConfig): string {
     replicas: config.replicas,
     retention: RetentionPolicy.indexOf(config.retention),
   };
-  return Object.keys(fields)
+  return `${Object.keys(fields)
     .sort()
     .map((key) => `${key}: ${fields[key]}`)
-    .join("\n") + "\n";
+    .join("\n")}\n`;
 }
 
 /**
@@ -156,7 +175,7 @@ export function formatStreamConfig(config: StreamConfig): string {
  * controller, which reads a word as 0.
  */
 export function formatStreamConfigForManifest(config: StreamConfig): string {
-  return [
+  return `${[
     `maxMsgs: ${config.maxMsgs}`,
     `maxAge: ${config.maxAge.format()}`,
     `maxBytes: ${config.maxBytes}`,
@@ -164,7 +183,7 @@ export function formatStreamConfigForManifest(config: StreamConfig): string {
     `duplicates: ${config.duplicates.format()}`,
     `retention: ${RetentionPolicy.indexOf(config.retention)} # ${config.retention}`,
     `discard: ${DiscardPolicy.indexOf(config.discard)} # ${config.discard}`,
-  ].join("\n") + "\n";
+  ].join("\n")}\n`;
 }
 
 /**
@@ -176,7 +195,7 @@ function argoReading(name: StreamConfigKey, value: unknown, path: Path, issues: 
   if (typeof value !== "string") return;
   const names: readonly string[] | undefined = name === "retention" ? RetentionPolicy : name === "discard" ? DiscardPolicy : undefined;
   if (names !== undefined) {
-    const index = names.findIndex((n) => n === value.toLowerCase());
+    const index = names.indexOf(value.toLowerCase());
     if (index > 0) issues.warn(path, `Argo Events reads a word here as 0 (${names[0]}); write ${index} for ${names[index]}, which eventbus reads the same`);
   } else if (name === "maxBytes" || name === "maxMsgs") {
     let bytes: number | undefined;

@@ -90,7 +90,8 @@ function checkObject(schema: Schema, value: unknown, path: Path, issues: Issues)
     else if (typeof schema.additionalProperties === "object") check(schema.additionalProperties, child, [...path, key], issues);
     // Argo Events decodes specs into Go structs, which drop unknown fields: accepted, as kubectl's
     // default field validation accepts them, with a warning (`validate --strict` refuses them).
-    else if (schema.additionalProperties === false) issues.warn([...path, key], `unknown field${hint(key, known)}; ignored, as Argo Events ignores it`, IssueCode.unknownField);
+    else if (schema.additionalProperties === false)
+      issues.warn([...path, key], `unknown field${hint(key, known)}; ignored, as Argo Events ignores it`, IssueCode.unknownField);
   }
   for (const key of schema.required ?? []) {
     if (record[key] === undefined || record[key] === null) issues.add([...path, key], "is required", IssueCode.required);

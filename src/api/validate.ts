@@ -64,7 +64,11 @@ export function validate(input: unknown, options: ValidateOptions = {}): Validat
   const { kafka, ...specWithoutKafka } = spec ?? {};
   checkStructure(EventBusSchema, spec ? { ...input, spec: specWithoutKafka } : input, [], issues);
   if (kafka !== undefined && kafka !== null) {
-    issues.add(["spec", "kafka"], "Kafka event buses are not supported by eventbus (Argo Events runs them; eventbus leaves them to it); use jetstream", IssueCode.unsupported);
+    issues.add(
+      ["spec", "kafka"],
+      "Kafka event buses are not supported by eventbus (Argo Events runs them; eventbus leaves them to it); use jetstream",
+      IssueCode.unsupported,
+    );
   }
   checkTypeMeta(input, issues);
   const metadata = isObj(input.metadata) ? input.metadata : {};
@@ -186,7 +190,12 @@ function resolveJetStream(js: Obj, path: Path, issues: Issues, options: Validate
   const settings = parseSettings(str(js.settings), [...path, "settings"], issues, persistence?.volumeSize);
   const maxPayload = parsePayload(js.maxPayload, [...path, "maxPayload"], issues);
   const validReplicas = replicas === 1 || replicas >= 3 ? replicas : undefined;
-  const streamConfig = parseStreamConfig(str(js.streamConfig), [...path, "streamConfig"], issues, validReplicas === undefined ? {} : { serverReplicas: validReplicas });
+  const streamConfig = parseStreamConfig(
+    str(js.streamConfig),
+    [...path, "streamConfig"],
+    issues,
+    validReplicas === undefined ? {} : { serverReplicas: validReplicas },
+  );
   const startArgs = Array.isArray(js.startArgs) ? js.startArgs.filter((a): a is string => typeof a === "string") : [];
   checkStartArgs(startArgs, [...path, "startArgs"], issues);
   const pod = podTemplate(js, path, issues);
@@ -214,7 +223,7 @@ function resolveJetStream(js: Obj, path: Path, issues: Issues, options: Validate
 function resolveBackup(backup: Obj, path: Path, issues: Issues): ResolvedBackup | undefined {
   const text = str(backup.schedule);
   let schedule: CronSchedule | undefined;
-  if (backup.schedule == null) issues.add([...path, "schedule"], "is required (a cron schedule such as \"0 * * * *\", or @hourly)", IssueCode.required);
+  if (backup.schedule == null) issues.add([...path, "schedule"], 'is required (a cron schedule such as "0 * * * *", or @hourly)', IssueCode.required);
   else if (text !== undefined) {
     try {
       schedule = CronSchedule.parse(text);

@@ -15,7 +15,7 @@ export class ValueParseError extends EventBusError {
 
 /** Quotes a user value for an error message, cut short so a hostile value cannot flood a log. */
 export function quote(value: unknown): string {
-  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
   const short = text.length > 64 ? `${text.slice(0, 61)}...` : text;
   return JSON.stringify(short);
 }

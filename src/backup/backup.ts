@@ -100,13 +100,17 @@ export async function backupStreams(nc: NatsConnection, out: Writable, options: 
         if (leader !== undefined && leader !== "") leaders.set(name, leader);
       } catch (error) {
         if (isNotFound(error)) missing.push(name);
-        else throw new BackupError(BackupErrorCode.snapshotFailed, `stream ${name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        else
+          throw new BackupError(BackupErrorCode.snapshotFailed, `stream ${name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
     }),
   );
   if (missing.length > 0) {
     const have = await allStreamNames(nc);
-    throw new BackupError(BackupErrorCode.noSuchStream, `no stream ${missing.sort().join(", ")} on this bus (it has: ${have.length > 0 ? have.join(", ") : "no streams"}); nothing was written`);
+    throw new BackupError(
+      BackupErrorCode.noSuchStream,
+      `no stream ${missing.sort().join(", ")} on this bus (it has: ${have.length > 0 ? have.join(", ") : "no streams"}); nothing was written`,
+    );
   }
 
   const writer = new ArchiveWriter(out);
@@ -150,7 +154,13 @@ export async function backupStreams(nc: NatsConnection, out: Writable, options: 
  * the output) is below {@link SNAPSHOT_BUFFER_BYTES}; beyond that a chunk is acknowledged once it
  * is written, and the server's pace follows the destination's.
  */
-async function snapshotStream(nc: NatsConnection, writer: ArchiveWriter, name: string, consumers: readonly ConsumerRecord[], options: BackupOptions): Promise<StreamTotals> {
+async function snapshotStream(
+  nc: NatsConnection,
+  writer: ArchiveWriter,
+  name: string,
+  consumers: readonly ConsumerRecord[],
+  options: BackupOptions,
+): Promise<StreamTotals> {
   const started = Date.now();
   const inbox = createInbox();
   const queue: { readonly m: Msg; readonly acked: boolean }[] = [];
@@ -183,7 +193,9 @@ async function snapshotStream(nc: NatsConnection, writer: ArchiveWriter, name: s
       wake = undefined;
     }
     if (subscriptionError !== undefined) {
-      throw new BackupError(BackupErrorCode.snapshotFailed, `snapshot of stream ${name}: ${subscriptionError.message}; the archive is incomplete, try again`, { cause: subscriptionError });
+      throw new BackupError(BackupErrorCode.snapshotFailed, `snapshot of stream ${name}: ${subscriptionError.message}; the archive is incomplete, try again`, {
+        cause: subscriptionError,
+      });
     }
     return queue.shift();
   };
@@ -198,11 +210,21 @@ async function snapshotStream(nc: NatsConnection, writer: ArchiveWriter, name: s
     await writer.beginStream({ name, config: answer.config, state: answer.state, consumers });
     let bytes = 0;
     const report = (done: boolean) =>
-      options.onProgress?.({ stream: name, bytes, streamBytes: answer.state.bytes, streamMessages: answer.state.messages, elapsedMillis: Date.now() - started, done });
+      options.onProgress?.({
+        stream: name,
+        bytes,
+        streamBytes: answer.state.bytes,
+        streamMessages: answer.state.messages,
+        elapsedMillis: Date.now() - started,
+        done,
+      });
     for (;;) {
       const item = await next();
       if (item === undefined) {
-        throw new BackupError(BackupErrorCode.snapshotFailed, `snapshot of stream ${name}: the server sent nothing for ${SNAPSHOT_IDLE_MILLIS / 1000} s after ${bytes} bytes; the archive is incomplete, try again`);
+        throw new BackupError(
+          BackupErrorCode.snapshotFailed,
+          `snapshot of stream ${name}: the server sent nothing for ${SNAPSHOT_IDLE_MILLIS / 1000} s after ${bytes} bytes; the archive is incomplete, try again`,
+        );
       }
       const { m, acked } = item;
       if (m.data.length === 0) {
@@ -218,7 +240,15 @@ async function snapshotStream(nc: NatsConnection, writer: ArchiveWriter, name: s
     await writer.endStream();
     report(true);
     const state = answer.state;
-    return { name, messages: state.messages, bytes: state.bytes, firstSeq: state.first_seq, lastSeq: state.last_seq, consumers: state.consumer_count, snapshotBytes: bytes };
+    return {
+      name,
+      messages: state.messages,
+      bytes: state.bytes,
+      firstSeq: state.first_seq,
+      lastSeq: state.last_seq,
+      consumers: state.consumer_count,
+      snapshotBytes: bytes,
+    };
   } finally {
     sub.unsubscribe();
   }
@@ -228,7 +258,10 @@ async function snapshotStream(nc: NatsConnection, writer: ArchiveWriter, name: s
 function snapshotEndError(m: Msg, name: string): void {
   const headers = m.headers;
   if (headers !== undefined && headers.code >= 400) {
-    throw new BackupError(BackupErrorCode.snapshotFailed, `snapshot of stream ${name}: the server ended it with ${headers.code} ${headers.description}; the archive is incomplete, try again`);
+    throw new BackupError(
+      BackupErrorCode.snapshotFailed,
+      `snapshot of stream ${name}: the server ended it with ${headers.code} ${headers.description}; the archive is incomplete, try again`,
+    );
   }
 }
 

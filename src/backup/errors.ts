@@ -42,7 +42,12 @@ export class BackupError extends EventBusError {
 
   /** True for an archive refused before anything on a bus was touched (bad input). */
   get isArchiveError(): boolean {
-    return this.code === BackupErrorCode.notArchive || this.code === BackupErrorCode.unsupportedVersion || this.code === BackupErrorCode.truncated || this.code === BackupErrorCode.corrupt;
+    return (
+      this.code === BackupErrorCode.notArchive ||
+      this.code === BackupErrorCode.unsupportedVersion ||
+      this.code === BackupErrorCode.truncated ||
+      this.code === BackupErrorCode.corrupt
+    );
   }
 }
 

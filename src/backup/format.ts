@@ -393,7 +393,10 @@ export async function verifyArchive(path: string, what: string = path, options: 
   const hash = createHash("sha256");
   const preamble = await reader.read(PREAMBLE_BYTES);
   if (preamble.length < ARCHIVE_MAGIC.length || !preamble.subarray(0, ARCHIVE_MAGIC.length).equals(ARCHIVE_MAGIC)) {
-    throw new BackupError(BackupErrorCode.notArchive, `${what}: not an eventbus archive (it does not begin with ${ARCHIVE_MAGIC.toString("ascii")}); give a file written by eventbus backup`);
+    throw new BackupError(
+      BackupErrorCode.notArchive,
+      `${what}: not an eventbus archive (it does not begin with ${ARCHIVE_MAGIC.toString("ascii")}); give a file written by eventbus backup`,
+    );
   }
   if (preamble.length < PREAMBLE_BYTES) throw truncated(what, preamble.length);
   const version = preamble.readUInt16BE(ARCHIVE_MAGIC.length);
@@ -464,7 +467,8 @@ export async function verifyArchive(path: string, what: string = path, options: 
   if (digest !== trailer.digest) throw corrupt(what, `its SHA-256 is ${digest}, the trailer says ${trailer.digest}`);
   if (manifest!.format !== ARCHIVE_FORMAT || manifest!.version !== ARCHIVE_VERSION) throw corrupt(what, "the manifest does not name this format");
   const names = streams.map((s) => s.header.name);
-  if (JSON.stringify(names) !== JSON.stringify(manifest!.streams)) throw corrupt(what, `the manifest names streams ${manifest!.streams.join(", ")}, the archive holds ${names.join(", ")}`);
+  if (JSON.stringify(names) !== JSON.stringify(manifest!.streams))
+    throw corrupt(what, `the manifest names streams ${manifest!.streams.join(", ")}, the archive holds ${names.join(", ")}`);
   return { manifest: manifest!, streams, summary: summary!, bytes: reader.offset, sha256: digest };
 }
 

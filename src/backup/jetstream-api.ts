@@ -3,7 +3,7 @@
  * (`$JS.API.STREAM.SNAPSHOT.<stream>`, `$JS.API.STREAM.RESTORE.<stream>`, nats-server
  * `server/jetstream_api.go`), and the error shape every API answer shares.
  */
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { BackupError, type BackupErrorCode } from "./errors.js";
 
 /** The JetStream API prefix of an account without a domain. */
@@ -19,8 +19,15 @@ interface ApiError {
 }
 
 /** The JSON answer of a JetStream API request, or a {@link BackupError} with the server's words. */
-export async function apiRequest<T>(nc: NatsConnection, subject: string, body: unknown, failure: BackupErrorCode, what: string, timeoutMillis = API_TIMEOUT_MILLIS): Promise<T> {
-  let reply;
+export async function apiRequest<T>(
+  nc: NatsConnection,
+  subject: string,
+  body: unknown,
+  failure: BackupErrorCode,
+  what: string,
+  timeoutMillis = API_TIMEOUT_MILLIS,
+): Promise<T> {
+  let reply: Msg;
   try {
     reply = await nc.request(subject, JSON.stringify(body), { timeout: timeoutMillis });
   } catch (error) {
@@ -50,7 +57,9 @@ export function apiErrorText(error: ApiError): string {
 /** Why a request got no answer, in words a person can act on. */
 export function requestFailure(error: unknown, timeoutMillis: number): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (/no responders|503/i.test(message)) return "JetStream did not answer (no responders): is JetStream enabled for this account, and does the bus have a meta leader?";
-  if (/timeout/i.test(message)) return `no answer within ${Math.round(timeoutMillis / 1000)} s: the bus may be without a leader; try again when eventbus status shows it healthy`;
+  if (/no responders|503/i.test(message))
+    return "JetStream did not answer (no responders): is JetStream enabled for this account, and does the bus have a meta leader?";
+  if (/timeout/i.test(message))
+    return `no answer within ${Math.round(timeoutMillis / 1000)} s: the bus may be without a leader; try again when eventbus status shows it healthy`;
   return message;
 }

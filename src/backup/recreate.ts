@@ -40,7 +40,14 @@ export interface RecreateOptions {
 }
 
 /** The steps of a recreate, as {@link RecreateOptions.onStep} reports them. */
-export const RecreateStep = { backingUp: "backing-up", backedUp: "backed-up", fencing: "fencing", deleting: "deleting", restoring: "restoring", puttingBack: "putting-back" } as const;
+export const RecreateStep = {
+  backingUp: "backing-up",
+  backedUp: "backed-up",
+  fencing: "fencing",
+  deleting: "deleting",
+  restoring: "restoring",
+  puttingBack: "putting-back",
+} as const;
 /** One of the {@link RecreateStep} values. */
 export type RecreateStep = (typeof RecreateStep)[keyof typeof RecreateStep];
 
@@ -73,14 +80,21 @@ export async function recreateStream(nc: NatsConnection, options: RecreateOption
     const file = await open(archive, "wx", 0o600);
     const out = file.createWriteStream();
     try {
-      await backupStreams(nc, out, { streams: [name], sourceLabel: `stream ${name} before it was recreated`, eventbusVersion: options.eventbusVersion ?? "recreate" });
+      await backupStreams(nc, out, {
+        streams: [name],
+        sourceLabel: `stream ${name} before it was recreated`,
+        eventbusVersion: options.eventbusVersion ?? "recreate",
+      });
     } finally {
       await new Promise<void>((resolve) => out.end(resolve));
     }
     const contents = await verifyArchive(archive, `archive of stream ${name}`);
     const section = contents.streams[0]!;
     const archived = section.header.state;
-    await step(RecreateStep.backedUp, `stream ${name} backed up: ${archived.messages} events (${archived.first_seq}..${archived.last_seq}), ${section.header.consumers.length} consumers`);
+    await step(
+      RecreateStep.backedUp,
+      `stream ${name} backed up: ${archived.messages} events (${archived.first_seq}..${archived.last_seq}), ${section.header.consumers.length} consumers`,
+    );
 
     const jsm = await jetstreamManager(nc);
     // Fenced: the stream takes no more events (its subjects moved to one nobody publishes on), so
@@ -110,7 +124,10 @@ export async function recreateStream(nc: NatsConnection, options: RecreateOption
       const info = await jsm.streams.info(name);
       for (const key of ["retention", "storage"] as const) {
         if (options.config[key] !== undefined && info.config[key] !== options.config[key]) {
-          throw new BackupError(BackupErrorCode.restoreFailed, `restore of stream ${name}: the server restored it with ${key} ${info.config[key]}, not ${String(options.config[key])}`);
+          throw new BackupError(
+            BackupErrorCode.restoreFailed,
+            `restore of stream ${name}: the server restored it with ${key} ${info.config[key]}, not ${String(options.config[key])}`,
+          );
         }
       }
       return { ...restored, archive };
@@ -119,10 +136,16 @@ export async function recreateStream(nc: NatsConnection, options: RecreateOption
       try {
         await deleteIfPresent(nc, name);
         const back = await restoreSection(nc, archive, section, archive, { targetServers: Number.MAX_SAFE_INTEGER }, section.header.config);
-        throw failed(error, `the old stream was put back (${back.messages} events, last sequence ${back.lastSeq}, ${back.consumers} consumers); its archive is kept in ${archive}`);
+        throw failed(
+          error,
+          `the old stream was put back (${back.messages} events, last sequence ${back.lastSeq}, ${back.consumers} consumers); its archive is kept in ${archive}`,
+        );
       } catch (putBack) {
         if (putBack instanceof BackupError && putBack.cause === error) throw putBack;
-        throw failed(error, `putting the old stream back failed too (${reason(putBack)}); its events are kept in ${archive}: restore them with eventbus restore -f ${archive} --replace`);
+        throw failed(
+          error,
+          `putting the old stream back failed too (${reason(putBack)}); its events are kept in ${archive}: restore them with eventbus restore -f ${archive} --replace`,
+        );
       }
     }
   } catch (error) {

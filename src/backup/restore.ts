@@ -16,7 +16,7 @@ import { mkdtemp, rm, open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstreamManager, type StreamInfo } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { backupStreams, isNotFound } from "./backup.js";
 import { BackupError, BackupErrorCode } from "./errors.js";
 import { sectionChunks, verifyArchive, type ArchiveContents, type StreamCounts, type StreamSection } from "./format.js";
@@ -89,14 +89,21 @@ export async function restoreStreams(nc: NatsConnection, path: string, archive: 
   for (const section of archive.streams) {
     const info = await jsm.streams.info(section.header.name).catch((error: unknown) => {
       if (isNotFound(error)) return undefined;
-      throw new BackupError(BackupErrorCode.restoreFailed, `stream ${section.header.name}: cannot read it on the target: ${error instanceof Error ? error.message : String(error)}; nothing was changed`, { cause: error });
+      throw new BackupError(
+        BackupErrorCode.restoreFailed,
+        `stream ${section.header.name}: cannot read it on the target: ${error instanceof Error ? error.message : String(error)}; nothing was changed`,
+        { cause: error },
+      );
     });
     if (info === undefined) continue;
     existing.set(section.header.name, info);
     if (holdsData(info)) occupied.push(`${info.config.name} (${info.state.messages} messages, ${info.state.consumer_count} consumers)`);
   }
   if (occupied.length > 0 && !options.replace) {
-    throw new BackupError(BackupErrorCode.targetNotEmpty, `the target already has stream ${occupied.join(", ")}; nothing was changed; restore with --replace to replace it (its events are kept aside and put back if the restore fails)`);
+    throw new BackupError(
+      BackupErrorCode.targetNotEmpty,
+      `the target already has stream ${occupied.join(", ")}; nothing was changed; restore with --replace to replace it (its events are kept aside and put back if the restore fails)`,
+    );
   }
 
   const restored: RestoredStream[] = [];
@@ -124,7 +131,14 @@ async function restoreNew(nc: NatsConnection, path: string, section: StreamSecti
 }
 
 /** Safety copy, delete, restore; on failure the safety copy is put back. */
-async function replaceStream(nc: NatsConnection, path: string, section: StreamSection, current: StreamInfo, what: string, options: RestoreOptions): Promise<RestoredStream> {
+async function replaceStream(
+  nc: NatsConnection,
+  path: string,
+  section: StreamSection,
+  current: StreamInfo,
+  what: string,
+  options: RestoreOptions,
+): Promise<RestoredStream> {
   const name = section.header.name;
   const dir = await mkdtemp(join(options.tempDir ?? tmpdir(), "eventbus-restore-"));
   const safetyPath = join(dir, `${name}.safety.evbak`);
@@ -155,7 +169,10 @@ async function replaceStream(nc: NatsConnection, path: string, section: StreamSe
         back = await restoreSection(nc, safetyPath, safetySection, safetyPath, { ...options, onProgress: undefined });
       } catch (putBack) {
         keepSafety = true;
-        throw failed(error, `putting the old stream back failed too (${reason(putBack)}); its events are kept in ${safetyPath}: restore them with eventbus restore -f ${safetyPath} --replace`);
+        throw failed(
+          error,
+          `putting the old stream back failed too (${reason(putBack)}); its events are kept in ${safetyPath}: restore them with eventbus restore -f ${safetyPath} --replace`,
+        );
       }
       throw failed(error, `the old stream was put back (${back.messages} messages, last sequence ${back.lastSeq}, ${back.consumers} consumers)`);
     }
@@ -219,7 +236,7 @@ export async function restoreSection(
 
 /** Sends one chunk and checks the server's answer (empty, or an error). */
 async function sendChunk(nc: NatsConnection, subject: string, data: Uint8Array, name: string, timeoutMillis: number): Promise<Uint8Array> {
-  let reply;
+  let reply: Msg;
   try {
     reply = await nc.request(subject, data, { timeout: timeoutMillis });
   } catch (error) {
@@ -273,7 +290,15 @@ async function waitUntilWhole(nc: NatsConnection, section: StreamSection): Promi
             `restore of stream ${name}: the restored stream holds ${s.messages} messages ${s.first_seq}..${s.last_seq}, the archive ${archived.messages} messages ${archived.first_seq}..${archived.last_seq}`,
           );
         }
-        return { name, messages: s.messages, bytes: s.bytes, firstSeq: s.first_seq, lastSeq: s.last_seq, consumers: s.consumer_count, replicas: info.config.num_replicas };
+        return {
+          name,
+          messages: s.messages,
+          bytes: s.bytes,
+          firstSeq: s.first_seq,
+          lastSeq: s.last_seq,
+          consumers: s.consumer_count,
+          replicas: info.config.num_replicas,
+        };
       }
       last = leader ? `${info.state.consumer_count} of ${archived.consumer_count} consumers` : "no leader";
     } catch (error) {
@@ -281,7 +306,10 @@ async function waitUntilWhole(nc: NatsConnection, section: StreamSection): Promi
       last = reason(error);
     }
     if (Date.now() > deadline) {
-      throw new BackupError(BackupErrorCode.restoreFailed, `restore of stream ${name}: the stream was not whole within ${READY_TIMEOUT_MILLIS / 1000} s (${last})`);
+      throw new BackupError(
+        BackupErrorCode.restoreFailed,
+        `restore of stream ${name}: the stream was not whole within ${READY_TIMEOUT_MILLIS / 1000} s (${last})`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, pause));
   }
@@ -314,7 +342,9 @@ export async function deleteIfPresent(nc: NatsConnection, name: string): Promise
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new BackupError(BackupErrorCode.restoreFailed, `stream ${name} could not be deleted within ${DELETE_TIMEOUT_MILLIS / 1000} s (${reason(last)})`, { cause: last });
+  throw new BackupError(BackupErrorCode.restoreFailed, `stream ${name} could not be deleted within ${DELETE_TIMEOUT_MILLIS / 1000} s (${reason(last)})`, {
+    cause: last,
+  });
 }
 
 function failed(error: unknown, state: string): BackupError {

@@ -17,7 +17,10 @@ const NAME_PATTERN = /^(?<name>[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)-(?<time>\d{8}T\d
 
 /** `<name>-20261130T070000Z.evbak` for a backup begun at `at` (UTC, to the second). */
 export function archiveFileName(name: string, at: Date, n = 0): string {
-  const stamp = at.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}Z$/, "Z");
   return `${name}-${stamp}${n > 0 ? `-${n}` : ""}${ARCHIVE_EXTENSION}`;
 }
 

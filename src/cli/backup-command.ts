@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Writable } from "node:stream";
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import {
   backupStreams,
   BackupError,
@@ -67,7 +67,12 @@ export function addBackupCommands(program: Command, io: Io): void {
       .option("--into-dir <dir>", "write <name>-<UTC time>.evbak into DIR (instead of -o), verify it, and keep the newest --keep")
       .option("--keep <n>", "with --into-dir: how many archives of this name to keep", wholeNumber("--keep"), DEFAULT_KEEP)
       .option("--name <name>", "with --into-dir: the name in the file names (default: the local bus's name)")
-      .option("--stream <name>", "a stream to back up (repeat for several; default: default)", (value: string, all: string[]) => [...all, value], [] as string[])
+      .option(
+        "--stream <name>",
+        "a stream to back up (repeat for several; default: default)",
+        (value: string, all: string[]) => [...all, value],
+        [] as string[],
+      )
       .option("--all-streams", "every stream of the account, Argo sensors' KV_* buckets too", false)
       .addOption(summaryOption()),
   ).action((bus: string | undefined, opts: BackupFlags) => withBackupErrors(() => backupCommand(bus, opts, io)));
@@ -101,7 +106,9 @@ async function backupCommand(bus: string | undefined, opts: BackupFlags, io: Io)
     sourceLabel: choice.label,
     eventbusVersion: packageVersion(),
     connectToServer: (name: string) => client.connectToServer(name),
-    ...(progress && { onProgress: (p: BackupProgress) => progress(`backup ${p.stream}`, p.bytes, p.streamBytes, p.elapsedMillis, p.done, `${p.streamMessages} messages`, false) }),
+    ...(progress && {
+      onProgress: (p: BackupProgress) => progress(`backup ${p.stream}`, p.bytes, p.streamBytes, p.elapsedMillis, p.done, `${p.streamMessages} messages`, false),
+    }),
   };
   let result: BackupResult;
   if (toStdout) {
@@ -110,7 +117,11 @@ async function backupCommand(bus: string | undefined, opts: BackupFlags, io: Io)
     // Written beside the file and renamed when complete: a failed backup never leaves a file by that name.
     const partial = join(dirname(output), `.${basename(output)}.partial-${process.pid}`);
     const file = await open(partial, "wx", 0o600).catch((error: NodeJS.ErrnoException) => {
-      throw new CliError(`--output ${output}: cannot write there (${error.code === "ENOENT" ? "no such directory" : error.code === "EACCES" ? "permission denied" : error.message})`, undefined, { cause: error });
+      throw new CliError(
+        `--output ${output}: cannot write there (${error.code === "ENOENT" ? "no such directory" : error.code === "EACCES" ? "permission denied" : error.message})`,
+        undefined,
+        { cause: error },
+      );
     });
     const out = file.createWriteStream();
     try {
@@ -146,7 +157,13 @@ async function restoreCommand(bus: string | undefined, opts: RestoreFlags, io: I
       throw error;
     });
     if (opts.dryRun) {
-      const print = opts.outputFormat === "json" ? formatData({ archive: what, verified: true, bytes: contents.bytes, sha256: contents.sha256, manifest: contents.manifest, summary: contents.summary }, "json") : archiveSummary(what, contents);
+      const print =
+        opts.outputFormat === "json"
+          ? formatData(
+              { archive: what, verified: true, bytes: contents.bytes, sha256: contents.sha256, manifest: contents.manifest, summary: contents.summary },
+              "json",
+            )
+          : archiveSummary(what, contents);
       io.stdout(print);
       return;
     }
@@ -160,10 +177,13 @@ async function restoreCommand(bus: string | undefined, opts: RestoreFlags, io: I
       targetServers,
       what,
       onStep: (line) => io.stderr(`${line}\n`),
-      ...(progress && { onProgress: (p: RestoreProgress) => progress(`restore ${p.stream}`, p.bytes, p.totalBytes, p.elapsedMillis, p.bytes >= p.totalBytes, "", true) }),
+      ...(progress && {
+        onProgress: (p: RestoreProgress) => progress(`restore ${p.stream}`, p.bytes, p.totalBytes, p.elapsedMillis, p.bytes >= p.totalBytes, "", true),
+      }),
     });
     const durationMillis = Date.now() - started;
-    if (opts.outputFormat === "json") io.stdout(formatData({ archive: what, sha256: contents.sha256, targetServers, durationMillis, streams: restored }, "json"));
+    if (opts.outputFormat === "json")
+      io.stdout(formatData({ archive: what, sha256: contents.sha256, targetServers, durationMillis, streams: restored }, "json"));
     else io.stdout(restoreSummary(what, restored, durationMillis, targetServers));
   } finally {
     if (spill) await rm(spill.dir, { recursive: true, force: true });
@@ -224,30 +244,58 @@ function terminalProgress(io: Io): ProgressLine | undefined {
     const rate = bytes / Math.max(elapsedMillis / 1000, 0.001);
     const left = total > bytes && rate > 0 ? ` ETA ${exact ? "" : "≤ "}${Math.ceil((total - bytes) / rate)} s,` : "";
     const percent = total > 0 ? ` (${exact ? "" : "≥ "}${Math.min(100, Math.round((bytes / total) * 100))}%)` : "";
-    io.stderr(`${label}: ${humanBytes(bytes)} of ${humanBytes(total)}${percent},${left} ${humanBytes(rate)}/s${extra ? `, ${extra}` : ""}${done ? ", done" : ""}\n`);
+    io.stderr(
+      `${label}: ${humanBytes(bytes)} of ${humanBytes(total)}${percent},${left} ${humanBytes(rate)}/s${extra ? `, ${extra}` : ""}${done ? ", done" : ""}\n`,
+    );
   };
 }
 
 function backupSummary(output: string, result: BackupResult): string {
   const where = output === "-" ? "standard output" : output;
   const head = `backed up ${plural(result.streams.length, "stream")} to ${where}: ${humanBytes(result.bytes)}, sha256 ${result.sha256}, in ${(result.durationMillis / 1000).toFixed(2)} s\n`;
-  return head + streamTable(result.streams.map((s) => [s.name, String(s.messages), String(s.firstSeq), String(s.lastSeq), String(s.consumers), humanBytes(s.snapshotBytes)]));
+  return (
+    head +
+    streamTable(
+      result.streams.map((s) => [s.name, String(s.messages), String(s.firstSeq), String(s.lastSeq), String(s.consumers), humanBytes(s.snapshotBytes)]),
+    )
+  );
 }
 
 function archiveSummary(what: string, contents: ArchiveContents): string {
   const m = contents.manifest;
-  const source = [m.source.label, m.source.serverName && `server ${m.source.serverName}`, m.source.serverVersion && `nats-server ${m.source.serverVersion}`].filter(Boolean).join(", ");
+  const source = [m.source.label, m.source.serverName && `server ${m.source.serverName}`, m.source.serverVersion && `nats-server ${m.source.serverVersion}`]
+    .filter(Boolean)
+    .join(", ");
   const head = `${what}: verified (format version ${m.version}, ${humanBytes(contents.bytes)}, sha256 ${contents.sha256}); nothing was changed\n  taken ${m.createdAt} from ${source} by eventbus ${m.eventbusVersion}\n`;
-  return head + streamTable(contents.summary.streams.map((s) => [s.name, String(s.messages), String(s.firstSeq), String(s.lastSeq), String(s.consumers), humanBytes(s.snapshotBytes)]));
+  return (
+    head +
+    streamTable(
+      contents.summary.streams.map((s) => [
+        s.name,
+        String(s.messages),
+        String(s.firstSeq),
+        String(s.lastSeq),
+        String(s.consumers),
+        humanBytes(s.snapshotBytes),
+      ]),
+    )
+  );
 }
 
 function restoreSummary(what: string, restored: readonly RestoredStream[], durationMillis: number, targetServers: number): string {
   const head = `restored ${plural(restored.length, "stream")} from ${what} into a bus of ${plural(targetServers, "server")} in ${(durationMillis / 1000).toFixed(2)} s\n`;
-  const rows = restored.map((s) => [s.name, String(s.messages), String(s.firstSeq), String(s.lastSeq), String(s.consumers), String(s.replicas), s.replaced ? "yes" : "no"]);
+  const rows = restored.map((s) => [
+    s.name,
+    String(s.messages),
+    String(s.firstSeq),
+    String(s.lastSeq),
+    String(s.consumers),
+    String(s.replicas),
+    s.replaced ? "yes" : "no",
+  ]);
   return head + table(["STREAM", "MESSAGES", "FIRST", "LAST", "CONSUMERS", "REPLICAS", "REPLACED"], rows);
 }
 
 function streamTable(rows: readonly string[][]): string {
   return table(["STREAM", "MESSAGES", "FIRST", "LAST", "CONSUMERS", "SNAPSHOT"], rows);
 }
-

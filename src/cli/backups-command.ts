@@ -4,9 +4,9 @@
  * takes the newest.
  */
 import { stat } from "node:fs/promises";
-import { Command, } from "commander";
+import type { Command } from "commander";
 import { backupIntoDir, listBackups, parseArchiveFileName, type StoredBackup } from "../backup/index.js";
-import { busPaths, eventbusHome, DEFAULT_BUS_NAME } from "../platforms/local/index.js";
+import { busPaths, eventbusHome, DEFAULT_BUS_NAME, type BusPaths } from "../platforms/local/index.js";
 import { openClient, type ConnectionChoice } from "./connection-flags.js";
 import { CliError } from "./errors.js";
 import { formatData, humanBytes, outputOption, plural, table, type Io } from "./io.js";
@@ -36,7 +36,8 @@ interface IntoDirFlags {
 export async function intoDirCommand(dir: string, choice: ConnectionChoice, opts: IntoDirFlags, io: Io): Promise<void> {
   const name = opts.name ?? choice.localBus;
   if (name === undefined) throw new CliError("--name: give the name of the archives (the bus's name) with --into-dir for a bus given by --server or --config");
-  if (parseArchiveFileName(`${name}-20000101T000000Z.evbak`)?.name !== name) throw new CliError(`--name ${JSON.stringify(name)}: must be lower-case letters, digits and '-' (a bus name)`);
+  if (parseArchiveFileName(`${name}-20000101T000000Z.evbak`)?.name !== name)
+    throw new CliError(`--name ${JSON.stringify(name)}: must be lower-case letters, digits and '-' (a bus name)`);
   await checkDir(dir, "--into-dir");
   await using client = await openClient(choice, io);
   const result = await backupIntoDir(client.nc, {
@@ -53,7 +54,9 @@ export async function intoDirCommand(dir: string, choice: ConnectionChoice, opts
     return;
   }
   const messages = result.streams.reduce((sum, s) => sum + s.messages, 0);
-  io.stdout(`backed up ${plural(result.streams.length, "stream")} (${plural(messages, "message")}) to ${result.path}: verified, sha256 ${result.sha256}, in ${(result.durationMillis / 1000).toFixed(2)} s\n`);
+  io.stdout(
+    `backed up ${plural(result.streams.length, "stream")} (${plural(messages, "message")}) to ${result.path}: verified, sha256 ${result.sha256}, in ${(result.durationMillis / 1000).toFixed(2)} s\n`,
+  );
   if (result.removed.length > 0) io.stdout(`removed ${result.removed.join(", ")} (keeping the newest ${opts.keep ?? DEFAULT_KEEP})\n`);
 }
 
@@ -70,13 +73,14 @@ async function backupsDir(bus: string | undefined, dir: string | undefined): Pro
     return { dir };
   }
   const name = bus ?? DEFAULT_BUS_NAME;
-  let paths;
+  let paths: BusPaths;
   try {
     paths = busPaths(eventbusHome(), name);
   } catch (error) {
     throw new CliError((error as Error).message, undefined, { cause: error });
   }
-  if (!(await stat(paths.dir).catch(() => undefined))) throw new CliError(`no local bus named ${name} (looked in ${paths.dir}); give --dir DIR for another directory of backups`);
+  if (!(await stat(paths.dir).catch(() => undefined)))
+    throw new CliError(`no local bus named ${name} (looked in ${paths.dir}); give --dir DIR for another directory of backups`);
   return { dir: paths.backups, name };
 }
 
@@ -94,7 +98,10 @@ export async function latestArchive(bus: string | undefined, dir: string | undef
   if (dir === undefined && remote) throw new CliError("--latest: give --dir DIR (a directory of backups) with --server or --config");
   const { where, backups } = await backupsOf(bus, dir);
   const newest = backups.find((b) => b.verified);
-  if (newest === undefined) throw new CliError(`--latest: no backup in ${where}${backups.length > 0 ? ` that verifies (${plural(backups.length, "file")} do not)` : ""}; nothing was changed`);
+  if (newest === undefined)
+    throw new CliError(
+      `--latest: no backup in ${where}${backups.length > 0 ? ` that verifies (${plural(backups.length, "file")} do not)` : ""}; nothing was changed`,
+    );
   const skipped = backups.slice(0, backups.indexOf(newest));
   for (const b of skipped) io.stderr(`skipping ${b.file}: ${b.problem ?? "not verified"}\n`);
   io.stderr(`latest backup: ${newest.file} (taken ${newest.takenAt}, ${plural(newest.streams.length, "stream")}, ${plural(newest.messages, "message")})\n`);
@@ -121,7 +128,14 @@ export function addBackupsCommand(program: Command, io: Io): void {
         return;
       }
       io.stdout(`${plural(backups.length, "backup")} in ${where}\n`);
-      const rows = backups.map((b) => [b.takenAt, b.file, humanBytes(b.bytes), b.verified ? b.streams.join(",") : "-", b.verified ? String(b.messages) : "-", b.verified ? "verified" : `invalid: ${b.problem ?? ""}`]);
+      const rows = backups.map((b) => [
+        b.takenAt,
+        b.file,
+        humanBytes(b.bytes),
+        b.verified ? b.streams.join(",") : "-",
+        b.verified ? String(b.messages) : "-",
+        b.verified ? "verified" : `invalid: ${b.problem ?? ""}`,
+      ]);
       io.stdout(table(["TAKEN", "FILE", "SIZE", "STREAMS", "MESSAGES", "STATE"], rows));
     });
 }

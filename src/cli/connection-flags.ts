@@ -66,9 +66,16 @@ export function addConnectionFlags(command: Command): Command {
  * `$EVENTBUS_CONFIG` when set, else the local bus `default`.
  * @throws {@link CliError} (exit 2) for flags that cannot go together or values that cannot work
  */
-export async function connectionChoice(bus: string | undefined, flags: ConnectionFlags, io: Io, env: NodeJS.ProcessEnv = process.env): Promise<ConnectionChoice> {
+export async function connectionChoice(
+  bus: string | undefined,
+  flags: ConnectionFlags,
+  io: Io,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ConnectionChoice> {
   const timeoutMillis = parseTimeout(flags.timeout);
-  const given = [bus !== undefined && `BUS (${bus})`, flags.server !== undefined && "--server", flags.config !== undefined && "--config"].filter((g): g is string => g !== false);
+  const given = [bus !== undefined && `BUS (${bus})`, flags.server !== undefined && "--server", flags.config !== undefined && "--config"].filter(
+    (g): g is string => g !== false,
+  );
   if (given.length > 1) throw new CliError(`give only one of BUS (a local bus name), --server and --config; got ${given.join(" and ")}`);
   if ((flags.cert === undefined) !== (flags.key === undefined)) throw new CliError(flags.cert === undefined ? "--key: needs --cert" : "--cert: needs --key");
   const tls = tlsOptions(flags);
@@ -114,10 +121,12 @@ export async function openClient(choice: ConnectionChoice, io: Io): Promise<Even
       ...choice.target,
       ...(choice.tls && { tls: choice.tls }),
       timeoutMillis: choice.timeoutMillis,
-      onProgress: (p) => io.stderr(`waiting for ${choice.label}: ${p.reason} (attempt ${p.attempt}, retrying in ${Duration.fromMillis(p.retryInMillis).format()})\n`),
+      onProgress: (p) =>
+        io.stderr(`waiting for ${choice.label}: ${p.reason} (attempt ${p.attempt}, retrying in ${Duration.fromMillis(p.retryInMillis).format()})\n`),
     });
   } catch (error) {
-    if (error instanceof InvalidAuthFileError && choice.credsFile !== undefined) throw new CliError(`--creds ${choice.credsFile}: ${error.message}`, undefined, { cause: error });
+    if (error instanceof InvalidAuthFileError && choice.credsFile !== undefined)
+      throw new CliError(`--creds ${choice.credsFile}: ${error.message}`, undefined, { cause: error });
     throw error;
   }
 }

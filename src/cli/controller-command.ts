@@ -32,7 +32,8 @@ export interface ControllerCommandOptions {
  */
 export async function controllerCommand(options: ControllerCommandOptions, io: Io): Promise<ExitCode> {
   const connection = loadKubeConnection(options);
-  const images = options.images === undefined ? defaultImages() : parseImagesFile(await readInput(options.images, io), options.images === "-" ? "<stdin>" : options.images);
+  const images =
+    options.images === undefined ? defaultImages() : parseImagesFile(await readInput(options.images, io), options.images === "-" ? "<stdin>" : options.images);
   const log = (entry: ControllerLogEntry) => {
     if (entry.level === "debug") return;
     const line = options.logFormat === "json" ? JSON.stringify({ time: new Date().toISOString(), ...entry }) : textLine(entry);

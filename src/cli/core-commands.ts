@@ -14,7 +14,6 @@ import { lintCommand } from "./lint-command.js";
 import { clusterDomainOption, renderCommand } from "./render-command.js";
 import { validateCommand } from "./validate-command.js";
 
-
 /** Adds validate, lint, crd and render, then controller and install. Each action stores its exit code in `result`. */
 export function addCoreCommands(program: Command, io: Io, result: { code: ExitCode }): void {
   program
@@ -57,7 +56,14 @@ export function addCoreCommands(program: Command, io: Io, result: { code: ExitCo
     .addOption(clusterDomainOption("certificates also name <svc>.<ns>.svc.<domain> (default: cluster.local only)"))
     .action(async (opts: { filename: string; namespace?: string; output: "yaml" | "json"; images?: string; secretsDir?: string; clusterDomain?: string }) => {
       result.code = await renderCommand(
-        { file: opts.filename, namespace: opts.namespace, output: opts.output, images: opts.images, secretsDir: opts.secretsDir, clusterDomain: opts.clusterDomain },
+        {
+          file: opts.filename,
+          namespace: opts.namespace,
+          output: opts.output,
+          images: opts.images,
+          secretsDir: opts.secretsDir,
+          clusterDomain: opts.clusterDomain,
+        },
         io,
       );
     });
@@ -80,7 +86,10 @@ function addKubernetesCommands(program: Command, io: Io, result: { code: ExitCod
     .command("controller")
     .description("run the EventBus controller against a Kubernetes cluster until SIGINT or SIGTERM")
     .option("-n, --namespace <namespace>", "reconcile EventBuses of this namespace only (default: all namespaces)")
-    .option("--all", "reconcile every EventBus, not only those annotated eventbus.argoproj.io/controller: eventbus (for clusters without Argo Events' EventBus controller)")
+    .option(
+      "--all",
+      "reconcile every EventBus, not only those annotated eventbus.argoproj.io/controller: eventbus (for clusters without Argo Events' EventBus controller)",
+    )
     .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG, else in-cluster, else ~/.kube/config)")
     .option("--context <name>", "kubeconfig context (default: its current-context)")
     .option("--health-port <port>", "serve /healthz, /readyz and /metrics on this port", positiveInt("--health-port"))

@@ -1,9 +1,6 @@
 /** `eventbus credentials`: how clients connect to a local bus. */
 import type { Command } from "commander";
-import {
-  busCredentials,
-  DEFAULT_BUS_NAME,
-} from "../platforms/local/index.js";
+import { busCredentials, DEFAULT_BUS_NAME } from "../platforms/local/index.js";
 import { formatData, outputOption, type Io } from "./io.js";
 
 type Output = "text" | "json" | "yaml";

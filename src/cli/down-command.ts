@@ -1,11 +1,8 @@
 /** `eventbus down`: stop a local bus; its data is kept unless `--purge --yes`. */
 import type { Command } from "commander";
-import {
-  DEFAULT_BUS_NAME,
-  downBus,
-} from "../platforms/local/index.js";
+import { DEFAULT_BUS_NAME, downBus } from "../platforms/local/index.js";
 import { CliError } from "./errors.js";
-import { type Io } from "./io.js";
+import type { Io } from "./io.js";
 
 /** Adds `down`. */
 export function addDownCommand(program: Command, io: Io): void {

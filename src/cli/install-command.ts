@@ -1,11 +1,4 @@
-import {
-  applyObjects,
-  installBundle,
-  KubeClient,
-  loadKubeConnection,
-  toJsonList,
-  toYamlDocuments,
-} from "../platforms/kubernetes/index.js";
+import { applyObjects, installBundle, KubeClient, loadKubeConnection, toJsonList, toYamlDocuments } from "../platforms/kubernetes/index.js";
 import { CliError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import type { Io } from "./io.js";
@@ -37,9 +30,11 @@ export async function installCommand(options: InstallCommandOptions, io: Io): Pr
     ["--namespace", options.namespace],
     ["--watch-namespace", options.watchNamespace],
   ] as const) {
-    if (value !== undefined && !NAMESPACE.test(value)) throw new CliError(`${flag} ${JSON.stringify(value)}: must be a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)`);
+    if (value !== undefined && !NAMESPACE.test(value))
+      throw new CliError(`${flag} ${JSON.stringify(value)}: must be a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)`);
   }
-  if (options.image.trim() === "" || /\s/.test(options.image)) throw new CliError(`--image ${JSON.stringify(options.image)}: must be an image reference such as registry.example.com/eventbus:0.1.0`);
+  if (options.image.trim() === "" || /\s/.test(options.image))
+    throw new CliError(`--image ${JSON.stringify(options.image)}: must be an image reference such as registry.example.com/eventbus:0.1.0`);
   const objects = installBundle({
     namespace: options.namespace,
     image: options.image,

@@ -41,10 +41,16 @@ export async function lintCommand(options: LintCommandOptions, io: Io): Promise<
         continue;
       }
       if (findings.length > 0) {
-        io.stdout(table(["SEVERITY", "RULE", "PATH", "MESSAGE"], findings.map((f) => [f.severity, f.rule, f.path, f.message])));
+        io.stdout(
+          table(
+            ["SEVERITY", "RULE", "PATH", "MESSAGE"],
+            findings.map((f) => [f.severity, f.rule, f.path, f.message]),
+          ),
+        );
       }
       const count = (s: string) => findings.filter((f) => f.severity === s).length;
-      const summary = findings.length === 0 ? "no findings" : `${plural(count("error"), "error")}, ${plural(count("warning"), "warning")}, ${count("info")} info`;
+      const summary =
+        findings.length === 0 ? "no findings" : `${plural(count("error"), "error")}, ${plural(count("warning"), "warning")}, ${count("info")} info`;
       io.stdout(`${entry.document.label}: ${summary} (profile ${options.profile})\n`);
     }
   }

@@ -1,17 +1,10 @@
 /** `eventbus logs`: the supervisor's and servers' logs of a local bus. */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import {
-  busPaths,
-  DEFAULT_BUS_NAME,
-  eventbusHome,
-  followLogs,
-  type BusPaths,
-  type LogSource,
-} from "../platforms/local/index.js";
+import { busPaths, DEFAULT_BUS_NAME, eventbusHome, followLogs, type BusPaths, type LogSource } from "../platforms/local/index.js";
 import { CliError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
-import { type Io } from "./io.js";
+import type { Io } from "./io.js";
 
 /** Adds `logs`. */
 export function addLogsCommand(program: Command, io: Io): void {
@@ -32,7 +25,14 @@ export function addLogsCommand(program: Command, io: Io): void {
       ];
       for (const { label, file } of logs) {
         const text = await readFile(file, "utf8").catch(() => "");
-        const lines = tail === 0 ? [] : text.trimEnd().split("\n").filter((l) => l !== "").slice(-tail);
+        const lines =
+          tail === 0
+            ? []
+            : text
+                .trimEnd()
+                .split("\n")
+                .filter((l) => l !== "")
+                .slice(-tail);
         io.stdout(`==> ${label} (${file}) <==\n${lines.join("\n")}${lines.length ? "\n" : ""}`);
       }
       if (opts.follow) {

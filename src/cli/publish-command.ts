@@ -1,7 +1,7 @@
 /** `eventbus publish`: events in Argo Events' wire format, each waited for until the stream acks it. */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { Duration, } from "../api/index.js";
+import { Duration } from "../api/index.js";
 import {
   checkSubjectToken,
   DEFAULT_DATA_CONTENT_TYPE,
@@ -136,7 +136,9 @@ class WaitReporter {
     if (wait.reason === this.lastReason && now - this.lastAt < WAIT_REPEAT_MILLIS) return;
     this.lastReason = wait.reason;
     this.lastAt = now;
-    this.io.stderr(`waiting to store events on ${wait.subject}: ${wait.reason} (retrying for up to ${Duration.fromMillis(Math.ceil(wait.remainingMillis / 1000) * 1000).format()})\n`);
+    this.io.stderr(
+      `waiting to store events on ${wait.subject}: ${wait.reason} (retrying for up to ${Duration.fromMillis(Math.ceil(wait.remainingMillis / 1000) * 1000).format()})\n`,
+    );
   }
 }
 
@@ -155,7 +157,15 @@ async function* paced(event: EventInput, count: number, rate: number | undefined
 function resultJson(result: PublishResult) {
   if (result.ok) {
     const ack = result.ack;
-    return { id: ack.id, subject: ack.subject, fate: ack.duplicate ? "duplicate" : "stored", stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate, attempts: ack.attempts };
+    return {
+      id: ack.id,
+      subject: ack.subject,
+      fate: ack.duplicate ? "duplicate" : "stored",
+      stream: ack.stream,
+      seq: ack.seq,
+      duplicate: ack.duplicate,
+      attempts: ack.attempts,
+    };
   }
   const failed = isPublishFailed(result.error) ? result.error : undefined;
   return {
@@ -170,7 +180,9 @@ function resultJson(result: PublishResult) {
 }
 
 function ackLine(ack: PublishAck): string {
-  return ack.duplicate ? `duplicate ${ack.id} (already stored at seq ${ack.seq})` : `published ${ack.id} to ${ack.subject} (stream ${ack.stream}, seq ${ack.seq})`;
+  return ack.duplicate
+    ? `duplicate ${ack.id} (already stored at seq ${ack.seq})`
+    : `published ${ack.id} to ${ack.subject} (stream ${ack.stream}, seq ${ack.seq})`;
 }
 
 /** `--data`: the text itself, `@FILE` or `-`. JSON content types must hold JSON; others are sent as bytes. */
@@ -200,6 +212,8 @@ async function stdinBytes(io: Io): Promise<Uint8Array> {
 async function fileBytes(file: string): Promise<Uint8Array> {
   if (file === "") throw new CliError("--data: name a file after @, or use - for standard input");
   return readFile(file).catch((error: NodeJS.ErrnoException) => {
-    throw new CliError(`--data ${file}: ${error.code === "ENOENT" ? "no such file" : error.code === "EISDIR" ? "is a directory" : error.message}`, undefined, { cause: error });
+    throw new CliError(`--data ${file}: ${error.code === "ENOENT" ? "no such file" : error.code === "EISDIR" ? "is a directory" : error.message}`, undefined, {
+      cause: error,
+    });
   });
 }

@@ -81,7 +81,9 @@ export async function renderCommand(options: RenderCommandOptions, io: Io): Prom
     if (!result.ok) continue;
     const bus = result.bus;
     if (!hasObjects(bus)) {
-      notes.push(`${document.label}: spec.${bus.spec.mode} is an external bus; there are no objects to render (the controller only connects to it and writes status.config)`);
+      notes.push(
+        `${document.label}: spec.${bus.spec.mode} is an external bus; there are no objects to render (the controller only connects to it and writes status.config)`,
+      );
       continue;
     }
     const namespace = namespaceOf(bus, document.label, options.namespace);
@@ -90,7 +92,9 @@ export async function renderCommand(options: RenderCommandOptions, io: Io): Prom
       const material = await busMaterial(bus, namespace, dir, options.clusterDomain === undefined ? {} : { clusterDomain: options.clusterDomain });
       objects.push(...renderBusObjects(bus, { namespace, images, secrets: material.secrets }));
       if (material.origin === MaterialOrigin.generated) {
-        notes.push(`${document.label}: new credentials${needsCertificates(bus) ? " and certificates" : ""} were generated; each render makes others (keep them with --secrets-dir DIR)`);
+        notes.push(
+          `${document.label}: new credentials${needsCertificates(bus) ? " and certificates" : ""} were generated; each render makes others (keep them with --secrets-dir DIR)`,
+        );
       } else if (material.origin === MaterialOrigin.saved) {
         notes.push(`${document.label}: new secret material saved in ${material.dir}; later renders with --secrets-dir reuse it`);
       }

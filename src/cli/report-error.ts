@@ -15,7 +15,7 @@ import type { Io } from "./io.js";
 /** Writes what went wrong to stderr and returns the exit code: 2 bad input, 1 failed, 130 interrupted. */
 export function reportError(error: unknown, io: Io): ExitCode {
   if (error instanceof EventBusValidationError) {
-    io.stderr(error.issues.map((i) => `${formatIssue(i)}\n`).join("") + `${error.issues.length} issue(s); nothing was changed\n`);
+    io.stderr(`${error.issues.map((i) => `${formatIssue(i)}\n`).join("")}${error.issues.length} issue(s); nothing was changed\n`);
     return ExitCode.invalid;
   }
   if (error instanceof ManifestReadError) {
@@ -30,7 +30,12 @@ export function reportError(error: unknown, io: Io): ExitCode {
   if (isClientError(error)) {
     // Bad input (names, data, config, auth file, options) is exit 2; a bus that failed is exit 1.
     const invalid = !(error instanceof BusError) || error.code === ClientErrorCode.invalidOptions;
-    io.stderr(error.message.split("\n").map((line) => `eventbus: ${line}\n`).join(""));
+    io.stderr(
+      error.message
+        .split("\n")
+        .map((line) => `eventbus: ${line}\n`)
+        .join(""),
+    );
     return invalid ? ExitCode.invalid : ExitCode.failed;
   }
   if (isToolsError(error) || isVersionsError(error)) {
@@ -39,7 +44,12 @@ export function reportError(error: unknown, io: Io): ExitCode {
   }
   if (error instanceof KubeExecPluginError) {
     // The kubeconfig's credential plugin gave no credential; its stderr may span lines.
-    io.stderr(error.message.split("\n").map((line) => `eventbus: ${line}\n`).join(""));
+    io.stderr(
+      error.message
+        .split("\n")
+        .map((line) => `eventbus: ${line}\n`)
+        .join(""),
+    );
     return ExitCode.failed;
   }
   if (error instanceof KubeConfigError || isKubeError(error)) {

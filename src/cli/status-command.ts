@@ -3,7 +3,7 @@
  * snapshot), or any bus through the client's connection flags (a snapshot; its servers when their
  * monitoring endpoints are given). Problems come first; `--watch` redraws until interrupted.
  */
-import { Command, } from "commander";
+import type { Command } from "commander";
 
 import type { BusStatus } from "../api/index.js";
 import { connect, type DurableNameParts, type EventBusClient, sleep } from "../client/index.js";
@@ -68,7 +68,9 @@ export function addStatusCommand(program: Command, io: Io, result: { code: ExitC
   addConnectionFlags(
     program
       .command("status")
-      .description("health of a bus: its servers, JetStream meta group, stream and consumers, problems first (a local bus by name, or any bus with --server/--config)"),
+      .description(
+        "health of a bus: its servers, JetStream meta group, stream and consumers, problems first (a local bus by name, or any bus with --server/--config)",
+      ),
   )
     .option("--monitor <urls>", "monitoring endpoints (http://host:8222) of the servers of a bus given by --server or --config, comma-separated")
     .option("--system-creds <file>", "auth file of a user of the bus's system account: its servers are then read with $SYS requests, no --monitor needed")
@@ -95,7 +97,8 @@ export function addStatusCommand(program: Command, io: Io, result: { code: ExitC
 /** `--kube`: the EventBus named by BUS, read from Kubernetes. */
 function kubeSourceOf(bus: string | undefined, flags: StatusFlags): FrameSource {
   if (bus === undefined) throw new CliError("--kube: name the EventBus (eventbus status NAME --kube)");
-  if (flags.server !== undefined || flags.config !== undefined) throw new CliError("--kube: reads the EventBus from Kubernetes; give it without --server or --config");
+  if (flags.server !== undefined || flags.config !== undefined)
+    throw new CliError("--kube: reads the EventBus from Kubernetes; give it without --server or --config");
   return kubeSource(bus, flags);
 }
 
@@ -144,7 +147,14 @@ async function watch(source: FrameSource, output: Output, intervalMillis: number
       else io.stdout(`${process.stdout.isTTY ? CLEAR_SCREEN : `--- ${new Date().toISOString()}\n`}${frame.text}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, intervalMillis);
-        stopped.signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+        stopped.signal.addEventListener(
+          "abort",
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
       });
     }
   } finally {
@@ -155,7 +165,8 @@ async function watch(source: FrameSource, output: Output, intervalMillis: number
 
 function collectDependency(value: string, previous: readonly DurableNameParts[]): DurableNameParts[] {
   const parts = value.split("/");
-  if (parts.length !== 3 || parts.some((p) => p.trim() === "")) throw new CliError(`--dependency: give sensor/trigger/dependency, got ${JSON.stringify(value)}`);
+  if (parts.length !== 3 || parts.some((p) => p.trim() === ""))
+    throw new CliError(`--dependency: give sensor/trigger/dependency, got ${JSON.stringify(value)}`);
   const [sensor, trigger, dependency] = parts as [string, string, string];
   return [...previous, { sensor, trigger, dependency }];
 }
@@ -192,7 +203,10 @@ function localSource(name: string, dependencies: readonly DurableNameParts[]): F
           const status = await localBusStatus(name);
           client ??= await connect({ status, timeoutMillis: 3000, name: "eventbus-status" });
           const rateBase = await firstRateBase(client, history);
-          snapshot = remember(history, await snapshotBus(client, { monitors: status.access?.monitors ?? [], dependencies, previous: history, ...(rateBase && { rateBase }) }));
+          snapshot = remember(
+            history,
+            await snapshotBus(client, { monitors: status.access?.monitors ?? [], dependencies, previous: history, ...(rateBase && { rateBase }) }),
+          );
           // The snapshot says more of the same problem (why a stream has no leader): its line wins.
           const seen = snapshot.problems;
           problems = [...problems.filter((q) => !seen.some((p) => p.startsWith(q))), ...seen];
@@ -202,7 +216,13 @@ function localSource(name: string, dependencies: readonly DurableNameParts[]): F
       }
       const healthy = !report.running || (report.healthy && problems.length === 0);
       return {
-        data: { ...report, problems, consumers: snapshot?.consumers ?? [], ...(snapshot?.retention && { retention: snapshot.retention }), ...(snapshot && { snapshot }) },
+        data: {
+          ...report,
+          problems,
+          consumers: snapshot?.consumers ?? [],
+          ...(snapshot?.retention && { retention: snapshot.retention }),
+          ...(snapshot && { snapshot }),
+        },
         text: formatLocal(report, problems, snapshot),
         healthy,
       };
@@ -218,7 +238,8 @@ async function remoteSource(choice: ConnectionChoice, monitors: readonly Monitor
   const client = await openClient(choice, io);
   let system: EventBusClient | undefined;
   try {
-    if (flags.systemCreds !== undefined) system = await openClient({ ...choice, target: { ...choice.target, authFile: flags.systemCreds }, credsFile: flags.systemCreds }, io);
+    if (flags.systemCreds !== undefined)
+      system = await openClient({ ...choice, target: { ...choice.target, authFile: flags.systemCreds }, credsFile: flags.systemCreds }, io);
   } catch (error) {
     await client.close();
     throw error;
@@ -228,9 +249,15 @@ async function remoteSource(choice: ConnectionChoice, monitors: readonly Monitor
   return {
     async frame() {
       const rateBase = await firstRateBase(client, history);
-      const snapshot = remember(history, await snapshotBus(client, { monitors, dependencies: flags.dependency, previous: history, ...(servers && { servers }), ...(rateBase && { rateBase }) }));
+      const snapshot = remember(
+        history,
+        await snapshotBus(client, { monitors, dependencies: flags.dependency, previous: history, ...(servers && { servers }), ...(rateBase && { rateBase }) }),
+      );
       const serversNote =
-        snapshot.serversUnavailable ?? (monitors.length === 0 && !servers ? "not shown: give the servers' monitoring endpoints with --monitor, or a system account user with --system-creds" : undefined);
+        snapshot.serversUnavailable ??
+        (monitors.length === 0 && !servers
+          ? "not shown: give the servers' monitoring endpoints with --monitor, or a system account user with --system-creds"
+          : undefined);
       return {
         data: { bus: choice.label, ...snapshot, ...(serversNote && { serversNote }) },
         text: formatRemote(choice.label, snapshot, serversNote),
@@ -246,7 +273,10 @@ async function remoteSource(choice: ConnectionChoice, monitors: readonly Monitor
 
 /** An EventBus in Kubernetes: its status as the controller wrote it (the servers run in pods, out of reach). */
 function kubeSource(name: string, flags: StatusFlags): FrameSource {
-  const connection = loadKubeConnection({ ...(flags.kubeconfig !== undefined && { kubeconfig: flags.kubeconfig }), ...(flags.context !== undefined && { context: flags.context }) });
+  const connection = loadKubeConnection({
+    ...(flags.kubeconfig !== undefined && { kubeconfig: flags.kubeconfig }),
+    ...(flags.context !== undefined && { context: flags.context }),
+  });
   const client = new KubeClient(connection, { timeoutMs: 10_000 });
   const namespace = flags.namespace ?? client.namespace ?? "default";
   return {
@@ -256,7 +286,9 @@ function kubeSource(name: string, flags: StatusFlags): FrameSource {
       const conditions = bus.status?.conditions ?? [];
       const problems = [
         ...(conditions.length === 0 ? ["no conditions yet: the controller has not reconciled the bus"] : []),
-        ...conditions.filter((c) => c.status !== "True").map((c) => `condition ${c.type} is ${c.status}${c.reason ? ` (${c.reason})` : ""}${c.message ? `: ${c.message}` : ""}`),
+        ...conditions
+          .filter((c) => c.status !== "True")
+          .map((c) => `condition ${c.type} is ${c.status}${c.reason ? ` (${c.reason})` : ""}${c.message ? `: ${c.message}` : ""}`),
         // A degraded bus keeps every condition True (Argo Events deploys on it); why is in status.message.
         ...(bus.status?.message ? [`degraded: ${bus.status.message}`] : []),
       ];
@@ -266,7 +298,13 @@ function kubeSource(name: string, flags: StatusFlags): FrameSource {
         ...problems.map((p) => `PROBLEM: ${p}`),
       ];
       if (conditions.length > 0) {
-        lines.push("", table(["CONDITION", "STATUS", "REASON", "MESSAGE", "SINCE"], conditions.map((c) => [c.type, c.status, c.reason ?? "", c.message ?? "", c.lastTransitionTime ?? ""])).trimEnd());
+        lines.push(
+          "",
+          table(
+            ["CONDITION", "STATUS", "REASON", "MESSAGE", "SINCE"],
+            conditions.map((c) => [c.type, c.status, c.reason ?? "", c.message ?? "", c.lastTransitionTime ?? ""]),
+          ).trimEnd(),
+        );
       }
       if (bus.status?.config !== undefined) lines.push("", `status.config: ${JSON.stringify(bus.status.config)}`);
       return { data, text: `${lines.join("\n")}\n`, healthy: problems.length === 0 };
@@ -288,12 +326,42 @@ function formatLocal(r: BusReport, problems: readonly string[], snapshot: BusSna
     "",
     table(
       ["SERVER", "STATE", "PID", "VERSION", "CLIENT", "CLUSTER", "MONITOR", "RESTARTS", "CONNECTIONS"],
-      r.servers.map((s) => [s.name, s.phase, s.pid === undefined ? "" : String(s.pid), s.version, String(s.ports.client), String(s.ports.cluster), String(s.ports.monitor), String(s.restarts), s.connections === undefined ? "" : String(s.connections)]),
+      r.servers.map((s) => [
+        s.name,
+        s.phase,
+        s.pid === undefined ? "" : String(s.pid),
+        s.version,
+        String(s.ports.client),
+        String(s.ports.cluster),
+        String(s.ports.monitor),
+        String(s.restarts),
+        s.connections === undefined ? "" : String(s.connections),
+      ]),
     ).trimEnd(),
   ];
-  if (r.jetstream) lines.push("", `jetstream: meta leader ${r.jetstream.leader ?? "(none)"}, ${r.jetstream.peersCurrent}/${r.jetstream.peers.length} peers current (${r.jetstream.peers.join(", ")})`);
+  if (r.jetstream)
+    lines.push(
+      "",
+      `jetstream: meta leader ${r.jetstream.leader ?? "(none)"}, ${r.jetstream.peersCurrent}/${r.jetstream.peers.length} peers current (${r.jetstream.peers.join(", ")})`,
+    );
   if (r.streams.length > 0) {
-    lines.push("", table(["STREAM", "MESSAGES", "BYTES", "FIRST", "LAST", "CONSUMERS", "REPLICAS", "LEADER", "CURRENT"], r.streams.map((s) => [s.name, String(s.messages), String(s.bytes), String(s.firstSeq), String(s.lastSeq), String(s.consumers), String(s.replicas), s.leader ?? "", s.current ? "yes" : "no"])).trimEnd());
+    lines.push(
+      "",
+      table(
+        ["STREAM", "MESSAGES", "BYTES", "FIRST", "LAST", "CONSUMERS", "REPLICAS", "LEADER", "CURRENT"],
+        r.streams.map((s) => [
+          s.name,
+          String(s.messages),
+          String(s.bytes),
+          String(s.firstSeq),
+          String(s.lastSeq),
+          String(s.consumers),
+          String(s.replicas),
+          s.leader ?? "",
+          s.current ? "yes" : "no",
+        ]),
+      ).trimEnd(),
+    );
   }
   if (snapshot?.retention) lines.push(retentionLine(snapshot.retention));
   lines.push(...consumerLines(snapshot));
@@ -341,18 +409,37 @@ function formatRemote(label: string, s: BusSnapshot, serversNote: string | undef
       ).trimEnd(),
     );
     if (s.jetstream.peers.length > 0) {
-      lines.push("", `jetstream: meta leader ${s.jetstream.metaLeader ?? "(none)"}, ${s.jetstream.peers.filter((p) => p.current && !p.offline).length}/${s.jetstream.peers.length} peers current`);
+      lines.push(
+        "",
+        `jetstream: meta leader ${s.jetstream.metaLeader ?? "(none)"}, ${s.jetstream.peers.filter((p) => p.current && !p.offline).length}/${s.jetstream.peers.length} peers current`,
+      );
     }
   }
   if ("error" in s.stream) lines.push("", `stream default: ${s.stream.error}`);
   else {
     const st = s.stream;
-    const replicas = st.cluster ? [`${st.cluster.leader ?? "(no leader)"} (leader)`, ...st.cluster.replicas.map((r) => `${r.name} (${r.offline ? "offline" : r.current ? "current" : `behind ${r.lagMessages}`})`)].join(", ") : "";
+    const replicas = st.cluster
+      ? [
+          `${st.cluster.leader ?? "(no leader)"} (leader)`,
+          ...st.cluster.replicas.map((r) => `${r.name} (${r.offline ? "offline" : r.current ? "current" : `behind ${r.lagMessages}`})`),
+        ].join(", ")
+      : "";
     lines.push(
       "",
       table(
         ["STREAM", "MESSAGES", "BYTES", "FIRST", "LAST", "SUBJECTS", "CONSUMERS", "REPLICAS"],
-        [[st.name, String(st.state.messages), String(st.state.bytes), String(st.state.firstSeq), String(st.state.lastSeq), String(st.state.subjects), String(st.state.consumers), replicas]],
+        [
+          [
+            st.name,
+            String(st.state.messages),
+            String(st.state.bytes),
+            String(st.state.firstSeq),
+            String(st.state.lastSeq),
+            String(st.state.subjects),
+            String(st.state.consumers),
+            replicas,
+          ],
+        ],
       ).trimEnd(),
     );
     if (s.retention) lines.push(retentionLine(s.retention));

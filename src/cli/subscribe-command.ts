@@ -1,16 +1,10 @@
 /** `eventbus subscribe`: one event source's events through a durable consumer, as Argo's sensors read them. */
 import type { Command } from "commander";
-import { Duration, } from "../api/index.js";
-import {
-  checkSubjectToken,
-  ConnectionState,
-  isJsonContentType,
-  type ReceivedEvent,
-  type StartPosition,
-} from "../client/index.js";
+import { Duration } from "../api/index.js";
+import { checkSubjectToken, ConnectionState, isJsonContentType, type ReceivedEvent, type StartPosition } from "../client/index.js";
 import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionFlags } from "./connection-flags.js";
 import { CliError } from "./errors.js";
-import { type Io } from "./io.js";
+import type { Io } from "./io.js";
 import { ClientOutput, outputOption, strictUtf8, wholeNumber } from "./client-flags.js";
 
 /** Characters of an event's data a table line shows at most. */
@@ -125,7 +119,10 @@ function startPosition(text: string, now: number = Date.now()): StartPosition {
 function eventLine(received: ReceivedEvent): string {
   const { event } = received;
   const text = dataText(event.data);
-  const shown = text === undefined ? `(${event.data.byteLength} bytes, not UTF-8)` : escapeControls(text.length > TABLE_DATA_CHARS ? `${text.slice(0, TABLE_DATA_CHARS)}…` : text);
+  const shown =
+    text === undefined
+      ? `(${event.data.byteLength} bytes, not UTF-8)`
+      : escapeControls(text.length > TABLE_DATA_CHARS ? `${text.slice(0, TABLE_DATA_CHARS)}…` : text);
   return `${received.storedAt.toISOString()} ${event.source}/${event.subject} ${event.id} ${shown}`;
 }
 
@@ -169,5 +166,7 @@ function parseOr(text: string): unknown {
 
 /** Keeps one event on one line: newlines and other control characters are written as escapes. */
 function escapeControls(text: string): string {
-  return text.replace(/\p{Cc}/gu, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : c === "\r" ? "\\r" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+  return text.replace(/\p{Cc}/gu, (c) =>
+    c === "\n" ? "\\n" : c === "\t" ? "\\t" : c === "\r" ? "\\r" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }

@@ -1,14 +1,9 @@
 /** `eventbus supervise` (hidden): the supervisor process of a local bus, started by `up`. */
 import type { Command } from "commander";
-import {
-  busPaths,
-  eventbusHome,
-  runSupervisorDaemon,
-} from "../platforms/local/index.js";
-import { type Io } from "./io.js";
+import { busPaths, eventbusHome, runSupervisorDaemon } from "../platforms/local/index.js";
 
 /** Adds `supervise`. */
-export function addSuperviseCommand(program: Command, io: Io): void {
+export function addSuperviseCommand(program: Command): void {
   program
     .command("supervise", { hidden: true })
     .description("run the supervisor of a local bus (started by eventbus up)")

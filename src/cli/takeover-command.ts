@@ -1,4 +1,4 @@
-import { Command, } from "commander";
+import type { Command } from "commander";
 
 import {
   defaultImages,
@@ -33,7 +33,8 @@ export interface TakeoverCommandOptions {
 export async function takeoverCommand(name: string, options: TakeoverCommandOptions, io: Io): Promise<ExitCode> {
   const connection = loadKubeConnection(options);
   const namespace = options.namespace ?? connection.namespace ?? "default";
-  const images = options.images === undefined ? defaultImages() : parseImagesFile(await readInput(options.images, io), options.images === "-" ? "<stdin>" : options.images);
+  const images =
+    options.images === undefined ? defaultImages() : parseImagesFile(await readInput(options.images, io), options.images === "-" ? "<stdin>" : options.images);
   const client = new KubeClient(connection);
   let result: TakeoverResult;
   try {

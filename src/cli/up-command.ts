@@ -1,9 +1,6 @@
 /** `eventbus up`: run a bus on this machine, or apply a changed manifest to a running one. */
 import type { Command } from "commander";
-import {
-  followLogs,
-  upBus,
-} from "../platforms/local/index.js";
+import { followLogs, upBus } from "../platforms/local/index.js";
 import { CliError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { serverLogs } from "./logs-command.js";
@@ -22,9 +19,11 @@ export function addUpCommand(program: Command, io: Io): void {
     .addOption(outputOption())
     .action(async (opts: { filename?: string; foreground: boolean; timeout: string; output: Output }) => {
       const timeoutSeconds = Number(opts.timeout);
-      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new CliError(`--timeout: must be a number of seconds > 0, got ${JSON.stringify(opts.timeout)}`);
+      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+        throw new CliError(`--timeout: must be a number of seconds > 0, got ${JSON.stringify(opts.timeout)}`);
       const started = new Date();
-      const manifest = opts.filename === undefined ? undefined : { text: await readInput(opts.filename, io), source: opts.filename === "-" ? "<stdin>" : opts.filename };
+      const manifest =
+        opts.filename === undefined ? undefined : { text: await readInput(opts.filename, io), source: opts.filename === "-" ? "<stdin>" : opts.filename };
       // Ctrl-C during `up` leaves nothing half-done: a start stops what it started, an update goes on
       // in the supervisor. A second Ctrl-C exits at once.
       const interrupt = new AbortController();
@@ -78,12 +77,7 @@ export function addUpCommand(program: Command, io: Io): void {
       if (up.daemon) {
         io.stderr("supervisor running in the foreground; press Ctrl-C to stop the bus\n");
         const stop = new AbortController();
-        const following = followLogs(
-          await serverLogs(up.paths),
-          (label, line) => io.stderr(`${label} | ${line}\n`),
-          stop.signal,
-          { since: started },
-        );
+        const following = followLogs(await serverLogs(up.paths), (label, line) => io.stderr(`${label} | ${line}\n`), stop.signal, { since: started });
         await up.daemon.done;
         stop.abort();
         await following;

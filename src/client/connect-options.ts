@@ -78,7 +78,10 @@ export interface ResolvedTarget {
 export async function resolveTarget(target: BusTarget, tls: ClientTlsOptions = {}): Promise<ResolvedTarget> {
   const kinds = (["status", "config", "servers"] as const).filter((k) => (target as unknown as Record<string, unknown>)[k] !== undefined);
   if (kinds.length !== 1) {
-    throw new BusError(ClientErrorCode.invalidOptions, kinds.length === 0 ? "connect: name a bus: its status, an Argo status.config, or server URLs" : `connect: give only one of ${kinds.join(", ")}`);
+    throw new BusError(
+      ClientErrorCode.invalidOptions,
+      kinds.length === 0 ? "connect: name a bus: its status, an Argo status.config, or server URLs" : `connect: give only one of ${kinds.join(", ")}`,
+    );
   }
   const resolved =
     "status" in target && target.status !== undefined
@@ -115,7 +118,10 @@ function unreadable(err: unknown): string {
 async function resolveStatus(target: StatusTarget, tls: ClientTlsOptions): Promise<ResolvedTarget> {
   const { config, access } = target.status;
   if (config?.jetstream === undefined) {
-    throw new BusError(ClientErrorCode.invalidOptions, config?.nats !== undefined ? STAN_UNSUPPORTED : `${access?.description ?? "the bus"}: its status has no config.jetstream yet (not configured)`);
+    throw new BusError(
+      ClientErrorCode.invalidOptions,
+      config?.nats !== undefined ? STAN_UNSUPPORTED : `${access?.description ?? "the bus"}: its status has no config.jetstream yet (not configured)`,
+    );
   }
   const parsed = parseEventBusConfig(JSON.stringify(config));
   const auth = parsed.accessSecret === undefined ? undefined : await readAuthFile(access?.authFile ?? ARGO_AUTH_FILE);
@@ -133,7 +139,12 @@ async function resolveConfig(target: ArgoConfigTarget, tls: ClientTlsOptions): P
   if (auth === undefined) {
     const file = target.authFile ?? (config.accessSecret ? ARGO_AUTH_FILE : undefined);
     if (file !== undefined) {
-      auth = await readAuthFile(file, config.accessSecret && target.authFile === undefined ? `jetstream.accessSecret: the bus needs credentials (Secret ${config.accessSecret.name}, key ${config.accessSecret.key}); pass an auth file` : undefined);
+      auth = await readAuthFile(
+        file,
+        config.accessSecret && target.authFile === undefined
+          ? `jetstream.accessSecret: the bus needs credentials (Secret ${config.accessSecret.name}, key ${config.accessSecret.key}); pass an auth file`
+          : undefined,
+      );
     }
   }
   return withTls(config.urls, auth, tls, config.url);
@@ -148,7 +159,8 @@ async function resolveServers(target: ServersTarget, tls: ClientTlsOptions): Pro
     if (!(err instanceof ValueParseError)) throw err;
     throw new BusError(ClientErrorCode.invalidOptions, `servers: ${err.message}`);
   }
-  if (target.auth !== undefined && target.authFile !== undefined) throw new BusError(ClientErrorCode.invalidOptions, "connect: give auth or authFile, not both");
+  if (target.auth !== undefined && target.authFile !== undefined)
+    throw new BusError(ClientErrorCode.invalidOptions, "connect: give auth or authFile, not both");
   const auth = target.auth ?? (target.authFile !== undefined ? await readAuthFile(target.authFile) : undefined);
   return withTls(urls, auth, tls, urls.join(","));
 }
@@ -166,7 +178,10 @@ async function readAuthFile(path: string, missingHint?: string): Promise<AuthCre
     text = await readFile(path, "utf8");
   } catch (err) {
     const why = unreadable(err);
-    throw new BusError(ClientErrorCode.invalidOptions, missingHint && (err as NodeJS.ErrnoException).code === "ENOENT" ? `${missingHint}; ${path} ${why}` : `auth file ${path} ${why}`);
+    throw new BusError(
+      ClientErrorCode.invalidOptions,
+      missingHint && (err as NodeJS.ErrnoException).code === "ENOENT" ? `${missingHint}; ${path} ${why}` : `auth file ${path} ${why}`,
+    );
   }
   return parseAuthFile(text);
 }

@@ -79,7 +79,11 @@ export async function connect(options: ConnectOptions): Promise<EventBusClient> 
       // The last attempt is made at the deadline, not one backoff before it.
       const wait = Math.min(backoffDelay(policy, attempt - 1), deadline - Date.now());
       if (wait <= 0) {
-        throw new BusError(ClientErrorCode.unreachable, `no server of ${target.description} answered within ${formatMillis(timeout)} (${attempt} attempts): ${failure.message}`, { cause: err });
+        throw new BusError(
+          ClientErrorCode.unreachable,
+          `no server of ${target.description} answered within ${formatMillis(timeout)} (${attempt} attempts): ${failure.message}`,
+          { cause: err },
+        );
       }
       options.onProgress?.({ target: target.description, attempt, reason: failure.message, retryInMillis: wait });
       await sleep(wait);
@@ -139,7 +143,12 @@ export class EventBusClient implements AsyncDisposable {
       (url) => !url.endsWith(`//${current}`),
     );
     const attempts = urls.map((url) =>
-      natsConnect({ ...natsOptions(this.target, "eventbus-direct", timeoutMillis, this.reconnect), servers: [url], maxReconnectAttempts: 0, ignoreClusterUpdates: true }).catch(() => undefined),
+      natsConnect({
+        ...natsOptions(this.target, "eventbus-direct", timeoutMillis, this.reconnect),
+        servers: [url],
+        maxReconnectAttempts: 0,
+        ignoreClusterUpdates: true,
+      }).catch(() => undefined),
     );
     const connections = await Promise.all(attempts);
     const match = connections.find((c) => c?.info?.server_name === serverName);
@@ -169,7 +178,11 @@ export class EventBusClient implements AsyncDisposable {
 
   /** Fails with {@link BusError} `CLIENT_CLOSED` when the connection is closed. */
   assertOpen(): void {
-    if (this.nc.isClosed()) throw new BusError(ClientErrorCode.closed, `the connection to ${this.target.description} is closed${this.closeError ? `: ${this.closeError.message}` : ""}`);
+    if (this.nc.isClosed())
+      throw new BusError(
+        ClientErrorCode.closed,
+        `the connection to ${this.target.description} is closed${this.closeError ? `: ${this.closeError.message}` : ""}`,
+      );
   }
 
   /** Publishes one event in Argo's wire format and waits for the stream's acknowledgement. */
@@ -195,7 +208,10 @@ export class EventBusClient implements AsyncDisposable {
   }
 
   /** Applies a `streamConfig` text, merged over Argo's defaults and validated as a manifest's. */
-  applyStreamConfig(text: string, options?: { readonly serverReplicas?: number; readonly dryRun?: boolean; readonly recreate?: RecreateChoice }): Promise<StreamOutcome & { readonly config: StreamConfig }> {
+  applyStreamConfig(
+    text: string,
+    options?: { readonly serverReplicas?: number; readonly dryRun?: boolean; readonly recreate?: RecreateChoice },
+  ): Promise<StreamOutcome & { readonly config: StreamConfig }> {
     return applyStreamConfig(this.nc, text, options);
   }
 
@@ -268,7 +284,14 @@ export function classifyConnectError(err: unknown, target: ResolvedTarget): BusE
   if (err instanceof BusError) return err;
   const chain = errorChain(err);
   if (chain.some((e) => e instanceof natsErrors.AuthorizationError || e instanceof natsErrors.UserAuthenticationExpiredError)) {
-    const who = target.auth === undefined ? "no credentials were given" : target.auth.kind === "basic" ? `user ${JSON.stringify(target.auth.username)}` : target.auth.kind === "token" ? "the token" : "the credentials file";
+    const who =
+      target.auth === undefined
+        ? "no credentials were given"
+        : target.auth.kind === "basic"
+          ? `user ${JSON.stringify(target.auth.username)}`
+          : target.auth.kind === "token"
+            ? "the token"
+            : "the credentials file";
     return new BusError(ClientErrorCode.authRefused, `${target.description} refused the credentials (${who}): authorization violation`, { cause: err });
   }
   const text = chain.map((e) => `${(e as NodeJS.ErrnoException).code ?? ""} ${e.message}`).join(" | ");

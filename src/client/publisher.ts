@@ -123,7 +123,14 @@ type Attempt = { readonly ack: PubAck; readonly error?: undefined } | { readonly
  * The slow path after an attempt that did not store the event: classifies each answer, retries
  * with backoff while it may change, says on `onWait` what it waits for, and ends in exactly one fate.
  */
-async function settle(client: EventBusClient, encoded: EncodedEvent, options: PublishOptions, started: number, floorSeq: number, first: Attempt): Promise<PublishAck> {
+async function settle(
+  client: EventBusClient,
+  encoded: EncodedEvent,
+  options: PublishOptions,
+  started: number,
+  floorSeq: number,
+  first: Attempt,
+): Promise<PublishAck> {
   const timeout = options.ackTimeoutMillis ?? DEFAULT_ACK_TIMEOUT_MILLIS;
   const windowMillis = options.retryWindowMillis ?? defaults.PUBLISHER_RETRY_WINDOW.millis;
   const deadline = started + windowMillis;
@@ -139,7 +146,13 @@ async function settle(client: EventBusClient, encoded: EncodedEvent, options: Pu
       if (!(answer.ack.duplicate && answer.ack.seq === 0)) return toAck(encoded, answer.ack, attempt);
       verdict = { kind: "in-process" };
     } else {
-      if (client.nc.isClosed()) throw fail(PublishFailureReason.closed, `the connection to ${client.target.description} is closed${client.error ? `: ${client.error.message}` : ""}`, attempt, answer.error);
+      if (client.nc.isClosed())
+        throw fail(
+          PublishFailureReason.closed,
+          `the connection to ${client.target.description} is closed${client.error ? `: ${client.error.message}` : ""}`,
+          attempt,
+          answer.error,
+        );
       verdict = classifyPublishError(answer.error);
     }
     if (verdict.kind === "refused") {
@@ -154,7 +167,12 @@ async function settle(client: EventBusClient, encoded: EncodedEvent, options: Pu
         // The leader staged the id and never stored it, or stored it and lost the answer: the
         // stream itself says which.
         const found = await findStoredEvent(client, encoded, floorSeq).catch((error: unknown) => {
-          throw fail(PublishFailureReason.unacknowledged, `the stream's leader holds its id as in process, and the stream could not be searched for it: ${error instanceof Error ? error.message : String(error)}`, attempt, error);
+          throw fail(
+            PublishFailureReason.unacknowledged,
+            `the stream's leader holds its id as in process, and the stream could not be searched for it: ${error instanceof Error ? error.message : String(error)}`,
+            attempt,
+            error,
+          );
         });
         if (found) return { id: encoded.id, subject: encoded.subject, stream: found.stream, seq: found.seq, duplicate: true, attempts: attempt };
         throw fail(
@@ -177,7 +195,14 @@ async function settle(client: EventBusClient, encoded: EncodedEvent, options: Pu
         throw fail(reason, `${why}; not acknowledged within ${Math.round(windowMillis / 1000)}s (${attempt} attempts)`, attempt, answer.error);
       }
     }
-    options.onWait?.({ id: encoded.id, subject: encoded.subject, attempt, reason: why, retryInMillis: wait, remainingMillis: Math.max(0, deadline - Date.now()) });
+    options.onWait?.({
+      id: encoded.id,
+      subject: encoded.subject,
+      attempt,
+      reason: why,
+      retryInMillis: wait,
+      remainingMillis: Math.max(0, deadline - Date.now()),
+    });
     await sleep(wait);
     try {
       answer = { ack: await client.js.publish(encoded.subject, encoded.body, { msgID: encoded.id, timeout }) };
@@ -281,7 +306,12 @@ export class EventPublisher {
       queue.push(
         this.publishEncodedEvent(encoded).then(
           (ack): PublishResult => ({ ok: true, ack }),
-          (error: unknown): PublishResult => ({ ok: false, id: encoded.id, subject: encoded.subject, error: error instanceof Error ? error : new Error(String(error)) }),
+          (error: unknown): PublishResult => ({
+            ok: false,
+            id: encoded.id,
+            subject: encoded.subject,
+            error: error instanceof Error ? error : new Error(String(error)),
+          }),
         ),
       );
     };
@@ -334,4 +364,3 @@ export class EventPublisher {
     return this.inFlight < this.window && this.slotWaiters.length === 0;
   }
 }
-

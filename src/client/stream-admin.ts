@@ -86,7 +86,13 @@ export interface StreamSummary {
   };
   readonly cluster?: {
     readonly leader?: string;
-    readonly replicas: readonly { readonly name: string; readonly current: boolean; readonly lagMessages: number; readonly activeMillis: number; readonly offline: boolean }[];
+    readonly replicas: readonly {
+      readonly name: string;
+      readonly current: boolean;
+      readonly lagMessages: number;
+      readonly activeMillis: number;
+      readonly offline: boolean;
+    }[];
   };
 }
 
@@ -117,7 +123,10 @@ export async function applyStreamConfig(
   const config = parseStreamConfig(text, ["streamConfig"], issues, { ...(options.serverReplicas !== undefined && { serverReplicas: options.serverReplicas }) });
   if (config === undefined) throw new EventBusValidationError(issues.list);
   const target: StreamTarget = { name: options.name ?? ARGO_STREAM_NAME, subjects: ARGO_STREAM_SUBJECTS, config };
-  const outcome = await ensureStream(nc, target, { dryRun: options.dryRun ?? false, ...(options.recreate !== undefined && { recreate: options.recreate }) }).catch((err: unknown) => {
+  const outcome = await ensureStream(nc, target, {
+    dryRun: options.dryRun ?? false,
+    ...(options.recreate !== undefined && { recreate: options.recreate }),
+  }).catch((err: unknown) => {
     throw err instanceof BusError || isBackupError(err) ? err : streamError(target.name, err);
   });
   return { ...outcome, config };
@@ -129,7 +138,11 @@ export async function applyStreamConfig(
  * unless `recreate`: then the stream is backed up, deleted and restored with the desired config
  * (see `recreateStream`), with its events, sequences and consumers.
  */
-export async function ensureStream(nc: NatsConnection, target: StreamTarget, options: { readonly dryRun?: boolean; readonly recreate?: RecreateChoice } = {}): Promise<StreamOutcome> {
+export async function ensureStream(
+  nc: NatsConnection,
+  target: StreamTarget,
+  options: { readonly dryRun?: boolean; readonly recreate?: RecreateChoice } = {},
+): Promise<StreamOutcome> {
   const jsm = await jetstreamManager(nc);
   const desired = desiredConfig(target);
   let current: JsStreamConfig;
@@ -173,7 +186,18 @@ export async function ensureStream(nc: NatsConnection, target: StreamTarget, opt
     }
     const removedByRetention = removed !== undefined && removed.events > 0 ? { removedByRetention: removed } : {};
     if (options.dryRun) {
-      return { action: "recreated", changes, recreated: { fields, events: state.messages, consumers: state.consumer_count, firstSeq: state.first_seq, lastSeq: state.last_seq, ...removedByRetention } };
+      return {
+        action: "recreated",
+        changes,
+        recreated: {
+          fields,
+          events: state.messages,
+          consumers: state.consumer_count,
+          firstSeq: state.first_seq,
+          lastSeq: state.last_seq,
+          ...removedByRetention,
+        },
+      };
     }
     const config = { ...current, ...desired } as unknown as Record<string, unknown> & { name: string };
     const done = await recreateStream(nc, {
@@ -181,7 +205,19 @@ export async function ensureStream(nc: NatsConnection, target: StreamTarget, opt
       ...(options.recreate?.archiveDir !== undefined && { archiveDir: options.recreate.archiveDir }),
       ...(options.recreate?.onStep !== undefined && { onStep: options.recreate.onStep }),
     });
-    return { action: "recreated", changes, recreated: { fields, events: done.messages, consumers: done.consumers, firstSeq: done.firstSeq, lastSeq: done.lastSeq, archive: done.archive, ...removedByRetention } };
+    return {
+      action: "recreated",
+      changes,
+      recreated: {
+        fields,
+        events: done.messages,
+        consumers: done.consumers,
+        firstSeq: done.firstSeq,
+        lastSeq: done.lastSeq,
+        archive: done.archive,
+        ...removedByRetention,
+      },
+    };
   }
   if (changes.length === 0) return { action: "unchanged", changes };
   if (!options.dryRun) await jsm.streams.update(target.name, { ...current, ...desired } as JsStreamConfig);
@@ -192,7 +228,10 @@ export async function ensureStream(nc: NatsConnection, target: StreamTarget, opt
  * The events every consumer has acked: those up to the lowest ack floor (every event when there is
  * no consumer). Counted as a gapless range, so a stream with deleted events inside it has fewer.
  */
-export function ackedByAll(ackFloors: readonly number[], state: { readonly messages: number; readonly first_seq: number; readonly last_seq: number }): { readonly events: number; readonly upTo: number } {
+export function ackedByAll(
+  ackFloors: readonly number[],
+  state: { readonly messages: number; readonly first_seq: number; readonly last_seq: number },
+): { readonly events: number; readonly upTo: number } {
   if (state.messages === 0) return { events: 0, upTo: 0 };
   const upTo = ackFloors.length === 0 ? state.last_seq : Math.min(state.last_seq, ...ackFloors);
   return { events: Math.min(state.messages, Math.max(0, upTo - state.first_seq + 1)), upTo };
@@ -247,7 +286,13 @@ function summarize(info: StreamInfo): StreamSummary {
     ...(info.cluster && {
       cluster: {
         ...(info.cluster.leader !== undefined && { leader: info.cluster.leader }),
-        replicas: (info.cluster.replicas ?? []).map((r) => ({ name: r.name, current: r.current, lagMessages: r.lag ?? 0, activeMillis: Math.round((r.active ?? 0) / NANOS_PER_MILLI), offline: r.offline ?? false })),
+        replicas: (info.cluster.replicas ?? []).map((r) => ({
+          name: r.name,
+          current: r.current,
+          lagMessages: r.lag ?? 0,
+          activeMillis: Math.round((r.active ?? 0) / NANOS_PER_MILLI),
+          offline: r.offline ?? false,
+        })),
       },
     }),
   };
@@ -255,7 +300,11 @@ function summarize(info: StreamInfo): StreamSummary {
 
 function streamError(name: string, err: unknown): BusError {
   if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) {
-    return new BusError(ClientErrorCode.stream, `stream ${name} does not exist on this bus; apply a stream config (eventbus stream apply) or start the bus with eventbus up`, { cause: err });
+    return new BusError(
+      ClientErrorCode.stream,
+      `stream ${name} does not exist on this bus; apply a stream config (eventbus stream apply) or start the bus with eventbus up`,
+      { cause: err },
+    );
   }
   const message = err instanceof Error ? err.message : String(err);
   return new BusError(ClientErrorCode.stream, `stream ${name}: ${message}`, { cause: err });

@@ -62,18 +62,27 @@ async function diagnose(client: EventBusClient, subject: string): Promise<NoResp
   if (code === JetStreamErrorCode.notEnabledForAccount || code === JetStreamErrorCode.notEnabled) {
     return {
       why: "no JetStream",
-      refused: { reason: PublishFailureReason.noJetStream, why: `${account?.error?.description ?? "JetStream not enabled"}: this user's account has no JetStream, so no stream can store events (use the bus's event user)`, serverCode: code },
+      refused: {
+        reason: PublishFailureReason.noJetStream,
+        why: `${account?.error?.description ?? "JetStream not enabled"}: this user's account has no JetStream, so no stream can store events (use the bus's event user)`,
+        serverCode: code,
+      },
     };
   }
   const names = await apiRequest<{ streams?: string[] | null }>(client, `${prefix}.STREAM.NAMES`, JSON.stringify({ subject }));
   const streams = names !== "no-responders" ? (names?.streams ?? []) : [];
   if (names !== undefined && names !== "no-responders" && streams.length === 0) {
-    return { why: `no stream takes subject ${subject}: the bus's stream is not created yet (eventbus up creates it for a local bus, the controller for a managed one)` };
+    return {
+      why: `no stream takes subject ${subject}: the bus's stream is not created yet (eventbus up creates it for a local bus, the controller for a managed one)`,
+    };
   }
   const stream = streams[0] ?? "default";
   const exhausted = exhaustedStores.get(client);
   if (exhausted && Date.now() - exhausted.at < STORE_EXHAUSTED_MEMORY_MILLIS) {
-    return { why: "store full", refused: { reason: PublishFailureReason.storeExhausted, why: `stream ${stream} has no leader since ${exhausted.why}`, serverCode: exhausted.serverCode } };
+    return {
+      why: "store full",
+      refused: { reason: PublishFailureReason.storeExhausted, why: `stream ${stream} has no leader since ${exhausted.why}`, serverCode: exhausted.serverCode },
+    };
   }
   const full = await fullStores(client.target.monitors ?? []);
   if (full.length > 0) {

@@ -15,7 +15,14 @@ export function checkSubjectToken(field: string, value: string): string {
   const bad = FORBIDDEN.exec(value);
   if (bad) {
     const ch = bad[0];
-    const what = ch === "." ? '"." (it separates subject tokens)' : ch === "*" || ch === ">" ? `the wildcard ${JSON.stringify(ch)}` : /\s/u.test(ch) ? "whitespace" : "a control character";
+    const what =
+      ch === "."
+        ? '"." (it separates subject tokens)'
+        : ch === "*" || ch === ">"
+          ? `the wildcard ${JSON.stringify(ch)}`
+          : /\s/u.test(ch)
+            ? "whitespace"
+            : "a control character";
     throw new InvalidSubjectTokenError(field, value, `must be a single NATS subject token and must not contain ${what}`);
   }
   return value;

@@ -4,7 +4,17 @@
  * default. A sensor's consumer is found by its Argo name (see {@link durableName}), so an eventbus
  * subscriber can share it, or a new one can start where a sensor would.
  */
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type Consumer, type ConsumerConfig, type ConsumerInfo, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type Consumer,
+  type ConsumerConfig,
+  type ConsumerInfo,
+  type ConsumerMessages,
+  type JsMsg,
+} from "@nats-io/jetstream";
 
 import type { EventBusClient } from "./connection.js";
 import { durableName, isArgoDurableName, type DurableNameParts } from "./consumer-names.js";
@@ -105,8 +115,7 @@ export async function subscribe(client: EventBusClient, options: SubscribeOption
   const consumer = await client.js.consumers.get(ARGO_STREAM_NAME, info.name).catch((err: unknown) => {
     throw consumerError(info.name, err);
   });
-  const source: MessageSource =
-    options.max === undefined ? await consumer.consume({ max_messages: batch }) : new BoundedFetch(consumer, options.max, batch);
+  const source: MessageSource = options.max === undefined ? await consumer.consume({ max_messages: batch }) : new BoundedFetch(consumer, options.max, batch);
   return new EventSubscription(info.name, durable !== undefined, created, subject, source, options.onInvalid, warnings);
 }
 
@@ -211,7 +220,11 @@ function received(event: ArgoEvent, msg: JsMsg): ReceivedEvent {
     ack: async (options) => {
       if (options?.confirm === false) return msg.ack();
       const ok = await msg.ackAck();
-      if (!ok) throw new BusError(ClientErrorCode.consumer, `event ${event.id}: the server did not confirm the ack (the ack wait may have passed; the event will be delivered again)`);
+      if (!ok)
+        throw new BusError(
+          ClientErrorCode.consumer,
+          `event ${event.id}: the server did not confirm the ack (the ack wait may have passed; the event will be delivered again)`,
+        );
     },
     nak: (delayMillis?: number) => msg.nak(delayMillis),
     working: () => msg.working(),
@@ -219,7 +232,12 @@ function received(event: ArgoEvent, msg: JsMsg): ReceivedEvent {
   };
 }
 
-async function ensureConsumer(client: EventBusClient, subject: string, durable: string | undefined, options: SubscribeOptions): Promise<{ info: ConsumerInfo; created: boolean }> {
+async function ensureConsumer(
+  client: EventBusClient,
+  subject: string,
+  durable: string | undefined,
+  options: SubscribeOptions,
+): Promise<{ info: ConsumerInfo; created: boolean }> {
   const name = durable ?? "(ephemeral)";
   const jsm = await client.manager().catch((err: unknown) => {
     throw consumerError(name, err);
@@ -273,7 +291,10 @@ function checkFilter(info: ConsumerInfo, subject: string): ConsumerInfo {
     throw new BusError(ClientErrorCode.consumer, `consumer ${info.name} already exists for ${filters.join(", ")}, not ${subject}; use another durable name`);
   }
   if (info.config.ack_policy !== AckPolicy.Explicit) {
-    throw new BusError(ClientErrorCode.consumer, `consumer ${info.name} exists with ack policy ${info.config.ack_policy}, not explicit; use another durable name`);
+    throw new BusError(
+      ClientErrorCode.consumer,
+      `consumer ${info.name} exists with ack policy ${info.config.ack_policy}, not explicit; use another durable name`,
+    );
   }
   return info;
 }
@@ -312,7 +333,8 @@ function startPosition(from: StartPosition): Partial<ConsumerConfig> {
   if (from === "new") return { deliver_policy: DeliverPolicy.New };
   if (from === "start") return { deliver_policy: DeliverPolicy.All };
   if (typeof from === "number") {
-    if (!Number.isInteger(from) || from < 1) throw new BusError(ClientErrorCode.invalidOptions, `from: a stream sequence must be a whole number >= 1, got ${from}`);
+    if (!Number.isInteger(from) || from < 1)
+      throw new BusError(ClientErrorCode.invalidOptions, `from: a stream sequence must be a whole number >= 1, got ${from}`);
     return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from };
   }
   if (from instanceof Date && Number.isFinite(from.getTime())) return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.toISOString() };

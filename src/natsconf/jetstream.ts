@@ -55,7 +55,9 @@ export function renderJetStreamConfig(plan: JetStreamPlan, serverIndex: number, 
   const conf = new ConfWriter();
   const where = plan.namespace === undefined ? "" : ` in namespace ${JSON.stringify(plan.namespace)}`;
   conf
-    .comment(`nats-server ${plan.version.server} config of ${server.name}, server ${server.index + 1} of ${plan.replicas} of EventBus ${JSON.stringify(plan.busName)}${where}.`)
+    .comment(
+      `nats-server ${plan.version.server} config of ${server.name}, server ${server.index + 1} of ${plan.replicas} of EventBus ${JSON.stringify(plan.busName)}${where}.`,
+    )
     .comment("Rendered by eventbus from the bus's plan. Secret values are not in this file: it refers to")
     .comment("them as $variables, which the included secrets file defines.")
     .include(secretsInclude)
@@ -102,7 +104,10 @@ function renderAuth(conf: ConfWriter, plan: JetStreamPlan, material: ServerMater
   if (auth === undefined) return;
   conf.blank();
   if (auth.mode === "token") {
-    conf.open("authorization").entry("token", secrets.reference(auth.token, SECRET_VARIABLES.token, "authorization.token")).close();
+    conf
+      .open("authorization")
+      .entry("token", secrets.reference(auth.token, SECRET_VARIABLES.token, "authorization.token"))
+      .close();
     return;
   }
   const { jetstream: js, system: sys } = plan.accounts;
@@ -111,7 +116,10 @@ function renderAuth(conf: ConfWriter, plan: JetStreamPlan, material: ServerMater
       ["user", quoteString(name, `${path}.user`)],
       ["password", secrets.reference(password, variableName, `${path}.password`)],
     ]);
-  conf.open("accounts").open(js).entry("jetstream", quoteString("enabled", `accounts.${js}.jetstream`));
+  conf
+    .open("accounts")
+    .open(js)
+    .entry("jetstream", quoteString("enabled", `accounts.${js}.jetstream`));
   conf.entry("users", array([user(auth.user, auth.password, SECRET_VARIABLES.jetStreamPassword, `accounts.${js}.users[0]`)], conf.indent));
   conf.close().open(sys);
   conf.entry("users", array([user(auth.systemUser, auth.systemPassword, SECRET_VARIABLES.systemPassword, `accounts.${sys}.users[0]`)], conf.indent));
@@ -128,7 +136,13 @@ function renderCluster(conf: ConfWriter, plan: JetStreamPlan, server: ServerPlan
     .entry("advertise", quoteString(hostPort(server.host, server.ports.cluster), "cluster.advertise"));
   const routeAuth = material.routeAuth;
   if (routeAuth === undefined) {
-    conf.entry("routes", array(server.routes.map((url, i) => quoteString(url, `cluster.routes[${i}]`)), conf.indent));
+    conf.entry(
+      "routes",
+      array(
+        server.routes.map((url, i) => quoteString(url, `cluster.routes[${i}]`)),
+        conf.indent,
+      ),
+    );
   } else {
     if (!("value" in routeAuth.password)) {
       throw new MaterialMismatchError(
@@ -143,7 +157,9 @@ function renderCluster(conf: ConfWriter, plan: JetStreamPlan, server: ServerPlan
       .entry("password", secrets.reference(routeAuth.password, SECRET_VARIABLES.routePassword, "cluster.authorization.password"))
       .close();
     for (const url of server.routes) conf.comment(`route to ${url} (its URL with credentials is in the secrets file)`);
-    const urls = server.routes.map((url, i) => quoteString(withCredentials(url, routeAuth.user, routeAuth.password as { value: string }), `cluster.routes[${i}]`));
+    const urls = server.routes.map((url, i) =>
+      quoteString(withCredentials(url, routeAuth.user, routeAuth.password as { value: string }), `cluster.routes[${i}]`),
+    );
     conf.entry("routes", secrets.define(SECRET_VARIABLES.routes, array(urls, "")));
   }
   conf.entry("connect_retries", integer(plan.connectRetries, "cluster.connect_retries"));
@@ -177,10 +193,16 @@ function checkMaterial(plan: JetStreamPlan, material: ServerMaterial): void {
 
 function checkLameDuck(plan: JetStreamPlan): void {
   if (plan.lameDuckDuration.compare(MIN_LAME_DUCK_DURATION) < 0) {
-    throw new InvalidValueError("lame_duck_duration", `must be at least ${MIN_LAME_DUCK_DURATION.format()} (nats-server's minimum), got ${plan.lameDuckDuration.format()}`);
+    throw new InvalidValueError(
+      "lame_duck_duration",
+      `must be at least ${MIN_LAME_DUCK_DURATION.format()} (nats-server's minimum), got ${plan.lameDuckDuration.format()}`,
+    );
   }
   if (plan.lameDuckGracePeriod.compare(plan.lameDuckDuration) >= 0) {
-    throw new InvalidValueError("lame_duck_grace_period", `must be shorter than lame_duck_duration (${plan.lameDuckDuration.format()}), got ${plan.lameDuckGracePeriod.format()}`);
+    throw new InvalidValueError(
+      "lame_duck_grace_period",
+      `must be shorter than lame_duck_duration (${plan.lameDuckDuration.format()}), got ${plan.lameDuckGracePeriod.format()}`,
+    );
   }
 }
 

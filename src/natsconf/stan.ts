@@ -94,10 +94,14 @@ export function renderStanConfig(plan: StanPlan, serverIndex: number, material: 
   conf.close();
 
   if (secrets.empty) return { config: conf.toString() };
-  return { config: conf.toString(), secrets: secrets.render(["The client token of a NATS Streaming EventBus, included by its servers' configs. Keep it private."]) };
+  return {
+    config: conf.toString(),
+    secrets: secrets.render(["The client token of a NATS Streaming EventBus, included by its servers' configs. Keep it private."]),
+  };
 }
 
 function checkMaterial(plan: StanPlan, material: StanServerMaterial): void {
   if (plan.auth === "token" && material.token === undefined) throw new MaterialMismatchError("token", "the plan's auth is token but the material has no token");
-  if (plan.auth !== "token" && material.token !== undefined) throw new MaterialMismatchError("token", `the material has a token but the plan's auth is ${plan.auth}`);
+  if (plan.auth !== "token" && material.token !== undefined)
+    throw new MaterialMismatchError("token", `the material has a token but the plan's auth is ${plan.auth}`);
 }

@@ -51,7 +51,8 @@ export function boolean(value: boolean): string {
 
 /** A reference to a config variable or environment variable, `$NAME`. @throws {@link InvalidValueError} */
 export function variable(name: string, path: string): string {
-  if (!VARIABLE.test(name)) throw new InvalidValueError(path, `a variable name must be letters, digits and '_', not starting with a digit, got ${JSON.stringify(name.slice(0, 64))}`);
+  if (!VARIABLE.test(name))
+    throw new InvalidValueError(path, `a variable name must be letters, digits and '_', not starting with a digit, got ${JSON.stringify(name.slice(0, 64))}`);
   return `$${name}`;
 }
 

@@ -100,7 +100,10 @@ export function metaGroupOf(meta: Jsz["meta_cluster"]): MetaGroup {
 
 /** The stream replicas one server holds, in every account; undefined when it does not answer in time. */
 export async function readServerStreams(url: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<AccountStream[] | undefined> {
-  const info = await getJson<{ account_details?: readonly { name: string; stream_detail?: readonly JszStream[] }[] }>(`${url}/jsz?accounts=true&streams=true&config=true`, timeoutMs);
+  const info = await getJson<{ account_details?: readonly { name: string; stream_detail?: readonly JszStream[] }[] }>(
+    `${url}/jsz?accounts=true&streams=true&config=true`,
+    timeoutMs,
+  );
   if (info === undefined) return undefined;
   return (info.account_details ?? []).flatMap((a) => (a.stream_detail ?? []).map((s) => ({ ...s, account: a.name })));
 }

@@ -46,9 +46,19 @@ export const BUS_METRICS = [
   { name: "jetstream_consumer_num_ack_pending", type: "gauge", help: "Events delivered to the consumer and not acknowledged", labels: CONSUMER },
   { name: "jetstream_consumer_num_redelivered", type: "gauge", help: "Events delivered to the consumer more than once", labels: CONSUMER },
   { name: "jetstream_consumer_delivered_stream_seq", type: "gauge", help: "Stream sequence of the consumer's last delivered event", labels: CONSUMER },
-  { name: "jetstream_consumer_ack_floor_stream_seq", type: "gauge", help: "Stream sequence below which the consumer acknowledged every event", labels: CONSUMER },
+  {
+    name: "jetstream_consumer_ack_floor_stream_seq",
+    type: "gauge",
+    help: "Stream sequence below which the consumer acknowledged every event",
+    labels: CONSUMER,
+  },
   // Our own
-  { name: "eventbus_bus_ready", type: "gauge", help: "1 when every server is up and healthy and the stream has a leader with current replicas", labels: ["bus"] },
+  {
+    name: "eventbus_bus_ready",
+    type: "gauge",
+    help: "1 when every server is up and healthy and the stream has a leader with current replicas",
+    labels: ["bus"],
+  },
   { name: "eventbus_bus_problems", type: "gauge", help: "Problems `eventbus status` lists for the bus", labels: ["bus"] },
   { name: "eventbus_server_up", type: "gauge", help: "1 when the server's monitoring endpoint answers", labels: SERVER },
   { name: "eventbus_server_restarts_total", type: "counter", help: "Times the supervisor restarted the server after it exited", labels: SERVER },
@@ -56,8 +66,18 @@ export const BUS_METRICS = [
   { name: "eventbus_server_jetstream_storage_bytes", type: "gauge", help: "JetStream file storage in use on the server", labels: SERVER },
   { name: "eventbus_jetstream_meta_leader", type: "gauge", help: "1 for the server that leads the JetStream meta group", labels: SERVER },
   { name: "eventbus_jetstream_peer_current", type: "gauge", help: "1 when the meta group peer is current with its leader", labels: SERVER },
-  { name: "eventbus_server_jetstream_store_full", type: "gauge", help: "1 when the server's JetStream file store is over max_file_store: it refuses writes and its streams cannot elect a leader", labels: SERVER },
-  { name: "eventbus_stream_at_limit", type: "gauge", help: "1 when the stream is at its maxBytes or maxMsgs with discard new: every publish is refused", labels: STREAM },
+  {
+    name: "eventbus_server_jetstream_store_full",
+    type: "gauge",
+    help: "1 when the server's JetStream file store is over max_file_store: it refuses writes and its streams cannot elect a leader",
+    labels: SERVER,
+  },
+  {
+    name: "eventbus_stream_at_limit",
+    type: "gauge",
+    help: "1 when the stream is at its maxBytes or maxMsgs with discard new: every publish is refused",
+    labels: STREAM,
+  },
   { name: "eventbus_stream_oldest_event_age_seconds", type: "gauge", help: "Age of the stream's oldest event", labels: STREAM },
   {
     name: "eventbus_stream_limit_seconds_remaining",
@@ -65,19 +85,49 @@ export const BUS_METRICS = [
     help: "Seconds until the stream reaches the limit (maxAge, maxMsgs, maxBytes, store) at the publish rate between the last two snapshots: 0 when it has, +Inf when it does not at this rate",
     labels: [...STREAM, "limit"],
   },
-  { name: "eventbus_stream_limit_binding", type: "gauge", help: "1 for the limit the stream reaches first at the current publish rate, 0 for its other limits", labels: [...STREAM, "limit"] },
+  {
+    name: "eventbus_stream_limit_binding",
+    type: "gauge",
+    help: "1 for the limit the stream reaches first at the current publish rate, 0 for its other limits",
+    labels: [...STREAM, "limit"],
+  },
   {
     name: "eventbus_consumer_discard_seconds_remaining",
     type: "gauge",
     help: "Seconds until a limit discards an event the consumer has not read, at the current publish and read rates: +Inf when it does not at these rates",
     labels: CONSUMER,
   },
-  { name: "eventbus_consumer_at_risk", type: "gauge", help: "1 when events the consumer has not read will be discarded within an hour at the current rates", labels: CONSUMER },
-  { name: "eventbus_stream_replica_current", type: "gauge", help: "1 when the stream's replica on the server is current (the leader counts as current)", labels: [...STREAM, "server_name"] },
-  { name: "eventbus_stream_replica_lag", type: "gauge", help: "Events the stream's replica on the server is behind its leader", labels: [...STREAM, "server_name"] },
+  {
+    name: "eventbus_consumer_at_risk",
+    type: "gauge",
+    help: "1 when events the consumer has not read will be discarded within an hour at the current rates",
+    labels: CONSUMER,
+  },
+  {
+    name: "eventbus_stream_replica_current",
+    type: "gauge",
+    help: "1 when the stream's replica on the server is current (the leader counts as current)",
+    labels: [...STREAM, "server_name"],
+  },
+  {
+    name: "eventbus_stream_replica_lag",
+    type: "gauge",
+    help: "Events the stream's replica on the server is behind its leader",
+    labels: [...STREAM, "server_name"],
+  },
   // The local supervisor's scheduled backups (none before the first run, nor without spec.jetstream.backup)
-  { name: "eventbus_backup_last_success_timestamp_seconds", type: "gauge", help: "Unix time at which the last scheduled backup that was written and verified began", labels: ["bus"] },
-  { name: "eventbus_backup_last_run_failed", type: "gauge", help: "1 when the last scheduled backup failed, 0 when it was written and verified", labels: ["bus"] },
+  {
+    name: "eventbus_backup_last_success_timestamp_seconds",
+    type: "gauge",
+    help: "Unix time at which the last scheduled backup that was written and verified began",
+    labels: ["bus"],
+  },
+  {
+    name: "eventbus_backup_last_run_failed",
+    type: "gauge",
+    help: "1 when the last scheduled backup failed, 0 when it was written and verified",
+    labels: ["bus"],
+  },
   { name: "eventbus_snapshot_duration_seconds", type: "gauge", help: "How long the snapshot behind this scrape took", labels: ["bus"] },
 ] as const satisfies readonly MetricFamily[];
 
@@ -86,12 +136,27 @@ export const CONTROLLER_METRICS = [
   { name: "eventbus_controller_reconcile_total", type: "counter", help: "Reconciles of EventBuses by result (success, error, requeue)", labels: ["result"] },
   { name: "eventbus_controller_reconcile_errors_total", type: "counter", help: "Reconciles that failed and will be retried with backoff", labels: [] },
   { name: "eventbus_controller_reconcile_duration_seconds", type: "histogram", help: "Time to reconcile one EventBus", labels: [] },
-  { name: "eventbus_controller_kube_requests_total", type: "counter", help: "Kubernetes API requests by verb, resource and HTTP code", labels: ["verb", "resource", "code"] },
+  {
+    name: "eventbus_controller_kube_requests_total",
+    type: "counter",
+    help: "Kubernetes API requests by verb, resource and HTTP code",
+    labels: ["verb", "resource", "code"],
+  },
   { name: "eventbus_controller_workqueue_depth", type: "gauge", help: "EventBuses waiting to be reconciled", labels: [] },
   { name: "eventbus_controller_is_leader", type: "gauge", help: "1 when this process holds the leader Lease", labels: [] },
   { name: "eventbus_controller_eventbuses", type: "gauge", help: "EventBuses in the controller's cache", labels: [] },
-  { name: "eventbus_bus_ready", type: "gauge", help: "1 when every server of the EventBus is ready (Ready is True with all servers, not only a quorum)", labels: ["namespace", "bus"] },
-  { name: "eventbus_bus_condition", type: "gauge", help: "1 for the status (True, False, Unknown) each condition of the EventBus has, 0 for the others", labels: ["namespace", "bus", "type", "status"] },
+  {
+    name: "eventbus_bus_ready",
+    type: "gauge",
+    help: "1 when every server of the EventBus is ready (Ready is True with all servers, not only a quorum)",
+    labels: ["namespace", "bus"],
+  },
+  {
+    name: "eventbus_bus_condition",
+    type: "gauge",
+    help: "1 for the status (True, False, Unknown) each condition of the EventBus has, 0 for the others",
+    labels: ["namespace", "bus", "type", "status"],
+  },
 ] as const satisfies readonly MetricFamily[];
 
 /** Every metric name either endpoint may serve. */

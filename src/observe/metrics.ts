@@ -100,7 +100,8 @@ function busSamples(bus: string, snapshot: BusSnapshot, extra: BusMetricsExtra):
     eventbus_consumer_at_risk: consumerRetention((c) => (c.atRisk ? 1 : 0)),
     eventbus_stream_replica_current: replicas.map((r) => ({ labels: replicaLabels(r.name), value: r.current ? 1 : 0 })),
     eventbus_stream_replica_lag: replicas.map((r) => ({ labels: replicaLabels(r.name), value: r.lag })),
-    eventbus_backup_last_success_timestamp_seconds: extra.backups?.lastSuccessSeconds === undefined ? [] : [{ labels: { bus }, value: extra.backups.lastSuccessSeconds }],
+    eventbus_backup_last_success_timestamp_seconds:
+      extra.backups?.lastSuccessSeconds === undefined ? [] : [{ labels: { bus }, value: extra.backups.lastSuccessSeconds }],
     eventbus_backup_last_run_failed: extra.backups?.lastRunFailed === undefined ? [] : [{ labels: { bus }, value: extra.backups.lastRunFailed ? 1 : 0 }],
     eventbus_snapshot_duration_seconds: [{ labels: { bus }, value: extra.durationSeconds }],
   };

@@ -138,7 +138,14 @@ export function retentionOutlook(now: RetentionSample, servers: readonly ServerS
   if (maxAge > 0) {
     // The oldest event goes when it is maxAge old; an empty stream's next event maxAge after it is published.
     const reached = oldestAge !== undefined ? Math.max(0, maxAge - oldestAge) : r === undefined ? undefined : r > 0 ? maxAge : null;
-    limits.push({ limit: RetentionLimit.maxAge, max: maxAge, used: oldestAge ?? 0, effect: LimitEffect.discardsOldest, keepsSeconds: maxAge, ...known("reachedInSeconds", reached) });
+    limits.push({
+      limit: RetentionLimit.maxAge,
+      max: maxAge,
+      used: oldestAge ?? 0,
+      effect: LimitEffect.discardsOldest,
+      keepsSeconds: maxAge,
+      ...known("reachedInSeconds", reached),
+    });
   }
   if (stream.config.maxMsgs > 0) {
     limits.push(volumeLimit(RetentionLimit.maxMsgs, stream.config.maxMsgs, messages, r, volumeEffect));

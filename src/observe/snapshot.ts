@@ -157,7 +157,11 @@ export async function snapshotBus(client: EventBusClient | undefined, options: S
     stream,
     consumers,
     ...(retention && { retention }),
-    problems: [...problemsOf(servers, jetstream, stream), ...growingPending(consumers, options.previous ?? []), ...(retention?.consumers ?? []).flatMap(discardProblem)],
+    problems: [
+      ...problemsOf(servers, jetstream, stream),
+      ...growingPending(consumers, options.previous ?? []),
+      ...(retention?.consumers ?? []).flatMap(discardProblem),
+    ],
     ...(serversError !== undefined && { serversUnavailable: serversError }),
   };
 }
@@ -178,7 +182,8 @@ export async function retentionSample(client: EventBusClient): Promise<Retention
 function discardProblem(c: ConsumerRetention): string[] {
   if (!c.atRisk || c.discardInSeconds == null || c.discardedBy === undefined) return [];
   const when = c.discardInSeconds < 1 ? "now" : `in ${formatSeconds(c.discardInSeconds)}`;
-  const oldest = c.oldestUnreadSeq === undefined ? "" : `; its oldest unread event (seq ${c.oldestUnreadSeq}) is ${formatSeconds(c.oldestUnreadAgeSeconds ?? 0)} old`;
+  const oldest =
+    c.oldestUnreadSeq === undefined ? "" : `; its oldest unread event (seq ${c.oldestUnreadSeq}) is ${formatSeconds(c.oldestUnreadAgeSeconds ?? 0)} old`;
   return [
     `consumer ${c.name}: ${c.discardedBy} discards events it has not read ${when} (it acks ${c.readRate ?? 0} events/s, ${c.waiting} waiting${oldest}); speed up or scale its subscriber, or raise ${c.discardedBy}`,
   ];
@@ -224,13 +229,23 @@ export function serverFromMonitoring(name: string, healthy: boolean, varz: Varz 
       outBytes: varz.out_bytes,
     }),
     ...(jsz?.config && {
-      jetstream: { memoryBytes: jsz.memory ?? 0, maxMemoryBytes: jsz.config.max_memory ?? 0, storeBytes: jsz.storage ?? 0, maxStoreBytes: jsz.config.max_storage ?? 0 },
+      jetstream: {
+        memoryBytes: jsz.memory ?? 0,
+        maxMemoryBytes: jsz.config.max_memory ?? 0,
+        storeBytes: jsz.storage ?? 0,
+        maxStoreBytes: jsz.config.max_storage ?? 0,
+      },
     }),
   };
 }
 
 async function metaGroup(monitors: readonly MonitorEndpoint[], servers: readonly ServerSnapshot[], timeout: number): Promise<BusSnapshot["jetstream"]> {
-  return snapshotMeta(await readMetaGroup(monitors.filter((_, i) => servers[i]?.reachable), timeout));
+  return snapshotMeta(
+    await readMetaGroup(
+      monitors.filter((_, i) => servers[i]?.reachable),
+      timeout,
+    ),
+  );
 }
 
 /** The meta group in a snapshot's words. */
@@ -288,15 +303,21 @@ function problemsOf(servers: readonly ServerSnapshot[], jetstream: BusSnapshot["
     else if (!s.healthy) problems.push(`server ${s.name} is not healthy (/healthz)`);
   }
   if (servers.length > 1 && jetstream.metaLeader === undefined) problems.push("JetStream has no meta leader");
-  for (const p of jetstream.peers) if (!p.current || p.offline) problems.push(`JetStream peer ${p.name} is ${p.offline ? "offline" : `not current (behind by ${p.lag})`}`);
+  for (const p of jetstream.peers)
+    if (!p.current || p.offline) problems.push(`JetStream peer ${p.name} is ${p.offline ? "offline" : `not current (behind by ${p.lag})`}`);
   if ("error" in stream) problems.push(`stream default: ${stream.error}`);
   else {
     const full = servers.filter((s) => s.jetstream && storeFull(s.jetstream)).map((s) => s.name);
     if (stream.cluster && stream.config.replicas > 1 && stream.cluster.leader === undefined) {
-      problems.push(`stream default has no leader${full.length > 0 ? ` (the JetStream store of ${full.join(", ")} is full: a server over its limit does not stand for election)` : ""}`);
+      problems.push(
+        `stream default has no leader${full.length > 0 ? ` (the JetStream store of ${full.join(", ")} is full: a server over its limit does not stand for election)` : ""}`,
+      );
     }
     const limit = streamLimit(stream);
-    if (limit) problems.push(`stream default is at its ${limit} and discards new events (discard: new): every publish is refused until events age out or are consumed; raise the limit, or use discard: old`);
+    if (limit)
+      problems.push(
+        `stream default is at its ${limit} and discards new events (discard: new): every publish is refused until events age out or are consumed; raise the limit, or use discard: old`,
+      );
     for (const r of stream.cluster?.replicas ?? []) {
       if (r.offline) problems.push(`stream default: replica ${r.name} is offline`);
       else if (!r.current) problems.push(`stream default: replica ${r.name} is behind by ${r.lagMessages} messages`);

@@ -45,7 +45,8 @@ export async function systemServers(nc: NatsConnection, timeoutMillis: number): 
     ping<JszServer>(nc, "JSZ", timeoutMillis),
     ping<{ status?: string }>(nc, "HEALTHZ", timeoutMillis),
   ]);
-  if (varz.size === 0) throw new SystemAccountError("no server answered the system account's requests; give the bus's system account credentials with --system-creds");
+  if (varz.size === 0)
+    throw new SystemAccountError("no server answered the system account's requests; give the bus's system account credentials with --system-creds");
   // The meta leader's view names every peer, including those that are down and did not answer.
   const views = [...jsz.values()].map((r) => r.data?.meta_cluster).filter((v) => v !== undefined);
   const meta = views.find((v) => v.leader !== undefined && jsz.get(v.leader)?.data?.meta_cluster === v) ?? views.find((v) => v.leader !== undefined);

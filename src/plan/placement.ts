@@ -26,7 +26,12 @@ export interface ServerAddress {
  * @param names - the StatefulSet and its headless Service, which name the pods
  * @throws {@link InvalidPlacementError} when the local ports do not fit (count ≠ replicas, out of range, reused)
  */
-export function serverAddresses(busName: string, replicas: number, placement: Placement, names: { readonly statefulSet: string; readonly service: string }): ServerAddress[] {
+export function serverAddresses(
+  busName: string,
+  replicas: number,
+  placement: Placement,
+  names: { readonly statefulSet: string; readonly service: string },
+): ServerAddress[] {
   return placement.platform === "local" ? localAddresses(busName, replicas, placement) : podAddresses(replicas, placement.namespace, names);
 }
 

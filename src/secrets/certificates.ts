@@ -275,7 +275,7 @@ async function generateKeyPair(): Promise<CryptoKeyPair> {
 
 async function exportPrivateKey(key: CryptoKey): Promise<string> {
   const pkcs8 = await crypto.subtle.exportKey("pkcs8", key);
-  return x509.PemConverter.encode(pkcs8, PRIVATE_KEY_TAG) + "\n";
+  return `${x509.PemConverter.encode(pkcs8, PRIVATE_KEY_TAG)}\n`;
 }
 
 /** A positive serial of {@link SERIAL_NUMBER_BYTES} CSPRNG bytes, as hex, without a leading zero byte. */
@@ -306,10 +306,7 @@ const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 function checkDnsName(name: string, field: string): void {
   const labels = typeof name === "string" ? name.split(".") : [];
-  const valid =
-    labels.length > 0 &&
-    name.length <= 253 &&
-    labels.every((label, i) => DNS_LABEL.test(label) || (i === 0 && label === "*" && labels.length > 1));
+  const valid = labels.length > 0 && name.length <= 253 && labels.every((label, i) => DNS_LABEL.test(label) || (i === 0 && label === "*" && labels.length > 1));
   if (!valid) throw new InvalidCertificateRequestError(field, `${JSON.stringify(name)} is not a DNS name`);
 }
 

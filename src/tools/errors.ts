@@ -81,11 +81,7 @@ export class BuildFailedError extends EventBusError {
 }
 
 /** Any error of the tools area. */
-export type ToolsError =
-  | MissingBinaryError
-  | InvalidBinariesTableError
-  | GoUnavailableError
-  | BuildFailedError;
+export type ToolsError = MissingBinaryError | InvalidBinariesTableError | GoUnavailableError | BuildFailedError;
 
 /**
  * Whether `err` is an error of the tools area, optionally with the given code.
@@ -93,12 +89,7 @@ export type ToolsError =
  */
 export function isToolsError(err: unknown, code?: ToolsErrorCode): err is ToolsError {
   if (
-    !(
-      err instanceof MissingBinaryError ||
-      err instanceof InvalidBinariesTableError ||
-      err instanceof GoUnavailableError ||
-      err instanceof BuildFailedError
-    )
+    !(err instanceof MissingBinaryError || err instanceof InvalidBinariesTableError || err instanceof GoUnavailableError || err instanceof BuildFailedError)
   ) {
     return false;
   }

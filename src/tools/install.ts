@@ -190,13 +190,7 @@ async function build(go: GoToolchain, state: ToolState, signal: AbortSignal | un
  * Fails unless the Go module in `cwd` resolves the binary's package to the module version of
  * binaries.json (so that a version stamped by `-ldflags` cannot lie).
  */
-async function checkModulePins(
-  go: GoToolchain,
-  binary: PinnedBinary,
-  cwd: string,
-  env: NodeJS.ProcessEnv,
-  signal: AbortSignal | undefined,
-): Promise<void> {
+async function checkModulePins(go: GoToolchain, binary: PinnedBinary, cwd: string, env: NodeJS.ProcessEnv, signal: AbortSignal | undefined): Promise<void> {
   let resolved: string;
   try {
     // stdout alone: stderr carries go's `downloading …` lines on a fresh module cache.

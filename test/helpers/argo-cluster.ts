@@ -43,7 +43,10 @@ export async function startArgoCluster(namespace: string): Promise<ArgoCluster> 
   try {
     await applyObjects(admin, installBundle());
     await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
-    await waitFor("the EventBus CRD", async () => ((await admin.list(Resources.eventBus, { namespace }).catch(() => undefined)) ? true : undefined), { timeoutMs: 30_000, intervalMs: 50 });
+    await waitFor("the EventBus CRD", async () => ((await admin.list(Resources.eventBus, { namespace }).catch(() => undefined)) ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 50,
+    });
   } catch (err) {
     await stop();
     throw err;

@@ -71,7 +71,16 @@ function castDuration(value: unknown): bigint {
   return goParseDuration(text) ?? 0n;
 }
 
-const UNIT_NANOS: Record<string, bigint> = { ns: 1n, us: 1_000n, "µs": 1_000n, "μs": 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
+const UNIT_NANOS: Record<string, bigint> = {
+  ns: 1n,
+  us: 1_000n,
+  µs: 1_000n,
+  μs: 1_000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
 
 /** Go's `time.ParseDuration`, in nanoseconds; undefined where Go returns an error. */
 export function goParseDuration(text: string): bigint | undefined {

@@ -205,10 +205,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       return res?.ok && ((await res.json()) as { health?: string }).health === "true" ? true : undefined;
     });
 
-    const args = [
-      ...apiserverArgs({ securePort, etcdUrl, url, dir, ...files }),
-      ...(options.apiserverArgs ?? []),
-    ];
+    const args = [...apiserverArgs({ securePort, etcdUrl, url, dir, ...files }), ...(options.apiserverArgs ?? [])];
     const send = (method: string, path: string, opts: KubeRequestOptions = {}) =>
       sendRequest(url, ca.certPem, method, path, { ...opts, token: opts.token === undefined ? admin.token : opts.token });
     const startApiserver = async (): Promise<ManagedProcess> => {
@@ -353,7 +350,7 @@ function apiserverArgs(input: ApiserverArgsInput): string[] {
 
 /** Lines `token,user,uid,"group,…"` of kube-apiserver's `--token-auth-file`. */
 function tokenFile(users: readonly KubeUser[]): string {
-  return users.map((u) => [u.token, u.name, u.name, ...(u.groups.length > 0 ? [`"${u.groups.join(",")}"`] : [])].join(",")).join("\n") + "\n";
+  return `${users.map((u) => [u.token, u.name, u.name, ...(u.groups.length > 0 ? [`"${u.groups.join(",")}"`] : [])].join(",")).join("\n")}\n`;
 }
 
 function kubeconfig(url: string, caPem: string, user: KubeUser): string {

@@ -37,7 +37,8 @@ export function jetstreamManifest(name: string, jetstreamYaml: string): string {
 export async function startTestBus(manifest: string, options: { home?: string; onProgress?: (line: string) => void } = {}): Promise<TestBus> {
   const home = options.home ?? (await mkdtemp(join(tmpdir(), "eventbus-local-")));
   const name = /name: (\S+)/.exec(manifest)![1]!;
-  const apply = (text: string) => upBus({ home, manifest: { text, source: "test.yaml" }, timeoutMillis: 60_000, ...(options.onProgress && { onProgress: options.onProgress }) });
+  const apply = (text: string) =>
+    upBus({ home, manifest: { text, source: "test.yaml" }, timeoutMillis: 60_000, ...(options.onProgress && { onProgress: options.onProgress }) });
   let up: UpResult;
   try {
     up = await apply(manifest);
@@ -69,7 +70,11 @@ export async function startTestBus(manifest: string, options: { home?: string; o
 }
 
 /** Connects to a local bus with its own credentials. */
-export async function connectAs(home: string, name: string, override: { user?: string; pass?: string; token?: string; caFile?: string | null } = {}): Promise<NatsConnection> {
+export async function connectAs(
+  home: string,
+  name: string,
+  override: { user?: string; pass?: string; token?: string; caFile?: string | null } = {},
+): Promise<NatsConnection> {
   const creds = await busCredentials(name, { home, showSecrets: true });
   const caFile = override.caFile === null ? undefined : (override.caFile ?? creds.caFile);
   return connect({

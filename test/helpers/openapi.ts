@@ -65,7 +65,7 @@ const INT_OR_STRING_BRANCH_KEYS = new Set(["type", "anyOf", "allOf", "oneOf", "p
 const METADATA_RESTRICTION_KEYS = new Set(["type", "description", "pattern", "maxLength", "minLength", "format", "enum"]);
 
 const isNode = (value: unknown): value is SchemaNode => typeof value === "object" && value !== null && !Array.isArray(value);
-const own = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
+const own = (object: object, key: string): boolean => Object.hasOwn(object, key);
 const child = (path: string, key: string) => `${path}.${/^[A-Za-z_$][\w$-]*$/.test(key) ? key : JSON.stringify(key)}`;
 
 /**
@@ -320,9 +320,12 @@ function validateValue(schema: SchemaNode, value: unknown, path: readonly Segmen
       break;
     case "integer":
     case "number":
-      if (typeof value !== "number" || (schema.type === "integer" && !Number.isInteger(value))) return add(`must be ${schema.type === "integer" ? "an integer" : "a number"}, got ${kind}`);
-      if (typeof schema.minimum === "number" && (schema.exclusiveMinimum === true ? value <= schema.minimum : value < schema.minimum)) add(`must be >= ${schema.minimum}, got ${value}`);
-      if (typeof schema.maximum === "number" && (schema.exclusiveMaximum === true ? value >= schema.maximum : value > schema.maximum)) add(`must be <= ${schema.maximum}, got ${value}`);
+      if (typeof value !== "number" || (schema.type === "integer" && !Number.isInteger(value)))
+        return add(`must be ${schema.type === "integer" ? "an integer" : "a number"}, got ${kind}`);
+      if (typeof schema.minimum === "number" && (schema.exclusiveMinimum === true ? value <= schema.minimum : value < schema.minimum))
+        add(`must be >= ${schema.minimum}, got ${value}`);
+      if (typeof schema.maximum === "number" && (schema.exclusiveMaximum === true ? value >= schema.maximum : value > schema.maximum))
+        add(`must be <= ${schema.maximum}, got ${value}`);
       break;
     case "boolean":
       if (typeof value !== "boolean") return add(`must be a boolean, got ${kind}`);

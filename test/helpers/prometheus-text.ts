@@ -74,7 +74,8 @@ export function parsePrometheusText(text: string): Map<string, ParsedFamily> {
     const sample = parseSample(line, n);
     const family = familyOf(sample.name, families);
     if (!family) throw new ExpositionError(n, `sample ${sample.name} has no # TYPE before it`);
-    if (closed.has(family.name) || current !== family.name) throw new ExpositionError(n, `sample ${sample.name} is apart from the rest of family ${family.name}`);
+    if (closed.has(family.name) || current !== family.name)
+      throw new ExpositionError(n, `sample ${sample.name} is apart from the rest of family ${family.name}`);
     const key = `${sample.name}${JSON.stringify(Object.entries(sample.labels).sort())}`;
     if (series.has(key)) throw new ExpositionError(n, `series ${sample.name}${JSON.stringify(sample.labels)} is given twice`);
     series.add(key);

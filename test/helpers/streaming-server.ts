@@ -59,14 +59,7 @@ export async function startStreamingServer(options: StreamingServerOptions = {})
     dirPrefix: `eventbus-stan-${serverVersion}-`,
     readyLine: STREAMING_READY_LINE,
     readyTimeoutMs: options.readyTimeoutMs,
-    args: (dir) => [
-      "-cid",
-      clusterId,
-      "-store",
-      store,
-      ...(store === StreamingStore.File ? ["-dir", join(dir, "store")] : []),
-      ...(options.args ?? []),
-    ],
+    args: (dir) => ["-cid", clusterId, "-store", store, ...(store === StreamingStore.File ? ["-dir", join(dir, "store")] : []), ...(options.args ?? [])],
   });
   return Object.assign(server, { serverVersion, clusterId });
 }

@@ -73,7 +73,10 @@ export function backupObjects({ plan, spec, backup, ctx, image }: BackupObjectsI
   if (plan.auth !== "none") {
     args.push("--creds", `${BACKUP_AUTH_DIR}/${CLIENT_AUTH_SECRET_KEY}`);
     mounts.push({ name: "auth", mountPath: BACKUP_AUTH_DIR, readOnly: true });
-    volumes.push({ name: "auth", secret: { secretName: plan.objects.clientAuthSecret, items: [{ key: CLIENT_AUTH_SECRET_KEY, path: CLIENT_AUTH_SECRET_KEY }] } });
+    volumes.push({
+      name: "auth",
+      secret: { secretName: plan.objects.clientAuthSecret, items: [{ key: CLIENT_AUTH_SECRET_KEY, path: CLIENT_AUTH_SECRET_KEY }] },
+    });
   }
   if (plan.tls) {
     args.push("--ca", `${BACKUP_TLS_DIR}/ca-cert.pem`);

@@ -156,7 +156,12 @@ export class Controller implements AsyncDisposable {
     const informerOptions = {
       ...(options.watchBackoff && { backoff: options.watchBackoff }),
       ...(options.delay && { delay: options.delay }),
-      log: (e: InformerLogEntry) => this.log(e.event === "error" ? "warn" : "debug", `watch ${e.resource}: ${e.message}`, e.retryInMillis !== undefined ? { retryInMillis: e.retryInMillis } : {}),
+      log: (e: InformerLogEntry) =>
+        this.log(
+          e.event === "error" ? "warn" : "debug",
+          `watch ${e.resource}: ${e.message}`,
+          e.retryInMillis !== undefined ? { retryInMillis: e.retryInMillis } : {},
+        ),
     };
     const namespace = options.namespace !== undefined ? { namespace: options.namespace } : {};
     this.buses = new Informer<EventBusObject>(this.client, Resources.eventBus, {
@@ -254,7 +259,12 @@ export class Controller implements AsyncDisposable {
     for (let i = 0; i < workers; i++) this.workers.push(this.work());
     if (this.elector !== undefined) this.elector.start();
     else this.setLeading(true);
-    this.log("info", "started", { namespace: this.options.namespace ?? "(all)", workers, leaderElection: this.elector !== undefined, buses: this.options.all ? "all" : `annotated ${OWNERSHIP_ANNOTATION}: ${OWNERSHIP_VALUE}` });
+    this.log("info", "started", {
+      namespace: this.options.namespace ?? "(all)",
+      workers,
+      leaderElection: this.elector !== undefined,
+      buses: this.options.all ? "all" : `annotated ${OWNERSHIP_ANNOTATION}: ${OWNERSHIP_VALUE}`,
+    });
   }
 
   /** Stops leading (giving the Lease up), the workers (after their current reconcile) and the informers. */

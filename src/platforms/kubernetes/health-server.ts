@@ -33,7 +33,9 @@ export async function startHealthServer(source: HealthSource, options: { port: n
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
     } else if (path === "/readyz") {
       const ready = source.hasSynced;
-      res.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? `ok (${source.isLeader ? "leader" : "standby"})\n` : "caches not synced\n");
+      res
+        .writeHead(ready ? 200 : 503, { "content-type": "text/plain" })
+        .end(ready ? `ok (${source.isLeader ? "leader" : "standby"})\n` : "caches not synced\n");
     } else if (path === "/metrics") {
       res.writeHead(200, { "content-type": PROMETHEUS_CONTENT_TYPE }).end(source.renderMetrics());
     } else {

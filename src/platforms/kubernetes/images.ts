@@ -142,7 +142,13 @@ function lookup<T extends { readonly version: string }>(
   const server = tryResolve(resolve, name);
   const same = server === undefined ? undefined : entries.find((e) => e.version === server || tryResolve(resolve, e.version) === server);
   if (same !== undefined) return same;
-  throw new UnknownImageVersionError(field, name, server, entries.map((e) => e.version), source);
+  throw new UnknownImageVersionError(
+    field,
+    name,
+    server,
+    entries.map((e) => e.version),
+    source,
+  );
 }
 
 /** The server version a name runs here; undefined for an unknown name, or one only run locally in another's place. */
@@ -183,7 +189,9 @@ export function parseImagesFile(text: string, source: string, base: ImagesTable 
     const data = root["data"];
     const inner = isObj(data) ? data[CONTROLLER_CONFIG_KEY] : undefined;
     if (typeof inner !== "string") {
-      throw new InvalidImagesFileError(source, [{ path: `data.${CONTROLLER_CONFIG_KEY}`, message: "missing: a ConfigMap images file must hold Argo's controller config under this key" }]);
+      throw new InvalidImagesFileError(source, [
+        { path: `data.${CONTROLLER_CONFIG_KEY}`, message: "missing: a ConfigMap images file must hold Argo's controller config under this key" },
+      ]);
     }
     where = `${source} (data.${CONTROLLER_CONFIG_KEY})`;
     root = parseYaml(inner, where);
@@ -273,7 +281,13 @@ function jetStreamEntry(entry: Obj, path: string, issues: ImagesFileIssue[]): Je
   const metricsExporterImage = imageField(entry, "metricsExporterImage", path, issues);
   const configReloaderImage = imageField(entry, "configReloaderImage", path, issues);
   const startCommand = commandField(entry, path, issues, undefined);
-  if (version === undefined || natsImage === undefined || metricsExporterImage === undefined || configReloaderImage === undefined || startCommand === undefined) {
+  if (
+    version === undefined ||
+    natsImage === undefined ||
+    metricsExporterImage === undefined ||
+    configReloaderImage === undefined ||
+    startCommand === undefined
+  ) {
     return undefined;
   }
   return { version, natsImage, metricsExporterImage, configReloaderImage, startCommand };

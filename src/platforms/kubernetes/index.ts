@@ -100,7 +100,17 @@ export {
   type Selection,
   type WatchEvent,
 } from "./kube-client.js";
-export { isConflict, isGone, isNotFound, KubeApiError, KubeApiErrorCode, KubeConfigError, KubeExecPluginError, KubeTransportError, StatusReason } from "./kube-errors.js";
+export {
+  isConflict,
+  isGone,
+  isNotFound,
+  KubeApiError,
+  KubeApiErrorCode,
+  KubeConfigError,
+  KubeExecPluginError,
+  KubeTransportError,
+  StatusReason,
+} from "./kube-errors.js";
 export {
   DEFAULT_EXEC_TIMEOUT_MS,
   DEFAULT_INTERACTIVE_EXEC_TIMEOUT_MS,
@@ -116,7 +126,16 @@ export {
   type KubeExecConfig,
 } from "./kube-exec.js";
 export { apiVersionOf, resourceOf, resourcePath, Resources, type ResourceType } from "./resources.js";
-export { DEFAULT_WATCH_BACKOFF, Informer, objectKey, realDelay, type Delay, type InformerHandlers, type InformerLogEntry, type InformerOptions } from "./watch.js";
+export {
+  DEFAULT_WATCH_BACKOFF,
+  Informer,
+  objectKey,
+  realDelay,
+  type Delay,
+  type InformerHandlers,
+  type InformerLogEntry,
+  type InformerOptions,
+} from "./watch.js";
 export { systemClock, WorkQueue, type Clock, type WorkQueueOptions } from "./work-queue.js";
 export { DEFAULT_LEADER_ELECTION, defaultIdentity, LEASE_NAME, LeaderElector, microTime, type LeaderElectionOptions } from "./leader-election.js";
 export {
@@ -150,7 +169,19 @@ export {
 } from "./stored-material.js";
 export { EventReason, EventRecorder, EventType } from "./events.js";
 export { Counter, Gauge, Histogram, MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from "./metrics.js";
-export { Annotation, BusReconciler, controlledBy, FINALIZER, isKafkaBus, isSubset, manifestOf, OWNED_TYPES, ownerKey, type EventBusObject, type ReconcileResult } from "./reconcile.js";
+export {
+  Annotation,
+  BusReconciler,
+  controlledBy,
+  FINALIZER,
+  isKafkaBus,
+  isSubset,
+  manifestOf,
+  OWNED_TYPES,
+  ownerKey,
+  type EventBusObject,
+  type ReconcileResult,
+} from "./reconcile.js";
 export { Controller, WRITE_VERBS, type ControllerLogEntry, type ControllerMetrics, type ControllerOptions } from "./controller.js";
 export { startHealthServer, type HealthServer, type HealthSource } from "./health-server.js";
 export {

@@ -81,7 +81,8 @@ export function installBundle(options: InstallOptions = {}): KubeObject[] {
   const namespace = options.namespace ?? DEFAULT_INSTALL_NAMESPACE;
   const image = options.image ?? DEFAULT_CONTROLLER_IMAGE;
   const labels = { "app.kubernetes.io/name": CONTROLLER_NAME, "app.kubernetes.io/part-of": "eventbus" };
-  const meta = (name: string, ns?: string) => ({ name, ...(ns !== undefined && { namespace: ns }), labels: { ...labels } }) as unknown as KubeObject["metadata"];
+  const meta = (name: string, ns?: string) =>
+    ({ name, ...(ns !== undefined && { namespace: ns }), labels: { ...labels } }) as unknown as KubeObject["metadata"];
   const subject = { kind: "ServiceAccount", name: CONTROLLER_NAME, namespace };
   const watch = options.watchNamespace;
 
@@ -96,7 +97,14 @@ export function installBundle(options: InstallOptions = {}): KubeObject[] {
   };
   const leaseRole = `${CONTROLLER_NAME}-leader-election`;
   // The controller's own image runs the backup CronJobs of buses with spec.jetstream.backup.
-  const args = ["controller", `--health-port=${CONTROLLER_HEALTH_PORT}`, `--lease-namespace=${namespace}`, `--eventbus-image=${image}`, ...(watch !== undefined ? [`--namespace=${watch}`] : []), ...(options.all ? ["--all"] : [])];
+  const args = [
+    "controller",
+    `--health-port=${CONTROLLER_HEALTH_PORT}`,
+    `--lease-namespace=${namespace}`,
+    `--eventbus-image=${image}`,
+    ...(watch !== undefined ? [`--namespace=${watch}`] : []),
+    ...(options.all ? ["--all"] : []),
+  ];
   return [
     eventBusCrd() as unknown as KubeObject,
     { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { ...labels } } as unknown as KubeObject["metadata"] },

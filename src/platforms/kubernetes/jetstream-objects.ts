@@ -178,7 +178,14 @@ export function argoServerAuth(credentials: Credentials, tls: boolean): string {
   ];
   if (tls) {
     const file = (key: string) => `${JETSTREAM_CONFIG_DIR}/${TLS_FILES.find((f) => f.key === key)!.path}`;
-    lines.push("", "tls {", `  cert_file: "${file(ServerSecretKey.serverCert)}"`, `  key_file:  "${file(ServerSecretKey.serverKey)}"`, `  ca_file:   "${file(ServerSecretKey.caCert)}"`, "}");
+    lines.push(
+      "",
+      "tls {",
+      `  cert_file: "${file(ServerSecretKey.serverCert)}"`,
+      `  key_file:  "${file(ServerSecretKey.serverKey)}"`,
+      `  ca_file:   "${file(ServerSecretKey.caCert)}"`,
+      "}",
+    );
   }
   return lines.join("\n");
 }
@@ -187,7 +194,14 @@ export function argoServerAuth(credentials: Credentials, tls: boolean): string {
  * Renders the objects of a managed JetStream bus, in apply order; with `spec.jetstream.backup`
  * also the backups' volume claim and CronJob, whose pod runs `eventbusImage`.
  */
-export function jetStreamObjects(bus: ResolvedEventBus, spec: ResolvedJetStream, ctx: ObjectContext, images: ImagesTable, secrets: KubeMaterial, eventbusImage: string): KubeObject[] {
+export function jetStreamObjects(
+  bus: ResolvedEventBus,
+  spec: ResolvedJetStream,
+  ctx: ObjectContext,
+  images: ImagesTable,
+  secrets: KubeMaterial,
+  eventbusImage: string,
+): KubeObject[] {
   const plan = planJetStream(bus, { platform: "kubernetes", namespace: ctx.namespace });
   const image = jetStreamImages(images, spec.version);
   const names = plan.objects;
@@ -203,7 +217,8 @@ export function jetStreamObjects(bus: ResolvedEventBus, spec: ResolvedJetStream,
 
   const objects: KubeObject[] = [secret(names.serverSecret, ctx, serverSecrets)];
   if (plan.auth !== "none") {
-    const clientAuth = secrets.argo === undefined ? clientAuthSecretData(secrets.credentials, plan.auth) : { [CLIENT_AUTH_SECRET_KEY]: secrets.argo.clientAuth };
+    const clientAuth =
+      secrets.argo === undefined ? clientAuthSecretData(secrets.credentials, plan.auth) : { [CLIENT_AUTH_SECRET_KEY]: secrets.argo.clientAuth };
     objects.push(secret(names.clientAuthSecret, ctx, clientAuth));
   }
   objects.push(configMap(names.configMap, ctx, configs));
@@ -301,7 +316,10 @@ function jetStreamStatefulSet(
       shareProcessNamespace: true,
       volumes: [
         { name: PID_VOLUME, emptyDir: {} },
-        { name: CONFIG_VOLUME, projected: { sources: [{ configMap: { name: names.configMap } }, { secret: { name: names.serverSecret, items: serverSecretItems(plan) } }] } },
+        {
+          name: CONFIG_VOLUME,
+          projected: { sources: [{ configMap: { name: names.configMap } }, { secret: { name: names.serverSecret, items: serverSecretItems(plan) } }] },
+        },
         ...data.volumes,
       ],
       containers: [main, reloader, metricsContainer(image.metricsExporterImage, pod.metricsContainerTemplate, EXPORTER_ARGS)],

@@ -166,7 +166,12 @@ export class KubeClient {
   }
 
   /** An object, or undefined when it does not exist. */
-  async get<T extends KubeResource = KubeResource>(rt: ResourceType, namespace: string | undefined, name: string, options: { signal?: AbortSignal } = {}): Promise<T | undefined> {
+  async get<T extends KubeResource = KubeResource>(
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<T | undefined> {
     try {
       return await this.json<T>("GET", resourcePath(rt, namespace, name), { verb: "get", resource: rt.plural, ...options });
     } catch (err) {
@@ -176,7 +181,11 @@ export class KubeClient {
   }
 
   /** Every object of a selection, read page by page (500 at a time), and the list's resourceVersion. */
-  async list<T extends KubeResource = KubeResource>(rt: ResourceType, selection: Selection = {}, options: { signal?: AbortSignal; limit?: number } = {}): Promise<KubeList<T>> {
+  async list<T extends KubeResource = KubeResource>(
+    rt: ResourceType,
+    selection: Selection = {},
+    options: { signal?: AbortSignal; limit?: number } = {},
+  ): Promise<KubeList<T>> {
     const items: T[] = [];
     let continueToken: string | undefined;
     let resourceVersion = "";
@@ -252,7 +261,12 @@ export class KubeClient {
    * With `subresource: "status"` only the status is applied.
    */
   async apply<T extends KubeResource = KubeResource>(
-    object: { readonly apiVersion: string; readonly kind: string; readonly metadata: { readonly name: string; readonly namespace?: string }; readonly [field: string]: unknown },
+    object: {
+      readonly apiVersion: string;
+      readonly kind: string;
+      readonly metadata: { readonly name: string; readonly namespace?: string };
+      readonly [field: string]: unknown;
+    },
     options: { subresource?: string; fieldManager?: string; force?: boolean; dryRun?: boolean; signal?: AbortSignal } = {},
   ): Promise<T> {
     const rt = resourceOf(object.apiVersion, object.kind);
@@ -269,12 +283,23 @@ export class KubeClient {
   }
 
   /** Creates an object. @throws {@link KubeApiError} 409 `AlreadyExists` when it exists */
-  async create<T extends KubeResource = KubeResource>(rt: ResourceType, namespace: string | undefined, object: unknown, options: { signal?: AbortSignal } = {}): Promise<T> {
+  async create<T extends KubeResource = KubeResource>(
+    rt: ResourceType,
+    namespace: string | undefined,
+    object: unknown,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<T> {
     return this.json<T>("POST", resourcePath(rt, namespace), { verb: "create", resource: rt.plural, body: object, ...options });
   }
 
   /** Replaces an object; with `metadata.resourceVersion` set, only if nobody changed it since (else 409). */
-  async replace<T extends KubeResource = KubeResource>(rt: ResourceType, namespace: string | undefined, name: string, object: unknown, options: { signal?: AbortSignal } = {}): Promise<T> {
+  async replace<T extends KubeResource = KubeResource>(
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    object: unknown,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<T> {
     return this.json<T>("PUT", resourcePath(rt, namespace, name), { verb: "update", resource: rt.plural, body: object, ...options });
   }
 
@@ -346,7 +371,8 @@ export class KubeClient {
     }
     const label = `${method} ${url.pathname}`;
     const started = performance.now();
-    const record = (status: number) => this.options.onRequest?.({ verb: options.verb, resource: options.resource, status, millis: performance.now() - started });
+    const record = (status: number) =>
+      this.options.onRequest?.({ verb: options.verb, resource: options.resource, status, millis: performance.now() - started });
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     return new Promise<IncomingMessage>((resolve, reject) => {
       if (options.signal?.aborted) {

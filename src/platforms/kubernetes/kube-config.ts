@@ -12,7 +12,15 @@ import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { parse } from "yaml";
 
 import { KubeConfigError } from "./kube-errors.js";
-import { cleanEscapeCodes, EXEC_API_VERSION_V1ALPHA1, EXEC_CLUSTER_EXTENSION, ExecApiVersion, ExecInteractiveMode, type ExecCluster, type KubeExecConfig } from "./kube-exec.js";
+import {
+  cleanEscapeCodes,
+  EXEC_API_VERSION_V1ALPHA1,
+  EXEC_CLUSTER_EXTENSION,
+  ExecApiVersion,
+  ExecInteractiveMode,
+  type ExecCluster,
+  type KubeExecConfig,
+} from "./kube-exec.js";
 
 /** The service account files of a pod (`automountServiceAccountToken`). */
 export const IN_CLUSTER_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -112,7 +120,8 @@ export function fromKubeconfig(path: string, contextName?: string): KubeConnecti
   const user = typeof userName === "string" && userName !== "" ? named(doc, "users", userName, path, "user") : {};
 
   const server = cluster["server"];
-  if (typeof server !== "string" || !/^https?:\/\//.test(server)) throw new KubeConfigError(path, `clusters[${clusterName}].cluster.server`, "must be an http(s) URL");
+  if (typeof server !== "string" || !/^https?:\/\//.test(server))
+    throw new KubeConfigError(path, `clusters[${clusterName}].cluster.server`, "must be an http(s) URL");
   const caPem = pem(cluster, "certificate-authority-data", "certificate-authority", base, path, `clusters[${clusterName}].cluster`);
   const where = `users[${String(userName)}].user`;
   if (user["auth-provider"] !== undefined) {
@@ -131,7 +140,16 @@ export function fromKubeconfig(path: string, contextName?: string): KubeConnecti
   const exec =
     user["exec"] === undefined || user["exec"] === null
       ? undefined
-      : execConfig(user["exec"], { path, base, user: String(userName), where: `${where}.exec`, cluster, clusterWhere: `clusters[${clusterName}].cluster`, server, ...(caPem !== undefined && { caPem }) });
+      : execConfig(user["exec"], {
+          path,
+          base,
+          user: String(userName),
+          where: `${where}.exec`,
+          cluster,
+          clusterWhere: `clusters[${clusterName}].cluster`,
+          server,
+          ...(caPem !== undefined && { caPem }),
+        });
   const staticCredential = token !== undefined || tokenFile !== undefined || certPem !== undefined;
   return {
     server: server.replace(/\/+$/, ""),
@@ -171,14 +189,16 @@ function execConfig(value: unknown, ctx: ExecContext): KubeExecConfig {
   const apiVersion = value["apiVersion"];
   const versions = Object.values(ExecApiVersion) as string[];
   if (typeof apiVersion !== "string" || apiVersion === "") throw bad("apiVersion", `is missing: use ${ExecApiVersion.v1} or ${ExecApiVersion.v1beta1}`);
-  if (apiVersion === EXEC_API_VERSION_V1ALPHA1) throw bad("apiVersion", `${apiVersion} is no longer supported (client-go does not run it either): use ${ExecApiVersion.v1} or ${ExecApiVersion.v1beta1}`);
+  if (apiVersion === EXEC_API_VERSION_V1ALPHA1)
+    throw bad("apiVersion", `${apiVersion} is no longer supported (client-go does not run it either): use ${ExecApiVersion.v1} or ${ExecApiVersion.v1beta1}`);
   if (!versions.includes(apiVersion)) throw bad("apiVersion", `${JSON.stringify(apiVersion)} is not one of ${versions.join(", ")}`);
   const args = value["args"] ?? [];
   if (!Array.isArray(args) || !args.every((a): a is string => typeof a === "string")) throw bad("args", "must be a list of strings");
   const envList = value["env"] ?? [];
   if (!Array.isArray(envList)) throw bad("env", "must be a list of {name, value}");
   const env = envList.map((e: unknown, i) => {
-    if (!isObj(e) || typeof e["name"] !== "string" || e["name"] === "" || e["name"].includes("=")) throw bad(`env[${i}].name`, "must be set: a variable name without '='");
+    if (!isObj(e) || typeof e["name"] !== "string" || e["name"] === "" || e["name"].includes("="))
+      throw bad(`env[${i}].name`, "must be set: a variable name without '='");
     const v = e["value"] ?? "";
     if (typeof v !== "string") throw bad(`env[${i}].value`, "must be a string");
     return { name: e["name"], value: v };
@@ -217,7 +237,8 @@ function execConfig(value: unknown, ctx: ExecContext): KubeExecConfig {
 /** `spec.cluster` for a plugin that asked for it: the server, CA, TLS verification and the exec extension's config. */
 function execCluster(ctx: ExecContext): ExecCluster {
   const extensions = ctx.cluster["extensions"];
-  if (extensions !== undefined && extensions !== null && !Array.isArray(extensions)) throw new KubeConfigError(ctx.path, `${ctx.clusterWhere}.extensions`, "must be a list of {name, extension}");
+  if (extensions !== undefined && extensions !== null && !Array.isArray(extensions))
+    throw new KubeConfigError(ctx.path, `${ctx.clusterWhere}.extensions`, "must be a list of {name, extension}");
   const entry = (Array.isArray(extensions) ? extensions : []).find((e: unknown) => isObj(e) && e["name"] === EXEC_CLUSTER_EXTENSION) as Obj | undefined;
   const config = entry?.["extension"];
   return {

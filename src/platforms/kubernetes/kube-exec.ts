@@ -222,10 +222,13 @@ export function execInfo(config: KubeExecConfig, interactive: boolean): string {
 }
 
 async function runPlugin(config: KubeExecConfig, runtime: ExecRuntime, previous: ExecCredentials | undefined): Promise<ExecCredentials> {
-  const fail = (problem: string, details: { exitCode?: number; stderr?: string } = {}) => new KubeExecPluginError(config.source, config.user, config.command, problem, details);
+  const fail = (problem: string, details: { exitCode?: number; stderr?: string } = {}) =>
+    new KubeExecPluginError(config.source, config.user, config.command, problem, details);
   const terminal = runtime.stdinIsTerminal ?? process.stdin.isTTY === true;
   if (config.interactiveMode === ExecInteractiveMode.always && !terminal) {
-    throw fail("has interactiveMode Always, but standard input is not a terminal: run this from a terminal, or set interactiveMode to IfAvailable or Never if the plugin can do without one");
+    throw fail(
+      "has interactiveMode Always, but standard input is not a terminal: run this from a terminal, or set interactiveMode to IfAvailable or Never if the plugin can do without one",
+    );
   }
   const interactive = config.interactiveMode !== ExecInteractiveMode.never && terminal;
   const timeoutMs = config.timeoutMs ?? (interactive ? DEFAULT_INTERACTIVE_EXEC_TIMEOUT_MS : DEFAULT_EXEC_TIMEOUT_MS);
@@ -233,7 +236,11 @@ async function runPlugin(config: KubeExecConfig, runtime: ExecRuntime, previous:
   for (const { name, value } of config.env) env[name] = value;
   env[EXEC_INFO_ENV] = execInfo(config, interactive);
 
-  const { stdout, stderr, exit } = await new Promise<{ stdout: Buffer; stderr: string; exit: { code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; tooLong: boolean } }>((resolve, reject) => {
+  const { stdout, stderr, exit } = await new Promise<{
+    stdout: Buffer;
+    stderr: string;
+    exit: { code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; tooLong: boolean };
+  }>((resolve, reject) => {
     const child = spawn(config.command, [...config.args], { env, stdio: [interactive ? "inherit" : "ignore", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -295,7 +302,9 @@ type Fail = (problem: string) => KubeExecPluginError;
 function spawnError(config: KubeExecConfig, error: NodeJS.ErrnoException, fail: Fail): KubeExecPluginError {
   if (error.code === "ENOENT") {
     const hint = config.installHint === undefined ? "" : `\n${config.installHint}`;
-    return fail(`was not found: it looks like the credential plugin is not installed (see https://kubernetes.io/docs/reference/access-authn-authz/authentication/#client-go-credential-plugins)${hint}`);
+    return fail(
+      `was not found: it looks like the credential plugin is not installed (see https://kubernetes.io/docs/reference/access-authn-authz/authentication/#client-go-credential-plugins)${hint}`,
+    );
   }
   if (error.code === "EACCES") return fail("cannot be run (EACCES): is it an executable file?");
   return fail(`cannot be started: ${error.message}`);
@@ -310,13 +319,19 @@ export function parseExecCredential(text: string, config: KubeExecConfig, fail: 
   try {
     doc = JSON.parse(text);
   } catch {
-    throw fail(text.trim() === "" ? "printed nothing on stdout; it must print an ExecCredential (JSON)" : "printed something that is not JSON on stdout; it must print an ExecCredential");
+    throw fail(
+      text.trim() === ""
+        ? "printed nothing on stdout; it must print an ExecCredential (JSON)"
+        : "printed something that is not JSON on stdout; it must print an ExecCredential",
+    );
   }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw fail("printed JSON that is not an object on stdout; it must print an ExecCredential");
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+    throw fail("printed JSON that is not an object on stdout; it must print an ExecCredential");
   const obj = doc as Record<string, unknown>;
   const shown = (v: unknown) => (typeof v === "string" ? JSON.stringify(v.slice(0, 80)) : v === undefined ? "none" : `a ${typeof v}`);
   if (obj["kind"] !== "ExecCredential") throw fail(`printed kind ${shown(obj["kind"])}; it must print kind ExecCredential`);
-  if (obj["apiVersion"] !== config.apiVersion) throw fail(`is configured to use apiVersion ${config.apiVersion}, but printed apiVersion ${shown(obj["apiVersion"])}`);
+  if (obj["apiVersion"] !== config.apiVersion)
+    throw fail(`is configured to use apiVersion ${config.apiVersion}, but printed apiVersion ${shown(obj["apiVersion"])}`);
   const status = obj["status"];
   if (typeof status !== "object" || status === null || Array.isArray(status)) throw fail("printed an ExecCredential without a status");
   const s = status as Record<string, unknown>;
@@ -327,8 +342,10 @@ export function parseExecCredential(text: string, config: KubeExecConfig, fail: 
   const token = field("token");
   const certPem = field("clientCertificateData");
   const keyPem = field("clientKeyData");
-  if (token === undefined && certPem === undefined && keyPem === undefined) throw fail("printed neither status.token nor status.clientCertificateData and status.clientKeyData");
-  if ((certPem === undefined) !== (keyPem === undefined)) throw fail("printed only one of status.clientCertificateData and status.clientKeyData; both are needed");
+  if (token === undefined && certPem === undefined && keyPem === undefined)
+    throw fail("printed neither status.token nor status.clientCertificateData and status.clientKeyData");
+  if ((certPem === undefined) !== (keyPem === undefined))
+    throw fail("printed only one of status.clientCertificateData and status.clientKeyData; both are needed");
   if (certPem !== undefined && keyPem !== undefined) {
     let matches = false;
     try {
@@ -342,7 +359,8 @@ export function parseExecCredential(text: string, config: KubeExecConfig, fail: 
   let expiresAt: number | undefined;
   if (expiration !== undefined) {
     expiresAt = RFC3339.test(expiration) ? Date.parse(expiration) : Number.NaN;
-    if (Number.isNaN(expiresAt)) throw fail(`printed status.expirationTimestamp ${shown(expiration)}, which is not an RFC 3339 time such as 2026-01-02T15:04:05Z`);
+    if (Number.isNaN(expiresAt))
+      throw fail(`printed status.expirationTimestamp ${shown(expiration)}, which is not an RFC 3339 time such as 2026-01-02T15:04:05Z`);
   }
   return new ExecCredentials(token, certPem !== undefined && keyPem !== undefined ? { certPem, keyPem } : undefined, expiresAt);
 }

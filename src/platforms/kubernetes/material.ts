@@ -74,7 +74,11 @@ export interface MaterialOptions {
  */
 export async function generateBusMaterial(bus: ResolvedEventBus, namespace: string, options: MaterialOptions = {}): Promise<BusSecrets> {
   if (bus.spec.mode === "jetstream") {
-    const plan = planJetStream(bus, { platform: "kubernetes", namespace, ...(options.clusterDomain !== undefined && { clusterDomain: options.clusterDomain }) });
+    const plan = planJetStream(bus, {
+      platform: "kubernetes",
+      namespace,
+      ...(options.clusterDomain !== undefined && { clusterDomain: options.clusterDomain }),
+    });
     return generateBusSecrets({ tls: plan.tls, dnsNames: plan.tlsNames.dnsNames, ipAddresses: plan.tlsNames.ipAddresses, commonName: plan.clusterName });
   }
   const commonName = bus.spec.mode === "nats.native" ? stanObjectNames(bus.name).statefulSet : jetStreamObjectNames(bus.name).statefulSet;
@@ -92,7 +96,10 @@ export async function busMaterial(bus: ResolvedEventBus, namespace: string, dir?
   if (!(await isMissing(join(dir, BusSecretFile.Credentials)))) {
     const secrets = await loadBusSecrets(dir);
     if (bus.spec.mode === "jetstream" && bus.spec.tls && secrets.tls === undefined) {
-      throw new SecretMaterialMismatchError("tls", `EventBus ${JSON.stringify(bus.name)} has TLS but ${dir} holds no certificates; remove the directory to make new material`);
+      throw new SecretMaterialMismatchError(
+        "tls",
+        `EventBus ${JSON.stringify(bus.name)} has TLS but ${dir} holds no certificates; remove the directory to make new material`,
+      );
     }
     return { secrets, origin: MaterialOrigin.loaded, dir };
   }

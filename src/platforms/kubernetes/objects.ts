@@ -133,7 +133,9 @@ export function fieldEnv(name: string, fieldPath: string): Record<string, unknow
 }
 
 /** The fields of a container template (`containerTemplate`, …) a container takes unchanged. */
-export function containerOverrides(template: { resources?: unknown; imagePullPolicy?: unknown; securityContext?: unknown } | undefined): Record<string, unknown> {
+export function containerOverrides(
+  template: { resources?: unknown; imagePullPolicy?: unknown; securityContext?: unknown } | undefined,
+): Record<string, unknown> {
   if (template === undefined) return {};
   return { resources: template.resources, imagePullPolicy: template.imagePullPolicy, securityContext: template.securityContext };
 }

@@ -220,12 +220,22 @@ export class BusReconciler {
       const secretName = materialSecretName(resolved);
       const material = await this.material(bus, resolved, secretName);
       const owner = { apiVersion: OWNER_API_VERSION, kind: EVENTBUS_KIND, name: resolved.name, uid };
-      objects = withStoredMaterial(renderBusObjects(resolved, { namespace, images: this.options.images, secrets: material, owner, ...(this.options.eventbusImage !== undefined && { eventbusImage: this.options.eventbusImage }) }), secretName, material).map((o) =>
-        prepare(o, o.kind === "StatefulSet" ? { [Annotation.appliedSpec]: JSON.stringify(resolved.manifest.spec) } : {}),
-      );
+      objects = withStoredMaterial(
+        renderBusObjects(resolved, {
+          namespace,
+          images: this.options.images,
+          secrets: material,
+          owner,
+          ...(this.options.eventbusImage !== undefined && { eventbusImage: this.options.eventbusImage }),
+        }),
+        secretName,
+        material,
+      ).map((o) => prepare(o, o.kind === "StatefulSet" ? { [Annotation.appliedSpec]: JSON.stringify(resolved.manifest.spec) } : {}));
     } catch (err) {
       if (isKubeError(err, KubeErrorCode.unknownImageVersion)) {
-        await this.refuse(bus, ConditionReason.invalidSpec, EventReason.invalidSpec, [{ path: "", message: (err as Error).message, code: IssueCode.invalidValue }]);
+        await this.refuse(bus, ConditionReason.invalidSpec, EventReason.invalidSpec, [
+          { path: "", message: (err as Error).message, code: IssueCode.invalidValue },
+        ]);
         return {};
       }
       if (isKubeError(err) || isNatsConfError(err) || isSecretsError(err) || err instanceof StoredMaterialError) {
@@ -273,9 +283,15 @@ export class BusReconciler {
     );
     if (before?.reason !== readyCondition.reason) {
       // A transition between all servers, a quorum and less: once each, the message says how many.
-      if (readyCondition.reason === ConditionReason.allServersReady) await this.options.recorder.record(bus, EventType.normal, EventReason.ready, readyCondition.message as string);
+      if (readyCondition.reason === ConditionReason.allServersReady)
+        await this.options.recorder.record(bus, EventType.normal, EventReason.ready, readyCondition.message as string);
       else if (before?.status === "True") {
-        await this.options.recorder.record(bus, EventType.warning, EventReason.serversNotReady, `${readyCondition.message}: ${degraded ?? "below a quorum the bus cannot store events"}`);
+        await this.options.recorder.record(
+          bus,
+          EventType.warning,
+          EventReason.serversNotReady,
+          `${readyCondition.message}: ${degraded ?? "below a quorum the bus cannot store events"}`,
+        );
       }
     }
     return {};
@@ -295,7 +311,12 @@ export class BusReconciler {
       } catch {
         continue;
       }
-      const previous = validate({ apiVersion: EVENTBUS_API_VERSION, kind: EVENTBUS_KIND, metadata: { name: next.name, ...(next.namespace && { namespace: next.namespace }) }, spec });
+      const previous = validate({
+        apiVersion: EVENTBUS_API_VERSION,
+        kind: EVENTBUS_KIND,
+        metadata: { name: next.name, ...(next.namespace && { namespace: next.namespace }) },
+        spec,
+      });
       if (previous.ok) return validateUpdate(previous.bus, next);
     }
     return [];
@@ -306,8 +327,7 @@ export class BusReconciler {
     const namespace = bus.metadata.namespace as string;
     if (secretName !== undefined) {
       // The cache may lag behind a Secret just applied: ask the API server before making new material.
-      const secret =
-        this.caches.owned.get("Secret")?.get(namespace, secretName) ?? (await this.client.get(Resources.secret, namespace, secretName));
+      const secret = this.caches.owned.get("Secret")?.get(namespace, secretName) ?? (await this.client.get(Resources.secret, namespace, secretName));
       const stored = secret === undefined ? undefined : readStoredMaterial(secret, resolved.spec.mode === "jetstream" && resolved.spec.tls);
       if (stored !== undefined) return stored;
     }
@@ -357,7 +377,8 @@ export class BusReconciler {
     // The condition reason of a failure: the stream's step, or else the connection's.
     let failedStep: string = ConditionReason.connectionFailed;
     try {
-      const auth = spec.accessSecret === undefined ? undefined : parseAuthFile(await this.secretValue(namespace, spec.accessSecret, "spec.jetstreamExotic.accessSecret"));
+      const auth =
+        spec.accessSecret === undefined ? undefined : parseAuthFile(await this.secretValue(namespace, spec.accessSecret, "spec.jetstreamExotic.accessSecret"));
       let tls: ClientTlsOptions | undefined;
       if (spec.tls !== undefined) {
         tempDir = await mkdtemp(join(tmpdir(), "eventbus-controller-tls-"));
@@ -379,7 +400,7 @@ export class BusReconciler {
         name: "eventbus-controller",
         timeoutMillis: this.options.connectTimeoutMillis ?? 10_000,
       });
-      let outcome;
+      let outcome: Awaited<ReturnType<typeof applyStreamConfig>>;
       try {
         failedStep = ConditionReason.streamFailed;
         outcome = await applyStreamConfig(client.nc, formatStreamConfig(spec.streamConfig));
@@ -392,8 +413,17 @@ export class BusReconciler {
         await this.options.recorder.record(bus, EventType.normal, EventReason.streamUpdated, what);
       }
       const wasConnected = bus.status?.conditions?.find((c) => c.type === ConditionType.connected)?.status === "True";
-      await this.writeStatus(bus, [...base, { type: ConditionType.connected, status: "True", reason: ConditionReason.connected, message: "connected; the stream default has the spec's config" }], config, [ConditionType.ready]);
-      if (!wasConnected) await this.options.recorder.record(bus, EventType.normal, EventReason.connected, `connected to ${spec.urls.map((u) => u.url).join(",")}`);
+      await this.writeStatus(
+        bus,
+        [
+          ...base,
+          { type: ConditionType.connected, status: "True", reason: ConditionReason.connected, message: "connected; the stream default has the spec's config" },
+        ],
+        config,
+        [ConditionType.ready],
+      );
+      if (!wasConnected)
+        await this.options.recorder.record(bus, EventType.normal, EventReason.connected, `connected to ${spec.urls.map((u) => u.url).join(",")}`);
       return { requeueAfterMillis: this.options.exoticRecheckMillis ?? 300_000 };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -448,7 +478,12 @@ export class BusReconciler {
     if (claimNames.length > 0) {
       if (bus.metadata.annotations?.[Annotation.deleteVolumes] === "true") {
         for (const c of claims.items) await this.client.delete(Resources.persistentVolumeClaim, namespace, c.metadata.name, { uid: c.metadata.uid as string });
-        await this.options.recorder.record(bus, EventType.normal, EventReason.volumesDeleted, `deleted volume claims ${claimNames.join(", ")} (${Annotation.deleteVolumes}: "true")`);
+        await this.options.recorder.record(
+          bus,
+          EventType.normal,
+          EventReason.volumesDeleted,
+          `deleted volume claims ${claimNames.join(", ")} (${Annotation.deleteVolumes}: "true")`,
+        );
       } else {
         await this.options.recorder.record(
           bus,
@@ -459,7 +494,11 @@ export class BusReconciler {
       }
     }
     await this.options.recorder.record(bus, EventType.normal, EventReason.deleted, deleted.length > 0 ? `deleted ${deleted.join(", ")}` : "nothing to delete");
-    this.log("info", "deleted", { bus: `${namespace}/${name}`, objects: deleted, keptClaims: bus.metadata.annotations?.[Annotation.deleteVolumes] === "true" ? [] : claimNames });
+    this.log("info", "deleted", {
+      bus: `${namespace}/${name}`,
+      objects: deleted,
+      keptClaims: bus.metadata.annotations?.[Annotation.deleteVolumes] === "true" ? [] : claimNames,
+    });
     await this.removeFinalizer(bus);
     return {};
   }
@@ -522,7 +561,9 @@ export class BusReconciler {
 
   /** `Deployed=False` with the failure. */
   private async fail(bus: EventBusObject, reason: string, eventReason: string, message: string): Promise<void> {
-    await this.writeStatus(bus, [configured(), { type: ConditionType.deployed, status: "False", reason, message }], bus.status?.config, []).catch(() => undefined);
+    await this.writeStatus(bus, [configured(), { type: ConditionType.deployed, status: "False", reason, message }], bus.status?.config, []).catch(
+      () => undefined,
+    );
     this.log("error", reason, { bus: keyOf(bus), message });
     await this.options.recorder.record(bus, EventType.warning, eventReason, message);
   }
@@ -531,7 +572,13 @@ export class BusReconciler {
    * Writes the status when it differs from the bus's: the conditions set over the current ones, the
    * config, the generation, and `degraded` (why a working bus is not whole) as `message`.
    */
-  private async writeStatus(bus: EventBusObject, desired: readonly DesiredCondition[], config: BusStatus["config"], remove: readonly string[], degraded?: string): Promise<void> {
+  private async writeStatus(
+    bus: EventBusObject,
+    desired: readonly DesiredCondition[],
+    config: BusStatus["config"],
+    remove: readonly string[],
+    degraded?: string,
+  ): Promise<void> {
     const current = bus.status ?? {};
     const conditions: Condition[] = mergeConditions(current.conditions, desired, this.now(), remove);
     const status: BusStatus = {
@@ -587,7 +634,12 @@ export function manifestOf(bus: EventBusObject): unknown {
   return {
     apiVersion: bus.apiVersion ?? EVENTBUS_API_VERSION,
     kind: bus.kind ?? EVENTBUS_KIND,
-    metadata: { name: m.name, ...(m.namespace && { namespace: m.namespace }), ...(m.labels && { labels: m.labels }), ...(m.annotations && { annotations: m.annotations }) },
+    metadata: {
+      name: m.name,
+      ...(m.namespace && { namespace: m.namespace }),
+      ...(m.labels && { labels: m.labels }),
+      ...(m.annotations && { annotations: m.annotations }),
+    },
     spec: bus.spec,
   };
 }

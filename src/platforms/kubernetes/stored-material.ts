@@ -129,7 +129,10 @@ function parseCredentials(secret: string, json: string): { credentials: Credenti
     return { credentials: fromArgo ? { ...checked, encryptionKey: key as string } : checked, fromArgo };
   } catch (err) {
     // The field check's message never quotes a value; name only the field.
-    throw new StoredMaterialError(secret, `${MATERIAL_KEY} is not valid${err instanceof Error && "field" in err ? ` (${String((err as { field: unknown }).field)})` : ""}`);
+    throw new StoredMaterialError(
+      secret,
+      `${MATERIAL_KEY} is not valid${err instanceof Error && "field" in err ? ` (${String((err as { field: unknown }).field)})` : ""}`,
+    );
   }
 }
 
@@ -145,7 +148,8 @@ function readArgoKeys(secret: string, text: (key: string) => string | undefined)
     [ServerSecretKey.clusterCaCert, clusterCaPem],
     [ARGO_CLIENT_AUTH_KEY, clientAuth],
   ].filter(([, v]) => v === undefined);
-  if (missing.length > 0) throw new StoredMaterialError(secret, `the bus was taken over from Argo Events but the Secret lacks ${missing.map(([k]) => k).join(", ")}`);
+  if (missing.length > 0)
+    throw new StoredMaterialError(secret, `the bus was taken over from Argo Events but the Secret lacks ${missing.map(([k]) => k).join(", ")}`);
   return { auth: auth!, encryption: encryption!, clusterCaPem: clusterCaPem!, clientAuth: clientAuth! };
 }
 

@@ -28,7 +28,7 @@ import type { KubeObject } from "./objects.js";
 import { Annotation, controlledBy, isSubset, manifestOf, prepare, type EventBusObject } from "./reconcile.js";
 import { renderBusObjects } from "./render.js";
 import { resourcePath, Resources } from "./resources.js";
-import { ARGO_ORIGIN, materialSecretName, readStoredMaterial, secretText, withStoredMaterial } from "./stored-material.js";
+import { materialSecretName, readStoredMaterial, secretText, withStoredMaterial } from "./stored-material.js";
 
 /** The annotation that gives an EventBus to eventbus's controller. */
 export const OWNERSHIP_ANNOTATION = "eventbus.argoproj.io/controller";
@@ -145,7 +145,12 @@ export async function takeover(options: TakeoverOptions): Promise<TakeoverResult
     throw refuse([{ path: "spec", message: `only a managed JetStream bus (spec.jetstream) can be taken over; this one is ${spec.mode}` }]);
   }
   if (!spec.tls || spec.auth !== "basic") {
-    throw refuse([{ path: "spec.jetstream", message: "Argo Events runs JetStream with TLS and basic auth; a bus with other tls or auth settings was not made by Argo's controller" }]);
+    throw refuse([
+      {
+        path: "spec.jetstream",
+        message: "Argo Events runs JetStream with TLS and basic auth; a bus with other tls or auth settings was not made by Argo's controller",
+      },
+    ]);
   }
 
   const names = jetStreamObjectNames(name);
@@ -159,15 +164,21 @@ export async function takeover(options: TakeoverOptions): Promise<TakeoverResult
   const problems: TakeoverProblem[] = [];
   const need = (object: KubeResource | undefined, kind: string, objectName: string): object is KubeResource => {
     if (object === undefined) problems.push({ path: `${kind}/${objectName}`, message: "does not exist; Argo's controller has not deployed this bus" });
-    else if (!controlledBy(object, uid)) problems.push({ path: `${kind}/${objectName}.metadata.ownerReferences`, message: `is not controlled by EventBus ${key} (uid ${uid})` });
+    else if (!controlledBy(object, uid))
+      problems.push({ path: `${kind}/${objectName}.metadata.ownerReferences`, message: `is not controlled by EventBus ${key} (uid ${uid})` });
     return object !== undefined;
   };
-  const found = [need(sts, "StatefulSet", names.statefulSet), need(serverSecret, "Secret", names.serverSecret), need(clientSecret, "Secret", names.clientAuthSecret)];
+  const found = [
+    need(sts, "StatefulSet", names.statefulSet),
+    need(serverSecret, "Secret", names.serverSecret),
+    need(clientSecret, "Secret", names.clientAuthSecret),
+  ];
   if (problems.length > 0 || !found.every(Boolean)) throw refuse(problems);
 
   // A second run finds the material of the first in the server Secret; a bus eventbus made has nothing to take over.
   const stored = readStoredMaterial(serverSecret!, true);
-  if (stored !== undefined && stored.argo === undefined) throw refuse([{ path: `Secret/${names.serverSecret}`, message: "holds eventbus's own material: eventbus made this bus, there is nothing to take over" }]);
+  if (stored !== undefined && stored.argo === undefined)
+    throw refuse([{ path: `Secret/${names.serverSecret}`, message: "holds eventbus's own material: eventbus made this bus, there is nothing to take over" }]);
   let material: KubeMaterial;
   let keySource: TakeoverResult["encryptionKey"];
   if (stored !== undefined) {
@@ -241,29 +252,48 @@ function argoMaterial(
   const missing = ARGO_SERVER_SECRET_KEYS.filter((k) => server(k) === undefined);
   for (const k of missing) problems.push({ path: at(k), message: "is missing; Argo's controller writes it, and the bus's servers or clients need it" });
   const clientAuth = secretText(clientSecret)("client-auth");
-  if (clientAuth === undefined) problems.push({ path: `Secret/${names.clientAuthSecret}.data.client-auth`, message: "is missing; Argo's event sources and sensors log in with it" });
+  if (clientAuth === undefined)
+    problems.push({ path: `Secret/${names.clientAuthSecret}.data.client-auth`, message: "is missing; Argo's event sources and sensors log in with it" });
   const config = (configMap?.["data"] as Record<string, string> | undefined)?.[ARGO_CONFIG_KEY];
-  if (config === undefined) problems.push({ path: `ConfigMap/${names.configMap}.data.${ARGO_CONFIG_KEY}`, message: "is missing; it says where Argo's servers keep their store and which encryption key they use" });
+  if (config === undefined)
+    problems.push({
+      path: `ConfigMap/${names.configMap}.data.${ARGO_CONFIG_KEY}`,
+      message: "is missing; it says where Argo's servers keep their store and which encryption key they use",
+    });
   if (missing.length > 0 || clientAuth === undefined || config === undefined) return undefined;
 
   const users = parseArgoAuth(server(ServerSecretKey.auth)!);
   if (users === undefined) {
-    problems.push({ path: at(ServerSecretKey.auth), message: 'does not hold Argo\'s accounts ("js" with one user and password, "sys" with user sys) in letters, digits, "-" and "_"' });
+    problems.push({
+      path: at(ServerSecretKey.auth),
+      message: 'does not hold Argo\'s accounts ("js" with one user and password, "sys" with user sys) in letters, digits, "-" and "_"',
+    });
     return undefined;
   }
   const client = /^username: (\S+)\npassword: (\S+)$/.exec(clientAuth);
   if (client === null || client[1] !== users.user || client[2] !== users.password) {
-    problems.push({ path: `Secret/${names.clientAuthSecret}.data.client-auth`, message: `is not "username: <u>\\npassword: <p>" with the user and password of the js account in ${at(ServerSecretKey.auth)}` });
+    problems.push({
+      path: `Secret/${names.clientAuthSecret}.data.client-auth`,
+      message: `is not "username: <u>\\npassword: <p>" with the user and password of the js account in ${at(ServerSecretKey.auth)}`,
+    });
   }
   if (!/^\s*store_dir:\s*"?\/data\/jetstream\/store"?\s*$/m.test(config)) {
-    problems.push({ path: `ConfigMap/${names.configMap}.data.${ARGO_CONFIG_KEY}`, message: `does not keep the store in ${ARGO_STORE_DIR}; eventbus would not find the bus's streams` });
+    problems.push({
+      path: `ConfigMap/${names.configMap}.data.${ARGO_CONFIG_KEY}`,
+      message: `does not keep the store in ${ARGO_STORE_DIR}; eventbus would not find the bus's streams`,
+    });
   }
   const encryption = server(ServerSecretKey.encryptionKey)!;
   let keySource: TakeoverResult["encryptionKey"] | undefined;
   if (/^\s*key:\s*"\$JS_KEY"\s*$/m.test(config)) keySource = "literal-$JS_KEY";
   else if (/^\s*key:\s*\$JS_KEY\s*$/m.test(config)) keySource = "secret";
-  else problems.push({ path: `ConfigMap/${names.configMap}.data.${ARGO_CONFIG_KEY}`, message: 'has no `key: $JS_KEY` or `key: "$JS_KEY"` line in its jetstream block; the store\'s encryption key cannot be told' });
-  if (keySource === "secret" && !/^[A-Za-z0-9]+$/.test(encryption)) problems.push({ path: at(ServerSecretKey.encryptionKey), message: "must be letters and digits, as Argo's controller generates it" });
+  else
+    problems.push({
+      path: `ConfigMap/${names.configMap}.data.${ARGO_CONFIG_KEY}`,
+      message: 'has no `key: $JS_KEY` or `key: "$JS_KEY"` line in its jetstream block; the store\'s encryption key cannot be told',
+    });
+  if (keySource === "secret" && !/^[A-Za-z0-9]+$/.test(encryption))
+    problems.push({ path: at(ServerSecretKey.encryptionKey), message: "must be letters and digits, as Argo's controller generates it" });
   if (problems.length > 0 || keySource === undefined) return undefined;
 
   const credentials: Credentials = {
@@ -309,11 +339,16 @@ export function parseArgoAuth(text: string): { user: string; password: string; s
 
 /** Checks that Argo's servers keep their data on the volume eventbus mounts at the same place. */
 function checkArgoStatefulSet(sts: KubeResource, names: ReturnType<typeof jetStreamObjectNames>, problems: TakeoverProblem[]): void {
-  const containers = ((sts["spec"] as { template?: { spec?: { containers?: { name: string; volumeMounts?: { name: string; mountPath: string }[] }[] } } } | undefined)?.template?.spec?.containers ?? []);
+  const containers =
+    (sts["spec"] as { template?: { spec?: { containers?: { name: string; volumeMounts?: { name: string; mountPath: string }[] }[] } } } | undefined)?.template
+      ?.spec?.containers ?? [];
   const main = containers.find((c) => c.name === "main");
   const mount = main?.volumeMounts?.find((m) => m.mountPath === JETSTREAM_DATA_DIR);
   if (mount === undefined) {
-    problems.push({ path: `StatefulSet/${names.statefulSet}.spec.template.spec.containers[main].volumeMounts`, message: `mounts no volume at ${JETSTREAM_DATA_DIR}, where Argo's servers keep their store` });
+    problems.push({
+      path: `StatefulSet/${names.statefulSet}.spec.template.spec.containers[main].volumeMounts`,
+      message: `mounts no volume at ${JETSTREAM_DATA_DIR}, where Argo's servers keep their store`,
+    });
   }
 }
 
@@ -322,16 +357,25 @@ function checkArgoStatefulSet(sts: KubeResource, names: ReturnType<typeof jetStr
  * serviceName, selector, podManagementPolicy and the volume claim templates (names and specs).
  */
 export function immutableDifferences(desired: KubeObject, live: KubeResource): TakeoverProblem[] {
-  type StsSpec = { serviceName?: string; selector?: unknown; podManagementPolicy?: string; volumeClaimTemplates?: { metadata?: { name?: string }; spec?: unknown }[] };
+  type StsSpec = {
+    serviceName?: string;
+    selector?: unknown;
+    podManagementPolicy?: string;
+    volumeClaimTemplates?: { metadata?: { name?: string }; spec?: unknown }[];
+  };
   const want = desired["spec"] as StsSpec;
   const have = (live["spec"] ?? {}) as StsSpec;
   const path = `StatefulSet/${live.metadata.name}.spec`;
   const problems: TakeoverProblem[] = [];
   const differ = (field: string, a: unknown, b: unknown) =>
-    problems.push({ path: `${path}.${field}`, message: `cannot change on a live StatefulSet: Argo's is ${JSON.stringify(b)}, the bus renders ${JSON.stringify(a)}` });
+    problems.push({
+      path: `${path}.${field}`,
+      message: `cannot change on a live StatefulSet: Argo's is ${JSON.stringify(b)}, the bus renders ${JSON.stringify(a)}`,
+    });
   if (want.serviceName !== have.serviceName) differ("serviceName", want.serviceName, have.serviceName);
   if (!isSubset(want.selector, have.selector) || !isSubset(have.selector, want.selector)) differ("selector", want.selector, have.selector);
-  if ((want.podManagementPolicy ?? "OrderedReady") !== (have.podManagementPolicy ?? "OrderedReady")) differ("podManagementPolicy", want.podManagementPolicy, have.podManagementPolicy);
+  if ((want.podManagementPolicy ?? "OrderedReady") !== (have.podManagementPolicy ?? "OrderedReady"))
+    differ("podManagementPolicy", want.podManagementPolicy, have.podManagementPolicy);
   const wantClaims = want.volumeClaimTemplates ?? [];
   const haveClaims = have.volumeClaimTemplates ?? [];
   const claimNames = (claims: typeof wantClaims) => claims.map((c) => c.metadata?.name);

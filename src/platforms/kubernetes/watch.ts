@@ -138,7 +138,11 @@ export class Informer<T extends KubeResource = KubeResource> {
           }
         }
         const timeoutSeconds = this.options.watchTimeoutSeconds ?? randomBetween(...WATCH_TIMEOUT_SECONDS);
-        for await (const event of this.client.watch<T>(this.resource, { ...this.selection(), resourceVersion: this.lastVersion, timeoutSeconds, allowBookmarks: true }, { signal })) {
+        for await (const event of this.client.watch<T>(
+          this.resource,
+          { ...this.selection(), resourceVersion: this.lastVersion, timeoutSeconds, allowBookmarks: true },
+          { signal },
+        )) {
           failures = 0;
           const version = event.object.metadata.resourceVersion;
           if (event.type !== WatchEventType.bookmark) this.apply(event.type, event.object);
@@ -162,7 +166,11 @@ export class Informer<T extends KubeResource = KubeResource> {
 
   private selection(): Selection {
     const { namespace, labelSelector, fieldSelector } = this.options;
-    return { ...(namespace !== undefined && { namespace }), ...(labelSelector !== undefined && { labelSelector }), ...(fieldSelector !== undefined && { fieldSelector }) };
+    return {
+      ...(namespace !== undefined && { namespace }),
+      ...(labelSelector !== undefined && { labelSelector }),
+      ...(fieldSelector !== undefined && { fieldSelector }),
+    };
   }
 
   private apply(type: Exclude<WatchEventType, "ERROR" | "BOOKMARK">, object: T): void {

@@ -10,7 +10,10 @@ export async function appliedBus(paths: BusPaths): Promise<{ readonly text: stri
   if (text === undefined) return undefined;
   const result = validate(parse(text) as unknown);
   if (!result.ok) {
-    throw new LocalPlatformError(LocalErrorCode.stateDir, `${paths.manifest}: the applied manifest is no longer valid; fix or remove the state dir ${paths.dir}`);
+    throw new LocalPlatformError(
+      LocalErrorCode.stateDir,
+      `${paths.manifest}: the applied manifest is no longer valid; fix or remove the state dir ${paths.dir}`,
+    );
   }
   return { text, bus: result.bus };
 }

@@ -78,7 +78,10 @@ export class BackupScheduler {
       return;
     }
     this.arm();
-    this.emit("info", `scheduled backups: "${backup.schedule.toString()}" (UTC), keeping ${backup.keep}, into ${this.paths.backups}; next at ${this.nextRunAt!.toISOString()}`);
+    this.emit(
+      "info",
+      `scheduled backups: "${backup.schedule.toString()}" (UTC), keeping ${backup.keep}, into ${this.paths.backups}; next at ${this.nextRunAt!.toISOString()}`,
+    );
   }
 
   status(): BackupScheduleStatus | undefined {

@@ -7,15 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 
-import {
-  ConditionReason,
-  ConditionType,
-  mergeConditions,
-  phaseOf,
-  type BusStatus,
-  type Condition,
-  type DesiredCondition,
-} from "../../api/index.js";
+import { ConditionReason, ConditionType, mergeConditions, phaseOf, type BusStatus, type Condition, type DesiredCondition } from "../../api/index.js";
 import type { JetStreamPlan } from "../../plan/index.js";
 import { busCredentials } from "./credentials.js";
 import { busPaths, eventbusHome, type BusPaths } from "./home.js";
@@ -61,18 +53,24 @@ export async function writeReadyStatus(paths: BusPaths, replicas: number): Promi
  */
 export async function writeStoppedStatus(paths: BusPaths): Promise<void> {
   if ((await readWritten(paths)) === undefined) return;
-  await writeConditions(paths, [{ type: ConditionType.ready, status: "False", reason: ConditionReason.stopped, message: "stopped by eventbus down; eventbus up starts it" }]);
+  await writeConditions(paths, [
+    { type: ConditionType.ready, status: "False", reason: ConditionReason.stopped, message: "stopped by eventbus down; eventbus up starts it" },
+  ]);
 }
 
 async function writeConditions(paths: BusPaths, desired: readonly DesiredCondition[]): Promise<void> {
   const before = await readWritten(paths);
   const conditions = mergeConditions(before?.conditions, desired, Date.now());
-  const status: BusStatus = { phase: phaseOf(conditions), conditions, ...(await localBusStatus(paths.name, { home: paths.home }).then(({ config, access }) => ({ config, access }))) };
+  const status: BusStatus = {
+    phase: phaseOf(conditions),
+    conditions,
+    ...(await localBusStatus(paths.name, { home: paths.home }).then(({ config, access }) => ({ config, access }))),
+  };
   await writeFileAtomic(paths.status, `${JSON.stringify(status, null, 2)}\n`);
 }
 
 /** The status file's phase and conditions; undefined when there is none or it cannot be read as one. */
-async function readWritten(paths: BusPaths): Promise<Pick<BusStatus, "phase" | "message"> & { conditions?: Condition[] } | undefined> {
+async function readWritten(paths: BusPaths): Promise<(Pick<BusStatus, "phase" | "message"> & { conditions?: Condition[] }) | undefined> {
   const text = await readFile(paths.status, "utf8").catch(() => undefined);
   if (text === undefined) return undefined;
   try {

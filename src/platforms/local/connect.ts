@@ -6,7 +6,10 @@ import type { Credentials } from "../../secrets/index.js";
 export interface LocalConnection {
   readonly urls: readonly string[];
   readonly caFile?: string;
-  readonly auth: { readonly mode: "basic"; readonly user: string; readonly password: string } | { readonly mode: "token"; readonly token: string } | { readonly mode: "none" };
+  readonly auth:
+    | { readonly mode: "basic"; readonly user: string; readonly password: string }
+    | { readonly mode: "token"; readonly token: string }
+    | { readonly mode: "none" };
 }
 
 /** The connection details of a local bus from its plan and credentials. */

@@ -39,7 +39,9 @@ function call(control: ControlFile, method: string, path: string, onLine?: (line
             if (line.trim() !== "") onLine(JSON.parse(line));
           }
         });
-        res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new LocalPlatformError(LocalErrorCode.control, `supervisor answered ${res.statusCode}`))));
+        res.on("end", () =>
+          res.statusCode === 200 ? resolve(body) : reject(new LocalPlatformError(LocalErrorCode.control, `supervisor answered ${res.statusCode}`)),
+        );
       },
     );
     req.on("timeout", () => req.destroy(new LocalPlatformError(LocalErrorCode.control, `supervisor did not answer within ${timeoutMs}ms`)));

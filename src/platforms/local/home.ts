@@ -104,7 +104,9 @@ export async function prepareBusDir(paths: BusPaths): Promise<void> {
     await rm(probe);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "error";
-    throw new LocalPlatformError(LocalErrorCode.stateDir, `state dir ${paths.dir} is not writable (${code}); set EVENTBUS_HOME to a writable directory`, { cause: error });
+    throw new LocalPlatformError(LocalErrorCode.stateDir, `state dir ${paths.dir} is not writable (${code}); set EVENTBUS_HOME to a writable directory`, {
+      cause: error,
+    });
   }
 }
 

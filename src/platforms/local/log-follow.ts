@@ -28,14 +28,31 @@ function stampOf(line: string): Date | undefined {
  * Passes every line appended to the files to `onLine` until `signal` aborts, like `tail -F`: a file
  * that does not exist yet is waited for, and one that shrinks (replaced) is read again from its start.
  */
-export async function followLogs(sources: readonly LogSource[], onLine: (label: string, line: string) => void, signal: AbortSignal, options: FollowOptions = {}): Promise<void> {
+export async function followLogs(
+  sources: readonly LogSource[],
+  onLine: (label: string, line: string) => void,
+  signal: AbortSignal,
+  options: FollowOptions = {},
+): Promise<void> {
   const offsets = new Map<string, number>();
   const partial = new Map<string, string>();
-  for (const { file } of sources) offsets.set(file, options.fromEnd ? await stat(file).then((s) => s.size, () => 0) : 0);
+  for (const { file } of sources)
+    offsets.set(
+      file,
+      options.fromEnd
+        ? await stat(file).then(
+            (s) => s.size,
+            () => 0,
+          )
+        : 0,
+    );
   const since = options.since ? Math.floor(options.since.getTime() / 1000) * 1000 : undefined;
   while (!signal.aborted) {
     for (const { label, file } of sources) {
-      const size = await stat(file).then((s) => s.size, () => undefined);
+      const size = await stat(file).then(
+        (s) => s.size,
+        () => undefined,
+      );
       if (size === undefined) continue;
       let offset = offsets.get(file) ?? 0;
       if (size < offset) offset = 0;
@@ -58,7 +75,14 @@ export async function followLogs(sources: readonly LogSource[], onLine: (label: 
     }
     await new Promise((resolve) => {
       const timer = setTimeout(resolve, options.intervalMillis ?? 200);
-      signal.addEventListener("abort", () => (clearTimeout(timer), resolve(undefined)), { once: true });
+      signal.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        },
+        { once: true },
+      );
     });
   }
 }

@@ -121,7 +121,9 @@ export async function allocatePorts(
  * The port of a bus's `/metrics` endpoint: the previous one while it is free or `stillOurs` (its
  * supervisor serves it), else a free port outside the kernel's ephemeral range, none of `avoid`.
  */
-export async function allocateMetricsPort(options: { previous?: number | undefined; stillOurs?: boolean; avoid?: ReadonlySet<number>; host?: string } = {}): Promise<number> {
+export async function allocateMetricsPort(
+  options: { previous?: number | undefined; stillOurs?: boolean; avoid?: ReadonlySet<number>; host?: string } = {},
+): Promise<number> {
   const host = options.host ?? "127.0.0.1";
   const avoid = options.avoid ?? new Set<number>();
   const previous = options.previous;

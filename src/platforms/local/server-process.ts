@@ -48,7 +48,7 @@ export function adoptedProcess(pid: number, config: string): ServerProcess {
   let alive = true;
   const isOurs = async () => {
     const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => undefined);
-    return cmdline !== undefined && cmdline.split("\0").includes(config);
+    return cmdline?.split("\0").includes(config) ?? false;
   };
   const exited = new Promise<ProcessExit>((resolve) => {
     const check = async () => {

@@ -138,7 +138,8 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
   }
   for (const s of streams) if (s.replicas > 1 && s.leader === undefined) problems.push(`stream ${s.name} has no leader`);
   const lastBackup = supervisor?.backups?.lastRun;
-  if (lastBackup?.ok === false) problems.push(`the last scheduled backup (${lastBackup.at}) failed: ${lastBackup.error ?? "unknown"}; \`eventbus backups ${name}\` lists the backups kept`);
+  if (lastBackup?.ok === false)
+    problems.push(`the last scheduled backup (${lastBackup.at}) failed: ${lastBackup.error ?? "unknown"}; \`eventbus backups ${name}\` lists the backups kept`);
   return {
     name,
     running,
@@ -184,5 +185,8 @@ async function accountStreams(monitors: readonly MonitorEndpoint[]): Promise<Str
 export async function listBuses(options: { home?: string } = {}): Promise<string[]> {
   const dir = `${options.home ?? eventbusHome()}/buses`;
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }

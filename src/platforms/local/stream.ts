@@ -55,7 +55,11 @@ export async function ensureStreamReady(
       if (!isTransient(error) || Date.now() > deadline) throw error;
       last = (error as Error).message;
     }
-    if (Date.now() > deadline) throw new LocalPlatformError(LocalErrorCode.stream, `stream ${target.name} has no leader with current replicas after ${timeoutMillis}ms (last seen: ${last})`);
+    if (Date.now() > deadline)
+      throw new LocalPlatformError(
+        LocalErrorCode.stream,
+        `stream ${target.name} has no leader with current replicas after ${timeoutMillis}ms (last seen: ${last})`,
+      );
     await sleep(25);
   }
 }
@@ -67,7 +71,14 @@ export async function ensureStreamReady(
  * a server that stays and caught up there). Gives up quietly after `timeoutMillis`, with a line
  * through `onNote`: the final readiness check of `up` decides.
  */
-export async function waitStreamPlaced(nc: NatsConnection, name: string, gone: readonly string[], staying: number, timeoutMillis: number, onNote: (line: string) => void): Promise<void> {
+export async function waitStreamPlaced(
+  nc: NatsConnection,
+  name: string,
+  gone: readonly string[],
+  staying: number,
+  timeoutMillis: number,
+  onNote: (line: string) => void,
+): Promise<void> {
   const deadline = Date.now() + timeoutMillis;
   let last = "no answer";
   while (Date.now() < deadline) {

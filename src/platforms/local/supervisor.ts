@@ -216,7 +216,10 @@ export class Supervisor {
         const removed = [...this.servers.keys()].filter((i) => !desired.has(i)).sort((a, b) => b - a);
         const added = next.servers.filter((s) => !this.servers.has(s.index));
         const changed = next.servers.filter((s) => this.servers.has(s.index) && this.servers.get(s.index)!.spec.digest !== s.digest);
-        this.emit("info", `applying generation ${next.generation} (was ${previous?.generation ?? "none"}): ${added.length} to add, ${changed.length} to restart, ${removed.length} to remove`);
+        this.emit(
+          "info",
+          `applying generation ${next.generation} (was ${previous?.generation ?? "none"}): ${added.length} to add, ${changed.length} to restart, ${removed.length} to remove`,
+        );
         await this.configureBackups();
         for (const index of removed) {
           const managed = this.servers.get(index)!;
@@ -310,9 +313,11 @@ export class Supervisor {
       await log.close();
     }
     this.track(managed, spawnedProcess(child), Date.now());
-    await writeServerRecord(spec.config, { pid: child.pid!, digest: spec.digest, startedAt: new Date(managed.startedAt!).toISOString() }).catch((error: unknown) => {
-      this.emit("warn", `could not record the running server: ${(error as Error).message}`, spec.name);
-    });
+    await writeServerRecord(spec.config, { pid: child.pid!, digest: spec.digest, startedAt: new Date(managed.startedAt!).toISOString() }).catch(
+      (error: unknown) => {
+        this.emit("warn", `could not record the running server: ${(error as Error).message}`, spec.name);
+      },
+    );
     this.emit("info", `started (pid ${child.pid}, nats-server ${spec.serverVersion}, client port ${spec.ports.client})`, spec.name);
   }
 
@@ -339,7 +344,11 @@ export class Supervisor {
     managed.spec = { ...spec, digest: known ? record.digest : "unknown" };
     this.track(managed, adoptedProcess(pid, spec.config), known ? Date.parse(record.startedAt) : Date.now());
     const stale = managed.spec.digest !== spec.digest;
-    this.emit("warn", `adopted: left running by a supervisor that exited (pid ${pid}); it keeps its ports${stale ? ", and restarts with the new configuration when applied" : ""}`, spec.name);
+    this.emit(
+      "warn",
+      `adopted: left running by a supervisor that exited (pid ${pid}); it keeps its ports${stale ? ", and restarts with the new configuration when applied" : ""}`,
+      spec.name,
+    );
     return true;
   }
 
@@ -364,7 +373,10 @@ export class Supervisor {
     }
     const uptime = Date.now() - (managed.startedAt ?? Date.now());
     if (uptime > (this.options.backoffResetMillis ?? 30_000)) managed.crashes = 0;
-    const delay = backoffDelay({ initialMillis: this.options.backoffInitialMillis ?? 250, maxMillis: this.options.backoffMaxMillis ?? 10_000, jitter: 0 }, managed.crashes);
+    const delay = backoffDelay(
+      { initialMillis: this.options.backoffInitialMillis ?? 250, maxMillis: this.options.backoffMaxMillis ?? 10_000, jitter: 0 },
+      managed.crashes,
+    );
     managed.crashes++;
     managed.phase = ServerPhase.backoff;
     const how = proc.adopted ? "its exit status is unknown: it was adopted" : (signal ?? `code ${code}`);
@@ -417,19 +429,22 @@ export class Supervisor {
    */
   private watchUntilHealthy(managed: Managed, round = 0): void {
     if (this.applying) return;
-    this.waitServerHealthy(managed, BACKGROUND_HEALTH_TIMEOUT_MILLIS).then(() => this.settleReplicasInBackground(), async (error: unknown) => {
-      const name = managed.spec.name;
-      this.emit("error", (error as Error).message.split("\n")[0]!, name);
-      // Not given up on: a server left unhealthy is restarted again after a growing pause (as a
-      // crashing one is), until it is healthy, the bus stops, or a change takes it over.
-      const pauseMillis = backoffDelay({ initialMillis: STALL_RETRY_PAUSE_MILLIS, maxMillis: MAX_STALL_RETRY_PAUSE_MILLIS, jitter: 0 }, round);
-      await sleep(pauseMillis);
-      if (this.stopped || managed.stopping || this.applying || managed.phase === ServerPhase.healthy) return;
-      if (await isHealthy(managed.spec.ports.monitor)) return void (managed.phase = ServerPhase.healthy);
-      this.emit("warn", `still not healthy ${pauseMillis / 1000}s later; restarting it again`, name);
-      await this.restartStalled(managed);
-      this.watchUntilHealthy(managed, round + 1);
-    });
+    this.waitServerHealthy(managed, BACKGROUND_HEALTH_TIMEOUT_MILLIS).then(
+      () => this.settleReplicasInBackground(),
+      async (error: unknown) => {
+        const name = managed.spec.name;
+        this.emit("error", (error as Error).message.split("\n")[0]!, name);
+        // Not given up on: a server left unhealthy is restarted again after a growing pause (as a
+        // crashing one is), until it is healthy, the bus stops, or a change takes it over.
+        const pauseMillis = backoffDelay({ initialMillis: STALL_RETRY_PAUSE_MILLIS, maxMillis: MAX_STALL_RETRY_PAUSE_MILLIS, jitter: 0 }, round);
+        await sleep(pauseMillis);
+        if (this.stopped || managed.stopping || this.applying || managed.phase === ServerPhase.healthy) return;
+        if (await isHealthy(managed.spec.ports.monitor)) return void (managed.phase = ServerPhase.healthy);
+        this.emit("warn", `still not healthy ${pauseMillis / 1000}s later; restarting it again`, name);
+        await this.restartStalled(managed);
+        this.watchUntilHealthy(managed, round + 1);
+      },
+    );
   }
 
   /**
@@ -480,7 +495,11 @@ export class Supervisor {
         const reason = failure ?? `made no progress for ${stallMillis}ms after ${recoveries} restart(s)`;
         throw new LocalPlatformError(LocalErrorCode.unhealthy, `${name} did not become healthy: ${reason}${why ? ` (/healthz: ${why})` : ""}\n${tail}`);
       }
-      this.emit("warn", `not healthy and no progress for ${stallMillis / 1000}s (${why ?? "unknown"}); restarting it to catch up (${recoveries + 1} of ${MAX_STALL_RECOVERIES})`, name);
+      this.emit(
+        "warn",
+        `not healthy and no progress for ${stallMillis / 1000}s (${why ?? "unknown"}); restarting it to catch up (${recoveries + 1} of ${MAX_STALL_RECOVERIES})`,
+        name,
+      );
       await this.restartStalled(managed);
     }
   }
@@ -516,7 +535,11 @@ export class Supervisor {
         }
         const managed = [...this.servers.values()].find((m) => m.spec.name === name);
         if (!managed || now - seen.at <= stallMillis || seen.recoveries >= MAX_STALL_RECOVERIES) continue;
-        this.emit("warn", `a stream replica is ${lag} messages behind and has not caught up for ${stallMillis / 1000}s; restarting it to catch up (${seen.recoveries + 1} of ${MAX_STALL_RECOVERIES})`, name);
+        this.emit(
+          "warn",
+          `a stream replica is ${lag} messages behind and has not caught up for ${stallMillis / 1000}s; restarting it to catch up (${seen.recoveries + 1} of ${MAX_STALL_RECOVERIES})`,
+          name,
+        );
         progress.set(name, { lag, at: Date.now(), recoveries: seen.recoveries + 1 });
         await this.restartStalled(managed);
         await this.waitServerHealthy(managed).catch((error: unknown) => this.emit("error", (error as Error).message.split("\n")[0]!, name));
@@ -556,7 +579,9 @@ export class Supervisor {
   /** The servers holding a stream replica that its leader reports not current, with the replica's lag. */
   private async replicasBehind(): Promise<Map<string, number>> {
     const behind = new Map<string, number>();
-    const views = await Promise.all([...this.servers.values()].map((m) => streamViews(m.spec.ports.monitor).then((streams) => ({ name: m.spec.name, streams }))));
+    const views = await Promise.all(
+      [...this.servers.values()].map((m) => streamViews(m.spec.ports.monitor).then((streams) => ({ name: m.spec.name, streams }))),
+    );
     for (const { name, streams } of views) {
       for (const stream of streams) {
         if (stream.cluster?.leader !== name) continue;
@@ -575,7 +600,6 @@ export class Supervisor {
       }),
     );
   }
-
 }
 
 /**

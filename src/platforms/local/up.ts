@@ -102,7 +102,9 @@ export async function upBus(options: UpOptions = {}): Promise<UpResult> {
   if (bus.spec.mode === "jetstream") {
     const version = resolveJetStreamVersion(bus.spec.version);
     if (version.substitute) {
-      progress(`warning: spec.jetstream.version: ${version.name} (an Argo Events version) is not installed here; nats-server ${version.serverVersion}, the nearest installed, runs in its place (on Kubernetes the nats:${version.name} image runs, as in Argo Events)`);
+      progress(
+        `warning: spec.jetstream.version: ${version.name} (an Argo Events version) is not installed here; nats-server ${version.serverVersion}, the nearest installed, runs in its place (on Kubernetes the nats:${version.name} image runs, as in Argo Events)`,
+      );
     }
   }
   const spec = bus.spec;
@@ -240,13 +242,20 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
   if (control !== undefined) {
     progress(`applying generation ${generation} to the running bus ${bus.name}`);
     // The supervisor goes on applying if this process is interrupted: it owns the rolling restart.
-    await abortable(supervisorOperation(control, "apply", (event) => progress(formatEvent(event))), options.signal, () =>
-      interruptedNow(`the supervisor goes on applying generation ${generation} to bus ${bus.name} on its own; \`eventbus status ${bus.name}\` shows when it is done`),
+    await abortable(
+      supervisorOperation(control, "apply", (event) => progress(formatEvent(event))),
+      options.signal,
+      () =>
+        interruptedNow(
+          `the supervisor goes on applying generation ${generation} to bus ${bus.name} on its own; \`eventbus status ${bus.name}\` shows when it is done`,
+        ),
     );
     action = "updated";
   } else {
     if (options.signal?.aborted) throw interruptedNow(`bus ${bus.name} was not started; its new state is written, and the next \`eventbus up\` starts it`);
-    progress(`starting bus ${bus.name}: ${plan.replicas} server(s), nats-server ${serverVersion}, auth ${plan.auth}, TLS ${plan.tls ? "on" : "off"}, ${persistent ? "persistent" : "ephemeral"} store`);
+    progress(
+      `starting bus ${bus.name}: ${plan.replicas} server(s), nats-server ${serverVersion}, auth ${plan.auth}, TLS ${plan.tls ? "on" : "off"}, ${persistent ? "persistent" : "ephemeral"} store`,
+    );
     if (adopting > 0) progress(`  adopting ${adopting} server(s) left running by a supervisor that exited (they keep their ports and clients)`);
     action = established ? "started" : "created";
   }
@@ -277,12 +286,17 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
         throw interruptedNow(stoppedWhatItStarted);
       }
       if (error instanceof IncompleteMetaGroupError && action === "created" && attempt < MAX_COLD_STARTS) {
-        progress(`  the new cluster's JetStream meta group formed without ${error.missing.join(", ")}; starting it again from scratch (attempt ${attempt + 1} of ${MAX_COLD_STARTS})`);
+        progress(
+          `  the new cluster's JetStream meta group formed without ${error.missing.join(", ")}; starting it again from scratch (attempt ${attempt + 1} of ${MAX_COLD_STARTS})`,
+        );
         for (const server of plan.servers) await rm(paths.serverData(server.index), { recursive: true, force: true });
         continue;
       }
       if (error instanceof IncompleteMetaGroupError) {
-        throw new LocalPlatformError(LocalErrorCode.unhealthy, `bus ${bus.name} did not become healthy: ${error.message} after ${attempt} cold starts; the bus was stopped`);
+        throw new LocalPlatformError(
+          LocalErrorCode.unhealthy,
+          `bus ${bus.name} did not become healthy: ${error.message} after ${attempt} cold starts; the bus was stopped`,
+        );
       }
       if (error instanceof LocalPlatformError) error.message += `; the bus was stopped (see \`eventbus logs ${bus.name}\`)`;
       throw error;
@@ -296,17 +310,21 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
     if (action !== "updated") await restartStale(paths, progress, options.signal);
     stream = await withConnection(connection, (nc) => ensureStreamReady(nc, plan.stream, timeoutMs, options.signal, progress)).catch(async (error: unknown) => {
       if (error instanceof LocalPlatformError && error.detail === undefined && error.code !== LocalErrorCode.interrupted) {
-        throw new LocalPlatformError(error.code, `stream ${plan.stream.name} of bus ${plan.busName}: ${error.message}`, { cause: error, detail: await clusterDiagnostics(paths, plan) });
+        throw new LocalPlatformError(error.code, `stream ${plan.stream.name} of bus ${plan.busName}: ${error.message}`, {
+          cause: error,
+          detail: await clusterDiagnostics(paths, plan),
+        });
       }
       throw error;
     });
   } catch (error) {
-    const failure = error instanceof LocalPlatformError ? error : new LocalPlatformError(LocalErrorCode.stream, `stream ${plan.stream.name} of bus ${plan.busName}: ${(error as Error).message}`, { cause: error });
+    const failure =
+      error instanceof LocalPlatformError
+        ? error
+        : new LocalPlatformError(LocalErrorCode.stream, `stream ${plan.stream.name} of bus ${plan.busName}: ${(error as Error).message}`, { cause: error });
     const what = failure.code === LocalErrorCode.interrupted ? "interrupted:" : `${failure.message};`;
     const keepRunning = action === "updated" || adopting > 0;
-    const left = keepRunning
-        ? `bus ${bus.name} keeps running, and the next \`eventbus up\` finishes its stream`
-        : stoppedWhatItStarted;
+    const left = keepRunning ? `bus ${bus.name} keeps running, and the next \`eventbus up\` finishes its stream` : stoppedWhatItStarted;
     if (!keepRunning) await stopSupervisor();
     throw new LocalPlatformError(failure.code, `${what} ${left}`, { cause: error, ...(failure.detail !== undefined && { detail: failure.detail }) });
   }
@@ -324,8 +342,14 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, interru
     const onAbort = () => reject(interrupted());
     signal.addEventListener("abort", onAbort, { once: true });
     work.then(
-      (value) => (signal.removeEventListener("abort", onAbort), resolve(value)),
-      (error: unknown) => (signal.removeEventListener("abort", onAbort), reject(error)),
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
     );
   });
 }
@@ -340,7 +364,11 @@ async function restartStale(paths: BusPaths, progress: (line: string) => void, s
   const stale = (await supervisorStatus(control)).servers.filter((s) => s.stale);
   if (stale.length === 0) return;
   progress(`  restarting ${stale.map((s) => s.name).join(", ")} (adopted with an older configuration), one at a time`);
-  await abortable(supervisorOperation(control, "apply", (event) => progress(formatEvent(event))), signal, () => new LocalPlatformError(LocalErrorCode.interrupted, "interrupted"));
+  await abortable(
+    supervisorOperation(control, "apply", (event) => progress(formatEvent(event))),
+    signal,
+    () => new LocalPlatformError(LocalErrorCode.interrupted, "interrupted"),
+  );
 }
 
 function outcome(
@@ -397,10 +425,14 @@ async function spawnSupervisor(paths: BusPaths): Promise<void> {
   child.once("exit", (code, signal) => (exited = new LocalPlatformError(LocalErrorCode.serverFailed, `the supervisor exited (${signal ?? `code ${code}`})`)));
   child.unref();
   try {
-    await poll("the supervisor to listen", async () => {
-      const control = await readControl(paths.control).catch(() => undefined);
-      return control?.pid === child.pid ? control : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 20, failWhen: () => exited });
+    await poll(
+      "the supervisor to listen",
+      async () => {
+        const control = await readControl(paths.control).catch(() => undefined);
+        return control?.pid === child.pid ? control : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 20, failWhen: () => exited },
+    );
   } catch (error) {
     throw new LocalPlatformError(LocalErrorCode.serverFailed, `could not start the supervisor of ${paths.name}: ${(error as Error).message}`, {
       cause: error,
@@ -413,7 +445,14 @@ async function spawnSupervisor(paths: BusPaths): Promise<void> {
 const CRASHES_BEFORE_GIVING_UP = 3;
 
 /** Waits for every server to answer `/healthz` and, with several servers, for a JetStream meta leader. */
-async function waitHealthy(paths: BusPaths, plan: JetStreamPlan, timeoutMs: number, progress: (line: string) => void, metaJoinMs: number, signal?: AbortSignal): Promise<void> {
+async function waitHealthy(
+  paths: BusPaths,
+  plan: JetStreamPlan,
+  timeoutMs: number,
+  progress: (line: string) => void,
+  metaJoinMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const reported = new Set<string>();
   const failWhen = () => (signal?.aborted ? new LocalPlatformError(LocalErrorCode.interrupted, "interrupted") : undefined);
   try {
@@ -507,7 +546,9 @@ async function clusterDiagnostics(paths: BusPaths, plan: JetStreamPlan): Promise
     plan.servers.map(async (s) => {
       const meta = (await jsz(s.ports.monitor))?.meta_cluster;
       const peers = (meta?.replicas ?? []).map((r) => `${r.name}${r.current ? "" : " (behind)"}${r.offline ? " (offline)" : ""}`).join(", ");
-      const seen = meta ? `meta leader ${meta.leader || "(none)"}, cluster size ${meta.cluster_size ?? "?"}${peers ? `, peers ${peers}` : ""}` : "no /jsz answer";
+      const seen = meta
+        ? `meta leader ${meta.leader || "(none)"}, cluster size ${meta.cluster_size ?? "?"}${peers ? `, peers ${peers}` : ""}`
+        : "no /jsz answer";
       return `${s.name} (${seen}):\n${await logTail(paths.serverLog(s.index), 8)}`;
     }),
   );
