@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamPlan } from "../../plan/index.js";
 import type { Credentials } from "../../secrets/index.js";
+import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 
 /** How a client reaches a local bus: URLs, CA file and the credentials of its auth mode. */
 export interface LocalConnection {
@@ -35,4 +36,23 @@ export function connectLocal(connection: LocalConnection, name = "eventbus"): Pr
     ...(auth.mode === "token" && { token: auth.token }),
     ...(connection.caFile !== undefined && { tls: { caFile: connection.caFile } }),
   });
+}
+
+/**
+ * Runs `work` on a connection to a local bus, named `name`, and closes it; a failure that is not
+ * already a {@link LocalPlatformError} becomes one with code {@link LocalErrorCode.stream}, naming
+ * the URLs when it could not connect.
+ */
+export async function withConnection<T>(connection: LocalConnection, name: string, work: (nc: NatsConnection) => Promise<T>): Promise<T> {
+  let nc: NatsConnection | undefined;
+  try {
+    nc = await connectLocal(connection, name);
+    return await work(nc);
+  } catch (error) {
+    if (error instanceof LocalPlatformError) throw error;
+    const what = nc === undefined ? `cannot connect to ${connection.urls.join(",")}: ` : "";
+    throw new LocalPlatformError(LocalErrorCode.stream, `${what}${(error as Error).message}`, { cause: error });
+  } finally {
+    await nc?.close();
+  }
 }

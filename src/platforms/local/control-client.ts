@@ -72,3 +72,8 @@ export async function supervisorOperation(control: ControlFile, operation: "appl
   if (!outcome) throw new LocalPlatformError(LocalErrorCode.control, `the supervisor stopped answering during ${operation}`);
   if (!outcome.ok) throw new LocalPlatformError(LocalErrorCode.operationFailed, outcome.error ?? `${operation} failed`);
 }
+
+/** One line for a supervisor event. */
+export function formatEvent(event: SupervisorEvent): string {
+  return `  ${event.server ? `${event.server}: ` : ""}${event.message}`;
+}

@@ -1,13 +1,12 @@
 import { rm } from "node:fs/promises";
 import { writeStoppedStatus } from "./bus-status.js";
-import { isAlive, liveControl, supervisorOperation } from "./control-client.js";
+import { formatEvent, isAlive, liveControl, supervisorOperation } from "./control-client.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { busPaths, eventbusHome, isBusDir } from "./home.js";
 import { withLock } from "./lock.js";
 import { poll } from "./monitor.js";
 import { orphanPid, stopOrphan } from "./orphans.js";
 import { readState } from "./state-file.js";
-import { formatEvent } from "./up.js";
 
 /** Options of {@link downBus}. */
 export interface DownOptions {

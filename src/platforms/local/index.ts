@@ -1,5 +1,5 @@
 // The local platform: a managed JetStream bus as supervised nats-server processes on this machine.
-export { upBus, formatEvent, type UpOptions, type UpResult } from "./up.js";
+export { upBus, type UpOptions, type UpResult } from "./up.js";
 export { downBus, type DownOptions, type DownResult } from "./down.js";
 export { busStatus, listBuses, type BusReport, type ServerReport, type StreamReport } from "./status.js";
 export { localBusStatus } from "./bus-status.js";
@@ -11,5 +11,5 @@ export { LocalPlatformError, LocalErrorCode } from "./errors.js";
 export { DEFAULT_BUS_NAME, DEFAULT_BUS_MANIFEST } from "./default-bus.js";
 export { ServerPhase, type SupervisorEvent, type SupervisorStatus } from "./supervisor.js";
 export { allocatePorts, isPortFree } from "./ports.js";
-export { isAlive } from "./control-client.js";
+export { formatEvent, isAlive } from "./control-client.js";
 export { followLogs, type LogSource, type FollowOptions } from "./log-follow.js";
