@@ -137,6 +137,8 @@ export class Supervisor {
   private applying = false;
   /** A background wait for stream replicas to be current runs (see settleReplicasInBackground). */
   private settlingReplicas = false;
+  /** Another background wait was asked for while one ran: it follows when that one ends. */
+  private settleAgain = false;
   private stopped = false;
   private readonly backups: BackupScheduler;
 
@@ -569,11 +571,21 @@ export class Supervisor {
    * the bus did not settle within 120 s). A change that starts meanwhile owns the servers.
    */
   private settleReplicasInBackground(): void {
-    if (this.settlingReplicas || this.stopped || this.applying) return;
+    if (this.stopped || this.applying) return;
+    if (this.settlingReplicas) {
+      // A restart while a wait runs: that wait may end (its deadline) before this server's
+      // replicas fall behind, so another wait follows it.
+      this.settleAgain = true;
+      return;
+    }
     this.settlingReplicas = true;
+    this.settleAgain = false;
     this.waitReplicasCurrent(BACKGROUND_SETTLE_MILLIS, () => this.stopped || this.applying)
       .catch((error: unknown) => this.emit("error", `settling stream replicas: ${(error as Error).message}`))
-      .finally(() => (this.settlingReplicas = false));
+      .finally(() => {
+        this.settlingReplicas = false;
+        if (this.settleAgain) this.settleReplicasInBackground();
+      });
   }
 
   /** The servers holding a stream replica that its leader reports not current, with the replica's lag. */
