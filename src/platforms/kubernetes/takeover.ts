@@ -25,7 +25,7 @@ import { ARGO_STORE_DIR, JETSTREAM_DATA_DIR, ServerSecretKey } from "./jetstream
 import { FIELD_MANAGER, type KubeClient, type KubeResource } from "./kube-client.js";
 import type { KubeMaterial } from "./material.js";
 import type { KubeObject } from "./objects.js";
-import { Annotation, controlledBy, isSubset, manifestOf, prepare, type EventBusObject } from "./reconcile.js";
+import { Annotation, controlledBy, isSubset, manifestOf, prepare, type EventBusObject } from "./reconcile-objects.js";
 import { renderBusObjects } from "./render.js";
 import { resourcePath, Resources } from "./resources.js";
 import { materialSecretName, readStoredMaterial, secretText, withStoredMaterial } from "./stored-material.js";
