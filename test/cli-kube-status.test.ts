@@ -5,11 +5,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { eventBusCrd } from "../src/api/index.js";
 import { runCli } from "../src/cli/program.js";
 import { fromKubeconfig, KubeClient } from "../src/platforms/kubernetes/index.js";
-import { startKubeApi, type KubeApi } from "./helpers/kube-api.js";
-import { waitFor } from "./helpers/process.js";
+import { serveEventBuses, startKubeApi, type KubeApi } from "./helpers/kube-api.js";
 
 const NS = "events";
 
@@ -27,13 +25,7 @@ describe("cli - status of an EventBus in Kubernetes", { timeout: 120_000 }, () =
   before(async () => {
     api = await startKubeApi();
     admin = new KubeClient(fromKubeconfig(api.kubeconfigPath));
-    await admin.apply(eventBusCrd() as unknown as Parameters<KubeClient["apply"]>[0]);
-    await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-    await waitFor(
-      "the EventBus CRD to be served",
-      async () => ((await api.request("GET", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus`)).status === 200 ? true : undefined),
-      { timeoutMs: 30_000, intervalMs: 100 },
-    );
+    await serveEventBuses(api, admin, NS);
   });
 
   after(async () => {

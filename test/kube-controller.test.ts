@@ -11,7 +11,7 @@ import { stringify } from "yaml";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 
-import { formatStreamConfig, validate, type ResolvedJetStream } from "../src/api/index.js";
+import { formatStreamConfig, mergeConditions, validate, type ResolvedJetStream } from "../src/api/index.js";
 import {
   applyObjects,
   Annotation,
@@ -27,7 +27,6 @@ import {
   KubeTransportError,
   LEASE_NAME,
   loadKubeConnection,
-  mergeConditions,
   Resources,
   WatchEventType,
   WorkQueue,

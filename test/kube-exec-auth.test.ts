@@ -23,7 +23,6 @@ import { after, before, describe, test } from "node:test";
 
 import { stringify } from "yaml";
 
-import { eventBusCrd } from "../src/api/index.js";
 import {
   ExecApiVersion,
   ExecCredentialSource,
@@ -38,7 +37,7 @@ import {
 } from "../src/platforms/kubernetes/index.js";
 import { CertificateUsage, createCertificateAuthority, issueCertificate, type CertificateAndKey } from "../src/secrets/index.js";
 import { runCliProcess } from "./helpers/cli-process.js";
-import { startKubeApi, SYSTEM_MASTERS, type KubeApi } from "./helpers/kube-api.js";
+import { serveEventBuses, startKubeApi, SYSTEM_MASTERS, type KubeApi } from "./helpers/kube-api.js";
 import { waitFor } from "./helpers/process.js";
 
 const PLUGIN_SCRIPT = `#!/bin/sh
@@ -366,13 +365,7 @@ describe("kube exec - credential plugins against kube-apiserver", { timeout: 240
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: CERT_USER }],
     });
-    await admin.apply(eventBusCrd() as unknown as Parameters<KubeClient["apply"]>[0]);
-    await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-    await waitFor(
-      "the EventBus CRD to be served",
-      async () => ((await api.request("GET", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/eventbus`)).status === 200 ? true : undefined),
-      { timeoutMs: 30_000, intervalMs: 100 },
-    );
+    await serveEventBuses(api, admin, NS);
   });
 
   after(async () => {

@@ -624,24 +624,7 @@ describe("kubernetes render - the real servers accept the rendered configs", () 
     const volume = await writeConfigVolume(objects, dir.path, ports);
     const configFile = volume.configFiles.get("eventbus-default-js-0.conf")!;
     await using server: ManagedProcess = await spawnProcess(findNatsServer("2.11"), ["-c", configFile], { cwd: "/", env: volume.env });
-    await waitFor(
-      "the rendered server's /healthz",
-      async () => {
-        try {
-          const res = await fetch(`http://127.0.0.1:${ports.monitor}/healthz`, { signal: AbortSignal.timeout(1_000) });
-          await res.body?.cancel();
-          return res.ok ? true : undefined;
-        } catch {
-          return undefined;
-        }
-      },
-      {
-        timeoutMs: 15_000,
-        failWhen: server.exited.then(() => {
-          throw new Error(`nats-server exited:\n${server.output()}`);
-        }),
-      },
-    );
+    await renderedServerHealthy(server, ports.monitor);
 
     const auth = parse(secretData(find(objects, "Secret", "eventbus-default-js-client-auth"))["client-auth"]!) as { username: string; password: string };
     const caFile = join(dir.path, "etc/nats-config/ca-cert.pem");
@@ -1260,24 +1243,7 @@ describe("kubernetes render - scheduled backups", () => {
       cwd: "/",
       env: volume.env,
     });
-    await waitFor(
-      "the rendered server's /healthz",
-      async () => {
-        try {
-          const res = await fetch(`http://127.0.0.1:${ports.monitor}/healthz`, { signal: AbortSignal.timeout(1_000) });
-          await res.body?.cancel();
-          return res.ok ? true : undefined;
-        } catch {
-          return undefined;
-        }
-      },
-      {
-        timeoutMs: 15_000,
-        failWhen: server.exited.then(() => {
-          throw new Error(`nats-server exited:\n${server.output()}`);
-        }),
-      },
-    );
+    await renderedServerHealthy(server, ports.monitor);
     // GIVEN a stream with events, and the pod's mounts (the two Secrets' items, the claim) as directories
     const auth = parse(secretData(find(objects, "Secret", "eventbus-default-js-client-auth"))["client-auth"]!) as { username: string; password: string };
     const nc = await connect({
@@ -1322,3 +1288,25 @@ describe("kubernetes render - scheduled backups", () => {
     );
   });
 });
+
+/** Waits until a server started from rendered objects answers `/healthz`; fails at once if it exits. */
+async function renderedServerHealthy(server: ManagedProcess, monitorPort: number): Promise<void> {
+  await waitFor(
+    "the rendered server's /healthz",
+    async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${monitorPort}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        await res.body?.cancel();
+        return res.ok ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    {
+      timeoutMs: 15_000,
+      failWhen: server.exited.then(() => {
+        throw new Error(`nats-server exited:\n${server.output()}`);
+      }),
+    },
+  );
+}

@@ -21,6 +21,8 @@ import { join } from "node:path";
 
 import { stringify } from "yaml";
 
+import { eventBusCrd } from "../../src/api/index.js";
+import type { KubeClient } from "../../src/platforms/kubernetes/index.js";
 import { createCertificateAuthority, issueCertificate, CertificateUsage } from "../../src/secrets/index.js";
 import { ETCD, findBinary, KUBE_APISERVER, MissingBinaryError, pinnedBinary } from "../../src/tools/index.js";
 import { freePort } from "./ports.js";
@@ -413,4 +415,15 @@ function sendRequest(url: string, caPem: string, method: string, path: string, o
 
 function describeExit(exit: ExitInfo): string {
   return exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`;
+}
+
+/** Applies the EventBus CRD and the namespace `namespace` as `admin`, and waits until the API server serves EventBuses there. */
+export async function serveEventBuses(api: KubeApi, admin: KubeClient, namespace: string): Promise<void> {
+  await admin.apply(eventBusCrd() as unknown as Parameters<KubeClient["apply"]>[0]);
+  await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+  await waitFor(
+    "the EventBus CRD to be served",
+    async () => ((await api.request("GET", `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/eventbus`)).status === 200 ? true : undefined),
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
 }

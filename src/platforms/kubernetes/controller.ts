@@ -4,6 +4,7 @@
  * Lease), and metrics. Level-triggered: every change of a bus or of an object it owns queues the
  * bus, and a reconcile makes everything right from the caches, whatever the change was.
  */
+import { ConditionReason } from "../../api/index.js";
 import type { BackoffPolicy } from "../../client/index.js";
 import { CONTROLLER_METRICS, type Sample } from "../../observe/index.js";
 import { EventRecorder, EventType } from "./events.js";
@@ -15,7 +16,7 @@ import { MetricsRegistry, type Counter, type Histogram } from "./metrics.js";
 import { CONTROLLER_LABEL_VALUE, LabelKey } from "./objects.js";
 import { BusReconciler, keyOf, OWNED_TYPES, ownerKey, type EventBusObject, type ReconcileResult } from "./reconcile.js";
 import { Resources } from "./resources.js";
-import { ConditionReason, stableJson } from "./status.js";
+import { stableJson } from "./status.js";
 import { ARGO_DEPLOYED_REASON, argoDeployedMessage, foreignStatefulSet, isOwnedBus, OWNERSHIP_ANNOTATION, OWNERSHIP_VALUE } from "./takeover.js";
 import { Informer, type Delay, type InformerLogEntry } from "./watch.js";
 import { WorkQueue, type Clock } from "./work-queue.js";

@@ -3,12 +3,12 @@
  * (object, reason, message) is written once per {@link EVENT_REPEAT_WINDOW_MS}, so that a failure
  * retried with backoff does not write an Event each time.
  */
+import { kubeTime } from "../../api/index.js";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 
 import { FIELD_MANAGER, type KubeClient, type KubeResource } from "./kube-client.js";
 import { Resources } from "./resources.js";
-import { kubeTime } from "./status.js";
 
 /** The two types of Events. */
 export const EventType = { normal: "Normal", warning: "Warning" } as const;

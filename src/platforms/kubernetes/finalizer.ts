@@ -5,6 +5,7 @@
  * owns are deleted; its volume claims hold its messages, so they are kept unless the bus is
  * annotated to delete them.
  */
+import { ConditionReason, ConditionType } from "../../api/index.js";
 import { EventReason, EventType } from "./events.js";
 import type { KubeResource } from "./kube-client.js";
 import { isNotFound } from "./kube-errors.js";
@@ -12,7 +13,6 @@ import { LabelKey } from "./objects.js";
 import type { ReconcileContext, ReconcileResult } from "./reconcile-context.js";
 import { Annotation, controlledBy, FINALIZER, keyOf, OWNED_TYPES, type EventBusObject } from "./reconcile-objects.js";
 import { resourcePath, Resources } from "./resources.js";
-import { ConditionReason, ConditionType } from "./status.js";
 
 /** What the finalizer takes from the reconciler's options. */
 export interface FinalizerOptions {

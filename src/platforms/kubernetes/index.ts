@@ -139,22 +139,12 @@ export {
 export { systemClock, WorkQueue, type Clock, type WorkQueueOptions } from "./work-queue.js";
 export { DEFAULT_LEADER_ELECTION, defaultIdentity, LEASE_NAME, LeaderElector, microTime, type LeaderElectionOptions } from "./leader-election.js";
 export {
-  argoIsReady,
-  ConditionReason,
-  ConditionType,
-  kubeTime,
-  mergeConditions,
-  Phase,
-  phaseOf,
   quorumOf,
   readiness,
   sameStatus,
   serviceUrl,
   statusConfig,
-  type BusStatus,
-  type Condition,
   type Readiness,
-  type StatusConfig,
   type StatusConfigOptions,
 } from "./status.js";
 export {

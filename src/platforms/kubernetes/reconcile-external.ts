@@ -10,13 +10,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { formatStreamConfig, type ResolvedEventBus, type ResolvedJetStreamExotic } from "../../api/index.js";
+import { formatStreamConfig, type ResolvedEventBus, type ResolvedJetStreamExotic, ConditionReason, ConditionType } from "../../api/index.js";
 import { applyStreamConfig, connect, parseAuthFile, type AuthCredentials, type ClientTlsOptions } from "../../client/index.js";
 import { EventReason, EventType } from "./events.js";
 import type { ReconcileContext, ReconcileResult } from "./reconcile-context.js";
 import type { EventBusObject } from "./reconcile-objects.js";
 import { Resources } from "./resources.js";
-import { ConditionReason, ConditionType } from "./status.js";
 import { configured, skipped } from "./status-writer.js";
 
 /** What the external reconcile takes from the reconciler's options. */

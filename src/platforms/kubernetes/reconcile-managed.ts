@@ -17,6 +17,8 @@ import {
   validateUpdate,
   type Issue,
   type ResolvedEventBus,
+  ConditionReason,
+  ConditionType,
 } from "../../api/index.js";
 import { isNatsConfError } from "../../natsconf/index.js";
 import { isSecretsError, type BusSecrets } from "../../secrets/index.js";
@@ -29,7 +31,7 @@ import type { ReconcileContext, ReconcileResult } from "./reconcile-context.js";
 import { Annotation, controlledBy, isSubset, OWNED_TYPES, prepare, type EventBusObject } from "./reconcile-objects.js";
 import { renderBusObjects } from "./render.js";
 import { Resources } from "./resources.js";
-import { ConditionReason, ConditionType, readiness } from "./status.js";
+import { readiness } from "./status.js";
 import { configured } from "./status-writer.js";
 import { materialSecretName, readStoredMaterial, StoredMaterialError, withStoredMaterial } from "./stored-material.js";
 

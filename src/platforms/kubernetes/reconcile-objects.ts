@@ -6,11 +6,11 @@
  */
 import { createHash } from "node:crypto";
 
-import { EVENTBUS_API_VERSION, EVENTBUS_KIND, Quantity } from "../../api/index.js";
+import { EVENTBUS_API_VERSION, EVENTBUS_KIND, Quantity, type BusStatus } from "../../api/index.js";
 import type { KubeResource } from "./kube-client.js";
 import type { KubeObject } from "./objects.js";
 import { Resources } from "./resources.js";
-import { stableJson, type BusStatus } from "./status.js";
+import { stableJson } from "./status.js";
 import { canonical } from "./yaml-output.js";
 
 /** The finalizer on each EventBus (Argo Events' controller uses the same name). */

@@ -23,7 +23,7 @@
  * {@link ReconcileContext}. The parts: `reconcile-managed.ts`, `reconcile-external.ts`,
  * `finalizer.ts`, and `status-writer.ts` for every status they write.
  */
-import { validate } from "../../api/index.js";
+import { validate, ConditionReason, ConditionType, type BusStatus } from "../../api/index.js";
 import { EventReason, type EventRecorder } from "./events.js";
 import { addFinalizer, finalize, type FinalizerOptions } from "./finalizer.js";
 import type { KubeClient } from "./kube-client.js";
@@ -31,7 +31,6 @@ import type { BusCaches, ReconcileContext, ReconcileLog, ReconcileResult } from 
 import { reconcileExternalJetStream, type ExternalOptions } from "./reconcile-external.js";
 import { reconcileManaged, type ManagedOptions } from "./reconcile-managed.js";
 import { FINALIZER, isKafkaBus, manifestOf } from "./reconcile-objects.js";
-import { ConditionReason, ConditionType, type BusStatus } from "./status.js";
 import { configured, skipped, StatusWriter } from "./status-writer.js";
 
 // The names, types and pure helpers the controller and the package's entry read from here.

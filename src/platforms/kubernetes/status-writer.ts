@@ -5,25 +5,27 @@
  * writes from others' changes ({@link StatusWriter.isOwn}). Each part of the reconcile sets only
  * the conditions it knows about; they are merged over the bus's current ones.
  */
-import { EVENTBUS_API_VERSION, EVENTBUS_KIND, formatIssue, type Issue, type ResolvedEventBus } from "../../api/index.js";
+import {
+  EVENTBUS_API_VERSION,
+  EVENTBUS_KIND,
+  formatIssue,
+  type Issue,
+  type ResolvedEventBus,
+  ConditionReason,
+  ConditionType,
+  mergeConditions,
+  phaseOf,
+  type BusStatus,
+  type Condition,
+  type DesiredCondition,
+  type StatusConfig,
+} from "../../api/index.js";
 import { EventType, type EventRecorder } from "./events.js";
 import type { KubeClient } from "./kube-client.js";
 import { isConflict, isNotFound } from "./kube-errors.js";
 import type { ReconcileLog } from "./reconcile-context.js";
 import { keyOf, type EventBusObject } from "./reconcile-objects.js";
-import {
-  ConditionReason,
-  ConditionType,
-  mergeConditions,
-  phaseOf,
-  sameStatus,
-  stableJson,
-  statusConfig,
-  type BusStatus,
-  type Condition,
-  type DesiredCondition,
-  type StatusConfig,
-} from "./status.js";
+import { sameStatus, stableJson, statusConfig } from "./status.js";
 import type { Informer } from "./watch.js";
 
 /** Options of {@link StatusWriter}. */

@@ -24,25 +24,6 @@ import {
 import { DEFAULT_PORTS } from "../../plan/index.js";
 import { CLIENT_AUTH_SECRET_KEY } from "../../secrets/index.js";
 
-// The status types and the pure condition functions are the platforms' contract, in api/.
-export {
-  argoIsReady,
-  ConditionReason,
-  ConditionType,
-  kubeTime,
-  mergeConditions,
-  Phase,
-  phaseOf,
-  type BusAccess,
-  type BusStatus,
-  type Condition,
-  type DesiredCondition,
-  type JetStreamStatusConfig,
-  type NatsStatusConfig,
-  type SecretKeyRef,
-  type StatusConfig,
-} from "../../api/index.js";
-
 /** Options of {@link statusConfig}. */
 export interface StatusConfigOptions {
   /**
