@@ -6,12 +6,13 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 
 import { connect, isPublishFailed, type EventBusClient, type PublishResult } from "../src/client/index.js";
-import { busStatus } from "../src/platforms/local/index.js";
+import { busPaths, busStatus } from "../src/platforms/local/index.js";
 import { again, jetstreamManifest, startTestBus, type TestBus } from "./helpers/local-bus.js";
 
 const RUNS = 5;
@@ -127,10 +128,14 @@ describe("chaos - failover: a server SIGKILLed every 5 s while 20,000 events are
         const stream = info
           ? `stream leader ${info.cluster?.leader ?? "none"}, replicas ${(info.cluster?.replicas ?? []).map((r) => `${r.name} current ${r.current} lag ${r.lag ?? 0}`).join(", ")}`
           : "no stream info";
-        assert.ok(
-          Date.now() < settle,
-          `the bus did not settle in 120 s: healthy ${status.healthy}; ${stream}; problems: ${status.problems.join("; ") || "none"}`,
-        );
+        if (Date.now() >= settle) {
+          // What the supervisor did meanwhile (restarts, stall recoveries) says why; its log goes with the bus.
+          const log = await readFile(busPaths(bus.home, bus.name).supervisorLog, "utf8").catch(() => "");
+          const tail = log.trimEnd().split("\n").slice(-40).join("\n");
+          assert.fail(
+            `the bus did not settle in 120 s: healthy ${status.healthy}; ${stream}; problems: ${status.problems.join("; ") || "none"}\nsupervisor log:\n${tail}`,
+          );
+        }
         await new Promise((r) => setTimeout(r, 250));
       }
 
