@@ -78,7 +78,8 @@ async function main(bench: BenchBusRun): Promise<void> {
   const { messages, bytes, last_seq: lastSeq } = reference.state;
   if (messages !== EVENTS) throw new Error(`the stream holds ${messages} events, not ${EVENTS}`);
 
-  const natsArgs = ["--server", server, "--user", user, "--password", password, "--tlsca", caFile, "--timeout", "60s"];
+  // `--flag=value`: a generated password may begin with "-", which natscli would read as a flag.
+  const natsArgs = [`--server=${server}`, `--user=${user}`, `--password=${password}`, `--tlsca=${caFile}`, "--timeout=60s"];
   const natscli = (args: string[]) => run(cli.path, [...args, ...natsArgs], password);
   const work = join(bench.home, "bench-work");
 

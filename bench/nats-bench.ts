@@ -55,14 +55,11 @@ export function natsBenchArgs(target: NatsBenchTarget, run: NatsBenchRun, passwo
     // A Nats-Msg-Id on every message, as the eventbus client and Argo's event sources send.
     "--dedup",
     "--no-progress",
-    "--server",
-    target.server,
-    "--user",
-    target.user,
-    "--password",
-    password,
-    "--tlsca",
-    target.caFile,
+    // `--flag=value`: a password may begin with "-", which natscli would read as a flag.
+    `--server=${target.server}`,
+    `--user=${target.user}`,
+    `--password=${password}`,
+    `--tlsca=${target.caFile}`,
   ];
 }
 

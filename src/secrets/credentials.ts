@@ -56,9 +56,16 @@ export const CREDENTIAL_FIELDS = [
   "encryptionKey",
 ] as const satisfies readonly (keyof Credentials)[];
 
-/** A fresh random secret: `bytes` bytes from the CSPRNG as base64url without padding. */
+/**
+ * A fresh random secret: `bytes` bytes from the CSPRNG as base64url without padding, drawn again
+ * while it begins with "-": command-line tools such as natscli read `--password -x…` as two flags
+ * (one draw in 64 is redrawn; the secret keeps its length and alphabet).
+ */
 export function randomSecret(bytes: number = SECRET_BYTES): string {
-  return randomBytes(bytes).toString("base64url");
+  for (;;) {
+    const secret = randomBytes(bytes).toString("base64url");
+    if (!secret.startsWith("-")) return secret;
+  }
 }
 
 /** Fresh credentials: every password, the token and the encryption key are new random values. */
