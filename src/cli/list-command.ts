@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { busStatus, eventbusHome, listBuses, type BusReport } from "../platforms/local/index.js";
 import { formatData, outputOption, table, type Io } from "./io.js";
-import { localState } from "./status-command.js";
+import { localState } from "./status-view.js";
 
 type Output = "text" | "json" | "yaml";
 

@@ -8,23 +8,21 @@ import type { Command } from "commander";
 import type { BusStatus } from "../api/index.js";
 import { connect, type DurableNameParts, type EventBusClient, sleep } from "../client/index.js";
 import {
-  formatSeconds,
   PENDING_GROWTH_SNAPSHOTS,
   retentionSample,
   snapshotBus,
   systemServers,
   type BusSnapshot,
-  type LimitOutlook,
   type MonitorEndpoint,
-  type RetentionOutlook,
   type RetentionSample,
 } from "../observe/index.js";
 import { KubeClient, loadKubeConnection, Resources, type KubeResource } from "../platforms/kubernetes/index.js";
-import { busStatus, localBusStatus, type BusReport } from "../platforms/local/index.js";
+import { busStatus, localBusStatus } from "../platforms/local/index.js";
 import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionChoice, type ConnectionFlags } from "./connection-flags.js";
 import { CliError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
-import { formatData, outputOption, table, type Io } from "./io.js";
+import { formatData, outputOption, type Io } from "./io.js";
+import { formatStatus, kubeView, localView, snapshotView } from "./status-view.js";
 
 type Output = "text" | "json" | "yaml";
 
@@ -223,7 +221,7 @@ function localSource(name: string, dependencies: readonly DurableNameParts[]): F
           ...(snapshot?.retention && { retention: snapshot.retention }),
           ...(snapshot && { snapshot }),
         },
-        text: formatLocal(report, problems, snapshot),
+        text: formatStatus(localView(report, problems, snapshot)),
         healthy,
       };
     },
@@ -260,7 +258,7 @@ async function remoteSource(choice: ConnectionChoice, monitors: readonly Monitor
           : undefined);
       return {
         data: { bus: choice.label, ...snapshot, ...(serversNote && { serversNote }) },
-        text: formatRemote(choice.label, snapshot, serversNote),
+        text: formatStatus(snapshotView(choice.label, snapshot, serversNote)),
         healthy: snapshot.problems.length === 0,
       };
     },
@@ -283,215 +281,12 @@ function kubeSource(name: string, flags: StatusFlags): FrameSource {
     async frame() {
       const bus = await client.get<KubeResource & { status?: BusStatus }>(Resources.eventBus, namespace, name);
       if (bus === undefined) throw new CliError(`no EventBus ${name} in namespace ${namespace} (${connection.source})`, ExitCode.failed);
-      const conditions = bus.status?.conditions ?? [];
-      const problems = [
-        ...(conditions.length === 0 ? ["no conditions yet: the controller has not reconciled the bus"] : []),
-        ...conditions
-          .filter((c) => c.status !== "True")
-          .map((c) => `condition ${c.type} is ${c.status}${c.reason ? ` (${c.reason})` : ""}${c.message ? `: ${c.message}` : ""}`),
-        // A degraded bus keeps every condition True (Argo Events deploys on it); why is in status.message.
-        ...(bus.status?.message ? [`degraded: ${bus.status.message}`] : []),
-      ];
-      const data = { namespace, name, phase: bus.status?.phase, problems, conditions, config: bus.status?.config };
-      const lines = [
-        `eventbus ${namespace}/${name}: ${problems.length === 0 ? "ready" : "not ready"}${bus.status?.phase ? `, phase ${bus.status.phase}` : ""}`,
-        ...problems.map((p) => `PROBLEM: ${p}`),
-      ];
-      if (conditions.length > 0) {
-        lines.push(
-          "",
-          table(
-            ["CONDITION", "STATUS", "REASON", "MESSAGE", "SINCE"],
-            conditions.map((c) => [c.type, c.status, c.reason ?? "", c.message ?? "", c.lastTransitionTime ?? ""]),
-          ).trimEnd(),
-        );
-      }
-      if (bus.status?.config !== undefined) lines.push("", `status.config: ${JSON.stringify(bus.status.config)}`);
-      return { data, text: `${lines.join("\n")}\n`, healthy: problems.length === 0 };
+      const view = kubeView(namespace, name, bus.status);
+      const data = { namespace, name, phase: bus.status?.phase, problems: view.problems, conditions: view.conditions ?? [], config: bus.status?.config };
+      return { data, text: formatStatus(view), healthy: view.problems.length === 0 };
     },
     async close() {
       client.close();
     },
   };
-}
-
-function formatLocal(r: BusReport, problems: readonly string[], snapshot: BusSnapshot | undefined): string {
-  const state = localState(r, problems);
-  const lines = [
-    `bus ${r.name}: ${state}, ${r.replicas} server(s), version ${r.version ?? "?"} (nats-server ${r.servers[0]?.version ?? "?"}), generation ${r.generation}`,
-    ...problems.map((p) => `PROBLEM: ${p}`),
-    `storage: ${r.storage}`,
-    ...metricsLine(r),
-    ...backupsLine(r),
-    "",
-    table(
-      ["SERVER", "STATE", "PID", "VERSION", "CLIENT", "CLUSTER", "MONITOR", "RESTARTS", "CONNECTIONS"],
-      r.servers.map((s) => [
-        s.name,
-        s.phase,
-        s.pid === undefined ? "" : String(s.pid),
-        s.version,
-        String(s.ports.client),
-        String(s.ports.cluster),
-        String(s.ports.monitor),
-        String(s.restarts),
-        s.connections === undefined ? "" : String(s.connections),
-      ]),
-    ).trimEnd(),
-  ];
-  if (r.jetstream)
-    lines.push(
-      "",
-      `jetstream: meta leader ${r.jetstream.leader ?? "(none)"}, ${r.jetstream.peersCurrent}/${r.jetstream.peers.length} peers current (${r.jetstream.peers.join(", ")})`,
-    );
-  if (r.streams.length > 0) {
-    lines.push(
-      "",
-      table(
-        ["STREAM", "MESSAGES", "BYTES", "FIRST", "LAST", "CONSUMERS", "REPLICAS", "LEADER", "CURRENT"],
-        r.streams.map((s) => [
-          s.name,
-          String(s.messages),
-          String(s.bytes),
-          String(s.firstSeq),
-          String(s.lastSeq),
-          String(s.consumers),
-          String(s.replicas),
-          s.leader ?? "",
-          s.current ? "yes" : "no",
-        ]),
-      ).trimEnd(),
-    );
-  }
-  if (snapshot?.retention) lines.push(retentionLine(snapshot.retention));
-  lines.push(...consumerLines(snapshot));
-  return `${lines.join("\n")}\n`;
-}
-
-/** One word for a local bus: stopped, unsupervised (its servers outlived their supervisor), healthy or degraded. */
-export function localState(r: BusReport, problems: readonly string[] = r.problems): string {
-  if (!r.running) return "stopped";
-  if (!r.supervised) return "unsupervised";
-  return r.healthy && problems.length === 0 ? "healthy" : "degraded";
-}
-
-/** The scheduled backups, when the supervisor runs them. */
-function backupsLine(r: BusReport): string[] {
-  const b = r.backups;
-  if (b === undefined) return [];
-  const last = b.lastRun === undefined ? "" : `, last ${b.lastRun.at} ${b.lastRun.ok ? `ok (${b.lastRun.file ?? ""})` : "FAILED"}`;
-  return [`backups: "${b.schedule}" (UTC), keep ${b.keep}, into ${b.dir}${b.running ? ", running now" : b.nextRunAt ? `, next ${b.nextRunAt}` : ""}${last}`];
-}
-
-/** Where Prometheus scrapes the bus, when the supervisor serves it. */
-function metricsLine(r: BusReport): string[] {
-  return r.running && r.metricsUrl !== undefined ? [`metrics: ${r.metricsUrl} (Prometheus text)`] : [];
-}
-
-function formatRemote(label: string, s: BusSnapshot, serversNote: string | undefined): string {
-  const lines = [`bus ${label}: ${s.problems.length === 0 ? "healthy" : "degraded"}`, ...s.problems.map((p) => `PROBLEM: ${p}`), ""];
-  if (serversNote !== undefined) lines.push(`servers: ${serversNote}`);
-  else {
-    lines.push(
-      table(
-        ["SERVER", "STATE", "VERSION", "UPTIME", "CPU", "MEMORY", "CONNECTIONS", "ROUTES", "JS STORAGE"],
-        s.servers.map((v) => [
-          v.name,
-          v.reachable ? (v.healthy ? "healthy" : "unhealthy") : "down",
-          v.version ?? "",
-          v.uptime ?? "",
-          v.cpu === undefined ? "" : `${v.cpu}%`,
-          v.memoryBytes === undefined ? "" : String(v.memoryBytes),
-          v.connections === undefined ? "" : String(v.connections),
-          v.routes === undefined ? "" : String(v.routes),
-          v.jetstream ? `${v.jetstream.storeBytes}/${v.jetstream.maxStoreBytes}` : "",
-        ]),
-      ).trimEnd(),
-    );
-    if (s.jetstream.peers.length > 0) {
-      lines.push(
-        "",
-        `jetstream: meta leader ${s.jetstream.metaLeader ?? "(none)"}, ${s.jetstream.peers.filter((p) => p.current && !p.offline).length}/${s.jetstream.peers.length} peers current`,
-      );
-    }
-  }
-  if ("error" in s.stream) lines.push("", `stream default: ${s.stream.error}`);
-  else {
-    const st = s.stream;
-    const replicas = st.cluster
-      ? [
-          `${st.cluster.leader ?? "(no leader)"} (leader)`,
-          ...st.cluster.replicas.map((r) => `${r.name} (${r.offline ? "offline" : r.current ? "current" : `behind ${r.lagMessages}`})`),
-        ].join(", ")
-      : "";
-    lines.push(
-      "",
-      table(
-        ["STREAM", "MESSAGES", "BYTES", "FIRST", "LAST", "SUBJECTS", "CONSUMERS", "REPLICAS"],
-        [
-          [
-            st.name,
-            String(st.state.messages),
-            String(st.state.bytes),
-            String(st.state.firstSeq),
-            String(st.state.lastSeq),
-            String(st.state.subjects),
-            String(st.state.consumers),
-            replicas,
-          ],
-        ],
-      ).trimEnd(),
-    );
-    if (s.retention) lines.push(retentionLine(s.retention));
-  }
-  lines.push(...consumerLines(s));
-  return `${lines.join("\n")}\n`;
-}
-
-function consumerLines(snapshot: BusSnapshot | undefined): string[] {
-  if (!snapshot || snapshot.consumers.length === 0) return [];
-  return [
-    "",
-    table(
-      ["CONSUMER", "SUBJECT", "PENDING", "ACK PENDING", "REDELIVERED", "LAST ACTIVE", "DEPENDENCY"],
-      snapshot.consumers.map((c) => [
-        c.name,
-        c.filterSubject ?? "",
-        String(c.pending),
-        String(c.ackPending),
-        String(c.redelivered),
-        c.lastActive ?? "",
-        c.dependency ? `${c.dependency.sensor}/${c.dependency.trigger}/${c.dependency.dependency}` : "",
-      ]),
-    ).trimEnd(),
-  ];
-}
-
-/**
- * The stream's retention in one line: the limit reached first and what it does then, the other
- * limits, the oldest event's age and the publish rate they were projected at.
- */
-export function retentionLine(r: RetentionOutlook): string {
-  const parts = [`${r.policy}, discard ${r.discard}${r.policy === "limits" ? "" : ` (${r.removedBy})`}`];
-  const binding = r.limits.find((l) => l.limit === r.binding);
-  if (binding) parts.push(`${limitText(binding)} binds: ${limitWhen(binding)}`);
-  else parts.push(r.limits.length === 0 ? "no limit (unlimited)" : r.publishRate === undefined ? "no limit reached yet" : "no limit is reached at this rate");
-  const others = r.limits.filter((l) => l !== binding && l.reachedInSeconds !== undefined && l.reachedInSeconds !== null);
-  if (others.length > 0) parts.push(`then ${others.map((l) => `${l.limit} in ${formatSeconds(l.reachedInSeconds!)}`).join(", ")}`);
-  parts.push(r.oldestEventAgeSeconds === undefined ? "no events" : `oldest event ${formatSeconds(r.oldestEventAgeSeconds)} old`);
-  parts.push(r.publishRate === undefined ? "publish rate not measured yet" : `${r.publishRate} events/s published`);
-  return `retention: ${parts.join("; ")}`;
-}
-
-function limitText(l: LimitOutlook): string {
-  if (l.limit === "maxAge") return `maxAge ${formatSeconds(l.max)}`;
-  if (l.limit === "maxMsgs") return `maxMsgs ${l.max}`;
-  if (l.limit === "maxBytes") return `maxBytes ${l.max}`;
-  return `the store of ${l.server ?? "a server"} (${l.used} of ${l.max} bytes)`;
-}
-
-function limitWhen(l: LimitOutlook): string {
-  const effect = l.effect === "discards-oldest" ? "discards the oldest events" : "refuses publishes";
-  const now = l.effect === "discards-oldest" ? "discarding the oldest events now" : "refusing publishes now";
-  return (l.reachedInSeconds ?? 0) < 1 ? now : `${effect} in ${formatSeconds(l.reachedInSeconds!)}`;
 }
