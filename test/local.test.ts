@@ -12,6 +12,7 @@ import { safeListenRange } from "../src/platforms/local/ports.js";
 import { argoIsReady, type BusStatus } from "../src/api/index.js";
 import { connect as connectClient } from "../src/client/index.js";
 import { MissingBinaryError } from "../src/tools/index.js";
+import { waitFor } from "./helpers/process.js";
 import { connectAs, jetstreamManifest, publishAcked, startPublisher, startTestBus, storedIds } from "./helpers/local-bus.js";
 
 const pid = (s: { pid?: number }) => s.pid!;
@@ -138,6 +139,29 @@ describe("local platform - state, persistence and faults", () => {
     nc = await bus.connect();
     assert.equal((await storedIds(nc)).size, 0);
     await nc.close();
+  });
+
+  test("a server killed more than five times over the bus's life is still waited for afresh on each restart, not taken for one that keeps exiting", async () => {
+    // Each wait for a restarted server counts the exits during that wait: a lifetime count failed
+    // every wait after the sixth kill at once, and the server was then restarted again and again
+    // while it caught up (a failover run's bus, killed many times, did not settle in 120 s).
+    await using bus = await startTestBus(jetstreamManifest("often", `version: "2.10"\nreplicas: 1`));
+    for (let kill = 1; kill <= 7; kill++) {
+      const before = (await busStatus(bus.name, { home: bus.home })).servers[0]!;
+      process.kill(pid(before), "SIGKILL");
+      await waitFor(
+        `restart ${kill} healthy`,
+        async () => {
+          const server = (await busStatus(bus.name, { home: bus.home })).servers[0]!;
+          return server.phase === "healthy" && server.pid !== before.pid ? true : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+    }
+    const after = await busStatus(bus.name, { home: bus.home });
+    assert.equal(after.servers[0]!.restarts, 7);
+    const wrong = after.events.filter((e) => /keeps exiting|restarting it again|did not become healthy/.test(e.message));
+    assert.deepEqual(wrong, [], JSON.stringify(wrong));
   });
 
   test("a SIGKILLed server is restarted, rejoins, and no acked event is lost while publishing goes on", async () => {

@@ -96,6 +96,8 @@ const MAX_EVENTS = 200;
 const HEALTH_INTERVAL_MS = 1000;
 /** How long a starting server may be unhealthy without any progress before it is restarted. */
 const STALL_MILLIS = 20_000;
+/** Exits of a server (each restarted after its backoff) while one wait for it to be healthy runs, beyond which it "keeps exiting". */
+const MAX_EXITS_WHILE_WAITING = 5;
 /** How many times a stalled server is restarted before the change fails. */
 const MAX_STALL_RECOVERIES = 2;
 /** How long the supervisor waits after its start for the servers to be healthy, then for stream replicas to be current. */
@@ -461,6 +463,10 @@ export class Supervisor {
     const name = managed.spec.name;
     const port = managed.spec.ports.monitor;
     const stallMillis = this.options.stallMillis ?? STALL_MILLIS;
+    // Exits during this wait, not over the supervisor's life: a server of a long-lived bus that was
+    // killed six times in a day does not "keep exiting", and failing its wait at once would have it
+    // restarted again and again in the middle of catching up.
+    const restartsBefore = managed.restarts;
     for (let recoveries = 0; ; recoveries++) {
       const started = Date.now();
       let mark: string | undefined;
@@ -469,7 +475,7 @@ export class Supervisor {
       for (;;) {
         // The bus is stopping, or something else stopped this server: nothing to wait for.
         if (this.stopped || managed.stopping) return;
-        if (managed.restarts > 5) {
+        if (managed.restarts - restartsBefore > MAX_EXITS_WHILE_WAITING) {
           failure = `${name} keeps exiting`;
           break;
         }
