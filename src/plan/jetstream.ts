@@ -2,8 +2,8 @@
 import { defaults, Duration, jetStreamObjectNames, type ResolvedEventBus } from "../api/index.js";
 import { resolveJetStreamVersion } from "../versions/index.js";
 import { WrongModeError } from "./errors.js";
-import { hostPort, listenHost, ROUTE_CONNECT_RETRIES, serverAddresses } from "./placement.js";
-import type { JetStreamPlan, Placement, ServerPlan } from "./types.js";
+import { listenHost, ROUTE_CONNECT_RETRIES, serverAddresses, serversAt } from "./placement.js";
+import type { JetStreamPlan, Placement } from "./types.js";
 
 /** The cluster domain of Kubernetes Service DNS names. */
 export const CLUSTER_DOMAIN = "cluster.local";
@@ -39,16 +39,10 @@ export function planJetStream(bus: ResolvedEventBus, placement: Placement): JetS
   const objects = jetStreamObjectNames(bus.name);
   const version = resolveJetStreamVersion(spec.version);
   const addresses = serverAddresses(bus.name, spec.replicas, placement, objects);
-  const servers: ServerPlan[] = addresses.map(({ host, ports }, index) => ({
-    index,
-    name: `${objects.statefulSet}-${index}`,
-    host,
-    ports,
-    // Every server of the bus, this one too (nats-server skips a route to itself): nats-server sizes
-    // a cold-starting JetStream meta group by its route count, so leaving itself out makes a
-    // 3-server cluster expect 2 peers and sometimes bootstrap without the third.
-    routes: addresses.length === 1 ? [] : addresses.map((peer) => `nats-route://${hostPort(peer.host, peer.ports.cluster)}`),
-  }));
+  // Every server routes to every server of the bus, itself too: nats-server sizes a cold-starting
+  // JetStream meta group by its route count, so leaving itself out makes a 3-server cluster expect
+  // 2 peers and sometimes bootstrap without the third.
+  const servers = serversAt(addresses, objects.statefulSet, "nats-route");
   const namespace = placement.platform === "kubernetes" ? placement.namespace : bus.namespace;
   const lameDuck = LAME_DUCK[placement.platform];
   const persistence = spec.persistence;

@@ -3,7 +3,7 @@
  * their addresses and ports from a placement, the interface they bind to, and route retries.
  */
 import { InvalidPlacementError } from "./errors.js";
-import { DEFAULT_PORTS, type Placement, type ServerPorts } from "./types.js";
+import { DEFAULT_PORTS, type Placement, type ServerPlan, type ServerPorts } from "./types.js";
 
 /** The address local servers listen on and are reached at, unless the placement names another. */
 export const LOCAL_HOST = "127.0.0.1";
@@ -33,6 +33,21 @@ export function serverAddresses(
   names: { readonly statefulSet: string; readonly service: string },
 ): ServerAddress[] {
   return placement.platform === "local" ? localAddresses(busName, replicas, placement) : podAddresses(replicas, placement.namespace, names);
+}
+
+/**
+ * The servers of a bus at `addresses`, named `<statefulSet>-<index>` (the pod names on Kubernetes),
+ * each with a route to every server of the bus as `<scheme>://host:port`, itself included (the
+ * servers skip the route to themselves); one server has no routes.
+ */
+export function serversAt(addresses: readonly ServerAddress[], statefulSet: string, routeScheme: "nats-route" | "nats"): ServerPlan[] {
+  return addresses.map(({ host, ports }, index) => ({
+    index,
+    name: `${statefulSet}-${index}`,
+    host,
+    ports,
+    routes: addresses.length === 1 ? [] : addresses.map((peer) => `${routeScheme}://${hostPort(peer.host, peer.ports.cluster)}`),
+  }));
 }
 
 /** The interface listeners bind to: the local host, or every interface in a pod. */

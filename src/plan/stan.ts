@@ -1,8 +1,8 @@
 /** Planning a managed NATS Streaming (STAN) bus: names, addresses, routes, raft peers, store limits. */
 import { stanObjectNames, type ResolvedEventBus } from "../api/index.js";
 import { WrongModeError } from "./errors.js";
-import { hostPort, listenHost, ROUTE_CONNECT_RETRIES, serverAddresses } from "./placement.js";
-import type { Placement, ServerPlan, StanPlan } from "./types.js";
+import { listenHost, ROUTE_CONNECT_RETRIES, serverAddresses, serversAt } from "./placement.js";
+import type { Placement, StanPlan } from "./types.js";
 
 /**
  * Plans a managed NATS Streaming bus on a platform. Pure and deterministic: the same bus and
@@ -19,14 +19,8 @@ export function planStan(bus: ResolvedEventBus, placement: Placement): StanPlan 
   if (spec.mode !== "nats.native") throw new WrongModeError(bus.name, "nats.native", spec.mode);
   const objects = stanObjectNames(bus.name);
   const addresses = serverAddresses(bus.name, spec.replicas, placement, objects);
-  const servers: ServerPlan[] = addresses.map(({ host, ports }, index) => ({
-    index,
-    name: `${objects.statefulSet}-${index}`,
-    host,
-    ports,
-    // nats:// as Argo Events' STAN configs write them; every server, itself included (it skips its own).
-    routes: addresses.length === 1 ? [] : addresses.map((peer) => `nats://${hostPort(peer.host, peer.ports.cluster)}`),
-  }));
+  // nats:// routes, as Argo Events' STAN configs write them.
+  const servers = serversAt(addresses, objects.statefulSet, "nats");
   const namespace = placement.platform === "kubernetes" ? placement.namespace : bus.namespace;
   const persistence = spec.persistence;
   return {
