@@ -20,29 +20,39 @@ const EVENTS = 20_000;
 const KILL_EVERY_MILLIS = 5_000;
 const FIRST_KILL_MILLIS = 1_000;
 
-/** Every `Nats-Msg-Id` stored on `subject`, with how many times each is stored. */
-async function storedCounts(nc: NatsConnection, jsm: JetStreamManager, subject: string): Promise<Map<string, number>> {
+/**
+ * Every `Nats-Msg-Id` stored on `subject`, with how many times each is stored, and how many
+ * messages the stream itself counts on the subject. A fetch that comes back empty (a leader
+ * election right after the last kill) is tried again until every counted message is read, up to
+ * 60 s: an early stop would report stored events as lost.
+ */
+async function storedCounts(nc: NatsConnection, jsm: JetStreamManager, subject: string): Promise<{ counts: Map<string, number>; streamCount: number }> {
   const js = jetstream(nc);
   // A request can time out right after the last kill, while the stream elects a leader: asked again.
   const consumer = await again(() => js.consumers.get("default", { filter_subjects: subject, headers_only: true }));
   const counts = new Map<string, number>();
   const info = await again(() => jsm.streams.info("default", { subjects_filter: subject }));
-  let remaining = info.state.subjects?.[subject] ?? 0;
-  while (remaining > 0) {
+  const streamCount = info.state.subjects?.[subject] ?? 0;
+  let remaining = streamCount;
+  for (const deadline = Date.now() + 60_000; remaining > 0 && Date.now() < deadline; ) {
     let read = 0;
-    for await (const m of await consumer.fetch({ max_messages: 1000, expires: 5000 })) {
-      read++;
-      remaining--;
-      const id = m.headers?.get("Nats-Msg-Id") ?? "";
-      counts.set(id, (counts.get(id) ?? 0) + 1);
-      if (m.info.pending === 0) {
-        remaining = 0;
-        break;
+    try {
+      for await (const m of await consumer.fetch({ max_messages: 1000, expires: 5000 })) {
+        read++;
+        remaining--;
+        const id = m.headers?.get("Nats-Msg-Id") ?? "";
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+        if (m.info.pending === 0) {
+          remaining = 0;
+          break;
+        }
       }
+    } catch {
+      // the fetch failed (no responders during an election): asked again
     }
-    if (read === 0) break;
+    if (read === 0) await new Promise((r) => setTimeout(r, 250));
   }
-  return counts;
+  return { counts, streamCount };
 }
 
 describe("chaos - failover: a server SIGKILLed every 5 s while 20,000 events are published", { timeout: 900_000 }, () => {
@@ -141,7 +151,7 @@ describe("chaos - failover: a server SIGKILLed every 5 s while 20,000 events are
 
       const acked = results.filter((r): r is Extract<PublishResult, { ok: true }> => r.ok);
       const failed = results.filter((r): r is Extract<PublishResult, { ok: false }> => !r.ok);
-      const counts = await storedCounts(nc, jsm, `default.failover.${subject}`);
+      const { counts, streamCount } = await storedCounts(nc, jsm, `default.failover.${subject}`);
       const twice = [...counts].filter(([, n]) => n > 1);
       const lost = acked.filter((r) => !counts.has(r.ack.id));
       const reasons = new Map<string, number>();
@@ -152,7 +162,7 @@ describe("chaos - failover: a server SIGKILLed every 5 s while 20,000 events are
       console.log(
         `# failover run ${run}: ${EVENTS} events in ${seconds.toFixed(1)} s, ${kills} servers killed (stream leader: ${killedLeader ? "yes" : "no"}); ` +
           `acked ${acked.length} (${acked.filter((r) => r.ack.duplicate).length} acked as duplicates of a stored copy), failed ${failed.length}` +
-          `${reasons.size > 0 ? ` (${[...reasons].map(([r, n]) => `${n} ${r}`).join(", ")})` : ""}; stored ${counts.size}, stored twice ${twice.length}, acked but not stored ${lost.length}; max stall ${maxStall} ms`,
+          `${reasons.size > 0 ? ` (${[...reasons].map(([r, n]) => `${n} ${r}`).join(", ")})` : ""}; stored ${counts.size} (the stream counts ${streamCount}), stored twice ${twice.length}, acked but not stored ${lost.length}; max stall ${maxStall} ms`,
       );
 
       assert.equal(results.length, EVENTS);
@@ -160,7 +170,10 @@ describe("chaos - failover: a server SIGKILLed every 5 s while 20,000 events are
       assert.deepEqual(
         lost.map((r) => r.ack.id),
         [],
-        "acked events that are not stored",
+        `acked events that are not stored (the stream counts ${streamCount} on the subject, ${counts.size} read); the first: ${lost
+          .slice(0, 5)
+          .map((r) => `${r.ack.id} acked at seq ${r.ack.seq}`)
+          .join(", ")}`,
       );
       assert.deepEqual(twice, [], "events stored more than once");
       for (const r of acked) assert.ok(r.ack.seq > 0, `${r.ack.id} acked at seq ${r.ack.seq}`);
