@@ -22,35 +22,40 @@ const FIRST_KILL_MILLIS = 1_000;
 
 /**
  * Every `Nats-Msg-Id` stored on `subject`, with how many times each is stored, and how many
- * messages the stream itself counts on the subject. A fetch that comes back empty (a leader
- * election right after the last kill) is tried again until every counted message is read, up to
- * 60 s: an early stop would report stored events as lost.
+ * messages the stream itself counts on the subject. Read until every counted message is read, up
+ * to 60 s, whatever the consumer's `pending` says (right after the last kill it said 0 with 103
+ * messages left: a CI run reported stored events as lost); a fetch that comes back empty or fails
+ * (a leader election) has the reader start again after the last sequence it read.
  */
 async function storedCounts(nc: NatsConnection, jsm: JetStreamManager, subject: string): Promise<{ counts: Map<string, number>; streamCount: number }> {
   const js = jetstream(nc);
-  // A request can time out right after the last kill, while the stream elects a leader: asked again.
-  const consumer = await again(() => js.consumers.get("default", { filter_subjects: subject, headers_only: true }));
   const counts = new Map<string, number>();
   const info = await again(() => jsm.streams.info("default", { subjects_filter: subject }));
   const streamCount = info.state.subjects?.[subject] ?? 0;
-  let remaining = streamCount;
-  for (const deadline = Date.now() + 60_000; remaining > 0 && Date.now() < deadline; ) {
-    let read = 0;
+  let read = 0;
+  let lastSeq = 0;
+  // A request can time out right after the last kill, while the stream elects a leader: asked again.
+  const reader = () =>
+    again(() => js.consumers.get("default", { filter_subjects: subject, headers_only: true, ...(lastSeq > 0 && { opt_start_seq: lastSeq + 1 }) }));
+  let consumer = await reader();
+  for (const deadline = Date.now() + 60_000; read < streamCount && Date.now() < deadline; ) {
+    let got = 0;
     try {
       for await (const m of await consumer.fetch({ max_messages: 1000, expires: 5000 })) {
+        got++;
         read++;
-        remaining--;
+        lastSeq = m.seq;
         const id = m.headers?.get("Nats-Msg-Id") ?? "";
         counts.set(id, (counts.get(id) ?? 0) + 1);
-        if (m.info.pending === 0) {
-          remaining = 0;
-          break;
-        }
+        if (read >= streamCount) break;
       }
     } catch {
-      // the fetch failed (no responders during an election): asked again
+      // the fetch failed (no responders during an election): a new reader below
     }
-    if (read === 0) await new Promise((r) => setTimeout(r, 250));
+    if (got === 0) {
+      await new Promise((r) => setTimeout(r, 250));
+      consumer = await reader();
+    }
   }
   return { counts, streamCount };
 }
