@@ -19,7 +19,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { backupStreams, isNotFound } from "./backup.js";
 import { BackupError, BackupErrorCode } from "./errors.js";
 import { verifyArchive, type StreamCounts } from "./format.js";
-import { deleteIfPresent, restoreSection } from "./restore.js";
+import { putBack, restoreSection } from "./restore.js";
 
 /** While a stream is recreated its subjects are this prefix and its name: no event reaches it. */
 const FENCE_SUBJECT_PREFIX = "_EVENTBUS_RECREATING";
@@ -134,8 +134,7 @@ export async function recreateStream(nc: NatsConnection, options: RecreateOption
     } catch (error) {
       await step(RecreateStep.puttingBack, `recreating stream ${name} failed; putting the old stream back from ${archive}`);
       try {
-        await deleteIfPresent(nc, name);
-        const back = await restoreSection(nc, archive, section, archive, { targetServers: Number.MAX_SAFE_INTEGER }, section.header.config);
+        const back = await putBack(nc, archive, section, archive, { targetServers: Number.MAX_SAFE_INTEGER }, section.header.config);
         throw failed(
           error,
           `the old stream was put back (${back.messages} events, last sequence ${back.lastSeq}, ${back.consumers} consumers); its archive is kept in ${archive}`,

@@ -165,8 +165,7 @@ async function replaceStream(
       options.onStep?.(`restore of stream ${name} failed; putting the old stream back`);
       let back: Omit<RestoredStream, "replaced">;
       try {
-        await deleteIfPresent(nc, name);
-        back = await restoreSection(nc, safetyPath, safetySection, safetyPath, { ...options, onProgress: undefined });
+        back = await putBack(nc, safetyPath, safetySection, safetyPath, { ...options, onProgress: undefined });
       } catch (putBack) {
         keepSafety = true;
         throw failed(
@@ -312,6 +311,36 @@ async function waitUntilWhole(nc: NatsConnection, section: StreamSection): Promi
       );
     }
     await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
+/** How long putting an old stream back goes on while the bus's JetStream API does not answer. */
+const PUT_BACK_TIMEOUT_MILLIS = 60_000;
+
+/**
+ * Puts a stream back from an archive after a restore or recreate under the same name failed: the
+ * half-restored stream deleted, then the archive's section restored. Right after a refused restore
+ * the JetStream API can go unanswered for a moment ("no responders", seen in CI): the put-back is
+ * tried again, each time from a deleted stream, for up to a minute.
+ */
+export async function putBack(
+  nc: NatsConnection,
+  path: string,
+  section: StreamSection,
+  what: string,
+  options: Pick<RestoreOptions, "targetServers" | "onProgress">,
+  config?: Record<string, unknown>,
+): Promise<Omit<RestoredStream, "replaced">> {
+  const deadline = Date.now() + PUT_BACK_TIMEOUT_MILLIS;
+  for (;;) {
+    try {
+      await deleteIfPresent(nc, section.header.name);
+      return await restoreSection(nc, path, section, what, options, config);
+    } catch (error) {
+      const unanswered = error instanceof BackupError && /no responders|no answer within/.test(error.message);
+      if (!unanswered || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
 }
 
