@@ -198,13 +198,12 @@ function localSource(name: string, dependencies: readonly DurableNameParts[]): F
       let problems: string[] = [...report.problems];
       if (report.running) {
         try {
-          const status = await localBusStatus(name);
-          client ??= await connect({ status, timeoutMillis: 3000, name: "eventbus-status" });
+          // The bus's status (its credentials and CA) only to connect; each drawing's monitors come
+          // from the report it has just read.
+          client ??= await connect({ status: await localBusStatus(name), timeoutMillis: 3000, name: "eventbus-status" });
           const rateBase = await firstRateBase(client, history);
-          snapshot = remember(
-            history,
-            await snapshotBus(client, { monitors: status.access?.monitors ?? [], dependencies, previous: history, ...(rateBase && { rateBase }) }),
-          );
+          const monitors = report.servers.map((s) => ({ name: s.name, url: `http://127.0.0.1:${s.ports.monitor}` }));
+          snapshot = remember(history, await snapshotBus(client, { monitors, dependencies, previous: history, ...(rateBase && { rateBase }) }));
           // The snapshot says more of the same problem (why a stream has no leader): its line wins.
           const seen = snapshot.problems;
           problems = [...problems.filter((q) => !seen.some((p) => p.startsWith(q))), ...seen];

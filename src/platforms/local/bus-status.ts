@@ -20,17 +20,25 @@ import { writeFileAtomic } from "./state-file.js";
  */
 export async function localBusStatus(name: string, options: { readonly home?: string } = {}): Promise<BusStatus> {
   const paths = busPaths(options.home ?? eventbusHome(), name);
-  const creds = await busCredentials(name, { home: paths.home });
+  const reach = await reachOf(paths);
   const written = await readWritten(paths);
-  // busCredentials read the plan: it is there.
-  const plan = JSON.parse(await readFile(paths.plan, "utf8")) as JetStreamPlan;
   return {
     ...(written?.phase !== undefined && { phase: written.phase }),
     ...(written?.message !== undefined && { message: written.message }),
     ...(written?.conditions !== undefined && { conditions: written.conditions }),
+    ...reach,
+  };
+}
+
+/** How a client reaches the bus, from its plan: Argo's `status.config`, and the files and monitors of this machine. */
+async function reachOf(paths: BusPaths): Promise<Required<Pick<BusStatus, "config" | "access">>> {
+  const creds = await busCredentials(paths.name, { home: paths.home });
+  // busCredentials read the plan: it is there.
+  const plan = JSON.parse(await readFile(paths.plan, "utf8")) as JetStreamPlan;
+  return {
     config: creds.statusConfig,
     access: {
-      description: `local bus ${name}`,
+      description: `local bus ${paths.name}`,
       ...(creds.authFile !== undefined && { authFile: creds.authFile }),
       ...(creds.caFile !== undefined && { caFile: creds.caFile }),
       monitors: plan.servers.map((server, i) => ({ name: server.name, url: creds.monitors[i]! })),
@@ -40,7 +48,7 @@ export async function localBusStatus(name: string, options: { readonly home?: st
 
 /** Writes `status.json` after `up` made the bus ready: every condition True. */
 export async function writeReadyStatus(paths: BusPaths, replicas: number): Promise<void> {
-  await writeConditions(paths, [
+  await writeConditions(paths, await readWritten(paths), [
     { type: ConditionType.configured, status: "True", reason: ConditionReason.succeeded },
     { type: ConditionType.deployed, status: "True", reason: ConditionReason.succeeded },
     { type: ConditionType.ready, status: "True", reason: ConditionReason.allServersReady, message: `${replicas}/${replicas} servers ready` },
@@ -52,20 +60,17 @@ export async function writeReadyStatus(paths: BusPaths, replicas: number): Promi
  * A bus without a status file (no `up` finished) keeps having none.
  */
 export async function writeStoppedStatus(paths: BusPaths): Promise<void> {
-  if ((await readWritten(paths)) === undefined) return;
-  await writeConditions(paths, [
+  const before = await readWritten(paths);
+  if (before === undefined) return;
+  await writeConditions(paths, before, [
     { type: ConditionType.ready, status: "False", reason: ConditionReason.stopped, message: "stopped by eventbus down; eventbus up starts it" },
   ]);
 }
 
-async function writeConditions(paths: BusPaths, desired: readonly DesiredCondition[]): Promise<void> {
-  const before = await readWritten(paths);
+/** Sets `desired` over the conditions written `before` (their transition times kept), with the bus's reach. */
+async function writeConditions(paths: BusPaths, before: Awaited<ReturnType<typeof readWritten>>, desired: readonly DesiredCondition[]): Promise<void> {
   const conditions = mergeConditions(before?.conditions, desired, Date.now());
-  const status: BusStatus = {
-    phase: phaseOf(conditions),
-    conditions,
-    ...(await localBusStatus(paths.name, { home: paths.home }).then(({ config, access }) => ({ config, access }))),
-  };
+  const status: BusStatus = { phase: phaseOf(conditions), conditions, ...(await reachOf(paths)) };
   await writeFileAtomic(paths.status, `${JSON.stringify(status, null, 2)}\n`);
 }
 
