@@ -54,12 +54,22 @@ export function apiErrorText(error: ApiError): string {
   return `${error.description ?? "refused"}${error.err_code !== undefined ? ` (err_code ${error.err_code})` : ""}`;
 }
 
+const NO_RESPONDERS = /no responders|503/i;
+const TIMED_OUT = /timeout/i;
+
+/** Whether a request (or the {@link BackupError} made of it) failed for want of an answer, not for what the server said. */
+export function isUnanswered(error: unknown): boolean {
+  const cause = error instanceof BackupError ? error.cause : error;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return NO_RESPONDERS.test(message) || TIMED_OUT.test(message);
+}
+
 /** Why a request got no answer, in words a person can act on. */
 export function requestFailure(error: unknown, timeoutMillis: number): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (/no responders|503/i.test(message))
+  if (NO_RESPONDERS.test(message))
     return "JetStream did not answer (no responders): is JetStream enabled for this account, and does the bus have a meta leader?";
-  if (/timeout/i.test(message))
+  if (TIMED_OUT.test(message))
     return `no answer within ${Math.round(timeoutMillis / 1000)} s: the bus may be without a leader; try again when eventbus status shows it healthy`;
   return message;
 }

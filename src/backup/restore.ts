@@ -20,7 +20,7 @@ import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { backupStreams, isNotFound } from "./backup.js";
 import { BackupError, BackupErrorCode } from "./errors.js";
 import { sectionChunks, verifyArchive, type ArchiveContents, type StreamCounts, type StreamSection } from "./format.js";
-import { apiErrorText, apiRequest, JS_API, parseApiAnswer, requestFailure } from "./jetstream-api.js";
+import { apiErrorText, apiRequest, isUnanswered, JS_API, parseApiAnswer, requestFailure } from "./jetstream-api.js";
 
 /** Chunks sent to the server are at most this large (and below the server's `max_payload`). */
 const RESTORE_CHUNK_BYTES = 512 * 1024;
@@ -337,8 +337,7 @@ export async function putBack(
       await deleteIfPresent(nc, section.header.name);
       return await restoreSection(nc, path, section, what, options, config);
     } catch (error) {
-      const unanswered = error instanceof BackupError && /no responders|no answer within/.test(error.message);
-      if (!unanswered || Date.now() > deadline) throw error;
+      if (!isUnanswered(error) || Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
