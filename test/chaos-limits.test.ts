@@ -30,6 +30,8 @@ for (const version of ["2.10", "2.11"] as const) {
   describe(`chaos - a full stream with discard new (nats-server ${version}, 3 servers)`, () => {
     let bus: TestBus;
     let creds: BusCredentials;
+    /** The CLI's flags for reaching the bus as any remote bus: its URLs, auth file and CA. */
+    const connection = () => ["--server", creds.urls.join(","), "--creds", creds.authFile!, "--ca", creds.caFile!];
     let client: EventBusClient;
 
     before(async () => {
@@ -117,23 +119,7 @@ for (const version of ["2.10", "2.11"] as const) {
     });
 
     test("eventbus publish --count exits 1 and counts what was not stored, by reason", async () => {
-      const out = await runCliHere([
-        "publish",
-        "--server",
-        creds.urls.join(","),
-        "--creds",
-        creds.authFile!,
-        "--ca",
-        creds.caFile!,
-        "--source",
-        "cli",
-        "--event",
-        "full",
-        "--data",
-        JSON.stringify({ pad: KB }),
-        "--count",
-        "200",
-      ]);
+      const out = await runCliHere(["publish", ...connection(), "--source", "cli", "--event", "full", "--data", JSON.stringify({ pad: KB }), "--count", "200"]);
       assert.equal(out.code, 1, out.stderr);
       assert.match(out.stdout, /^published 200 events \(0 stored, 0 duplicates of stored events, 200 not stored\) in /);
       assert.match(
@@ -145,21 +131,7 @@ for (const version of ["2.10", "2.11"] as const) {
     });
 
     test("eventbus publish of one event to the full stream exits 1 with the reason", async () => {
-      const out = await runCliHere([
-        "publish",
-        "--server",
-        creds.urls.join(","),
-        "--creds",
-        creds.authFile!,
-        "--ca",
-        creds.caFile!,
-        "--source",
-        "cli",
-        "--event",
-        "one",
-        "-o",
-        "json",
-      ]);
+      const out = await runCliHere(["publish", ...connection(), "--source", "cli", "--event", "one", "-o", "json"]);
       assert.equal(out.code, 1, out.stderr);
       const line = JSON.parse(out.stdout.trim()) as { fate: string; reason: string; serverCode: number };
       assert.equal(line.fate, "failed");
