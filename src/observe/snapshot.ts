@@ -203,14 +203,14 @@ async function serverSnapshot(monitor: MonitorEndpoint, timeout: number): Promis
       })
       .catch(() => undefined),
     getJson<Varz>(`${monitor.url}/varz`, timeout),
-    getJson<JszServer>(`${monitor.url}/jsz`, timeout),
+    getJson<Jsz>(`${monitor.url}/jsz`, timeout),
   ]);
   if (healthz === undefined && varz === undefined) return { name: monitor.name, reachable: false, healthy: false };
   return serverFromMonitoring(monitor.name, healthz === true, varz, jsz);
 }
 
 /** A reachable server from its monitoring answers (over HTTP or through the system account). */
-export function serverFromMonitoring(name: string, healthy: boolean, varz: Varz | undefined, jsz: JszServer | undefined): ServerSnapshot {
+export function serverFromMonitoring(name: string, healthy: boolean, varz: Varz | undefined, jsz: Jsz | undefined): ServerSnapshot {
   return {
     name,
     reachable: true,
@@ -377,6 +377,3 @@ export interface Varz {
   readonly in_bytes: number;
   readonly out_bytes: number;
 }
-
-/** The fields of a server's `/jsz` a snapshot reads. */
-export type JszServer = Jsz;

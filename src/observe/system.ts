@@ -6,8 +6,8 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 
 import { SystemAccountError } from "./errors.js";
-import { metaGroupOf } from "./jsz.js";
-import { serverFromMonitoring, snapshotMeta, type BusSnapshot, type JszServer, type ServerSnapshot, type Varz } from "./snapshot.js";
+import { metaGroupOf, type Jsz } from "./jsz.js";
+import { serverFromMonitoring, snapshotMeta, type BusSnapshot, type ServerSnapshot, type Varz } from "./snapshot.js";
 
 /** What one server answers to a `$SYS.REQ.SERVER.PING.*` request. */
 interface Reply<T> {
@@ -42,7 +42,7 @@ async function ping<T>(nc: NatsConnection, what: "VARZ" | "JSZ" | "HEALTHZ", tim
 export async function systemServers(nc: NatsConnection, timeoutMillis: number): Promise<Pick<BusSnapshot, "servers" | "jetstream">> {
   const [varz, jsz, healthz] = await Promise.all([
     ping<Varz>(nc, "VARZ", timeoutMillis),
-    ping<JszServer>(nc, "JSZ", timeoutMillis),
+    ping<Jsz>(nc, "JSZ", timeoutMillis),
     ping<{ status?: string }>(nc, "HEALTHZ", timeoutMillis),
   ]);
   if (varz.size === 0)

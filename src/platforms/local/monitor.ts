@@ -3,23 +3,12 @@
 import { sleep } from "../../client/index.js";
 import { getJson, PROBE_TIMEOUT_MS } from "../../observe/http.js";
 import { readJsz } from "../../observe/jsz.js";
+import type { Varz } from "../../observe/snapshot.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 
 export { getJson };
 
 export type { Jsz } from "../../observe/jsz.js";
-
-/** The parts of `/varz` that eventbus reads. */
-export interface Varz {
-  readonly server_name: string;
-  readonly version: string;
-  readonly connections: number;
-  readonly uptime: string;
-  readonly mem: number;
-  readonly cpu: number;
-  readonly in_msgs: number;
-  readonly out_msgs: number;
-}
 
 /** Whether `/healthz` answers 200: the server accepts clients and its JetStream assets are current. */
 export async function isHealthy(monitorPort: number, host = "127.0.0.1"): Promise<boolean> {
