@@ -20,7 +20,7 @@ DEPS_STAMP := node_modules/.eventbus-deps-stamp
 # make finds the test files itself, sorted, so that every machine runs them in one order.
 TESTS ?= $(shell find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 
-.PHONY: help node deps tools tools-bus tools-nats build lint format test up bench clean
+.PHONY: help node deps tools tools-bus tools-nats tools-node build lint format test up bench clean
 
 help: ## list the targets
 	@echo "usage: make <target>"
@@ -41,14 +41,20 @@ $(DEPS_STAMP): package-lock.json | node
 
 deps: node $(DEPS_STAMP) ## npm ci, only when package-lock.json is newer than node_modules
 
+# The groups are named: with none the installer builds every group, node's kubelet and the rest too,
+# which neither the suite nor CI needs.
 tools: deps ## build the pinned binaries (NATS, kube-apiserver, etcd) into the shared cache, link them into .tools/bin
-	@$(TSX) scripts/install-tools.ts
+	@$(TSX) scripts/install-tools.ts --group bus --group nats --group kube
 
 tools-bus: deps ## only the nats-server that a local bus runs by default (what `make up` needs)
 	@$(TSX) scripts/install-tools.ts --group bus
 
 tools-nats: deps ## only the NATS binaries of `make tools` (what `make bench` needs)
 	@$(TSX) scripts/install-tools.ts --group bus --group nats
+
+# One build at a time: kubelet or containerd alone keeps 2 cores busy.
+tools-node: deps ## a single-node Kubernetes: kubelet, controller manager, scheduler, containerd, runc, CNI plugins, CoreDNS
+	@$(TSX) scripts/install-tools.ts --group node --concurrency 1
 
 build: deps ## compile src/ into dist/ (the CLI is dist/cli/main.js)
 	npm run build

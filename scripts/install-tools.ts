@@ -1,31 +1,47 @@
 /**
  * Installs the pinned binaries of src/tools/binaries.json.
  *
- *   npx tsx scripts/install-tools.ts               build what is missing, link into .tools/bin
+ *   npx tsx scripts/install-tools.ts               build what is missing (of every group), link
+ *                                                  into .tools/bin (the CNI plugins: .tools/cni/bin)
  *   npx tsx scripts/install-tools.ts --check       only report what is missing (exit 1 if anything)
  *   npx tsx scripts/install-tools.ts --force       rebuild everything
  *   npx tsx scripts/install-tools.ts --group bus   only some groups (repeat --group): bus, the
  *                                                  nats-server a local bus runs by default, a minute
  *                                                  or so; nats, the other NATS binaries, a few
- *                                                  minutes; kube, kube-apiserver and etcd, far longer
+ *                                                  minutes; kube, kube-apiserver and etcd, far longer;
+ *                                                  node, a single-node Kubernetes (kubelet, …),
+ *                                                  longest (`make tools` names bus, nats and kube)
+ *   npx tsx scripts/install-tools.ts --concurrency 1   one build at a time (default 2): each large
+ *                                                  Go build alone keeps 2 cores busy
  *
  * Exit codes: 0 done, 1 missing (--check) or a build failed, 2 Go unavailable or bad usage,
  * 130 interrupted.
  */
 import { parseArgs } from "node:util";
 
-import { GoUnavailableError, inspectTools, installTools, INSTALL_HINT, isInstalled, pinnedBinaries, ToolGroup, toolsBinDir } from "../src/tools/index.js";
+import {
+  DEFAULT_BUILD_CONCURRENCY,
+  GoUnavailableError,
+  inspectTools,
+  installTools,
+  INSTALL_HINT,
+  isInstalled,
+  pinnedBinaries,
+  ToolGroup,
+  toolLinkDir,
+} from "../src/tools/index.js";
 
 const GROUPS: readonly string[] = Object.values(ToolGroup);
-const USAGE = `usage: npx tsx scripts/install-tools.ts [--check] [--force] [--group ${GROUPS.join("|")}]...`;
+const USAGE = `usage: npx tsx scripts/install-tools.ts [--check] [--force] [--concurrency N] [--group ${GROUPS.join("|")}]...`;
 
 async function main(): Promise<number> {
-  let values: { check?: boolean; force?: boolean; help?: boolean; group?: string[] };
+  let values: { check?: boolean; force?: boolean; help?: boolean; group?: string[]; concurrency?: string };
   try {
     ({ values } = parseArgs({
       options: {
         check: { type: "boolean" },
         force: { type: "boolean" },
+        concurrency: { type: "string" },
         group: { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
@@ -44,6 +60,11 @@ async function main(): Promise<number> {
     console.error(`tools: unknown group ${unknown.join(", ")} (groups: ${GROUPS.join(", ")})\n${USAGE}`);
     return 2;
   }
+  const concurrency = Number(values.concurrency ?? DEFAULT_BUILD_CONCURRENCY);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    console.error(`tools: --concurrency must be a whole number of at least 1, got ${JSON.stringify(values.concurrency)}\n${USAGE}`);
+    return 2;
+  }
   const groups = values.group as ToolGroup[] | undefined;
   if (values.check) return check(groups);
 
@@ -52,7 +73,7 @@ async function main(): Promise<number> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    const result = await installTools({ groups, force: values.force ?? false, signal: abort.signal });
+    const result = await installTools({ groups, force: values.force ?? false, concurrency, signal: abort.signal });
     return result.failed.length === 0 ? 0 : 1;
   } catch (err) {
     if (abort.signal.aborted) {
@@ -75,10 +96,16 @@ async function check(groups: readonly ToolGroup[] | undefined): Promise<number> 
     return 0;
   }
   for (const s of missing) {
-    const why = s.built ? `not linked into ${toolsBinDir()}` : `not built (${s.cachePath})`;
+    const why = s.built ? `not linked into ${toolLinkDir(s.binary)}` : `not built (${s.cachePath})`;
     console.error(`tools: missing ${s.binary.id}: ${why}`);
   }
-  console.error(`tools: ${missing.length} of ${states.length} binaries missing; ${INSTALL_HINT}`);
+  // `make tools` leaves the node group out, so its hint alone would not install a missing kubelet.
+  const hint = missing.every((s) => s.binary.group === ToolGroup.Node)
+    ? "run `make tools-node` (or `npx tsx scripts/install-tools.ts --group node`)"
+    : missing.some((s) => s.binary.group === ToolGroup.Node)
+      ? `${INSTALL_HINT}, and \`make tools-node\` for the node group`
+      : INSTALL_HINT;
+  console.error(`tools: ${missing.length} of ${states.length} binaries missing; ${hint}`);
   return 1;
 }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { lstat, mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { test } from "node:test";
@@ -15,6 +15,7 @@ import {
   INSTALL_HINT,
   isToolsError,
   MissingBinaryError,
+  KUBE_APISERVER,
   NATS_CLI,
   NATS_SERVER,
   NATS_STREAMING_SERVER,
@@ -24,6 +25,7 @@ import {
   sharedCacheDir,
   ToolGroup,
   TOOLS_DIR_ENV,
+  toolLinkDir,
   toolsBinDir,
   ToolsErrorCode,
 } from "../src/tools/index.js";
@@ -61,6 +63,14 @@ async function bootstrapNode(toolsDir: string, env: NodeJS.ProcessEnv = {}): Pro
     env: { ...process.env, PATH: machinePath(), [TOOLS_DIR_ENV]: toolsDir, ...env },
   });
   return stderr;
+}
+
+/** The `--group` values of a make target's installer run, read from the Makefile. */
+async function makeTargetGroups(target: string): Promise<ToolGroup[]> {
+  const makefile = await readFile(join(projectRoot(), "Makefile"), "utf8");
+  const recipe = new RegExp(`^${target}:.*\\n\\t(.*)$`, "m").exec(makefile)?.[1] ?? "";
+  assert.ok(recipe.includes("scripts/install-tools.ts"), `make ${target} runs scripts/install-tools.ts`);
+  return [...recipe.matchAll(/--group (\S+)/g)].map((m) => m[1] as ToolGroup);
 }
 
 /** Whether a process with this pid still exists. */
@@ -125,7 +135,7 @@ test("tools - the bus group is only the nats-server that latest runs, and the in
     pinnedBinaries([ToolGroup.Nats]).map((b) => b.id),
     ["nats-server@2.11.17", "nats@0.5.0", "nats-streaming-server@0.25.6"],
   );
-  assert.equal(pinnedBinaries([ToolGroup.Bus, ToolGroup.Nats, ToolGroup.Kube]).length, pinnedBinaries().length, "the groups cover every binary");
+  assert.equal(pinnedBinaries(Object.values(ToolGroup)).length, pinnedBinaries().length, "the groups cover every binary");
   const { stderr } = await execFileAsync(process.execPath, ["--import", "tsx", "scripts/install-tools.ts", "--check", "--group", ToolGroup.Bus], {
     cwd: projectRoot(),
   });
@@ -177,8 +187,13 @@ test("tools - compareVersions orders dotted versions numerically", () => {
   assert.equal(compareVersions("1.27rc1", "1.26.0"), 1);
 });
 
-test("tools - every pinned binary is installed and its --version names the pinned version", async () => {
-  for (const binary of pinnedBinaries()) {
+test("tools - make tools (what make test and CI run) builds the bus, nats and kube groups, and leaves node to make tools-node", async () => {
+  assert.deepEqual(await makeTargetGroups("tools"), [ToolGroup.Bus, ToolGroup.Nats, ToolGroup.Kube]);
+  assert.deepEqual(await makeTargetGroups("tools-node"), [ToolGroup.Node]);
+});
+
+test("tools - every binary of make tools is installed and its --version names the pinned version", async () => {
+  for (const binary of pinnedBinaries(await makeTargetGroups("tools"))) {
     const path = findBinary(binary.command, binary.version);
     const { stdout, stderr } = await execFileAsync(path, ["--version"]);
     assert.ok(`${stdout}${stderr}`.includes(binary.version), `${path} --version printed ${stdout}${stderr}`);
@@ -190,11 +205,122 @@ test("tools - every pinned binary is installed and its --version names the pinne
   }
 });
 
-test("tools - the installer's --check finds everything present", async () => {
-  const { stderr } = await execFileAsync(process.execPath, ["--import", "tsx", "scripts/install-tools.ts", "--check"], {
-    cwd: projectRoot(),
-  });
-  assert.equal(stderr.trim(), `tools: all present (${pinnedBinaries().length} binaries)`);
+test("tools - the installer's --check finds everything of make tools present", async () => {
+  const groups = await makeTargetGroups("tools");
+  const { stderr } = await execFileAsync(
+    process.execPath,
+    ["--import", "tsx", "scripts/install-tools.ts", "--check", ...groups.flatMap((g) => ["--group", g])],
+    {
+      cwd: projectRoot(),
+    },
+  );
+  assert.equal(stderr.trim(), `tools: all present (${pinnedBinaries(groups).length} binaries)`);
+});
+
+test("tools - the node group pins a single-node Kubernetes, the CNI plugins linked apart in cni/bin", async () => {
+  const node = pinnedBinaries([ToolGroup.Node]);
+  assert.deepEqual(
+    node.map((b) => b.id),
+    [
+      "kubelet@1.36.3",
+      "kube-controller-manager@1.36.3",
+      "kube-scheduler@1.36.3",
+      "containerd@2.4.2",
+      "containerd-shim-runc-v2@2.4.2",
+      "ctr@2.4.2",
+      "runc@1.5.3",
+      "bridge@1.10.0",
+      "host-local@1.10.0",
+      "loopback@1.10.0",
+      "portmap@1.10.0",
+      "coredns@1.15.0",
+    ],
+  );
+  // bridge and loopback are generic names (iproute2 has a bridge): they stay off .tools/bin, on $PATH.
+  const cni = ["bridge", "host-local", "loopback", "portmap"];
+  for (const b of node) assert.equal(b.linkDir, cni.includes(b.command) ? "cni/bin" : "bin", b.id);
+  assert.equal(toolLinkDir(pinnedBinary("bridge")!), join(dirname(toolsBinDir()), "cni", "bin"));
+  // runc without cgo lacks nsenter and cannot start a container.
+  assert.equal(pinnedBinary("runc")?.cgo, true);
+
+  // The node components come from the release of kube-apiserver, in a module of their own.
+  const kube = node.filter((b) => b.module.startsWith("k8s.io/kubernetes/cmd/"));
+  assert.deepEqual(
+    kube.map((b) => b.command),
+    ["kubelet", "kube-controller-manager", "kube-scheduler"],
+  );
+  const apiserver = pinnedBinary(KUBE_APISERVER)!;
+  for (const b of kube) {
+    assert.equal(b.goModuleDir, "tools/kube/node", b.id);
+    assert.equal(b.moduleVersion, apiserver.moduleVersion, `${b.id} is the release of kube-apiserver`);
+    assert.deepEqual(b.ldflags, apiserver.ldflags, `${b.id} stamps its version as kube-apiserver does`);
+  }
+  const mod = await readFile(join(projectRoot(), "tools", "kube", "node", "go.mod"), "utf8");
+  assert.match(mod, new RegExp(`^\\tk8s\\.io/kubernetes ${apiserver.moduleVersion.replaceAll(".", "\\.")}\\b`, "m"));
+  const staging = apiserver.moduleVersion.replace(/^v1\./, "v0.");
+  const replaced = [...mod.matchAll(/^\t(k8s\.io\/\S+) => (\S+) (\S+)$/gm)];
+  assert.ok(replaced.length >= 30, `found ${replaced.length} replace lines`);
+  for (const [, from, to, version] of replaced) assert.deepEqual([to, version], [from, staging], from);
+  for (const command of ["kubelet", "kube-controller-manager", "kube-scheduler"]) {
+    assert.match(mod, new RegExp(`^\\tk8s\\.io/kubernetes/cmd/${command}$`, "m"), `tools/kube/node/go.mod names ${command} as a tool`);
+  }
+});
+
+test("tools - a missing node binary is looked for in its link dir and names make tools-node", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "eventbus-tools-empty-"));
+  const saved = process.env[TOOLS_DIR_ENV];
+  process.env[TOOLS_DIR_ENV] = dir;
+  try {
+    assert.throws(
+      () => findBinary("bridge", "1.10.0"),
+      (err: unknown) => {
+        assert.ok(err instanceof MissingBinaryError);
+        assert.deepEqual(err.searched, [join(dir, "cni", "bin", "bridge-1.10.0"), join(dir, "cni", "bin", "bridge")]);
+        assert.match(err.message, /it is in the node group, which `make tools` does not build: run `make tools-node`/);
+        return true;
+      },
+    );
+  } finally {
+    if (saved === undefined) delete process.env[TOOLS_DIR_ENV];
+    else process.env[TOOLS_DIR_ENV] = saved;
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("tools - a binaries table with a bad build field is refused, naming the field", () => {
+  const entry = { command: "runc", module: "github.com/opencontainers/runc", version: "v1.5.3", group: "node" };
+  const issues = (fields: Record<string, unknown>) =>
+    checkBinariesTable({ goMinimum: "1.26.0", binaries: { "runc@1.5.3": { ...entry, ...fields } } }, { jetstreamVersions: {}, stanVersions: {} });
+  assert.deepEqual(issues({ cgo: true, tags: ["seccomp"], buildNeeds: "libseccomp-dev", linkDir: "cni/bin" }), []);
+  const cases: [Record<string, unknown>, string][] = [
+    [{ linkDir: "../bin" }, "/binaries/runc@1.5.3/linkDir"],
+    [{ linkDir: "/usr/bin" }, "/binaries/runc@1.5.3/linkDir"],
+    [{ tags: ["seccomp apparmor"] }, "/binaries/runc@1.5.3/tags/0"],
+    [{ cgo: "yes" }, "/binaries/runc@1.5.3/cgo"],
+    [{ buildNeeds: "" }, "/binaries/runc@1.5.3/buildNeeds"],
+    [{ group: "kubelet" }, "/binaries/runc@1.5.3/group"],
+  ];
+  for (const [fields, path] of cases) {
+    const found = issues(fields);
+    assert.ok(found.length > 0 && found.every((issue) => issue.startsWith(`${path}: `)), `${JSON.stringify(fields)}: ${found.join("; ")}`);
+  }
+});
+
+test("tools - the installer removes a stale link into the cache from the other link dirs too (cni/bin)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "eventbus-tools-stale-"));
+  try {
+    const stale = join(dir, "cni", "bin", "flannel");
+    await mkdir(dirname(stale), { recursive: true });
+    await symlink(join(sharedCacheDir(), "flannel@0.1.0", "flannel"), stale);
+    const { stderr } = await execFileAsync(process.execPath, ["--import", "tsx", "scripts/install-tools.ts", "--group", ToolGroup.Bus], {
+      cwd: projectRoot(),
+      env: { ...process.env, [TOOLS_DIR_ENV]: dir },
+    });
+    assert.match(stderr, new RegExp(`^tools: removed stale link ${stale.replaceAll(".", "\\.")}$`, "m"));
+    assert.deepEqual(await readdir(join(dir, "cni", "bin")), []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 for (const binary of pinnedBinaries().filter((b) => b.command === NATS_SERVER)) {

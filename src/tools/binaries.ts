@@ -1,7 +1,8 @@
 /**
  * The pinned binaries (`binaries.json`): which external binaries the installer builds, in which
  * group, from which Go module; one nats-server for each server version that the versions table
- * (src/versions) names, and one nats-streaming-server for each of its NATS Streaming versions.
+ * (src/versions) names, and one nats-streaming-server for each of its NATS Streaming versions;
+ * and, in group `node`, what a single-node Kubernetes runs.
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
@@ -24,17 +25,23 @@ export const ETCD = "etcd";
 /**
  * The installer's groups of binaries: `bus` (the nats-server that `latest` names: all that a local
  * JetStream bus needs by default, what `make up` builds), `nats` (the other NATS binaries: nats-server
- * versions for upgrades, the nats CLI, nats-streaming-server; a few minutes to build with `bus`) and
- * `kube` (kube-apiserver and etcd for the Kubernetes tests: far longer).
+ * versions for upgrades, the nats CLI, nats-streaming-server; a few minutes to build with `bus`),
+ * `kube` (kube-apiserver and etcd for the Kubernetes tests: far longer) and `node` (kubelet,
+ * kube-controller-manager, kube-scheduler, containerd, runc, the CNI plugins and CoreDNS of a
+ * single-node Kubernetes: longer still, and neither `make tools` nor the test suite builds it).
  */
 export const ToolGroup = {
   Bus: "bus",
   Nats: "nats",
   Kube: "kube",
+  Node: "node",
 } as const;
 
 /** One of the {@link ToolGroup} values. */
 export type ToolGroup = (typeof ToolGroup)[keyof typeof ToolGroup];
+
+/** Where a binary's links go, relative to the tools dir, unless binaries.json says otherwise. */
+const DEFAULT_LINK_DIR = "bin";
 
 const PinnedBinarySchema = Type.Object(
   {
@@ -45,7 +52,7 @@ const PinnedBinarySchema = Type.Object(
     /** Go module version, with the leading `v`. */
     version: Type.String({ pattern: "^v[0-9]+\\.[0-9]+\\.[0-9]+$" }),
     /** The installer group; `nats` when absent. */
-    group: Type.Optional(Type.Union([Type.Literal(ToolGroup.Bus), Type.Literal(ToolGroup.Nats), Type.Literal(ToolGroup.Kube)])),
+    group: Type.Optional(Type.Union([Type.Literal(ToolGroup.Bus), Type.Literal(ToolGroup.Nats), Type.Literal(ToolGroup.Kube), Type.Literal(ToolGroup.Node)])),
     /**
      * A Go module of this repository (a path relative to its root) that pins the binary and its
      * dependencies; the installer then runs `go build <module>` there instead of `go install
@@ -54,6 +61,22 @@ const PinnedBinarySchema = Type.Object(
     goModuleDir: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9/_-]*$" })),
     /** `-ldflags` of the build, e.g. `-s -w` and the `-X` flags that stamp a version. @default [] */
     ldflags: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    /** Go build tags (`-tags`), e.g. runc's `seccomp`. @default [] */
+    tags: Type.Optional(Type.Array(Type.String({ pattern: "^[a-z0-9_.]+$" }))),
+    /**
+     * `CGO_ENABLED` of the build: `true` where upstream builds with cgo (kubelet) or the binary is
+     * broken without it (runc's nsenter), `false` for a static one; absent, go decides (cgo on when
+     * it finds a C compiler).
+     */
+    cgo: Type.Optional(Type.Boolean()),
+    /** What the build needs from the machine besides Go (a C compiler, C headers); named when the build fails. */
+    buildNeeds: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * The directory of its links, relative to the tools dir; e.g. `cni/bin` for the CNI plugins,
+     * whose generic names (`bridge`, `loopback`) must stay off `$PATH` and which kubelet and
+     * containerd look for in one directory of their own. @default "bin"
+     */
+    linkDir: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*$" })),
   },
   { additionalProperties: false },
 );
@@ -92,6 +115,14 @@ export interface PinnedBinary {
   readonly goModuleDir: string | undefined;
   /** `-ldflags` words of its build; empty for none. */
   readonly ldflags: readonly string[];
+  /** Go build tags of its build; empty for none. */
+  readonly tags: readonly string[];
+  /** `CGO_ENABLED` of its build (`true` → 1, `false` → 0); `undefined` leaves it to go. */
+  readonly cgo: boolean | undefined;
+  /** What its build needs from the machine besides Go, if anything. */
+  readonly buildNeeds: string | undefined;
+  /** The directory of its links relative to the tools dir, e.g. `bin`. */
+  readonly linkDir: string;
 }
 
 /**
@@ -163,6 +194,10 @@ const BINARIES: readonly PinnedBinary[] = (() => {
       group: b.group ?? ToolGroup.Nats,
       goModuleDir: b.goModuleDir,
       ldflags: b.ldflags ?? [],
+      tags: b.tags ?? [],
+      cgo: b.cgo,
+      buildNeeds: b.buildNeeds,
+      linkDir: b.linkDir ?? DEFAULT_LINK_DIR,
     };
   });
 })();

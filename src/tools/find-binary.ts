@@ -3,9 +3,9 @@ import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 
 import { resolveJetStreamVersion, resolveStanVersion } from "../versions/index.js";
-import { NATS_SERVER, NATS_STREAMING_SERVER, pinnedBinaries, pinnedBinary } from "./binaries.js";
+import { NATS_SERVER, NATS_STREAMING_SERVER, pinnedBinaries, pinnedBinary, ToolGroup } from "./binaries.js";
 import { MissingBinaryError } from "./errors.js";
-import { toolsBinDir } from "./paths.js";
+import { toolLinkDir, toolsBinDir } from "./paths.js";
 
 /**
  * The absolute path of an executable `command`.
@@ -17,10 +17,15 @@ import { toolsBinDir } from "./paths.js";
  *
  * Without a `version` it looks for `<toolsDir>/bin/<command>`, then `<command>` on `$PATH`.
  *
+ * A command whose binaries.json entry names another `linkDir` (the CNI plugins: `cni/bin`) is
+ * looked for there instead of in `<toolsDir>/bin`.
+ *
  * @throws {@link MissingBinaryError} naming the paths searched and the install hint
  */
 export function findBinary(command: string, version?: string): string {
-  const bin = toolsBinDir();
+  const pinned = pinnedBinaries().filter((b) => b.command === command);
+  // A command linked elsewhere (the CNI plugins, in cni/bin) is looked for there.
+  const bin = pinned[0] === undefined ? toolsBinDir() : toolLinkDir(pinned[0]);
   const wanted = version?.replace(/^v/, "");
   const searched: string[] = [];
   const candidates: string[] = [];
@@ -40,9 +45,11 @@ export function findBinary(command: string, version?: string): string {
     if (onPath !== undefined) return onPath;
   }
   let detail: string | undefined;
-  const pinned = pinnedBinaries().filter((b) => b.command === command);
   if (wanted !== undefined && pinned.length > 0 && !pinned.some((b) => b.version === wanted)) {
     detail = `${wanted} is not pinned (pinned: ${pinned.map((b) => b.version).join(", ")}; see src/tools/binaries.json)`;
+  } else if (pinned.some((b) => b.group === ToolGroup.Node)) {
+    // `make tools` leaves the node group out: its hint alone would not install it.
+    detail = `it is in the ${ToolGroup.Node} group, which \`make tools\` does not build: run \`make tools-node\``;
   }
   throw new MissingBinaryError(command, wanted, searched, detail);
 }

@@ -1,8 +1,9 @@
 /**
  * tools — the installer of the pinned external binaries (nats-server, nats-streaming-server, the
- * nats CLI, and kube-apiserver and etcd for the Kubernetes tests): which are pinned and in which
- * group, where they are installed, finding them, and installing them. Which server a version name
- * runs is the versions table's (src/versions).
+ * nats CLI, kube-apiserver and etcd for the Kubernetes tests, and what a single-node Kubernetes
+ * runs: kubelet, containerd, runc, the CNI plugins, CoreDNS): which are pinned and in which group,
+ * where they are installed, finding them, and installing them. Which server a version name runs is
+ * the versions table's (src/versions).
  * @module
  */
 export {
@@ -27,7 +28,7 @@ export {
   type ToolLink,
   type ToolState,
 } from "./install.js";
-export { cachedBinaryPath, linkNames, projectRoot, sharedCacheDir, TOOLS_DIR_ENV, toolsBinDir, toolsDir } from "./paths.js";
+export { cachedBinaryPath, linkNames, projectRoot, sharedCacheDir, toolLinkDir, TOOLS_DIR_ENV, toolsBinDir, toolsDir } from "./paths.js";
 export {
   binariesTable,
   BinariesTableSchema,

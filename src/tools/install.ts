@@ -1,7 +1,8 @@
 /**
  * Installing the pinned binaries: `go install` (or `go build` in a Go module of this repository, for
  * binaries whose module cannot be installed by version) into the machine-wide cache, then links from
- * `<toolsDir>/bin`. Idempotent: a cached binary whose `--version` names its version is never rebuilt.
+ * `<toolsDir>/bin` (or the binary's own link dir, e.g. `<toolsDir>/cni/bin`). Idempotent: a cached
+ * binary whose `--version` names its version is never rebuilt.
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, lstat } from "node:fs/promises";
@@ -10,7 +11,7 @@ import { promisify } from "node:util";
 
 import { BuildFailedError } from "./errors.js";
 import { findGo, type GoToolchain } from "./go.js";
-import { cachedBinaryPath, linkNames, projectRoot, sharedCacheDir, toolsBinDir } from "./paths.js";
+import { cachedBinaryPath, linkNames, projectRoot, sharedCacheDir, toolLinkDir, toolsBinDir } from "./paths.js";
 import { pinnedBinaries, type PinnedBinary, type ToolGroup } from "./binaries.js";
 
 const execFileAsync = promisify(execFile);
@@ -22,7 +23,7 @@ const VERSION_PROBE_TIMEOUT_MS = 15_000;
 /** How much of go's output a failed build keeps, in characters. */
 const BUILD_OUTPUT_TAIL_CHARS = 4_000;
 
-/** One link of a pinned binary in `<toolsDir>/bin`. */
+/** One link of a pinned binary in its link dir (`<toolsDir>/bin` for most). */
 export interface ToolLink {
   /** Absolute path of the link. */
   readonly path: string;
@@ -45,9 +46,8 @@ export function isInstalled(state: ToolState): boolean {
   return state.built && state.links.every((l) => l.ok);
 }
 
-/** Inspects the shared cache and `<toolsDir>/bin` for each pinned binary; changes nothing. */
+/** Inspects the shared cache and the link dirs (`<toolsDir>/bin`, …) for each pinned binary; changes nothing. */
 export async function inspectTools(binaries: readonly PinnedBinary[] = pinnedBinaries()): Promise<ToolState[]> {
-  const bin = toolsBinDir();
   return Promise.all(
     binaries.map(async (binary) => {
       const cachePath = cachedBinaryPath(binary);
@@ -55,7 +55,7 @@ export async function inspectTools(binaries: readonly PinnedBinary[] = pinnedBin
         runsAsVersion(cachePath, binary.version),
         Promise.all(
           linkNames(binary).map(async (name) => {
-            const path = join(bin, name);
+            const path = join(toolLinkDir(binary), name);
             return { path, ok: (await readlink(path).catch(() => undefined)) === cachePath };
           }),
         ),
@@ -132,6 +132,7 @@ export async function installTools(options: InstallOptions = {}): Promise<Instal
   await mkdir(toolsBinDir(), { recursive: true });
   for (const state of toLink) {
     if (failedIds.has(state.binary.id)) continue;
+    await mkdir(toolLinkDir(state.binary), { recursive: true });
     for (const link of state.links) {
       if (!link.ok || options.force) await replaceLink(link.path, state.cachePath);
     }
@@ -141,14 +142,16 @@ export async function installTools(options: InstallOptions = {}): Promise<Instal
     }
   }
   await removeStaleLinks(log);
-  if (failed.length === 0) log(`tools: ready (${states.length} binaries in ${toolsBinDir()})`);
+  const dirs = [...new Set(states.map((s) => toolLinkDir(s.binary)))].join(", ");
+  if (failed.length === 0) log(`tools: ready (${states.length} binaries in ${dirs})`);
   return { built, linked, failed };
 }
 
 /**
  * Builds into a temp dir beside the cache entry, then renames into place atomically: `go install
  * <module>@<version>`, or, for a binary with a `goModuleDir`, `go build -o` in that module after
- * checking that it pins the version of binaries.json.
+ * checking that it pins the version of binaries.json. A failure names what the build needs from the
+ * machine (`buildNeeds`): go's own words for a missing C header do not say what to install.
  */
 async function build(go: GoToolchain, state: ToolState, signal: AbortSignal | undefined): Promise<void> {
   const { binary, cachePath } = state;
@@ -159,21 +162,24 @@ async function build(go: GoToolchain, state: ToolState, signal: AbortSignal | un
       GOBIN: tmp,
       // Keep the user's GOFLAGS (e.g. -buildvcs=false) and the machine's module cache.
       GOFLAGS: [process.env["GOFLAGS"], "-trimpath"].filter(Boolean).join(" "),
+      // Unset, go turns cgo on where it finds a C compiler: the binary would differ by machine.
+      ...(binary.cgo === undefined ? {} : { CGO_ENABLED: binary.cgo ? "1" : "0" }),
     };
     const ldflags = binary.ldflags.length > 0 ? [`-ldflags=${binary.ldflags.join(" ")}`] : [];
+    const flags = binary.tags.length > 0 ? [...ldflags, `-tags=${binary.tags.join(",")}`] : ldflags;
     const produced = join(tmp, binary.command);
     if (binary.goModuleDir === undefined) {
       const target = `${binary.module}@${binary.moduleVersion}`;
-      const { code, output } = await run(go.path, ["install", ...ldflags, target], { cwd: tmp, env, signal });
-      if (code !== 0) throw new BuildFailedError(binary.id, tail(output));
+      const { code, output } = await run(go.path, ["install", ...flags, target], { cwd: tmp, env, signal });
+      if (code !== 0) throw new BuildFailedError(binary.id, withNeeds(binary, tail(output)));
     } else {
       const cwd = join(projectRoot(), binary.goModuleDir);
       // A go.work above the clone must not redirect the pinned module; the eventbus repository's
       // VCS state means nothing in the binary.
       const moduleEnv = { ...env, GOWORK: "off", GOFLAGS: `${env.GOFLAGS} -buildvcs=false` };
       await checkModulePins(go, binary, cwd, moduleEnv, signal);
-      const { code, output } = await run(go.path, ["build", ...ldflags, "-o", produced, binary.module], { cwd, env: moduleEnv, signal });
-      if (code !== 0) throw new BuildFailedError(binary.id, tail(output));
+      const { code, output } = await run(go.path, ["build", ...flags, "-o", produced, binary.module], { cwd, env: moduleEnv, signal });
+      if (code !== 0) throw new BuildFailedError(binary.id, withNeeds(binary, tail(output)));
     }
     if (!(await runsAsVersion(produced, binary.version))) {
       const files = (await readdir(tmp)).join(", ") || "nothing";
@@ -208,6 +214,11 @@ async function checkModulePins(go: GoToolchain, binary: PinnedBinary, cwd: strin
   }
 }
 
+/** A failed build's output, followed by what the build needs from the machine when binaries.json says. */
+function withNeeds(binary: PinnedBinary, output: string): string {
+  return binary.buildNeeds === undefined ? output : `${output}\n(${binary.id} needs ${binary.buildNeeds})`;
+}
+
 /** Points `path` at `target`, replacing whatever is there without a moment of absence. */
 async function replaceLink(path: string, target: string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -217,23 +228,27 @@ async function replaceLink(path: string, target: string): Promise<void> {
 }
 
 /**
- * Removes links in `<toolsDir>/bin` into the shared cache that no pinned binary owns any more
- * (of any group: installing one group leaves the links of the others alone). The `node` link into a
- * `node@<version>` entry is scripts/bootstrap-node.sh's, not a pinned binary's, and stays.
+ * Removes links in `<toolsDir>/bin` and the other link dirs into the shared cache that no pinned
+ * binary owns any more (of any group: installing one group leaves the links of the others alone).
+ * The `node` link into a `node@<version>` entry is scripts/bootstrap-node.sh's, not a pinned
+ * binary's, and stays.
  */
 async function removeStaleLinks(log: (line: string) => void): Promise<void> {
   const bin = toolsBinDir();
   const cache = sharedCacheDir();
-  const expected = new Set(pinnedBinaries().flatMap((b) => linkNames(b).map((name) => join(bin, name))));
-  const entries = await readdir(bin).catch(() => [] as string[]);
-  for (const name of entries) {
-    const path = join(bin, name);
-    if (expected.has(path) || !(await lstat(path)).isSymbolicLink()) continue;
-    const target = relative(cache, await readlink(path));
-    if (name === "node" && target.startsWith("node@")) continue;
-    if (!target.startsWith("..")) {
-      await rm(path, { force: true });
-      log(`tools: removed stale link ${path}`);
+  const binaries = pinnedBinaries();
+  const expected = new Set(binaries.flatMap((b) => linkNames(b).map((name) => join(toolLinkDir(b), name))));
+  for (const dir of new Set([bin, ...binaries.map(toolLinkDir)])) {
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    for (const name of entries) {
+      const path = join(dir, name);
+      if (expected.has(path) || !(await lstat(path)).isSymbolicLink()) continue;
+      const target = relative(cache, await readlink(path));
+      if (dir === bin && name === "node" && target.startsWith("node@")) continue;
+      if (!target.startsWith("..")) {
+        await rm(path, { force: true });
+        log(`tools: removed stale link ${path}`);
+      }
     }
   }
 }

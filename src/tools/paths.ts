@@ -56,7 +56,12 @@ export function cachedBinaryPath(binary: PinnedBinary): string {
   return join(sharedCacheDir(), binary.id, binary.command);
 }
 
-/** The link names of a pinned binary in `<toolsDir>/bin`: `<command>-<version>`, and `<command>` for the default. */
+/** The directory of a pinned binary's links: `<toolsDir>/<linkDir>`, `<toolsDir>/bin` for most. */
+export function toolLinkDir(binary: PinnedBinary): string {
+  return join(toolsDir(), binary.linkDir);
+}
+
+/** The link names of a pinned binary in its {@link toolLinkDir}: `<command>-<version>`, and `<command>` for the default. */
 export function linkNames(binary: PinnedBinary): string[] {
   const names = [`${binary.command}-${binary.version}`];
   if (binary.isDefault) names.push(binary.command);
