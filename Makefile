@@ -20,7 +20,7 @@ DEPS_STAMP := node_modules/.eventbus-deps-stamp
 # make finds the test files itself, sorted, so that every machine runs them in one order.
 TESTS ?= $(shell find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 
-.PHONY: help node deps tools tools-bus tools-nats tools-node build lint format test up bench clean
+.PHONY: help node deps tools tools-bus tools-nats tools-node node-packages kube-node e2e build lint format test up bench clean
 
 help: ## list the targets
 	@echo "usage: make <target>"
@@ -53,8 +53,22 @@ tools-nats: deps ## only the NATS binaries of `make tools` (what `make bench` ne
 	@$(TSX) scripts/install-tools.ts --group bus --group nats
 
 # One build at a time: kubelet or containerd alone keeps 2 cores busy.
-tools-node: deps ## a single-node Kubernetes: kubelet, controller manager, scheduler, containerd, runc, CNI plugins, CoreDNS
+tools-node: deps node-packages ## a single-node Kubernetes: kubelet, controller manager, scheduler, containerd, runc, CNI plugins, CoreDNS
 	@$(TSX) scripts/install-tools.ts --group node --concurrency 1
+
+# runc's seccomp support builds against libseccomp's headers; the image stand-ins take Debian's
+# static busybox; the node makes its bridge with iproute2.
+NODE_PACKAGES := gcc libseccomp-dev busybox-static iproute2
+node-packages: ## the Debian packages of the single-node Kubernetes, installed with apt-get when missing
+	@missing="$$(for p in $(NODE_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done)"; \
+	if [ -n "$$missing" ]; then echo "node-packages: apt-get install" $$missing; apt-get install -y --no-install-recommends $$missing; \
+	else echo "node-packages: $(NODE_PACKAGES) installed"; fi
+
+kube-node: tools-node build ## the single-node Kubernetes: make kube-node (up, idempotent), make kube-node ARGS=down
+	@$(TSX) scripts/kube-node.ts $(or $(ARGS),up)
+
+e2e: kube-node ## the end-to-end suite on the single-node Kubernetes (it stays up: make kube-node ARGS=down)
+	node --import tsx --test --test-concurrency=1 $(sort $(wildcard e2e/*.test.ts))
 
 build: deps ## compile src/ into dist/ (the CLI is dist/cli/main.js)
 	npm run build

@@ -38,7 +38,7 @@ const KUBERNETES_MODULE = "k8s.io/kubernetes@v1.36.3";
 /** Debian's static busybox (package busybox-static). */
 const BUSYBOX = "/bin/busybox";
 /** Raised when the image recipes change, so that cached archives are rebuilt. */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2;
 
 /** A built image archive. */
 export interface BuiltImage {
@@ -217,7 +217,7 @@ url=""
 for arg in "$@"; do url="$arg"; done
 export NATS_MONITOR_URL="$url"
 echo "prometheus-nats-exporter (stand-in): serving /metrics on :7777 from $url/varz"
-exec nc -lk -p 7777 -e /metrics-response
+exec nc -ll -p 7777 -e /metrics-response
 `;
 
 /** One HTTP exchange on stdin/stdout: the /varz numbers as Prometheus gauges. */

@@ -184,7 +184,7 @@ export async function nodeUp(log: (line: string) => void): Promise<NodeInfo> {
   await daemon(paths, "coredns", binary("coredns"), ["-conf", join(paths.dir, "Corefile")]);
 
   // The kubelet.
-  await writeFile(join(paths.dir, "kubelet.yaml"), kubeletConfig(pki, ports, gateway, containerdSock));
+  await writeFile(join(paths.dir, "kubelet.yaml"), kubeletConfig(paths, pki, ports, gateway, containerdSock));
   await daemon(paths, "kubelet", binary("kubelet"), [
     `--config=${join(paths.dir, "kubelet.yaml")}`,
     `--kubeconfig=${join(paths.dir, "kubelet.kubeconfig")}`,
@@ -218,6 +218,9 @@ export async function nodeDown(log: (line: string) => void): Promise<void> {
     log("kube-node: not running");
     return;
   }
+  // The volumes' directories: kube-controller-manager's host-path provisioner makes each claim's
+  // under /tmp/hostpath_pv/ (a path fixed in its code), outside the state dir.
+  const volumes = await hostPathVolumes(paths);
   // The kubelet first, so that it restarts nothing; then every container, then the rest.
   await stopDaemon(paths, "kubelet");
   const sock = join(paths.run, "containerd.sock");
@@ -230,8 +233,21 @@ export async function nodeDown(log: (line: string) => void): Promise<void> {
   await unmountUnder(paths.dir);
   await removeNetns();
   await deleteBridge();
+  for (const path of volumes) await rm(path, { recursive: true, force: true });
   await rm(paths.dir, { recursive: true, force: true });
   log(`kube-node: down; ${paths.dir} removed`);
+}
+
+/** The host paths of the node's PersistentVolumes made by the host-path provisioner; none when the API server does not answer. */
+async function hostPathVolumes(paths: NodePaths): Promise<string[]> {
+  const portsFile = join(paths.dir, "ports.json");
+  if (!existsSync(portsFile) || !existsSync(join(paths.pki, "tokens.csv"))) return [];
+  const ports = JSON.parse(await readFile(portsFile, "utf8")) as Ports;
+  const pki = await ensurePki(paths, podNetwork().gateway, "");
+  const res = await kubeGet(`https://${podNetwork().gateway}:${ports.apiserver}`, pki, "/api/v1/persistentvolumes");
+  if (res?.status !== 200) return [];
+  const list = JSON.parse(res.text) as { items: { spec?: { hostPath?: { path?: string } } }[] };
+  return list.items.map((pv) => pv.spec?.hostPath?.path ?? "").filter((path) => path.startsWith("/tmp/hostpath_pv/"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -583,8 +599,10 @@ function corefile(paths: NodePaths, gateway: string): string {
 `;
 }
 
-function kubeletConfig(pki: Pki, ports: Ports, gateway: string, sock: string): string {
+function kubeletConfig(paths: NodePaths, pki: Pki, ports: Ports, gateway: string, sock: string): string {
   return stringify({
+    // Inside the state dir (not /var/log/pods), so that `down` removes the containers' logs too.
+    podLogsDir: join(paths.dir, "pod-logs"),
     apiVersion: "kubelet.config.k8s.io/v1beta1",
     kind: "KubeletConfiguration",
     address: gateway,
