@@ -115,8 +115,9 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
     for (const claim of claims) assert.equal(claim.status?.phase, "Bound", `${claim.metadata.name} is Bound`);
 
     // AND the three servers are one JetStream meta group: its leader lists the other two as current.
-    // (nats-server 2.10.29 left the first-started server out of the group on this node every time:
-    // cluster size 2, and no R3 stream could be placed; 2.11.17 forms the full group.)
+    // (nats-server 2.10.29 left one server out of the group in 4 of 9 starts on this node, although
+    // every pod was Ready: cluster size 2, and no R3 stream could be placed. 2.11.17 formed the
+    // whole group every time; the test runs it until the controller handles 2.10's case.)
     const ips = pods.map((p) => p.status?.podIP ?? "");
     const metas = await Promise.all(
       ips.map(async (ip) => {
