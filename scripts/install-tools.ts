@@ -26,6 +26,7 @@ import {
   installTools,
   INSTALL_HINT,
   isInstalled,
+  NODE_INSTALL_HINT,
   pinnedBinaries,
   ToolGroup,
   toolLinkDir,
@@ -101,7 +102,7 @@ async function check(groups: readonly ToolGroup[] | undefined): Promise<number> 
   }
   // `make tools` leaves the node group out, so its hint alone would not install a missing kubelet.
   const hint = missing.every((s) => s.binary.group === ToolGroup.Node)
-    ? "run `make tools-node` (or `npx tsx scripts/install-tools.ts --group node`)"
+    ? NODE_INSTALL_HINT
     : missing.some((s) => s.binary.group === ToolGroup.Node)
       ? `${INSTALL_HINT}, and \`make tools-node\` for the node group`
       : INSTALL_HINT;

@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 
 import { DEFAULT_CONFIG_RELOADER_IMAGE, DEFAULT_METRICS_EXPORTER_IMAGE } from "../../src/platforms/kubernetes/index.js";
-import { pinnedBinaries } from "../../src/tools/index.js";
+import { NATS_SERVER, pinnedBinaries } from "../../src/tools/index.js";
 import { type LayerEntry, ociArchive } from "./oci.js";
 
 const execFileAsync = promisify(execFile);
@@ -69,7 +69,7 @@ export async function buildImages(log: (line: string) => void): Promise<BuiltIma
   const dir = imagesCacheDir();
   await mkdir(dir, { recursive: true });
   const natsVersions = pinnedBinaries()
-    .filter((b) => b.command === "nats-server")
+    .filter((b) => b.command === NATS_SERVER)
     .map((b) => b.version.replace(/^v/, ""));
   const recipes: { reference: string; build: () => Promise<{ files: LayerEntry[]; runtime: Parameters<typeof ociArchive>[0]["runtime"] }> }[] = [
     {

@@ -17,10 +17,12 @@
  * namespaces, the bridge, the state dir.
  */
 import { execFile, spawn } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, openSync, closeSync } from "node:fs";
 import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { request } from "node:https";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 
 import { stringify } from "yaml";
@@ -243,8 +245,9 @@ async function hostPathVolumes(paths: NodePaths): Promise<string[]> {
   const portsFile = join(paths.dir, "ports.json");
   if (!existsSync(portsFile) || !existsSync(join(paths.pki, "tokens.csv"))) return [];
   const ports = JSON.parse(await readFile(portsFile, "utf8")) as Ports;
-  const pki = await ensurePki(paths, podNetwork().gateway, "");
-  const res = await kubeGet(`https://${podNetwork().gateway}:${ports.apiserver}`, pki, "/api/v1/persistentvolumes");
+  const { gateway } = podNetwork();
+  const pki = await ensurePki(paths, gateway, "");
+  const res = await kubeGet(`https://${gateway}:${ports.apiserver}`, pki, "/api/v1/persistentvolumes");
   if (res?.status !== 200) return [];
   const list = JSON.parse(res.text) as { items: { spec?: { hostPath?: { path?: string } } }[] };
   return list.items.map((pv) => pv.spec?.hostPath?.path ?? "").filter((path) => path.startsWith("/tmp/hostpath_pv/"));
@@ -426,7 +429,6 @@ async function ensurePki(paths: NodePaths, gateway: string, apiserverUrl: string
     adminToken: "",
   };
   if (!existsSync(pki.tokens)) {
-    const { generateKeyPairSync, randomBytes } = await import("node:crypto");
     const ca = await createCertificateAuthority({ commonName: "eventbus-kube-node-ca", validityDays: 365 });
     const serving = await issueCertificate(ca, {
       commonName: "kube-apiserver",
@@ -483,10 +485,11 @@ function kubeconfig(server: string, caPem: string, user: string, token: string):
   });
 }
 
-async function kubeGet(url: string, pki: Pki, path: string): Promise<{ status: number; text: string } | undefined> {
-  const { request } = await import("node:https");
+/** One request to the API server as the admin; undefined when it does not answer. */
+function kubeRequest(url: string, pki: Pki, method: string, path: string, body?: unknown): Promise<{ status: number; text: string } | undefined> {
+  const headers: Record<string, string> = { authorization: `Bearer ${pki.adminToken}`, ...(body !== undefined && { "content-type": "application/json" }) };
   return new Promise((resolve) => {
-    const req = request(`${url}${path}`, { ca: pki.caPem, headers: { authorization: `Bearer ${pki.adminToken}` }, timeout: 5_000 }, (res) => {
+    const req = request(`${url}${path}`, { method, ca: pki.caPem, headers, timeout: 5_000 }, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (text += chunk));
@@ -494,14 +497,17 @@ async function kubeGet(url: string, pki: Pki, path: string): Promise<{ status: n
     });
     req.on("error", () => resolve(undefined));
     req.on("timeout", () => req.destroy());
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
+}
+
+function kubeGet(url: string, pki: Pki, path: string): Promise<{ status: number; text: string } | undefined> {
+  return kubeRequest(url, pki, "GET", path);
 }
 
 /** The default StorageClass `standard`, served by kube-controller-manager's host-path provisioner. */
 async function ensureStorageClass(url: string, pki: Pki): Promise<void> {
-  const { request } = await import("node:https");
-  const body = JSON.stringify({
+  const res = await kubeRequest(url, pki, "POST", "/apis/storage.k8s.io/v1/storageclasses", {
     apiVersion: "storage.k8s.io/v1",
     kind: "StorageClass",
     metadata: { name: "standard", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
@@ -509,27 +515,16 @@ async function ensureStorageClass(url: string, pki: Pki): Promise<void> {
     reclaimPolicy: "Delete",
     volumeBindingMode: "Immediate",
   });
-  await new Promise<void>((resolve, reject) => {
-    const req = request(
-      `${url}/apis/storage.k8s.io/v1/storageclasses`,
-      { method: "POST", ca: pki.caPem, headers: { authorization: `Bearer ${pki.adminToken}`, "content-type": "application/json" } },
-      (res) => {
-        res.resume();
-        res.on("end", () =>
-          res.statusCode === 201 || res.statusCode === 409 ? resolve() : reject(new Error(`kube-node: StorageClass standard: HTTP ${res.statusCode}`)),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
+  if (res?.status !== 201 && res?.status !== 409)
+    throw new Error(`kube-node: StorageClass standard: ${res === undefined ? "no answer" : `HTTP ${res.status}`}`);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Configuration files
 
+/** The CNI plugins' directory, where the installer links them (binaries.json's `linkDir`). */
 function cniBinDir(): string {
-  return join(toolsBinDir(), "..", "cni", "bin");
+  return dirname(findBinary("bridge"));
 }
 
 function containerdConfig(paths: NodePaths, sock: string, cniBin: string): string {
@@ -557,7 +552,7 @@ state = "${join(paths.run, "containerd")}"
     [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
-        BinaryName = "${join(toolsBinDir(), "runc")}"
+        BinaryName = "${findBinary("runc")}"
         SystemdCgroup = false
   [plugins."io.containerd.cri.v1.runtime".cni]
     bin_dirs = ["${cniBin}"]

@@ -22,6 +22,9 @@ export type ToolsErrorCode = (typeof ToolsErrorCode)[keyof typeof ToolsErrorCode
 /** What a user runs to install the pinned binaries. */
 export const INSTALL_HINT = "run `make tools` (or `npx tsx scripts/install-tools.ts`)";
 
+/** What a user runs to install the node group, which `make tools` leaves out. */
+export const NODE_INSTALL_HINT = "run `make tools-node` (or `npx tsx scripts/install-tools.ts --group node`)";
+
 /** A binary was not found; the message says where it was looked for and how to install it. */
 export class MissingBinaryError extends EventBusError {
   override readonly name = "MissingBinaryError";

@@ -4,7 +4,7 @@ import { delimiter, isAbsolute, join } from "node:path";
 
 import { resolveJetStreamVersion, resolveStanVersion } from "../versions/index.js";
 import { NATS_SERVER, NATS_STREAMING_SERVER, pinnedBinaries, pinnedBinary, ToolGroup } from "./binaries.js";
-import { MissingBinaryError } from "./errors.js";
+import { MissingBinaryError, NODE_INSTALL_HINT } from "./errors.js";
 import { toolLinkDir, toolsBinDir } from "./paths.js";
 
 /**
@@ -49,7 +49,7 @@ export function findBinary(command: string, version?: string): string {
     detail = `${wanted} is not pinned (pinned: ${pinned.map((b) => b.version).join(", ")}; see src/tools/binaries.json)`;
   } else if (pinned.some((b) => b.group === ToolGroup.Node)) {
     // `make tools` leaves the node group out: its hint alone would not install it.
-    detail = `it is in the ${ToolGroup.Node} group, which \`make tools\` does not build: run \`make tools-node\``;
+    detail = `it is in the ${ToolGroup.Node} group, which \`make tools\` does not build: ${NODE_INSTALL_HINT}`;
   }
   throw new MissingBinaryError(command, wanted, searched, detail);
 }

@@ -10,6 +10,7 @@ export {
   BuildFailedError,
   GoUnavailableError,
   INSTALL_HINT,
+  NODE_INSTALL_HINT,
   InvalidBinariesTableError,
   isToolsError,
   MissingBinaryError,
