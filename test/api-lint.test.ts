@@ -83,6 +83,31 @@ test("lint - external buses: skipped verification is an error, plain text a warn
   assert.deepEqual(rules(plain, "production"), ["warning plaintext-external spec.jetstreamExotic.url"]);
 });
 
+test("lint - a 3-server bus on nats-server 2.10 is warned of its failover duplicates in production; 2.11 and a 1-server bus are not", () => {
+  const bus = (version: string, replicas: number) =>
+    resolved({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventBus",
+      metadata: { name: "x" },
+      spec: { jetstream: { version, replicas, persistence: { volumeSize: "10Gi" }, streamConfig: "maxBytes: 8GB" } },
+    });
+  const findings = (version: string, replicas = 3) => lint(bus(version, replicas), "production").filter((f) => f.rule === "version-2.10-failover");
+  for (const version of ["2.10", "2.10.29"]) {
+    assert.deepEqual(
+      findings(version).map((f) => `${f.severity} ${f.path} ${f.message}`),
+      [
+        `warning spec.jetstream.version "${version}" runs nats-server 2.10, whose new stream leader can store a retried publish a second time, and which can hang deleting a restored stream; use "2.11"`,
+      ],
+    );
+  }
+  assert.deepEqual(findings("2.11"), []);
+  assert.deepEqual(findings("2.10", 1), [], "a single server has no leader change");
+  assert.deepEqual(
+    lint(bus("2.10", 3), "development").filter((f) => f.rule === "version-2.10-failover"),
+    [],
+  );
+});
+
 test("lint - a stream allowed to outgrow the file store is flagged", () => {
   const bus = resolved({
     apiVersion: "argoproj.io/v1alpha1",

@@ -93,14 +93,17 @@ test("observe - a snapshot of a 3-server bus: stream and consumer numbers as Jet
       down.problems.join("\n"),
     );
     // AND once it is back and caught up, the problems are gone
+    // (the problems still shown are kept for the timeout's message)
+    let remaining: readonly string[] = [];
     const recovered = await waitFor(
       "no problems after the restart",
       async () => {
         const s = await snapshotBus(client, { monitors });
+        remaining = s.problems;
         return s.problems.length === 0 ? s : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 200 },
-    );
+    ).catch((error: unknown) => assert.fail(`${(error as Error).message}; problems still shown: ${remaining.join("; ")}`));
 
     // WHEN a follower of the stream hangs (SIGSTOP: it neither answers nor replicates) while events go on
     assert.ok(!("error" in recovered.stream));

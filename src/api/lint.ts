@@ -84,7 +84,24 @@ export const LINT_RULES: readonly Rule[] = [
     severity: { production: "error", development: "info" },
     check: (s) =>
       s.mode === "jetstream" && s.version === "latest"
-        ? one(["spec", "jetstream", "version"], `"latest" changes with eventbus releases; pin a version such as "2.10"`)
+        ? one(["spec", "jetstream", "version"], `"latest" changes with eventbus releases; pin a version such as "2.11"`)
+        : none,
+  },
+  {
+    id: "version-2.10-failover",
+    description:
+      "nats-server 2.10 can store a publish retried across a stream leader change twice, and can hang deleting a restored stream (nats-server#7249); 2.11 does neither.",
+    severity: { production: "warning" },
+    // nats-server 2.10.29 checks a Nats-Msg-Id only on the stream leader (jetstream_cluster.go,
+    // processClusteredInboundMsg), and a new leader takes publishes before it has applied the entries
+    // of the leader before it, which its dedupe map does not hold yet; 2.11 serves as leader only once
+    // they are applied (raft.go, leaderState). A failover run on 2.10 stored 3 of 20,000 events twice.
+    check: (s) =>
+      s.mode === "jetstream" && s.replicas >= 3 && /^2\.10(\.|$)/.test(s.version)
+        ? one(
+            ["spec", "jetstream", "version"],
+            `"${s.version}" runs nats-server 2.10, whose new stream leader can store a retried publish a second time, and which can hang deleting a restored stream; use "2.11"`,
+          )
         : none,
   },
   {

@@ -281,7 +281,8 @@ async function waitUntilWhole(nc: NatsConnection, section: StreamSection): Promi
     try {
       const info = await jsm.streams.info(name);
       const leader = info.cluster === undefined || info.cluster.leader !== undefined;
-      if (leader && info.state.consumer_count >= archived.consumer_count) {
+      const behind = (info.cluster?.replicas ?? []).filter((r) => !r.current).map((r) => r.name);
+      if (leader && behind.length === 0 && info.state.consumer_count >= archived.consumer_count) {
         const s = info.state;
         if (s.last_seq < archived.last_seq || s.messages < archived.messages || (archived.messages > 0 && s.first_seq !== archived.first_seq)) {
           throw new BackupError(
@@ -289,6 +290,7 @@ async function waitUntilWhole(nc: NatsConnection, section: StreamSection): Promi
             `restore of stream ${name}: the restored stream holds ${s.messages} messages ${s.first_seq}..${s.last_seq}, the archive ${archived.messages} messages ${archived.first_seq}..${archived.last_seq}`,
           );
         }
+        if (info.cluster?.replicas?.length) await recountConsumers(nc, name, deadline);
         return {
           name,
           messages: s.messages,
@@ -299,7 +301,11 @@ async function waitUntilWhole(nc: NatsConnection, section: StreamSection): Promi
           replicas: info.config.num_replicas,
         };
       }
-      last = leader ? `${info.state.consumer_count} of ${archived.consumer_count} consumers` : "no leader";
+      last = !leader
+        ? "no leader"
+        : behind.length > 0
+          ? `replicas not current: ${behind.join(", ")}`
+          : `${info.state.consumer_count} of ${archived.consumer_count} consumers`;
     } catch (error) {
       if (error instanceof BackupError) throw error;
       last = reason(error);
@@ -381,4 +387,29 @@ function failed(error: unknown, state: string): BackupError {
 
 function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Has each replicated consumer of a restored stream elected again, once every replica of the
+ * stream is current. A consumer counts its pending events when it becomes leader
+ * (nats-server 2.10.29 `server/consumer.go`: `setLeader` calls `streamNumPending`) and recounts
+ * later only when that count exceeds what the stream holds (`checkNumPending`): a consumer whose
+ * leader was elected on a replica the restore had not yet reached counted 0 and kept reporting 0
+ * pending with 180 events unread (an Argo sensor's backlog hidden from `status`). A leader stepdown
+ * (`$JS.API.CONSUMER.LEADER.STEPDOWN.<stream>.<consumer>`) has a leader count again on a current
+ * replica; the consumers' delivered and ack floor are raft state and do not change.
+ */
+async function recountConsumers(nc: NatsConnection, stream: string, deadline: number): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  for await (const consumer of jsm.consumers.list(stream)) {
+    if ((consumer.cluster?.replicas ?? []).length === 0) continue;
+    const what = `restore of stream ${stream}: consumer ${consumer.name}`;
+    await apiRequest(nc, `${JS_API}.CONSUMER.LEADER.STEPDOWN.${stream}.${consumer.name}`, {}, BackupErrorCode.restoreFailed, `${what}: leader stepdown`);
+    for (let pause = READY_POLL_FIRST_MILLIS; ; pause = Math.min(pause * 2, READY_POLL_MAX_MILLIS)) {
+      const info = await jsm.consumers.info(stream, consumer.name).catch(() => undefined);
+      if (info?.cluster?.leader !== undefined) break;
+      if (Date.now() > deadline) throw new BackupError(BackupErrorCode.restoreFailed, `${what} has no leader again within ${READY_TIMEOUT_MILLIS / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
 }

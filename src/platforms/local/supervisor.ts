@@ -92,6 +92,16 @@ interface Managed {
   lastExit?: ServerStatus["lastExit"];
 }
 
+/** A replica its stream's leader reports behind, as the replica watch follows it. */
+interface ReplicaLag {
+  /** The smallest lag seen since it fell behind. */
+  lag: number;
+  /** When that lag was first seen (or the server last restarted). */
+  since: number;
+  /** Restarts of its server since it fell behind. */
+  restarts: number;
+}
+
 const MAX_EVENTS = 200;
 const HEALTH_INTERVAL_MS = 1000;
 /** How long a starting server may be unhealthy without any progress before it is restarted. */
@@ -100,8 +110,8 @@ const STALL_MILLIS = 20_000;
 const MAX_EXITS_WHILE_WAITING = 5;
 /** How many times a stalled server is restarted before the change fails. */
 const MAX_STALL_RECOVERIES = 2;
-/** How long the supervisor waits after its start for the servers to be healthy, then for stream replicas to be current. */
-const BACKGROUND_SETTLE_MILLIS = 2 * 60_000;
+/** How often the supervisor asks the stream leaders whether their replicas are current. */
+const REPLICA_WATCH_INTERVAL_MS = 2000;
 /** How long a server started outside a change is watched for a stall. */
 const BACKGROUND_HEALTH_TIMEOUT_MILLIS = 10 * 60_000;
 /** After the stall recoveries of a server watched in the background fail: the first pause before it is restarted again, doubled each round. */
@@ -137,10 +147,11 @@ export class Supervisor {
   private healthTimer: NodeJS.Timeout | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private applying = false;
-  /** A background wait for stream replicas to be current runs (see settleReplicasInBackground). */
-  private settlingReplicas = false;
-  /** Another background wait was asked for while one ran: it follows when that one ends. */
-  private settleAgain = false;
+  private replicaTimer: NodeJS.Timeout | undefined;
+  /** A round of {@link watchReplicas} runs. */
+  private watchingReplicas = false;
+  /** Each server holding a replica its leader reports behind: the smallest lag seen, since when, and the restarts it took. */
+  private readonly replicasLagging = new Map<string, ReplicaLag>();
   private stopped = false;
   private readonly backups: BackupScheduler;
 
@@ -168,11 +179,12 @@ export class Supervisor {
         this.watchUntilHealthy(managed);
       }
     }
-    // Once the servers are up, a stream replica left behind (a server that died while no supervisor
-    // ran, restarted under load) is caught up as after a change; a change that starts meanwhile owns it.
-    this.settleAfterStart().catch((error: unknown) => this.emit("error", `settling after start: ${(error as Error).message}`));
     this.healthTimer = setInterval(() => void this.checkHealth(), HEALTH_INTERVAL_MS);
     this.healthTimer.unref();
+    // A stream replica left behind (a server that died while no supervisor ran, one restarted or
+    // outpaced under load) is watched for as long as the bus runs.
+    this.replicaTimer = setInterval(() => void this.watchReplicas(), REPLICA_WATCH_INTERVAL_MS);
+    this.replicaTimer.unref();
     await this.configureBackups();
   }
 
@@ -252,9 +264,6 @@ export class Supervisor {
       } finally {
         this.applying = false;
       }
-      // A replica still behind after the change (up returns once the stream has a quorum) is
-      // watched on, and its server restarted if it does not catch up.
-      this.settleReplicasInBackground();
     });
   }
 
@@ -264,6 +273,7 @@ export class Supervisor {
       if (this.stopped) return;
       this.stopped = true;
       clearInterval(this.healthTimer);
+      clearInterval(this.replicaTimer);
       // A backup in progress ends first: its servers are about to go.
       await this.backups.stop();
       this.emit("info", "stopping all servers (lame duck)");
@@ -434,7 +444,7 @@ export class Supervisor {
   private watchUntilHealthy(managed: Managed, round = 0): void {
     if (this.applying) return;
     this.waitServerHealthy(managed, BACKGROUND_HEALTH_TIMEOUT_MILLIS).then(
-      () => this.settleReplicasInBackground(),
+      () => undefined,
       async (error: unknown) => {
         const name = managed.spec.name;
         this.emit("error", (error as Error).message.split("\n")[0]!, name);
@@ -557,41 +567,52 @@ export class Supervisor {
   }
 
   /**
-   * Waits for every server to be healthy, then for the stream replicas to be current (with their
-   * recovery). It gives way to a stop or a change, which own the servers then.
+   * One round of the replica watch, every {@link REPLICA_WATCH_INTERVAL_MS} while the bus runs: a
+   * healthy server holding a stream replica that its leader reports behind, whose lag has not gone
+   * below its smallest value for {@link STALL_MILLIS}, is restarted (nats-server 2.10 can leave a
+   * replica stalled for good while a restart catches it up in seconds: a failover run saw a
+   * replica 962 messages behind for 2 minutes, after every restart-triggered wait had ended). After
+   * {@link MAX_STALL_RECOVERIES} restarts the pause before the next grows, as for a crashing server.
+   * A change owns the servers while it runs, and a server not yet healthy is watched by its start.
    */
-  private async settleAfterStart(): Promise<void> {
-    const deadline = Date.now() + BACKGROUND_SETTLE_MILLIS;
-    const yieldNow = () => this.stopped || this.applying;
-    while (!yieldNow() && Date.now() < deadline && ![...this.servers.values()].every((m) => m.phase === ServerPhase.healthy)) {
-      await sleep(250);
+  private async watchReplicas(): Promise<void> {
+    if (this.watchingReplicas || this.stopped || this.applying) return;
+    this.watchingReplicas = true;
+    try {
+      const behind = await this.replicasBehind();
+      const now = Date.now();
+      for (const name of this.replicasLagging.keys()) if (!behind.has(name)) this.replicasLagging.delete(name);
+      const stallMillis = this.options.stallMillis ?? STALL_MILLIS;
+      for (const [name, lag] of behind) {
+        const seen = this.replicasLagging.get(name);
+        if (!seen || lag < seen.lag) {
+          this.replicasLagging.set(name, { lag, since: now, restarts: seen?.restarts ?? 0 });
+          continue;
+        }
+        const managed = [...this.servers.values()].find((m) => m.spec.name === name);
+        if (!managed || managed.stopping || managed.phase !== ServerPhase.healthy) continue;
+        const extra =
+          seen.restarts < MAX_STALL_RECOVERIES
+            ? 0
+            : backoffDelay(
+                { initialMillis: STALL_RETRY_PAUSE_MILLIS, maxMillis: MAX_STALL_RETRY_PAUSE_MILLIS, jitter: 0 },
+                seen.restarts - MAX_STALL_RECOVERIES,
+              );
+        if (now - seen.since <= stallMillis + extra || this.stopped || this.applying) continue;
+        this.emit(
+          "warn",
+          `a stream replica is ${lag} messages behind and has not caught up for ${Math.round((now - seen.since) / 1000)}s; restarting it to catch up (restart ${seen.restarts + 1})`,
+          name,
+        );
+        this.replicasLagging.set(name, { lag, since: Date.now(), restarts: seen.restarts + 1 });
+        await this.restartStalled(managed);
+        this.watchUntilHealthy(managed);
+      }
+    } catch (error) {
+      this.emit("error", `watching stream replicas: ${(error as Error).message}`);
+    } finally {
+      this.watchingReplicas = false;
     }
-    if (!yieldNow()) this.settleReplicasInBackground();
-  }
-
-  /**
-   * Waits in the background, one wait at a time, for the stream replicas to be current, restarting
-   * a replica's server that stays behind without catching up: once the servers are healthy after
-   * start, once a server restarted after a crash is healthy again, and after a change. A healthy
-   * server can still hold a replica its stream's leader reports behind for minutes (a failover run:
-   * the bus did not settle within 120 s). A change that starts meanwhile owns the servers.
-   */
-  private settleReplicasInBackground(): void {
-    if (this.stopped || this.applying) return;
-    if (this.settlingReplicas) {
-      // A restart while a wait runs: that wait may end (its deadline) before this server's
-      // replicas fall behind, so another wait follows it.
-      this.settleAgain = true;
-      return;
-    }
-    this.settlingReplicas = true;
-    this.settleAgain = false;
-    this.waitReplicasCurrent(BACKGROUND_SETTLE_MILLIS, () => this.stopped || this.applying)
-      .catch((error: unknown) => this.emit("error", `settling stream replicas: ${(error as Error).message}`))
-      .finally(() => {
-        this.settlingReplicas = false;
-        if (this.settleAgain) this.settleReplicasInBackground();
-      });
   }
 
   /** The servers holding a stream replica that its leader reports not current, with the replica's lag. */
