@@ -68,6 +68,8 @@ export interface ResolvedTarget {
   readonly description: string;
   /** The servers' monitoring endpoints, when the status names them (a local bus): a publisher reads why a stream has no leader there. */
   readonly monitors?: readonly string[];
+  /** The bus's `streamConfig`, when its status or Argo config names one: the stream `default` is created from it when missing, as Argo's clients do. */
+  readonly streamConfig?: string;
 }
 
 /**
@@ -127,7 +129,11 @@ async function resolveStatus(target: StatusTarget, tls: ClientTlsOptions): Promi
   const auth = parsed.accessSecret === undefined ? undefined : await readAuthFile(access?.authFile ?? ARGO_AUTH_FILE);
   const caFile = tls.caFile ?? access?.caFile;
   const resolved = withTls(parsed.urls, auth, { ...tls, ...(caFile !== undefined && { caFile }) }, access?.description ?? parsed.url);
-  return { ...resolved, ...(access?.monitors !== undefined && { monitors: access.monitors.map((m) => m.url) }) };
+  return {
+    ...resolved,
+    ...(access?.monitors !== undefined && { monitors: access.monitors.map((m) => m.url) }),
+    ...(parsed.kind === BusKind.jetstream && { streamConfig: parsed.streamConfig }),
+  };
 }
 
 async function resolveConfig(target: ArgoConfigTarget, tls: ClientTlsOptions): Promise<ResolvedTarget> {
@@ -147,7 +153,7 @@ async function resolveConfig(target: ArgoConfigTarget, tls: ClientTlsOptions): P
       );
     }
   }
-  return withTls(config.urls, auth, tls, config.url);
+  return { ...withTls(config.urls, auth, tls, config.url), streamConfig: config.streamConfig };
 }
 
 async function resolveServers(target: ServersTarget, tls: ClientTlsOptions): Promise<ResolvedTarget> {

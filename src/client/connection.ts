@@ -10,7 +10,7 @@ import { backoffDelay, DEFAULT_BACKOFF, ReconnectDelay, sleep, type BackoffPolic
 import { resolveTarget, type BusTarget, type ClientTlsOptions, type ResolvedTarget } from "./connect-options.js";
 import { BusError, ClientErrorCode } from "./errors.js";
 import { EventPublisher, publishEvent, type PublishAck, type PublisherOptions, type PublishOptions } from "./publisher.js";
-import { applyStreamConfig, streamInfo, type RecreateChoice, type StreamOutcome, type StreamSummary } from "./stream-admin.js";
+import { applyStreamConfig, createStreamIfMissing, streamInfo, type RecreateChoice, type StreamOutcome, type StreamSummary } from "./stream-admin.js";
 import { subscribe, type EventSubscription, type SubscribeOptions } from "./subscription.js";
 import type { EventInput } from "./wire.js";
 import type { StreamConfig } from "../api/index.js";
@@ -100,6 +100,7 @@ export class EventBusClient implements AsyncDisposable {
   private jsm: Promise<JetStreamManager> | undefined;
   private closeError: Error | undefined;
   private readonly subscriptions = new Set<EventSubscription>();
+  private argoStream: Promise<"created" | "exists"> | undefined;
 
   /** @internal Use {@link connect}. */
   constructor(
@@ -200,6 +201,22 @@ export class EventBusClient implements AsyncDisposable {
     const subscription = await subscribe(this, options);
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /**
+   * Creates the stream `default` from the bus's `streamConfig` when it does not exist, as Argo's
+   * event sources and sensors do before they publish or subscribe (see `createStreamIfMissing`);
+   * `none` for a bus reached by URLs alone, which names no streamConfig. Asked once per client
+   * until it succeeds.
+   */
+  ensureArgoStream(): Promise<"created" | "exists" | "none"> {
+    const text = this.target.streamConfig;
+    if (text === undefined) return Promise.resolve("none");
+    this.argoStream ??= createStreamIfMissing(this.nc, text).catch((error: unknown) => {
+      this.argoStream = undefined;
+      throw error;
+    });
+    return this.argoStream;
   }
 
   /** The stream's config, state and replicas. */

@@ -133,6 +133,39 @@ export async function applyStreamConfig(
 }
 
 /**
+ * Creates Argo's stream `default` from a bus's `streamConfig` when it does not exist, and leaves an
+ * existing stream as it is: what Argo Events' event sources and sensors do before they publish or
+ * subscribe (argo-events `pkg/eventbus/jetstream/base/jetstream.go`, `CreateStream`: `StreamInfo`,
+ * then `AddStream` with the streamConfig when the stream is not found).
+ * @returns `created`, or `exists` when it was there (or another client created it meanwhile)
+ * @throws {@link EventBusValidationError} for a `streamConfig` that is not valid
+ * @throws {@link BusError} `CLIENT_STREAM_FAILED` when JetStream refuses the stream
+ */
+export async function createStreamIfMissing(nc: NatsConnection, text: string): Promise<"created" | "exists"> {
+  const issues = new Issues();
+  const config = parseStreamConfig(text, ["streamConfig"], issues);
+  if (config === undefined) throw new EventBusValidationError(issues.list);
+  const target: StreamTarget = { name: ARGO_STREAM_NAME, subjects: ARGO_STREAM_SUBJECTS, config };
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.streams.info(target.name);
+    return "exists";
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw streamError(target.name, error);
+  }
+  try {
+    await jsm.streams.add(desiredConfig(target) as JsStreamConfig);
+    return "created";
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE) return "exists";
+    throw streamError(target.name, error);
+  }
+}
+
+/** JetStream's `stream name already in use with a different configuration` (err_code 10058). */
+const STREAM_NAME_IN_USE = 10058;
+
+/**
  * Creates the stream, or updates a live one to the desired config (unless `dryRun`). Fields
  * JetStream cannot change on a live stream are refused before anything is sent, naming them —
  * unless `recreate`: then the stream is backed up, deleted and restored with the desired config

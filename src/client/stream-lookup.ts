@@ -8,7 +8,7 @@ import { DeliverPolicy, JetStreamApiError } from "@nats-io/jetstream";
 
 import type { EventBusClient } from "./connection.js";
 import { JetStreamErrorCode, PublishFailureReason, isNoResponders } from "./publish-errors.js";
-import { MSG_ID_HEADER, type EncodedEvent } from "./wire.js";
+import { ARGO_STREAM_NAME, MSG_ID_HEADER, type EncodedEvent } from "./wire.js";
 
 /** How long a full store is remembered: a stream without a leader meanwhile is taken to be its victim. */
 const STORE_EXHAUSTED_MEMORY_MILLIS = 60_000;
@@ -72,8 +72,13 @@ async function diagnose(client: EventBusClient, subject: string): Promise<NoResp
   const names = await apiRequest<{ streams?: string[] | null }>(client, `${prefix}.STREAM.NAMES`, JSON.stringify({ subject }));
   const streams = names !== "no-responders" ? (names?.streams ?? []) : [];
   if (names !== undefined && names !== "no-responders" && streams.length === 0) {
+    // As Argo's event sources do before they publish: the stream is created from the bus's
+    // streamConfig when missing (the controller makes the servers, not the stream).
+    const made = subject.startsWith(`${ARGO_STREAM_NAME}.`) ? await client.ensureArgoStream().catch((error: unknown) => error as Error) : "none";
+    if (made === "created" || made === "exists")
+      return { why: `no stream took subject ${subject}: stream ${ARGO_STREAM_NAME} was created from the bus's streamConfig` };
     return {
-      why: `no stream takes subject ${subject}: the bus's stream is not created yet (eventbus up creates it for a local bus, the controller for a managed one)`,
+      why: `no stream takes subject ${subject}: the bus's stream is not created yet (eventbus up creates it for a local bus, and an Argo event source or sensor, or this client given the bus's status.config, for a bus on Kubernetes)${made instanceof Error ? `; creating it from the bus's streamConfig failed: ${made.message}` : ""}`,
     };
   }
   const stream = streams[0] ?? "default";

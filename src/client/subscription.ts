@@ -250,6 +250,8 @@ async function ensureConsumer(
       `from: consumer ${durable} has an Argo Events sensor's durable name, and Argo's sensor binds it with DeliverNew (nats.go refuses a durable with another deliver policy), so it can only start at new events; to read from ${describeStart(from)}, use another durable name (a separate consumer)`,
     );
   }
+  // As Argo's sensor does before it subscribes: the stream is created from the bus's streamConfig when missing.
+  await client.ensureArgoStream();
   if (durable !== undefined) {
     const existing = await consumerInfo(client, durable);
     if (existing) return { info: checkFilter(existing, subject), created: false };
