@@ -4,7 +4,11 @@
  * (3 replicas, persistence, TLS, the default basic auth). What only a kubelet can show: the
  * StatefulSet's containers start from their images with the rendered command lines, mounts and
  * secrets; the readiness probes pass; the volume claims bind; the servers find each other by
- * their DNS names; and they form one JetStream cluster that stores R3 events.
+ * their DNS names; and they form one JetStream cluster that stores R3 events. Then, on the same
+ * bus: a pod deleted under load comes back on its own claim with no acked event lost; the bus
+ * deleted keeps its claims, applied again finds its events there, and deleted with the
+ * `eventbus.argoproj.io/delete-volumes` annotation takes its claims along; and a NATS Streaming
+ * bus forms one raft cluster of 3 Ready pods.
  *
  * The counterparts' rules, from their sources:
  * - a Pod is Ready when its `Ready` condition is True (kubernetes/kubernetes
@@ -43,6 +47,77 @@ interface Pod extends KubeResource {
   };
 }
 
+interface Claim extends KubeResource {
+  status?: { phase?: string };
+}
+
+const isReady = (pod: Pod) => pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
+
+/**
+ * Events published at about 1,000 a second until stopped (the stream's default limits keep
+ * 50,000 events, so an unthrottled load would have the oldest discarded): what was acked, when,
+ * and how many failed.
+ */
+function startLoad(client: EventBusClient, event: string) {
+  let stopping = false;
+  const acked: string[] = [];
+  const ackTimes: number[] = [];
+  let failed = 0;
+  const publisher = client.publisher({ window: 64 });
+  const done = (async () => {
+    const pending: Promise<void>[] = [];
+    for (let i = 0; !stopping; i++) {
+      const id = `${event}-${i}`;
+      pending.push(
+        publisher.publish({ source: "e2e", subject: event, type: "e2e", id, data: { i } }).then(
+          () => {
+            acked.push(id);
+            ackTimes.push(Date.now());
+          },
+          () => void failed++,
+        ),
+      );
+      if (i % 100 === 99) await sleep(100);
+    }
+    await Promise.all(pending);
+  })();
+  return {
+    acked,
+    /** The longest wait between two acks after `since`, in ms. */
+    longestStallAfter(since: number): number {
+      let last = since;
+      let longest = 0;
+      for (const t of [...ackTimes].sort((a, b) => a - b)) {
+        if (t < since) continue;
+        longest = Math.max(longest, t - last);
+        last = t;
+      }
+      return longest;
+    },
+    failed: () => failed,
+    async stop(): Promise<void> {
+      stopping = true;
+      await done;
+    },
+  };
+}
+
+/** Every event id stored on `default.e2e.<event>`, read from the start without a durable consumer. */
+async function storedIds(client: EventBusClient, event: string): Promise<Set<string>> {
+  const jsm = await client.manager();
+  const subject = `default.e2e.${event}`;
+  const count = (await jsm.streams.info("default", { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+  const ids = new Set<string>();
+  if (count === 0) return ids;
+  await using subscription = await client.subscribe({ source: "e2e", event, from: "start", max: count, batch: 500 });
+  for await (const got of subscription) {
+    ids.add(got.event.id);
+    await got.ack();
+  }
+  return ids;
+}
+
 describe("an Argo-shaped EventBus on a real kubelet", () => {
   const namespace = `e2e-${randomBytes(3).toString("hex")}`;
   let kube: KubeClient;
@@ -69,36 +144,69 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
     kube?.close();
   });
 
-  test("3 replicas with persistence and TLS: pods Ready through their probes, claims bound, one JetStream cluster, 10,000 events stored R3 and read back", async () => {
-    // GIVEN an EventBus as Argo Events users write it (nats-server 2.11: see the note below).
-    await kube.apply({
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "EventBus",
-      metadata: { name: "default", namespace },
-      spec: { jetstream: { version: "2.11", replicas: 3, tls: { enabled: true }, persistence: { storageClassName: "standard", volumeSize: "1Gi" } } },
-    });
+  /** The EventBus as Argo Events users write it (nats-server 2.11: see the meta group note below). */
+  const argoBus = (annotations: Record<string, string> = {}) => ({
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "EventBus",
+    metadata: { name: "default", namespace, annotations },
+    spec: { jetstream: { version: "2.11", replicas: 3, tls: { enabled: true }, persistence: { storageClassName: "standard", volumeSize: "1Gi" } } },
+  });
 
-    // WHEN the controller has reconciled it and the kubelet has run its pods
-    const bus = await waitFor(
-      "the EventBus to be Running with every condition True",
+  type Bus = KubeResource & { status?: { phase?: string; conditions?: { type: string; status: string }[]; config?: { jetstream?: { streamConfig?: string } } } };
+
+  /** The EventBus once it is Running with every condition True (Argo's `Status.IsReady`); a timeout names what it last showed. */
+  const runningBus = async (name = "default") => {
+    let last = "not found";
+    return waitFor(
+      `EventBus ${name} to be Running with every condition True`,
       async () => {
-        const eb = (await kube.get(Resources.eventBus, namespace, "default")) as
-          | (KubeResource & { status?: { phase?: string; conditions?: { type: string; status: string }[]; config?: { jetstream?: { streamConfig?: string } } } })
-          | undefined;
+        const eb = (await kube.get(Resources.eventBus, namespace, name).catch(() => undefined)) as Bus | undefined;
         const conditions = eb?.status?.conditions ?? [];
+        last = eb ? `phase ${eb.status?.phase ?? "(none)"}; ${conditions.map((c) => `${c.type}=${c.status} ${JSON.stringify(c)}`).join("; ")}` : "not found";
         return eb?.status?.phase === "Running" && conditions.length > 0 && conditions.every((c) => c.status === "True") ? eb : undefined;
       },
       { timeoutMs: 240_000, intervalMs: 1_000 },
-    );
-    const pods = await waitFor(
-      "three Ready pods",
+    ).catch(async (error: unknown) => {
+      const pods = (await kube.list<Pod>(POD, { namespace }).catch(() => ({ items: [] as Pod[] }))).items;
+      const podLines = pods.map((p) => `${p.metadata.name}: ${JSON.stringify(p.status?.conditions ?? [])} ${JSON.stringify(p.status?.containerStatuses ?? [])}`);
+      throw new Error(`${(error as Error).message}; it shows ${last}\npods:\n${podLines.join("\n")}`);
+    });
+  };
+
+  /** The pods of bus `name` once exactly `n` of them are Ready. */
+  const readyPods = (n: number, name = "default") =>
+    waitFor(
+      `${n} Ready pods of bus ${name}`,
       async () => {
-        const list = (await kube.list<Pod>(POD, { namespace })).items;
-        const ready = list.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
-        return ready.length === 3 ? ready : undefined;
+        const list = (await kube.list<Pod>(POD, { namespace, labelSelector: `eventbus-name=${name}` })).items;
+        const ready = list.filter(isReady);
+        return ready.length === n && list.length === n ? ready : undefined;
       },
-      { timeoutMs: 120_000, intervalMs: 1_000 },
+      { timeoutMs: 180_000, intervalMs: 1_000 },
     );
+
+  /** A client with the client-auth Secret's credentials, to the pods' addresses (the host does not resolve cluster names). */
+  const connectTo = async (pods: readonly Pod[]) => {
+    const secret = (await kube.get(Resources.secret, namespace, "eventbus-default-js-client-auth")) as KubeResource & { data?: Record<string, string> };
+    const auth = Buffer.from(secret.data?.["client-auth"] ?? "", "base64").toString("utf8");
+    const username = /username: (\S+)/.exec(auth)?.[1] ?? "";
+    const password = /password: (\S+)/.exec(auth)?.[1] ?? "";
+    return connect({
+      servers: pods.map((p) => `tls://${p.status?.podIP ?? ""}:4222`),
+      auth: { kind: "basic", username, password },
+      tls: { insecure: true },
+    });
+  };
+
+  test("3 replicas with persistence and TLS: pods Ready through their probes, claims bound, one JetStream cluster, 10,000 events stored R3 and read back", async () => {
+    // GIVEN an EventBus as Argo Events users write it
+    const appliedAt = Date.now();
+    await kube.apply(argoBus());
+
+    // WHEN the controller has reconciled it and the kubelet has run its pods
+    const bus = await runningBus();
+    const pods = await readyPods(3);
+    console.log(`# a 3-server TLS bus with persistence Running ${((Date.now() - appliedAt) / 1000).toFixed(1)} s after it was applied`);
 
     // THEN every container of every pod is ready, none restarted
     for (const pod of pods) {
@@ -136,15 +244,7 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
 
     // AND a client with the client-auth Secret's credentials stores 10,000 events in an R3 stream
     // made as Argo's driver makes it, and reads every one back.
-    const secret = (await kube.get(Resources.secret, namespace, "eventbus-default-js-client-auth")) as KubeResource & { data?: Record<string, string> };
-    const auth = Buffer.from(secret.data?.["client-auth"] ?? "", "base64").toString("utf8");
-    const username = /username: (\S+)/.exec(auth)?.[1] ?? "";
-    const password = /password: (\S+)/.exec(auth)?.[1] ?? "";
-    client = await connect({
-      servers: ips.map((ip) => `tls://${ip}:4222`),
-      auth: { kind: "basic", username, password },
-      tls: { insecure: true },
-    });
+    client = await connectTo(pods);
     const applied = await client.applyStreamConfig(bus.status?.config?.jetstream?.streamConfig ?? "", { serverReplicas: 3 });
     assert.equal(applied.action, "created");
     const publisher = client.publisher({ window: 256 });
@@ -161,5 +261,108 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
       await got.ack();
     }
     assert.equal(seen.size, EVENTS);
+  });
+  test("a pod deleted under load comes back with its volume; no acked event is lost", async () => {
+    assert.ok(client, "the first test connected a client");
+    const victim = "eventbus-default-js-1";
+    const before = (await kube.get(POD, namespace, victim)) as Pod & { spec?: { volumes?: { persistentVolumeClaim?: { claimName: string } }[] } };
+    const claimName = before.spec?.volumes?.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName ?? "";
+    const claimUid = (await kube.get(Resources.persistentVolumeClaim, namespace, claimName))?.metadata.uid;
+    // GIVEN events published without pause
+    const load = startLoad(client, "deleted");
+    await sleep(2_000);
+    // WHEN one server's pod is deleted
+    const deletedAt = Date.now();
+    await kube.delete(POD, namespace, victim);
+    const back = await waitFor(
+      "the deleted pod back and Ready",
+      async () => {
+        const pod = (await kube.get(POD, namespace, victim).catch(() => undefined)) as (Pod & { spec?: typeof before.spec }) | undefined;
+        return pod && pod.metadata.uid !== before.metadata.uid && isReady(pod) ? pod : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 500 },
+    );
+    const readyMillis = Date.now() - deletedAt;
+    await sleep(3_000);
+    await load.stop();
+    const stall = load.longestStallAfter(deletedAt);
+    console.log(
+      `# pod deleted under load: Ready again after ${(readyMillis / 1000).toFixed(1)} s; longest wait between two acks ${(stall / 1000).toFixed(1)} s; ${load.acked.length} events acked, ${load.failed()} failed`,
+    );
+    // THEN it runs on the same claim (the same volume), and every acked event is stored
+    const claimNow = back.spec?.volumes?.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName;
+    assert.equal(claimNow, claimName);
+    assert.equal((await kube.get(Resources.persistentVolumeClaim, namespace, claimName))?.metadata.uid, claimUid, "the same claim, not a new one");
+    assert.ok(load.acked.length > 0);
+    const stored = await storedIds(client, "deleted");
+    const lost = load.acked.filter((id) => !stored.has(id));
+    assert.deepEqual(lost.slice(0, 10), [], `${lost.length} acked events are not stored`);
+  });
+
+  test("the bus deleted: its pods go and its claims stay; applied again it finds its events; deleted with the annotation its claims go too", async () => {
+    assert.ok(client, "the first test connected a client");
+    const held = (await client.streamInfo()).state.messages;
+    await client.close();
+    client = undefined;
+    // WHEN the EventBus is deleted
+    await kube.delete(Resources.eventBus, namespace, "default");
+    await waitFor(
+      "the EventBus and its pods to be gone",
+      async () =>
+        (await kube.get(Resources.eventBus, namespace, "default").catch(() => undefined)) === undefined &&
+        (await kube.list<Pod>(POD, { namespace })).items.length === 0
+          ? true
+          : undefined,
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
+    // THEN the claims that hold its messages are kept
+    const kept = (await kube.list<Claim>(Resources.persistentVolumeClaim, { namespace })).items;
+    assert.equal(kept.length, 3, kept.map((c) => c.metadata.name).join(", "));
+    assert.equal((await kube.list(Resources.statefulSet, { namespace })).items.length, 0);
+
+    // AND the same EventBus applied again runs on them, with every event
+    await kube.apply(argoBus());
+    const again = await runningBus();
+    const pods = await readyPods(3);
+    client = await connectTo(pods);
+    const info = await waitFor("the stream back with its events", async () => {
+      const s = await client!.streamInfo().catch(() => undefined);
+      return s && s.state.messages === held ? s : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    assert.equal(info.state.messages, held);
+    assert.equal(again.metadata.name, "default");
+    await client.close();
+    client = undefined;
+
+    // WHEN it is deleted with the annotation eventbus.argoproj.io/delete-volumes: "true"
+    await kube.apply(argoBus({ "eventbus.argoproj.io/delete-volumes": "true" }));
+    await kube.delete(Resources.eventBus, namespace, "default");
+    // THEN its claims go with it
+    await waitFor(
+      "the claims to be deleted",
+      async () => ((await kube.list<Claim>(Resources.persistentVolumeClaim, { namespace })).items.length === 0 ? true : undefined),
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
+  });
+  test("a NATS Streaming bus: 3 pods Ready, one raft leader among them, the EventBus Running", async () => {
+    // GIVEN a STAN bus as older Argo Events installations have it (the default bus is gone)
+    await kube.apply({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "EventBus",
+      metadata: { name: "stan", namespace },
+      spec: { nats: { native: { replicas: 3, auth: "token", persistence: { storageClassName: "standard", volumeSize: "1Gi" } } } },
+    });
+    // WHEN it is reconciled
+    await runningBus("stan");
+    const pods = await readyPods(3, "stan");
+    // THEN the three servers are one raft cluster: nats-streaming-server's /streaming/serverz shows
+    // each one's role (nats-streaming-server server/monitor.go, Serverz.Role), one of them Leader.
+    const roles = await Promise.all(
+      pods.map(async (p) => ((await (await fetch(`http://${p.status?.podIP ?? ""}:8222/streaming/serverz`)).json()) as { role?: string }).role ?? ""),
+    );
+    assert.deepEqual(roles.sort(), ["Follower", "Follower", "Leader"]);
+    for (const pod of pods) {
+      for (const c of pod.status?.containerStatuses ?? []) assert.equal(c.ready, true, `${pod.metadata.name}/${c.name} is ready`);
+    }
   });
 });

@@ -660,7 +660,7 @@ describe("kube controller - against a real API server", () => {
     assert.match(events.items[0]!.message, /a store encrypted with the old key cannot be read/);
   });
 
-  test("kube controller - deleting a bus deletes its objects and keeps its volume claims; with delete-volumes it deletes them", async () => {
+  test("kube controller - deleting a bus deletes its objects and keeps its volume claims with its server Secret (the store's key); applied again it reads them; with delete-volumes it deletes them", async () => {
     const claim = (bus: string, i: number) => ({
       apiVersion: "v1",
       kind: "PersistentVolumeClaim",
@@ -674,15 +674,34 @@ describe("kube controller - against a real API server", () => {
     for (let i = 0; i < 3; i++) await admin.create(Resources.persistentVolumeClaim, NS, claim("main", i));
 
     assert.match(controller.renderMetrics(), /^eventbus_bus_ready\{namespace="[^"]+",bus="main"\} [01]$/m);
+    const clientAuth = (await get(Resources.secret, "eventbus-main-js-client-auth"))!.data["client-auth"];
     await admin.delete(Resources.eventBus, NS, "main");
     await waitFor("EventBus main to be gone", async () => ((await getBus("main")) === undefined ? true : undefined), WAIT);
     // A deleted bus's series are gone from the controller's metrics.
     await waitFor("the metrics to forget bus main", () => (/bus="main"/.test(controller.renderMetrics()) ? undefined : true), WAIT);
-    for (const [rt, name] of jsObjects("main")) assert.equal(await get(rt, name), undefined, `${rt.kind} ${name} is deleted`);
+    // The server Secret stays with the claims, owned by nothing (Kubernetes' garbage collector
+    // deletes an object whose every owner is gone); it holds the key the servers' store is encrypted with.
+    const serverSecret = "eventbus-main-js-server";
+    for (const [rt, name] of jsObjects("main")) {
+      if (name !== serverSecret) assert.equal(await get(rt, name), undefined, `${rt.kind} ${name} is deleted`);
+    }
+    const keptSecret = await get(Resources.secret, serverSecret);
+    assert.ok(keptSecret, "the server Secret is kept");
+    assert.equal(keptSecret.metadata.ownerReferences, undefined);
     const claims = await admin.list(Resources.persistentVolumeClaim, { namespace: NS, labelSelector: "eventbus-name=main" });
     assert.equal(claims.items.filter((c) => c.metadata.deletionTimestamp === undefined).length, 3, "the claims (the messages) are kept");
-    const kept = await admin.list(Resources.event, { namespace: NS, fieldSelector: "involvedObject.name=main,reason=VolumesKept" });
+    const kept = await admin.list<Json & KubeResource>(Resources.event, { namespace: NS, fieldSelector: "involvedObject.name=main,reason=VolumesKept" });
     assert.equal(kept.items.length, 1);
+    assert.match(kept.items[0]!.message, /and Secret eventbus-main-js-server with the key of their encrypted store/);
+
+    // AND the bus applied again under its name takes the kept material: the same credentials (and key)
+    await createBus(jetStreamBus("main", { version: "2.10", replicas: 3, persistence: { volumeSize: "1Gi" }, streamConfig: "maxAge: 24h\n" }));
+    await condition("main", "Deployed", "True");
+    assert.equal((await get(Resources.secret, "eventbus-main-js-client-auth"))!.data["client-auth"], clientAuth);
+    const readopted = await get(Resources.secret, serverSecret);
+    assert.equal(readopted!.metadata.ownerReferences?.[0]?.uid, (await getBus("main"))!.metadata.uid, "owned by the new bus");
+    await admin.delete(Resources.eventBus, NS, "main");
+    await waitFor("EventBus main to be gone again", async () => ((await getBus("main")) === undefined ? true : undefined), WAIT);
 
     // A bus annotated delete-volumes takes its claims with it.
     await createBus(

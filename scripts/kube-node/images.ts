@@ -10,6 +10,8 @@
  * - `nats:<version>` for each pinned nats-server: the server built static (`CGO_ENABLED=0`) from
  *   its Go module, at `/nats-server` as in the official image (the StatefulSet runs
  *   `/nats-server --config …`).
+ * - `nats-streaming:<version>` for each pinned nats-streaming-server, built the same way, at
+ *   `/nats-streaming-server` as in the official image.
  * - `natsio/nats-server-config-reloader:<tag>` and `natsio/prometheus-nats-exporter:<tag>`: the
  *   Go module proxy serves neither github.com/nats-io/nack nor prometheus-nats-exporter, so these
  *   are stand-ins on Debian's static busybox, taking the same arguments. The reloader sends the
@@ -26,7 +28,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 
 import { DEFAULT_CONFIG_RELOADER_IMAGE, DEFAULT_METRICS_EXPORTER_IMAGE } from "../../src/platforms/kubernetes/index.js";
-import { NATS_SERVER, pinnedBinaries } from "../../src/tools/index.js";
+import { NATS_SERVER, NATS_STREAMING_SERVER, pinnedBinaries } from "../../src/tools/index.js";
 import { type LayerEntry, ociArchive } from "./oci.js";
 
 const execFileAsync = promisify(execFile);
@@ -68,9 +70,11 @@ export function fullReference(image: string): string {
 export async function buildImages(log: (line: string) => void): Promise<BuiltImage[]> {
   const dir = imagesCacheDir();
   await mkdir(dir, { recursive: true });
-  const natsVersions = pinnedBinaries()
-    .filter((b) => b.command === NATS_SERVER)
-    .map((b) => b.version.replace(/^v/, ""));
+  const versionsOf = (command: string) =>
+    pinnedBinaries()
+      .filter((b) => b.command === command)
+      .map((b) => b.version.replace(/^v/, ""));
+  const natsVersions = versionsOf(NATS_SERVER);
   const recipes: { reference: string; build: () => Promise<{ files: LayerEntry[]; runtime: Parameters<typeof ociArchive>[0]["runtime"] }> }[] = [
     {
       reference: PAUSE_IMAGE,
@@ -79,8 +83,23 @@ export async function buildImages(log: (line: string) => void): Promise<BuiltIma
     ...natsVersions.map((version) => ({
       reference: fullReference(`nats:${version}`),
       build: async () => ({
-        files: [{ path: "nats-server", data: await buildStaticNatsServer(dir, version), mode: 0o755 }, ...tmpDir()],
+        files: [{ path: "nats-server", data: await buildStatic(dir, `github.com/nats-io/nats-server/v2@v${version}`, NATS_SERVER), mode: 0o755 }, ...tmpDir()],
         runtime: { entrypoint: ["/nats-server"], exposedPorts: ["4222/tcp", "6222/tcp", "8222/tcp"] },
+      }),
+    })),
+    // As the official nats-streaming image: the server at /nats-streaming-server.
+    ...versionsOf(NATS_STREAMING_SERVER).map((version) => ({
+      reference: fullReference(`nats-streaming:${version}`),
+      build: async () => ({
+        files: [
+          {
+            path: NATS_STREAMING_SERVER,
+            data: await buildStatic(dir, `github.com/nats-io/nats-streaming-server@v${version}`, NATS_STREAMING_SERVER),
+            mode: 0o755,
+          },
+          ...tmpDir(),
+        ],
+        runtime: { entrypoint: [`/${NATS_STREAMING_SERVER}`], exposedPorts: ["4222/tcp", "6222/tcp", "8222/tcp"] },
       }),
     })),
     {
@@ -152,16 +171,16 @@ async function buildPause(cache: string): Promise<Buffer> {
   }
 }
 
-/** The nats-server of `version` built static from its Go module (the tools' builds link libc). */
-async function buildStaticNatsServer(cache: string, version: string): Promise<Buffer> {
-  const work = await mkdtemp(join(cache, ".nats-server-"));
+/** A server built static from its Go module (`module@version`, installing `binary`); the tools' builds link libc. */
+async function buildStatic(cache: string, moduleAtVersion: string, binary: string): Promise<Buffer> {
+  const work = await mkdtemp(join(cache, `.${binary}-`));
   try {
-    await execFileAsync("go", ["install", "-trimpath", "-ldflags=-s -w", `github.com/nats-io/nats-server/v2@v${version}`], {
+    await execFileAsync("go", ["install", "-trimpath", "-ldflags=-s -w", moduleAtVersion], {
       cwd: work,
       env: { ...process.env, CGO_ENABLED: "0", GOBIN: work, GOFLAGS: "" },
       maxBuffer: 16 * 1024 * 1024,
     });
-    return await readFile(join(work, "nats-server"));
+    return await readFile(join(work, binary));
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -5,14 +5,14 @@
  * owns are deleted; its volume claims hold its messages, so they are kept unless the bus is
  * annotated to delete them.
  */
-import { ConditionReason, ConditionType } from "../../api/index.js";
+import { ConditionReason, ConditionType, jetStreamObjectNames, stanObjectNames } from "../../api/index.js";
 import { EventReason, EventType } from "./events.js";
 import type { KubeResource } from "./kube-client.js";
 import { isNotFound } from "./kube-errors.js";
 import { LabelKey } from "./objects.js";
 import type { ReconcileContext, ReconcileResult } from "./reconcile-context.js";
 import { Annotation, controlledBy, FINALIZER, keyOf, OWNED_TYPES, type EventBusObject } from "./reconcile-objects.js";
-import { resourcePath, Resources } from "./resources.js";
+import { resourcePath, Resources, type ResourceType } from "./resources.js";
 
 /** What the finalizer takes from the reconciler's options. */
 export interface FinalizerOptions {
@@ -35,19 +35,28 @@ export async function finalize(ctx: ReconcileContext, bus: EventBusObject, optio
 
   const uid = bus.metadata.uid as string;
   const selector = `${LabelKey.eventBusName}=${name}`;
+  const claims = await ctx.client.list(Resources.persistentVolumeClaim, { namespace, labelSelector: `${LabelKey.controller}=${FINALIZER},${selector}` });
+  const claimNames = claims.items.map((c) => c.metadata.name);
+  const deleteVolumes = bus.metadata.annotations?.[Annotation.deleteVolumes] === "true";
+  // Kept claims are kept with the server Secret: it holds the key of the encrypted store, and the
+  // credentials and certificates its clients have. Without it a bus applied again under the same
+  // name made a new key, and its servers could not read their store (exit 1, CrashLoopBackOff).
+  const keptSecrets = claimNames.length > 0 && !deleteVolumes ? new Set(materialSecretNames(name)) : new Set<string>();
   const deleted: string[] = [];
+  const kept: string[] = [];
   for (const rt of [...OWNED_TYPES].reverse()) {
     const live = await ctx.client.list(rt, { namespace, labelSelector: selector });
     for (const o of live.items) {
       if (!controlledBy(o, uid)) continue;
-      if (await ctx.client.delete(rt, namespace, o.metadata.name, { uid: o.metadata.uid as string })) deleted.push(`${rt.kind}/${o.metadata.name}`);
+      if (rt.kind === "Secret" && keptSecrets.has(o.metadata.name)) {
+        await orphan(ctx, rt, o);
+        kept.push(o.metadata.name);
+      } else if (await ctx.client.delete(rt, namespace, o.metadata.name, { uid: o.metadata.uid as string })) deleted.push(`${rt.kind}/${o.metadata.name}`);
       ctx.caches.owned.get(rt.kind)?.forget(namespace, o.metadata.name);
     }
   }
-  const claims = await ctx.client.list(Resources.persistentVolumeClaim, { namespace, labelSelector: `${LabelKey.controller}=${FINALIZER},${selector}` });
-  const claimNames = claims.items.map((c) => c.metadata.name);
   if (claimNames.length > 0) {
-    if (bus.metadata.annotations?.[Annotation.deleteVolumes] === "true") {
+    if (deleteVolumes) {
       for (const c of claims.items) await ctx.client.delete(Resources.persistentVolumeClaim, namespace, c.metadata.name, { uid: c.metadata.uid as string });
       await ctx.recorder.record(
         bus,
@@ -60,7 +69,7 @@ export async function finalize(ctx: ReconcileContext, bus: EventBusObject, optio
         bus,
         EventType.normal,
         EventReason.volumesKept,
-        `kept volume claims ${claimNames.join(", ")} with the bus's messages; delete them by hand, or annotate the bus ${Annotation.deleteVolumes}: "true" before deleting it`,
+        `kept volume claims ${claimNames.join(", ")} with the bus's messages${kept.length > 0 ? `, and Secret ${kept.join(", ")} with the key of their encrypted store (a bus applied again under this name reads them)` : ""}; delete them by hand, or annotate the bus ${Annotation.deleteVolumes}: "true" before deleting it`,
       );
     }
   }
@@ -68,10 +77,29 @@ export async function finalize(ctx: ReconcileContext, bus: EventBusObject, optio
   ctx.log("info", "deleted", {
     bus: `${namespace}/${name}`,
     objects: deleted,
-    keptClaims: bus.metadata.annotations?.[Annotation.deleteVolumes] === "true" ? [] : claimNames,
+    keptClaims: deleteVolumes ? [] : claimNames,
+    keptSecrets: kept,
   });
   await removeFinalizer(ctx, bus);
   return {};
+}
+
+/** The Secrets that may keep a bus's material (its JetStream or its STAN server Secret). */
+function materialSecretNames(busName: string): string[] {
+  return [jetStreamObjectNames(busName).serverSecret, stanObjectNames(busName).serverSecret];
+}
+
+/**
+ * Lets an object outlive its bus: its owner references removed (a JSON merge patch, checked
+ * against its resourceVersion), so that Kubernetes' garbage collector leaves it when the bus goes.
+ */
+async function orphan(ctx: ReconcileContext, rt: ResourceType, o: KubeResource): Promise<void> {
+  await ctx.client.json("PATCH", resourcePath(rt, o.metadata.namespace, o.metadata.name), {
+    verb: "patch",
+    resource: rt.plural,
+    body: { metadata: { ownerReferences: null, resourceVersion: o.metadata.resourceVersion } },
+    contentType: "application/merge-patch+json",
+  });
 }
 
 /** The EventSources and Sensors of the namespace that use the bus; none when Argo Events' CRDs are not installed. */
