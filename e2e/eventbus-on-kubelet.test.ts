@@ -32,6 +32,7 @@ import { after, before, describe, test } from "node:test";
 import { connect, type EventBusClient } from "../src/client/index.js";
 import { fromKubeconfig, KubeClient, Resources, type KubeResource, type ResourceType } from "../src/platforms/kubernetes/index.js";
 import { eventBusCrd } from "../src/api/index.js";
+import { startSteadyLoad, storedEventIds } from "../bench/steady-load.js";
 import { nodeUp } from "../scripts/kube-node/node.js";
 import { spawnProcess, waitFor, type ManagedProcess } from "../test/helpers/process.js";
 
@@ -53,70 +54,6 @@ interface Claim extends KubeResource {
 
 const isReady = (pod: Pod) => pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
-
-/**
- * Events published at about 1,000 a second until stopped (the stream's default limits keep
- * 50,000 events, so an unthrottled load would have the oldest discarded): what was acked, when,
- * and how many failed.
- */
-function startLoad(client: EventBusClient, event: string) {
-  let stopping = false;
-  const acked: string[] = [];
-  const ackTimes: number[] = [];
-  let failed = 0;
-  const publisher = client.publisher({ window: 64 });
-  const done = (async () => {
-    const pending: Promise<void>[] = [];
-    for (let i = 0; !stopping; i++) {
-      const id = `${event}-${i}`;
-      pending.push(
-        publisher.publish({ source: "e2e", subject: event, type: "e2e", id, data: { i } }).then(
-          () => {
-            acked.push(id);
-            ackTimes.push(Date.now());
-          },
-          () => void failed++,
-        ),
-      );
-      if (i % 100 === 99) await sleep(100);
-    }
-    await Promise.all(pending);
-  })();
-  return {
-    acked,
-    /** The longest wait between two acks after `since`, in ms. */
-    longestStallAfter(since: number): number {
-      let last = since;
-      let longest = 0;
-      for (const t of [...ackTimes].sort((a, b) => a - b)) {
-        if (t < since) continue;
-        longest = Math.max(longest, t - last);
-        last = t;
-      }
-      return longest;
-    },
-    failed: () => failed,
-    async stop(): Promise<void> {
-      stopping = true;
-      await done;
-    },
-  };
-}
-
-/** Every event id stored on `default.e2e.<event>`, read from the start without a durable consumer. */
-async function storedIds(client: EventBusClient, event: string): Promise<Set<string>> {
-  const jsm = await client.manager();
-  const subject = `default.e2e.${event}`;
-  const count = (await jsm.streams.info("default", { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
-  const ids = new Set<string>();
-  if (count === 0) return ids;
-  await using subscription = await client.subscribe({ source: "e2e", event, from: "start", max: count, batch: 500 });
-  for await (const got of subscription) {
-    ids.add(got.event.id);
-    await got.ack();
-  }
-  return ids;
-}
 
 describe("an Argo-shaped EventBus on a real kubelet", () => {
   const namespace = `e2e-${randomBytes(3).toString("hex")}`;
@@ -269,7 +206,7 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
     const claimName = before.spec?.volumes?.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName ?? "";
     const claimUid = (await kube.get(Resources.persistentVolumeClaim, namespace, claimName))?.metadata.uid;
     // GIVEN events published without pause
-    const load = startLoad(client, "deleted");
+    const load = startSteadyLoad(client, "e2e", "deleted");
     await sleep(2_000);
     // WHEN one server's pod is deleted
     const deletedAt = Date.now();
@@ -294,7 +231,7 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
     assert.equal(claimNow, claimName);
     assert.equal((await kube.get(Resources.persistentVolumeClaim, namespace, claimName))?.metadata.uid, claimUid, "the same claim, not a new one");
     assert.ok(load.acked.length > 0);
-    const stored = await storedIds(client, "deleted");
+    const stored = await storedEventIds(client, "e2e", "deleted");
     const lost = load.acked.filter((id) => !stored.has(id));
     assert.deepEqual(lost.slice(0, 10), [], `${lost.length} acked events are not stored`);
   });

@@ -632,6 +632,15 @@ function kubeletConfig(paths: NodePaths, pki: Pki, ports: Ports, gateway: string
 // ---------------------------------------------------------------------------------------------
 // Images
 
+/**
+ * SIGKILLs a container's process through containerd (a `containerd://<id>` of a pod's
+ * `containerStatuses`), as a crash would: the kubelet then restarts it in the same pod.
+ */
+export async function killContainer(containerId: string): Promise<void> {
+  const id = containerId.replace(/^containerd:\/\//, "");
+  await ctr(join(nodePaths().run, "containerd.sock"), ["-n", "k8s.io", "tasks", "kill", "-s", "SIGKILL", id]);
+}
+
 async function ctr(sock: string, args: readonly string[]): Promise<string> {
   const { stdout } = await execFileAsync(findBinary("ctr"), ["--address", sock, ...args], { maxBuffer: 16 * 1024 * 1024 });
   return stdout;

@@ -306,12 +306,13 @@ export class KubeClient {
   /**
    * Deletes an object; false when it did not exist.
    * @param options.uid - delete only the object with this uid (a precondition), not a newer one of the same name
+   * @param options.gracePeriodSeconds - for a Pod: how long its containers may take to stop (0: killed at once)
    */
   async delete(
     rt: ResourceType,
     namespace: string | undefined,
     name: string,
-    options: { propagationPolicy?: "Background" | "Foreground" | "Orphan"; uid?: string; signal?: AbortSignal } = {},
+    options: { propagationPolicy?: "Background" | "Foreground" | "Orphan"; uid?: string; gracePeriodSeconds?: number; signal?: AbortSignal } = {},
   ): Promise<boolean> {
     try {
       await this.json("DELETE", resourcePath(rt, namespace, name), {
@@ -322,6 +323,7 @@ export class KubeClient {
           kind: "DeleteOptions",
           ...(options.propagationPolicy && { propagationPolicy: options.propagationPolicy }),
           ...(options.uid && { preconditions: { uid: options.uid } }),
+          ...(options.gracePeriodSeconds !== undefined && { gracePeriodSeconds: options.gracePeriodSeconds }),
         },
         ...(options.signal && { signal: options.signal }),
       });
