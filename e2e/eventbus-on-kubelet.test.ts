@@ -5,7 +5,8 @@
  * StatefulSet's containers start from their images with the rendered command lines, mounts and
  * secrets; the readiness probes pass; the volume claims bind; the servers find each other by
  * their DNS names; and they form one JetStream cluster that stores R3 events. Then, on the same
- * bus: a pod deleted under load comes back on its own claim with no acked event lost; the bus
+ * bus: a pod deleted under load comes back on its own claim with no acked event lost; scaled
+ * 3 → 5 → 3 under load, every server joins the meta group and the two scaled away leave it; the bus
  * deleted keeps its claims, applied again finds its events there, and deleted with the
  * `eventbus.argoproj.io/delete-volumes` annotation takes its claims along; and a NATS Streaming
  * bus forms one raft cluster of 3 Ready pods.
@@ -236,9 +237,57 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
     assert.deepEqual(lost.slice(0, 10), [], `${lost.length} acked events are not stored`);
   });
 
+  test("scaled 3 → 5 → 3 while events are published: every server joins the meta group, and no acked event is lost", async () => {
+    assert.ok(client, "the first test connected a client");
+    // The stream's default limits keep 50,000 events, fewer than this test publishes with the ones before.
+    await client.applyStreamConfig("maxMsgs: -1\nmaxBytes: 1GB\n", { serverReplicas: 3 });
+    const load = startSteadyLoad(client, "e2e", "scaled");
+    type Meta = { leader?: string; cluster_size?: number; replicas?: { name: string; current: boolean; offline?: boolean }[] };
+    const viewsOf = (pods: readonly Pod[]) =>
+      Promise.all(
+        pods.map(async (p) => {
+          const jsz = (await fetch(`http://${p.status?.podIP ?? ""}:8222/jsz`, { signal: AbortSignal.timeout(3_000) })
+            .then((r) => r.json())
+            .catch((e: unknown) => ({ error: String(e) }))) as { meta_cluster?: Meta; error?: string };
+          return { pod: p.metadata.name, ...jsz };
+        }),
+      );
+    const metaOf = async (pods: readonly Pod[]) => (await viewsOf(pods)).map((v) => v.meta_cluster).find((m) => (m?.replicas ?? []).length > 0);
+    try {
+      for (const replicas of [5, 3]) {
+        const started = Date.now();
+        await kube.apply({ ...argoBus(), spec: { jetstream: { ...argoBus().spec.jetstream, replicas } } });
+        const pods = await readyPods(replicas);
+        await runningBus();
+        const meta = await waitFor(
+          `a meta group of ${replicas} current peers`,
+          async () => {
+            const m = await metaOf(pods).catch(() => undefined);
+            return m && (m.replicas ?? []).length === replicas - 1 && (m.replicas ?? []).every((r) => r.current) ? m : undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 1_000 },
+        ).catch(async (error: unknown) => {
+          const events = (await kube.list<KubeResource & { reason?: string; message?: string }>(Resources.event, { namespace })).items
+            .filter((e) => e.reason !== undefined && /Peer/.test(e.reason))
+            .map((e) => `${e.reason}: ${e.message}`);
+          throw new Error(`${(error as Error).message}: ${JSON.stringify(await viewsOf(pods))}; events: ${events.join(" | ") || "none"}`);
+        });
+        console.log(`# scaled to ${replicas} under load: ${replicas} pods Ready in ${((Date.now() - started) / 1000).toFixed(1)} s; meta group ${JSON.stringify(meta)}`);
+      }
+    } finally {
+      await load.stop();
+    }
+    const stored = await storedEventIds(client, "e2e", "scaled");
+    const lost = load.acked.filter((id) => !stored.has(id));
+    assert.deepEqual(lost.slice(0, 10), [], `${lost.length} acked events are not stored`);
+  });
+
   test("the bus deleted: its pods go and its claims stay; applied again it finds its events; deleted with the annotation its claims go too", async () => {
     assert.ok(client, "the first test connected a client");
     const held = (await client.streamInfo()).state.messages;
+    // Every claim the bus's StatefulSet made (those of servers scaled away too: a StatefulSet keeps them)
+    const claimsBefore = (await kube.list<Claim>(Resources.persistentVolumeClaim, { namespace })).items.map((c) => c.metadata.name).sort();
+    assert.ok(claimsBefore.length >= 3, claimsBefore.join(", "));
     await client.close();
     client = undefined;
     // WHEN the EventBus is deleted
@@ -254,7 +303,7 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
     );
     // THEN the claims that hold its messages are kept
     const kept = (await kube.list<Claim>(Resources.persistentVolumeClaim, { namespace })).items;
-    assert.equal(kept.length, 3, kept.map((c) => c.metadata.name).join(", "));
+    assert.deepEqual(kept.map((c) => c.metadata.name).sort(), claimsBefore);
     assert.equal((await kube.list(Resources.statefulSet, { namespace })).items.length, 0);
 
     // AND the same EventBus applied again runs on them, with every event
@@ -294,10 +343,21 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
     const pods = await readyPods(3, "stan");
     // THEN the three servers are one raft cluster: nats-streaming-server's /streaming/serverz shows
     // each one's role (nats-streaming-server server/monitor.go, Serverz.Role), one of them Leader.
-    const roles = await Promise.all(
-      pods.map(async (p) => ((await (await fetch(`http://${p.status?.podIP ?? ""}:8222/streaming/serverz`)).json()) as { role?: string }).role ?? ""),
-    );
-    assert.deepEqual(roles.sort(), ["Follower", "Follower", "Leader"]);
+    // (The pods are Ready before the raft election ends: they have no readiness probe, as Argo's.)
+    const rolesNow = () =>
+      Promise.all(
+        pods.map(async (p) => ((await (await fetch(`http://${p.status?.podIP ?? ""}:8222/streaming/serverz`)).json()) as { role?: string }).role ?? ""),
+      );
+    let roles: string[] = [];
+    await waitFor(
+      "a raft leader among the STAN servers",
+      async () => {
+        roles = (await rolesNow()).sort();
+        return roles.includes("Leader") ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    ).catch(() => undefined);
+    assert.deepEqual(roles, ["Follower", "Follower", "Leader"]);
     for (const pod of pods) {
       for (const c of pod.status?.containerStatuses ?? []) assert.equal(c.ready, true, `${pod.metadata.name}/${c.name} is ready`);
     }

@@ -23,6 +23,7 @@ export {
   type RetentionSample,
 } from "./retention.js";
 export { getJson, PROBE_TIMEOUT_MS } from "./http.js";
+export { readMetaGroup, type MetaGroup } from "./jsz.js";
 export { ObserveErrorCode, SystemAccountError } from "./errors.js";
 export { systemServers } from "./system.js";
 export { renderBusMetrics, type BusMetricsExtra } from "./metrics.js";

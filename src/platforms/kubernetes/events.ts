@@ -34,6 +34,9 @@ export const EventReason = {
   deleted: "Deleted",
   volumesKept: "VolumesKept",
   volumesDeleted: "VolumesDeleted",
+  /** Servers scaled away, removed from the JetStream meta group. */
+  peersRemoved: "PeersRemoved",
+  peerRemovalFailed: "PeerRemovalFailed",
 } as const;
 
 /** An identical Event is not written again within this window. */

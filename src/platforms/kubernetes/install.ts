@@ -63,6 +63,8 @@ export function controllerRules(): Rule[] {
     { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: owned },
     { apiGroups: ["batch"], resources: ["cronjobs"], verbs: owned },
     { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: owned },
+    // The pods' addresses: the meta group read from their monitoring ports, and the servers scaled away removed from it.
+    { apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] },
     { apiGroups: [""], resources: ["events"], verbs: ["create"] },
   ];
 }

@@ -33,6 +33,7 @@ import { renderBusObjects } from "./render.js";
 import { Resources } from "./resources.js";
 import { readiness } from "./status.js";
 import { configured } from "./status-writer.js";
+import { removeScaledDownPeers } from "./peer-removal.js";
 import { materialSecretName, readStoredMaterial, StoredMaterialError, withStoredMaterial } from "./stored-material.js";
 
 /** What the managed reconcile takes from the reconciler's options. */
@@ -64,9 +65,10 @@ export async function reconcileManaged(
   }
 
   let objects: KubeObject[];
+  let material: BusSecrets;
   try {
     const secretName = materialSecretName(resolved);
-    const material = await busMaterial(ctx, bus, resolved, secretName, options.clusterDomain);
+    material = await busMaterial(ctx, bus, resolved, secretName, options.clusterDomain);
     const owner = { apiVersion: EVENTBUS_API_VERSION, kind: EVENTBUS_KIND, name: resolved.name, uid };
     objects = withStoredMaterial(
       renderBusObjects(resolved, {
@@ -129,6 +131,8 @@ export async function reconcileManaged(
     [ConditionType.connected],
     degraded,
   );
+  const removal =
+    resolved.spec.mode === "jetstream" && ready === replicas && replicas > 0 ? await removePeers(ctx, bus, resolved, stsName, replicas, material) : {};
   if (before?.reason !== readyCondition.reason) {
     // A transition between all servers, a quorum and less: once each, the message says how many.
     if (readyCondition.reason === ConditionReason.allServersReady)
@@ -142,7 +146,38 @@ export async function reconcileManaged(
       );
     }
   }
-  return {};
+  return removal;
+}
+
+/** How soon a bus whose scaled-away peers could not be removed is looked at again. */
+const PEER_REMOVAL_RETRY_MILLIS = 30_000;
+
+/** Removes the meta group peers of servers scaled away (see peer-removal.ts); a failure is a Warning Event and a retry. */
+async function removePeers(
+  ctx: ReconcileContext,
+  bus: EventBusObject,
+  resolved: ResolvedEventBus,
+  statefulSet: string,
+  replicas: number,
+  secrets: BusSecrets,
+): Promise<ReconcileResult> {
+  const namespace = bus.metadata.namespace as string;
+  const url = ctx.status.config(resolved, namespace).jetstream?.url;
+  const tlsName = url === undefined ? undefined : /^[a-z]+:\/\/([^:/,]+)/.exec(url)?.[1];
+  try {
+    const removed = await removeScaledDownPeers(ctx, { namespace, busName: resolved.name, statefulSet, replicas, secrets, ...(tlsName && { tlsName }) });
+    if (removed.length > 0) {
+      const message = `removed ${removed.join(", ")} from the JetStream meta group: scaled away, they would have counted toward its quorum for good`;
+      ctx.log("info", "removed scaled-away peers", { bus: `${namespace}/${resolved.name}`, peers: removed });
+      await ctx.recorder.record(bus, EventType.normal, EventReason.peersRemoved, message);
+    }
+    return {};
+  } catch (err) {
+    const message = `could not remove the servers scaled away from the JetStream meta group: ${err instanceof Error ? err.message : String(err)}`;
+    ctx.log("warn", "peer removal failed", { bus: `${namespace}/${resolved.name}`, error: message });
+    await ctx.recorder.record(bus, EventType.warning, EventReason.peerRemovalFailed, message);
+    return { requeueAfterMillis: PEER_REMOVAL_RETRY_MILLIS };
+  }
 }
 
 /** The changes `validateUpdate` refuses between the spec last applied (the StatefulSet's annotation) and this one. */

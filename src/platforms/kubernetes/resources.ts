@@ -27,6 +27,7 @@ export const Resources = {
   configMap: type("", "v1", "configmaps", "ConfigMap"),
   secret: type("", "v1", "secrets", "Secret"),
   persistentVolumeClaim: type("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
+  pod: type("", "v1", "pods", "Pod"),
   serviceAccount: type("", "v1", "serviceaccounts", "ServiceAccount"),
   namespace: type("", "v1", "namespaces", "Namespace", false),
   event: type("", "v1", "events", "Event"),
