@@ -37,6 +37,8 @@ export const EventReason = {
   /** Servers scaled away, removed from the JetStream meta group. */
   peersRemoved: "PeersRemoved",
   peerRemovalFailed: "PeerRemovalFailed",
+  /** A Ready server outside the JetStream meta group: its pod deleted so that it joins. */
+  metaGroupRejoin: "MetaGroupRejoin",
 } as const;
 
 /** An identical Event is not written again within this window. */

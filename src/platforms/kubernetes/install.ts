@@ -63,8 +63,9 @@ export function controllerRules(): Rule[] {
     { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: owned },
     { apiGroups: ["batch"], resources: ["cronjobs"], verbs: owned },
     { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: owned },
-    // The pods' addresses: the meta group read from their monitoring ports, and the servers scaled away removed from it.
-    { apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] },
+    // The pods' addresses: the meta group read from their monitoring ports, the servers scaled away
+    // removed from it, and the pod of a server left out of it deleted.
+    { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "delete"] },
     { apiGroups: [""], resources: ["events"], verbs: ["create"] },
   ];
 }

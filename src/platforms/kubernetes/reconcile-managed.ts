@@ -33,7 +33,7 @@ import { renderBusObjects } from "./render.js";
 import { Resources } from "./resources.js";
 import { readiness } from "./status.js";
 import { configured } from "./status-writer.js";
-import { removeScaledDownPeers } from "./peer-removal.js";
+import { checkMetaGroup } from "./peer-removal.js";
 import { materialSecretName, readStoredMaterial, StoredMaterialError, withStoredMaterial } from "./stored-material.js";
 
 /** What the managed reconcile takes from the reconciler's options. */
@@ -132,7 +132,7 @@ export async function reconcileManaged(
     degraded,
   );
   const removal =
-    resolved.spec.mode === "jetstream" && ready === replicas && replicas > 0 ? await removePeers(ctx, bus, resolved, stsName, replicas, material) : {};
+    resolved.spec.mode === "jetstream" && ready === replicas && replicas > 0 ? await tendMetaGroup(ctx, bus, resolved, stsName, replicas, material) : {};
   if (before?.reason !== readyCondition.reason) {
     // A transition between all servers, a quorum and less: once each, the message says how many.
     if (readyCondition.reason === ConditionReason.allServersReady)
@@ -149,11 +149,21 @@ export async function reconcileManaged(
   return removal;
 }
 
-/** How soon a bus whose scaled-away peers could not be removed is looked at again. */
-const PEER_REMOVAL_RETRY_MILLIS = 30_000;
+/** How soon a bus whose meta group could not be read or set right is looked at again. */
+const META_RETRY_MILLIS = 30_000;
+/** How long a Ready server may stay out of the meta group (it may be joining) before its pod is deleted. */
+const META_JOIN_GRACE_MILLIS = 20_000;
+/** How soon the same pod may be deleted again for staying out of the meta group. */
+const META_REJOIN_PAUSE_MILLIS = 5 * 60_000;
+/** Pods deleted to rejoin the meta group, by uid, with when: one deletion per pause. */
+const rejoined = new Map<string, number>();
 
-/** Removes the meta group peers of servers scaled away (see peer-removal.ts); a failure is a Warning Event and a retry. */
-async function removePeers(
+/**
+ * The meta group of a JetStream bus whose pods are all Ready, set right (see peer-removal.ts):
+ * servers scaled away removed from it, and the pod of a server left out of it deleted, so that its
+ * server starts again and joins. A failure is a Warning Event and another try later.
+ */
+async function tendMetaGroup(
   ctx: ReconcileContext,
   bus: EventBusObject,
   resolved: ResolvedEventBus,
@@ -164,19 +174,35 @@ async function removePeers(
   const namespace = bus.metadata.namespace as string;
   const url = ctx.status.config(resolved, namespace).jetstream?.url;
   const tlsName = url === undefined ? undefined : /^[a-z]+:\/\/([^:/,]+)/.exec(url)?.[1];
+  const where = `${namespace}/${resolved.name}`;
   try {
-    const removed = await removeScaledDownPeers(ctx, { namespace, busName: resolved.name, statefulSet, replicas, secrets, ...(tlsName && { tlsName }) });
+    const { removed, outside } = await checkMetaGroup(ctx, { namespace, busName: resolved.name, statefulSet, replicas, secrets, ...(tlsName && { tlsName }) });
     if (removed.length > 0) {
       const message = `removed ${removed.join(", ")} from the JetStream meta group: scaled away, they would have counted toward its quorum for good`;
-      ctx.log("info", "removed scaled-away peers", { bus: `${namespace}/${resolved.name}`, peers: removed });
+      ctx.log("info", "removed scaled-away peers", { bus: where, peers: removed });
       await ctx.recorder.record(bus, EventType.normal, EventReason.peersRemoved, message);
     }
-    return {};
+    let requeue = false;
+    for (const [uid, at] of rejoined) if (Date.now() - at > META_REJOIN_PAUSE_MILLIS) rejoined.delete(uid);
+    for (const o of outside) {
+      const last = rejoined.get(o.uid);
+      if (o.readyForMillis < META_JOIN_GRACE_MILLIS || (last !== undefined && Date.now() - last < META_REJOIN_PAUSE_MILLIS)) {
+        requeue = true;
+        continue;
+      }
+      rejoined.set(o.uid, Date.now());
+      await ctx.client.delete(Resources.pod, namespace, o.pod, { uid: o.uid });
+      const message = `pod ${o.pod} was Ready for ${Math.round(o.readyForMillis / 1000)} s but its server is not a peer of the JetStream meta group (nats-server 2.10 can leave a server out of a cold start); deleted it so that its server starts again and joins`;
+      ctx.log("warn", "server outside the meta group", { bus: where, pod: o.pod });
+      await ctx.recorder.record(bus, EventType.warning, EventReason.metaGroupRejoin, message);
+      requeue = true;
+    }
+    return requeue ? { requeueAfterMillis: META_JOIN_GRACE_MILLIS / 2 } : {};
   } catch (err) {
-    const message = `could not remove the servers scaled away from the JetStream meta group: ${err instanceof Error ? err.message : String(err)}`;
-    ctx.log("warn", "peer removal failed", { bus: `${namespace}/${resolved.name}`, error: message });
+    const message = `could not read or set right the JetStream meta group: ${err instanceof Error ? err.message : String(err)}`;
+    ctx.log("warn", "meta group check failed", { bus: where, error: message });
     await ctx.recorder.record(bus, EventType.warning, EventReason.peerRemovalFailed, message);
-    return { requeueAfterMillis: PEER_REMOVAL_RETRY_MILLIS };
+    return { requeueAfterMillis: META_RETRY_MILLIS };
   }
 }
 
