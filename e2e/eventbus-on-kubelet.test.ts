@@ -66,6 +66,13 @@ async function unboundedStream(client: EventBusClient): Promise<void> {
   await client.applyStreamConfig("maxMsgs: -1\nmaxBytes: 300MB\n", { serverReplicas: 3 });
 }
 
+/** Every acked id of `default.e2e.<event>` is stored. */
+async function assertAllStored(client: EventBusClient, event: string, acked: readonly string[]): Promise<void> {
+  const stored = await storedEventIds(client, "e2e", event);
+  const lost = acked.filter((id) => !stored.has(id));
+  assert.deepEqual(lost.slice(0, 10), [], `${lost.length} acked events are not stored`);
+}
+
 describe("an Argo-shaped EventBus on a real kubelet", () => {
   const namespace = `e2e-${randomBytes(3).toString("hex")}`;
   let kube: KubeClient;
@@ -251,9 +258,7 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
     assert.equal(claimNow, claimName);
     assert.equal((await kube.get(Resources.persistentVolumeClaim, namespace, claimName))?.metadata.uid, claimUid, "the same claim, not a new one");
     assert.ok(load.acked.length > 0);
-    const stored = await storedEventIds(client, "e2e", "deleted");
-    const lost = load.acked.filter((id) => !stored.has(id));
-    assert.deepEqual(lost.slice(0, 10), [], `${lost.length} acked events are not stored`);
+    await assertAllStored(client, "deleted", load.acked);
   });
 
   test("a version change (2.10 → 2.11) rolls the pods one by one while events are published; no acked event is lost", async () => {
@@ -288,9 +293,7 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
       pods.map(async (p) => ((await (await fetch(`http://${p.status?.podIP ?? ""}:8222/varz`)).json()) as { version?: string }).version),
     );
     assert.deepEqual(versions, ["2.11.17", "2.11.17", "2.11.17"]);
-    const stored = await storedEventIds(client, "e2e", "upgraded");
-    const lost = load.acked.filter((id) => !stored.has(id));
-    assert.deepEqual(lost.slice(0, 10), [], `${lost.length} acked events are not stored`);
+    await assertAllStored(client, "upgraded", load.acked);
   });
 
   test("scaled 3 → 5 → 3 while events are published: every server joins the meta group, and no acked event is lost", async () => {
@@ -332,9 +335,7 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
     } finally {
       await load.stop();
     }
-    const stored = await storedEventIds(client, "e2e", "scaled");
-    const lost = load.acked.filter((id) => !stored.has(id));
-    assert.deepEqual(lost.slice(0, 10), [], `${lost.length} acked events are not stored`);
+    await assertAllStored(client, "scaled", load.acked);
   });
 
   test("the bus deleted: its pods go and its claims stay; applied again it finds its events; deleted with the annotation its claims go too", async () => {
