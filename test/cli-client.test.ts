@@ -465,13 +465,52 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     assert.ok(!result.stderr.includes(secrets.credentials.systemPassword));
   });
 
-  test("a publish while the bus has no stream says at once what it waits for, then stores the event once the stream is back", async () => {
+  test("a publish by the bus's name while it has no stream creates the stream from the bus's streamConfig, as Argo's event sources do, and stores the event", async () => {
+    // GIVEN the bus's stream is gone (the status names its streamConfig, as an Argo status.config does)
+    const jsm = await jetstreamManager(nc);
+    const before = (await jsm.streams.info("default")).config;
+    await jsm.streams.delete("default");
+    try {
+      // WHEN an event is published by the bus's name
+      const result = await run(["publish", "default", "--source", "creates", "--event", "nostream", "-o", "json"]);
+      // THEN the stream is made again from the streamConfig, and the event stored in it
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal((JSON.parse(result.stdout.trim().split("\n")[0]!) as { fate: string }).fate, "stored");
+      const after = (await jsm.streams.info("default")).config;
+      assert.deepEqual(
+        [after.subjects, after.max_age, after.max_msgs, after.max_bytes, after.num_replicas, after.retention],
+        [before.subjects, before.max_age, before.max_msgs, before.max_bytes, before.num_replicas, before.retention],
+      );
+      assert.equal(await messagesOn("default.creates.nostream"), 1);
+    } finally {
+      await bus.apply(jetstreamManifest("default", 'version: "2.10"\nreplicas: 1\nauth: basic'));
+    }
+  });
+
+  test("a publish by URLs (no streamConfig) while the bus has no stream says at once what it waits for, then stores the event once the stream is back", async () => {
     // GIVEN the bus's stream is gone
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete("default");
     try {
-      // WHEN an event is published
-      const child = spawnCli(["publish", "default", "--source", "waits", "--event", "nostream", "-o", "json"], { EVENTBUS_HOME: bus.home });
+      // WHEN an event is published through URLs, which name no streamConfig to make a stream from
+      const child = spawnCli(
+        [
+          "publish",
+          "--server",
+          creds.urls.join(","),
+          "--ca",
+          creds.caFile!,
+          "--creds",
+          creds.authFile!,
+          "--source",
+          "waits",
+          "--event",
+          "nostream",
+          "-o",
+          "json",
+        ],
+        { EVENTBUS_HOME: bus.home },
+      );
       // THEN stderr says what is waited for, before anything else happens
       const deadline = Date.now() + 30_000;
       while (!/waiting to store events on default\.waits\.nostream: no stream takes subject default\.waits\.nostream/.test(child.stderr())) {
