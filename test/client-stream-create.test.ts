@@ -48,6 +48,26 @@ describe("client - Argo's stream created from the bus's streamConfig when missin
     assert.equal(config.duplicate_window, 5 * 60 * 1e9);
   });
 
+  test("a client whose events were stored does not make an empty stream when the stream vanishes (a restore replaces it under its name): it waits", async () => {
+    await using server = await startNatsServer({ args: ["-js"] });
+    // GIVEN a stream made before the client came (as eventbus up or an Argo event source makes it), and an event stored in it
+    const nc = await natsConnect({ servers: server.clientUrl });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "default", subjects: ["default.*.*"] });
+    await using client = await connect({ config: argoConfig(server.clientUrl), timeoutMillis: 10_000 });
+    await client.publish({ source: "webhook", subject: "example", type: "test" });
+    // WHEN the stream is deleted, as restore --replace does before the archive's stream is restored
+    await jsm.streams.delete("default");
+    const waits: string[] = [];
+    // THEN a publish waits for it (and fails after its retry window) instead of making one
+    await assert.rejects(
+      client.publish({ source: "webhook", subject: "example", type: "test" }, { retryWindowMillis: 2_000, onWait: (w) => void waits.push(w.reason) }),
+    );
+    assert.ok(waits.length > 0, "the wait was said");
+    assert.deepEqual(await jsm.streams.names().next(), []);
+    await nc.close();
+  });
+
   test("a subscription creates it before its consumer, as Argo's sensor does", async () => {
     await using server = await startNatsServer({ args: ["-js"] });
     await using client = await connect({ config: argoConfig(server.clientUrl), timeoutMillis: 10_000 });

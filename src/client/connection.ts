@@ -101,6 +101,7 @@ export class EventBusClient implements AsyncDisposable {
   private closeError: Error | undefined;
   private readonly subscriptions = new Set<EventSubscription>();
   private argoStream: Promise<"created" | "exists"> | undefined;
+  private streamStored = false;
 
   /** @internal Use {@link connect}. */
   constructor(
@@ -201,6 +202,20 @@ export class EventBusClient implements AsyncDisposable {
     const subscription = await subscribe(this, options);
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /**
+   * @internal The publisher's note that the stream took an event. A stream that then vanishes is
+   * being replaced (`restore --replace`, `stream apply --recreate` delete it and restore it under
+   * its name): this client waits for it, and does not make an empty one in its place.
+   */
+  noteStreamStored(): void {
+    this.streamStored = true;
+  }
+
+  /** Whether a publish by this client has been stored (see {@link noteStreamStored}). */
+  get hasStored(): boolean {
+    return this.streamStored;
   }
 
   /**

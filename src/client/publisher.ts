@@ -111,7 +111,7 @@ export function publishEncoded(client: EventBusClient, encoded: EncodedEvent, op
   if (client.nc.isClosed()) return settle(client, encoded, options, started, floorSeq, { error: new natsErrors.ClosedConnectionError() });
   const timeout = options.ackTimeoutMillis ?? DEFAULT_ACK_TIMEOUT_MILLIS;
   return client.js.publish(encoded.subject, encoded.body, { msgID: encoded.id, timeout }).then(
-    (ack) => (ack.duplicate && ack.seq === 0 ? settle(client, encoded, options, started, floorSeq, { ack }) : toAck(encoded, ack, 1)),
+    (ack) => (ack.duplicate && ack.seq === 0 ? settle(client, encoded, options, started, floorSeq, { ack }) : toAck(client, encoded, ack, 1)),
     (error: unknown) => settle(client, encoded, options, started, floorSeq, { error }),
   );
 }
@@ -143,7 +143,7 @@ async function settle(
     let verdict: PublishVerdict;
     if (answer.ack !== undefined) {
       // A duplicate is proof of storage only with the stored copy's sequence.
-      if (!(answer.ack.duplicate && answer.ack.seq === 0)) return toAck(encoded, answer.ack, attempt);
+      if (!(answer.ack.duplicate && answer.ack.seq === 0)) return toAck(client, encoded, answer.ack, attempt);
       verdict = { kind: "in-process" };
     } else {
       if (client.nc.isClosed())
@@ -212,7 +212,8 @@ async function settle(
   }
 }
 
-function toAck(encoded: EncodedEvent, ack: PubAck, attempts: number): PublishAck {
+function toAck(client: EventBusClient, encoded: EncodedEvent, ack: PubAck, attempts: number): PublishAck {
+  client.noteStreamStored();
   return { id: encoded.id, subject: encoded.subject, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate, attempts };
 }
 

@@ -72,9 +72,12 @@ async function diagnose(client: EventBusClient, subject: string): Promise<NoResp
   const names = await apiRequest<{ streams?: string[] | null }>(client, `${prefix}.STREAM.NAMES`, JSON.stringify({ subject }));
   const streams = names !== "no-responders" ? (names?.streams ?? []) : [];
   if (names !== undefined && names !== "no-responders" && streams.length === 0) {
-    // As Argo's event sources do before they publish: the stream is created from the bus's
-    // streamConfig when missing (the controller makes the servers, not the stream).
-    const made = subject.startsWith(`${ARGO_STREAM_NAME}.`) ? await client.ensureArgoStream().catch((error: unknown) => error as Error) : "none";
+    // As Argo's event sources do when they start: the stream is created from the bus's
+    // streamConfig when missing (the controller makes the servers, not the stream). Not by a client
+    // that has published into it: a stream that vanished is being replaced by a restore, whose
+    // stream would find its name taken.
+    const made =
+      subject.startsWith(`${ARGO_STREAM_NAME}.`) && !client.hasStored ? await client.ensureArgoStream().catch((error: unknown) => error as Error) : "none";
     if (made === "created" || made === "exists")
       return { why: `no stream took subject ${subject}: stream ${ARGO_STREAM_NAME} was created from the bus's streamConfig` };
     return {
