@@ -215,6 +215,14 @@ async function roundTrip(bus: RenderedBus, connection: NodeConnectionOptions): P
       { timeoutMs: 15_000, intervalMs: 200 },
     );
     assert.equal(info.config.num_replicas, bus.plan.replicas);
+    // A replicated stream answers publishes once it has elected its leader (a CI run published
+    // into a stream just added and got no responders).
+    if (bus.plan.replicas > 1) {
+      await waitFor("the stream's leader", async () => ((await jsm.streams.info(name).catch(() => undefined))?.cluster?.leader ? true : undefined), {
+        timeoutMs: 15_000,
+        intervalMs: 100,
+      });
+    }
     const js = jetstream(nc);
     const ack = await js.publish("default.webhook.example", JSON.stringify({ id: "event-1" }), { msgID: "event-1" });
     assert.equal(ack.stream, name);

@@ -55,6 +55,11 @@ export async function finalize(ctx: ReconcileContext, bus: EventBusObject, optio
       ctx.caches.owned.get(rt.kind)?.forget(namespace, o.metadata.name);
     }
   }
+  // The Secrets kept with the claims, also when an earlier run of this deletion orphaned them (the
+  // finalizer's removal failed and it ran again): the Event's text stays the same.
+  for (const secret of keptSecrets) {
+    if (!kept.includes(secret) && (await ctx.client.get(Resources.secret, namespace, secret)) !== undefined) kept.push(secret);
+  }
   if (claimNames.length > 0) {
     if (deleteVolumes) {
       for (const c of claims.items) await ctx.client.delete(Resources.persistentVolumeClaim, namespace, c.metadata.name, { uid: c.metadata.uid as string });
