@@ -93,6 +93,8 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
   let creds: BusCredentials;
   let nc: NatsConnection;
   const savedEnv = { home: process.env.EVENTBUS_HOME, config: process.env.EVENTBUS_CONFIG };
+  /** The connection flags of the bus by URLs (no streamConfig), with its CA and the auth file given. */
+  const byUrls = (authFile: string) => ["--server", creds.urls.join(","), "--ca", creds.caFile!, "--creds", authFile];
 
   before(async () => {
     // One server with user/password auth and TLS, as Argo Events runs a bus.
@@ -443,21 +445,7 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     const sysAuth = join(bus.home, "sys-auth.yaml");
     await writeFile(sysAuth, `username: ${secrets.credentials.systemUser}\npassword: ${secrets.credentials.systemPassword}\n`, { mode: 0o600 });
     const started = Date.now();
-    const result = await run([
-      "publish",
-      "--server",
-      creds.urls.join(","),
-      "--ca",
-      creds.caFile!,
-      "--creds",
-      sysAuth,
-      "--source",
-      "s",
-      "--event",
-      "e",
-      "-o",
-      "json",
-    ]);
+    const result = await run(["publish", ...byUrls(sysAuth), "--source", "s", "--event", "e", "-o", "json"]);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /not stored: JetStream not enabled for account: this user's account has no JetStream/);
     assert.equal(jsonLines(result.stdout)[0]!.reason, "no-jetstream");
@@ -475,7 +463,7 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
       const result = await run(["publish", "default", "--source", "creates", "--event", "nostream", "-o", "json"]);
       // THEN the stream is made again from the streamConfig, and the event stored in it
       assert.equal(result.code, 0, result.stderr);
-      assert.equal((JSON.parse(result.stdout.trim().split("\n")[0]!) as { fate: string }).fate, "stored");
+      assert.equal(jsonLines(result.stdout)[0]!.fate, "stored");
       const after = (await jsm.streams.info("default")).config;
       assert.deepEqual(
         [after.subjects, after.max_age, after.max_msgs, after.max_bytes, after.num_replicas, after.retention],
@@ -493,24 +481,7 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     await jsm.streams.delete("default");
     try {
       // WHEN an event is published through URLs, which name no streamConfig to make a stream from
-      const child = spawnCli(
-        [
-          "publish",
-          "--server",
-          creds.urls.join(","),
-          "--ca",
-          creds.caFile!,
-          "--creds",
-          creds.authFile!,
-          "--source",
-          "waits",
-          "--event",
-          "nostream",
-          "-o",
-          "json",
-        ],
-        { EVENTBUS_HOME: bus.home },
-      );
+      const child = spawnCli(["publish", ...byUrls(creds.authFile!), "--source", "waits", "--event", "nostream", "-o", "json"], { EVENTBUS_HOME: bus.home });
       // THEN stderr says what is waited for, before anything else happens
       const deadline = Date.now() + 30_000;
       while (!/waiting to store events on default\.waits\.nostream: no stream takes subject default\.waits\.nostream/.test(child.stderr())) {
@@ -533,7 +504,7 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
   test("refused credentials exit 1 at once with one error that holds no secret", async () => {
     const wrong = join(bus.home, "wrong-auth.yaml");
     await writeFile(wrong, `username: ${creds.user}\npassword: not-the-password-91823\n`);
-    const result = await run(["publish", "--server", creds.urls.join(","), "--ca", creds.caFile!, "--creds", wrong, "--source", "s", "--event", "e"]);
+    const result = await run(["publish", ...byUrls(wrong), "--source", "s", "--event", "e"]);
     assert.equal(result.code, 1);
     assert.equal(result.stdout, "");
     assert.match(result.stderr, /^eventbus: nats:\/\/127\.0\.0\.1:\d+ refused the credentials \(user "eventbus"\): authorization violation\n$/);
@@ -541,7 +512,7 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
     assert.ok(!result.stderr.includes(creds.password!));
 
     // The right auth file with the CA works
-    const ok = await run(["publish", "--server", creds.urls.join(","), "--ca", creds.caFile!, "--creds", creds.authFile!, "--source", "s", "--event", "e"]);
+    const ok = await run(["publish", ...byUrls(creds.authFile!), "--source", "s", "--event", "e"]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.ok(!(ok.stdout + ok.stderr).includes(creds.password!));
   });
@@ -678,7 +649,7 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
   });
   test("status of any bus: --server with --monitor shows its servers, stream and consumers; without --monitor it says what is missing; --watch redraws", async () => {
     const monitors = ((await bus.status()).access?.monitors ?? []).map((m) => m.url).join(",");
-    const connection = ["--server", creds.urls.join(","), "--ca", creds.caFile!, "--creds", creds.authFile!];
+    const connection = byUrls(creds.authFile!);
     const json = await run(["status", ...connection, "--monitor", monitors, "-o", "json"]);
     assert.equal(json.code, 0, json.stderr);
     const snapshot = JSON.parse(json.stdout) as {

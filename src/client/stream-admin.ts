@@ -119,10 +119,8 @@ export async function applyStreamConfig(
   text: string,
   options: { readonly serverReplicas?: number; readonly dryRun?: boolean; readonly name?: string; readonly recreate?: RecreateChoice } = {},
 ): Promise<StreamOutcome & { readonly config: StreamConfig }> {
-  const issues = new Issues();
-  const config = parseStreamConfig(text, ["streamConfig"], issues, { ...(options.serverReplicas !== undefined && { serverReplicas: options.serverReplicas }) });
-  if (config === undefined) throw new EventBusValidationError(issues.list);
-  const target: StreamTarget = { name: options.name ?? ARGO_STREAM_NAME, subjects: ARGO_STREAM_SUBJECTS, config };
+  const target = argoStreamTarget(text, options);
+  const config = target.config;
   const outcome = await ensureStream(nc, target, {
     dryRun: options.dryRun ?? false,
     ...(options.recreate !== undefined && { recreate: options.recreate }),
@@ -130,6 +128,18 @@ export async function applyStreamConfig(
     throw err instanceof BusError || isBackupError(err) ? err : streamError(target.name, err);
   });
   return { ...outcome, config };
+}
+
+/**
+ * The stream a `streamConfig` text asks for: parsed, merged over Argo's defaults and validated as a
+ * manifest's, on Argo's subjects.
+ * @throws {@link EventBusValidationError} with each issue at `streamConfig.<key>`
+ */
+function argoStreamTarget(text: string, options: { readonly serverReplicas?: number; readonly name?: string } = {}): StreamTarget {
+  const issues = new Issues();
+  const config = parseStreamConfig(text, ["streamConfig"], issues, { ...(options.serverReplicas !== undefined && { serverReplicas: options.serverReplicas }) });
+  if (config === undefined) throw new EventBusValidationError(issues.list);
+  return { name: options.name ?? ARGO_STREAM_NAME, subjects: ARGO_STREAM_SUBJECTS, config };
 }
 
 /**
@@ -142,10 +152,7 @@ export async function applyStreamConfig(
  * @throws {@link BusError} `CLIENT_STREAM_FAILED` when JetStream refuses the stream
  */
 export async function createStreamIfMissing(nc: NatsConnection, text: string): Promise<"created" | "exists"> {
-  const issues = new Issues();
-  const config = parseStreamConfig(text, ["streamConfig"], issues);
-  if (config === undefined) throw new EventBusValidationError(issues.list);
-  const target: StreamTarget = { name: ARGO_STREAM_NAME, subjects: ARGO_STREAM_SUBJECTS, config };
+  const target = argoStreamTarget(text);
   const jsm = await jetstreamManager(nc);
   try {
     await jsm.streams.info(target.name);
