@@ -57,8 +57,8 @@ tools-node: deps node-packages ## a single-node Kubernetes: kubelet, controller 
 	@$(TSX) scripts/install-tools.ts --group node --concurrency 1
 
 # runc's seccomp support builds against libseccomp's headers; the image stand-ins take Debian's
-# static busybox; the node makes its bridge with iproute2.
-NODE_PACKAGES := gcc libseccomp-dev busybox-static iproute2
+# static busybox; the node makes its bridge with iproute2, and kube-proxy its rules with nftables.
+NODE_PACKAGES := gcc libseccomp-dev busybox-static iproute2 nftables
 node-packages: ## the Debian packages of the single-node Kubernetes, installed with apt-get when missing
 	@missing="$$(for p in $(NODE_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done)"; \
 	if [ -n "$$missing" ]; then echo "node-packages: apt-get install" $$missing; apt-get install -y --no-install-recommends $$missing; \

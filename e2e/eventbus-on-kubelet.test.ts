@@ -13,19 +13,14 @@
  * `eventbus.argoproj.io/delete-volumes` annotation takes its claims along; and a NATS Streaming
  * bus forms one raft cluster of 3 Ready pods.
  *
- * The counterparts' rules, from their sources:
- * - a Pod is Ready when its `Ready` condition is True (kubernetes/kubernetes
- *   pkg/api/v1/pod/util.go `IsPodReady`), which the kubelet sets only when every container's
- *   readiness probe passes (pkg/kubelet/status/generate.go `GenerateContainersReadyCondition`);
- * - an EventBus is ready when every condition of its status is True (argoproj/argo-events
- *   pkg/apis/common/status_types.go `Status.IsReady`);
+ * The counterparts' rules, from their sources (and helpers.ts: when a Pod and an EventBus are ready):
  * - Argo's JetStream driver makes the stream `default` with subjects `default.*.*` and the
  *   settings of `status.config.jetstream.streamConfig` when it is missing (argoproj/argo-events
  *   pkg/eventbus/jetstream/base/jetstream.go `CreateStream`): the test does the same.
  *
  * The host does not resolve cluster DNS names, so the test's client connects to the pods'
  * addresses and cannot check the certificates' names (they name the Service's DNS names, as
- * Argo's do); an in-cluster client with `status.config` is the next step.
+ * Argo's do); in-cluster.test.ts runs clients in pods with `status.config`, names checked.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -33,30 +28,19 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 
 import { connect, type EventBusClient } from "../src/client/index.js";
-import { fromKubeconfig, KubeClient, Resources, type KubeResource, type ResourceType } from "../src/platforms/kubernetes/index.js";
+import { fromKubeconfig, KubeClient, Resources, type KubeResource } from "../src/platforms/kubernetes/index.js";
 import { eventBusCrd } from "../src/api/index.js";
 import { startSteadyLoad, storedEventIds } from "../bench/steady-load.js";
 import { nodeUp } from "../scripts/kube-node/node.js";
 import { spawnProcess, waitFor, type ManagedProcess } from "../test/helpers/process.js";
+import { isReady, POD, type Pod, readyPods as readyPodsOf, runningBus as runningBusOf, sleep } from "./helpers.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
-const POD: ResourceType = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
 const EVENTS = 10_000;
-
-interface Pod extends KubeResource {
-  status?: {
-    podIP?: string;
-    conditions?: { type: string; status: string }[];
-    containerStatuses?: { name: string; ready: boolean; restartCount: number }[];
-  };
-}
 
 interface Claim extends KubeResource {
   status?: { phase?: string };
 }
-
-const isReady = (pod: Pod) => pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
 
 /**
  * The stream's default limits keep 50,000 events, fewer than the load tests publish together: no
@@ -108,38 +92,8 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
     spec: { jetstream: { version, replicas: 3, tls: { enabled: true }, persistence: { storageClassName: "standard", volumeSize: "1Gi" } } },
   });
 
-  type Bus = KubeResource & { status?: { phase?: string; conditions?: { type: string; status: string }[]; config?: { jetstream?: { streamConfig?: string } } } };
-
-  /** The EventBus once it is Running with every condition True (Argo's `Status.IsReady`); a timeout names what it last showed. */
-  const runningBus = async (name = "default") => {
-    let last = "not found";
-    return waitFor(
-      `EventBus ${name} to be Running with every condition True`,
-      async () => {
-        const eb = (await kube.get(Resources.eventBus, namespace, name).catch(() => undefined)) as Bus | undefined;
-        const conditions = eb?.status?.conditions ?? [];
-        last = eb ? `phase ${eb.status?.phase ?? "(none)"}; ${conditions.map((c) => `${c.type}=${c.status} ${JSON.stringify(c)}`).join("; ")}` : "not found";
-        return eb?.status?.phase === "Running" && conditions.length > 0 && conditions.every((c) => c.status === "True") ? eb : undefined;
-      },
-      { timeoutMs: 240_000, intervalMs: 1_000 },
-    ).catch(async (error: unknown) => {
-      const pods = (await kube.list<Pod>(POD, { namespace }).catch(() => ({ items: [] as Pod[] }))).items;
-      const podLines = pods.map((p) => `${p.metadata.name}: ${JSON.stringify(p.status?.conditions ?? [])} ${JSON.stringify(p.status?.containerStatuses ?? [])}`);
-      throw new Error(`${(error as Error).message}; it shows ${last}\npods:\n${podLines.join("\n")}`);
-    });
-  };
-
-  /** The pods of bus `name` once exactly `n` of them are Ready. */
-  const readyPods = (n: number, name = "default") =>
-    waitFor(
-      `${n} Ready pods of bus ${name}`,
-      async () => {
-        const list = (await kube.list<Pod>(POD, { namespace, labelSelector: `eventbus-name=${name}` })).items;
-        const ready = list.filter(isReady);
-        return ready.length === n && list.length === n ? ready : undefined;
-      },
-      { timeoutMs: 180_000, intervalMs: 1_000 },
-    );
+  const runningBus = (name = "default") => runningBusOf(kube, namespace, name);
+  const readyPods = (n: number, name = "default") => readyPodsOf(kube, namespace, n, `eventbus-name=${name}`);
 
   /** A client with the client-auth Secret's credentials, to the pods' addresses (the host does not resolve cluster names). */
   const connectTo = async (pods: readonly Pod[]) => {

@@ -4,6 +4,8 @@
  * (`~/.cache/eventbus/images/<name>_<tag>.oci.tar`), built once, and imported into containerd under
  * the name the rendered pods (and containerd's CRI) ask for.
  *
+ * - `eventbus-controller:<package version>`: eventbus itself on the pinned Node (eventbus-image.ts),
+ *   rebuilt whenever dist/ or its packages change.
  * - `registry.k8s.io/pause:3.10.2`, the sandbox image of containerd 2.4's CRI: Kubernetes'
  *   `build/pause/linux/pause.c` from the pinned k8s.io/kubernetes module, compiled static with gcc
  *   as its Makefile does.
@@ -22,14 +24,15 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
 
 import { DEFAULT_CONFIG_RELOADER_IMAGE, DEFAULT_METRICS_EXPORTER_IMAGE } from "../../src/platforms/kubernetes/index.js";
 import { NATS_SERVER, NATS_STREAMING_SERVER, pinnedBinaries } from "../../src/tools/index.js";
-import { type LayerEntry, ociArchive } from "./oci.js";
+import { eventbusImage, eventbusImageName } from "./eventbus-image.js";
+import { type ImageRuntime, type LayerEntry, ociArchive } from "./oci.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -75,7 +78,10 @@ export async function buildImages(log: (line: string) => void): Promise<BuiltIma
       .filter((b) => b.command === command)
       .map((b) => b.version.replace(/^v/, ""));
   const natsVersions = versionsOf(NATS_SERVER);
-  const recipes: { reference: string; build: () => Promise<{ files: LayerEntry[]; runtime: Parameters<typeof ociArchive>[0]["runtime"] }> }[] = [
+  // Its files are read first: their hash names the archive, so a new dist/ builds a new image.
+  const eventbus = await eventbusImage();
+  const recipes: { reference: string; key?: string; build: () => Promise<{ files: LayerEntry[]; runtime: ImageRuntime }> }[] = [
+    { reference: fullReference(await eventbusImageName()), key: eventbus.key, build: async () => eventbus },
     {
       reference: PAUSE_IMAGE,
       build: async () => ({ files: [{ path: "pause", data: await buildPause(dir), mode: 0o755 }], runtime: { entrypoint: ["/pause"] } }),
@@ -123,18 +129,20 @@ export async function buildImages(log: (line: string) => void): Promise<BuiltIma
   ];
   const built: BuiltImage[] = [];
   for (const recipe of recipes) {
-    const archive = join(
-      dir,
-      `${recipe.reference
-        .replace(/^docker\.io\//, "")
-        .replaceAll("/", "_")
-        .replace(":", "_")}.r${RECIPE_VERSION}.oci.tar`,
-    );
+    const base = recipe.reference
+      .replace(/^docker\.io\//, "")
+      .replaceAll("/", "_")
+      .replace(":", "_");
+    const archive = join(dir, `${base}.r${RECIPE_VERSION}${recipe.key === undefined ? "" : `.${recipe.key}`}.oci.tar`);
     const digestFile = `${archive}.digest`;
     if (existsSync(archive) && existsSync(digestFile)) {
       built.push({ reference: recipe.reference, archive, manifestDigest: (await readFile(digestFile, "utf8")).trim() });
       continue;
     }
+    // A keyed image's older archives (an earlier build of its files) go.
+    if (recipe.key !== undefined)
+      for (const name of await readdir(dir))
+        if (name.startsWith(`${base}.r`) && !name.startsWith(basename(archive))) await rm(join(dir, name), { force: true });
     const started = Date.now();
     const { files, runtime } = await recipe.build();
     const image = ociArchive({ reference: recipe.reference, files, runtime });

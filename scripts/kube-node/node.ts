@@ -81,6 +81,8 @@ interface Ports {
   readonly etcdPeer: number;
   readonly kubelet: number;
   readonly kubeletHealthz: number;
+  readonly kubeProxyHealthz: number;
+  readonly kubeProxyMetrics: number;
 }
 
 /**
@@ -95,7 +97,9 @@ export async function nodeUp(log: (line: string) => void): Promise<NodeInfo> {
   const binary = (name: string) => findBinary(name);
   for (const dir of [paths.dir, paths.pki, paths.logs, paths.run]) await mkdir(dir, { recursive: true, mode: 0o700 });
   const portsFile = join(paths.dir, "ports.json");
-  const ports: Ports = existsSync(portsFile) ? (JSON.parse(await readFile(portsFile, "utf8")) as Ports) : await pickPorts();
+  const kept = existsSync(portsFile) ? (JSON.parse(await readFile(portsFile, "utf8")) as Partial<Ports>) : {};
+  // A state dir of an older node lacks the newer listeners' ports: all are picked again then.
+  const ports: Ports = kept.kubeProxyMetrics !== undefined ? (kept as Ports) : await pickPorts();
   await writeFile(portsFile, JSON.stringify(ports));
   const apiserverUrl = `https://${gateway}:${ports.apiserver}`;
 
@@ -128,6 +132,8 @@ export async function nodeUp(log: (line: string) => void): Promise<NodeInfo> {
     `--client-ca-file=${pki.caFile}`,
     `--kubelet-client-certificate=${pki.kubeletClientCert}`,
     `--kubelet-client-key=${pki.kubeletClientKey}`,
+    // The kubelet by its address (logs, exec): the node's name resolves nowhere.
+    "--kubelet-preferred-address-types=InternalIP",
     `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
     `--service-cluster-ip-range=${SERVICE_CIDR}`,
     `--service-account-issuer=https://kubernetes.default.svc.${CLUSTER_DOMAIN}`,
@@ -181,6 +187,23 @@ export async function nodeUp(log: (line: string) => void): Promise<NodeInfo> {
   log("kube-node: containerd ready");
   await importImages(containerdSock, images, log);
 
+  // kube-proxy, nftables mode: Services' ClusterIPs routed to their endpoints, so that a pod
+  // reaches the API server through the `kubernetes` Service (KUBERNETES_SERVICE_HOST, what
+  // in-cluster clients read), as on any cluster.
+  await daemon(paths, "kube-proxy", binary("kube-proxy"), [
+    `--kubeconfig=${paths.kubeconfig}`,
+    "--proxy-mode=nftables",
+    `--cluster-cidr=${cidr}`,
+    `--hostname-override=${NODE_NAME}`,
+    `--bind-address=${gateway}`,
+    `--healthz-bind-address=127.0.0.1:${ports.kubeProxyHealthz}`,
+    `--metrics-bind-address=127.0.0.1:${ports.kubeProxyMetrics}`,
+    // NodePorts on the bridge's address only: nothing of the node listens on the machine's others.
+    `--nodeport-addresses=${gateway}/32`,
+  ]);
+  await waitUntil("kube-proxy", paths, async () => (await fetch(`http://127.0.0.1:${ports.kubeProxyHealthz}/livez`).catch(() => undefined))?.ok === true);
+  log("kube-node: kube-proxy ready (nftables)");
+
   // CoreDNS on the bridge's address.
   await writeFile(join(paths.dir, "Corefile"), corefile(paths, gateway));
   await daemon(paths, "coredns", binary("coredns"), ["-conf", join(paths.dir, "Corefile")]);
@@ -230,7 +253,10 @@ export async function nodeDown(log: (line: string) => void): Promise<void> {
     const tasks = await ctr(sock, ["-n", "k8s.io", "tasks", "list", "-q"]).catch(() => "");
     for (const id of tasks.split("\n").filter(Boolean)) await ctr(sock, ["-n", "k8s.io", "tasks", "kill", "-s", "SIGKILL", id]).catch(() => undefined);
   }
-  for (const name of ["coredns", "kube-scheduler", "kube-controller-manager", "containerd", "kube-apiserver", "etcd"]) await stopDaemon(paths, name);
+  for (const name of ["kube-proxy", "coredns", "kube-scheduler", "kube-controller-manager", "containerd", "kube-apiserver", "etcd"])
+    await stopDaemon(paths, name);
+  // kube-proxy's nftables tables (`kube-proxy` in the ip and ip6 families) go with it.
+  await execFileAsync(findBinary("kube-proxy"), ["--cleanup", "--proxy-mode=nftables"]).catch(() => undefined);
   await killShims(paths.dir);
   await unmountUnder(paths.dir);
   await removeNetns();
@@ -332,7 +358,15 @@ async function pickPorts(): Promise<Ports> {
       }
     }
   };
-  return { apiserver: await free(), etcdClient: await free(), etcdPeer: await free(), kubelet: await free(), kubeletHealthz: await free() };
+  return {
+    apiserver: await free(),
+    etcdClient: await free(),
+    etcdPeer: await free(),
+    kubelet: await free(),
+    kubeletHealthz: await free(),
+    kubeProxyHealthz: await free(),
+    kubeProxyMetrics: await free(),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -572,7 +606,9 @@ function cniConfig(paths: NodePaths, cidr: string, gateway: string): string {
           isGateway: true,
           ipMasq: false,
           hairpinMode: true,
-          ipam: { type: "host-local", ranges: [[{ subnet: cidr, gateway }]], dataDir: join(paths.dir, "cni", "ipam") },
+          // A route to the Service range only (kube-proxy's ClusterIPs, through the host): pods
+          // have no default route, so nothing leaves the machine from them.
+          ipam: { type: "host-local", ranges: [[{ subnet: cidr, gateway }]], routes: [{ dst: SERVICE_CIDR }], dataDir: join(paths.dir, "cni", "ipam") },
         },
       ],
     },

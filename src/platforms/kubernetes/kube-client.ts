@@ -336,9 +336,13 @@ export class KubeClient {
 
   /** A request whose answer is JSON (or empty). */
   async json<T>(method: string, path: string, options: SendOptions): Promise<T> {
-    const res = await this.open(method, path, options);
-    const text = await readBody(res, `${method} ${path}`);
+    const text = await this.text(method, path, options);
     return (text === "" ? undefined : JSON.parse(text)) as T;
+  }
+
+  /** A request whose answer is text, such as a pod's log (`GET …/pods/<name>/log`). */
+  async text(method: string, path: string, options: SendOptions): Promise<string> {
+    return readBody(await this.open(method, path, options), `${method} ${path}`);
   }
 
   /**
