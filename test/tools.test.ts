@@ -225,6 +225,7 @@ test("tools - the node group pins a single-node Kubernetes, the CNI plugins link
       "kubelet@1.36.3",
       "kube-controller-manager@1.36.3",
       "kube-scheduler@1.36.3",
+      "kube-proxy@1.36.3",
       "containerd@2.4.2",
       "containerd-shim-runc-v2@2.4.2",
       "ctr@2.4.2",
@@ -247,7 +248,7 @@ test("tools - the node group pins a single-node Kubernetes, the CNI plugins link
   const kube = node.filter((b) => b.module.startsWith("k8s.io/kubernetes/cmd/"));
   assert.deepEqual(
     kube.map((b) => b.command),
-    ["kubelet", "kube-controller-manager", "kube-scheduler"],
+    ["kubelet", "kube-controller-manager", "kube-scheduler", "kube-proxy"],
   );
   const apiserver = pinnedBinary(KUBE_APISERVER)!;
   for (const b of kube) {
