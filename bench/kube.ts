@@ -17,15 +17,15 @@ import { spawn } from "node:child_process";
 
 import { eventBusCrd } from "../src/api/index.js";
 import { connect, type EventBusClient } from "../src/client/index.js";
-import { fromKubeconfig, KubeClient, Resources, type KubeResource, type ResourceType } from "../src/platforms/kubernetes/index.js";
+import { fromKubeconfig, KubeClient, Resources, type KubeResource } from "../src/platforms/kubernetes/index.js";
 import { busStatus, downBus, localBusStatus, upBus } from "../src/platforms/local/index.js";
 import { killContainer, nodeUp } from "../scripts/kube-node/node.js";
+import { isReady, POD, type Pod, readyPods, runningBus, sleep } from "../e2e/helpers.js";
+import { waitFor } from "../test/helpers/process.js";
 import { startSteadyLoad, storedEventIds } from "./steady-load.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
-const POD: ResourceType = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
-const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** What one round measured, in ms (lost: events). */
@@ -37,25 +37,11 @@ interface Figures {
   lost: number;
 }
 
-interface Pod extends KubeResource {
-  status?: {
-    podIP?: string;
-    conditions?: { type: string; status: string }[];
-    containerStatuses?: { name: string; containerID?: string; restartCount: number }[];
-  };
-}
-
-const isReady = (pod: Pod) => pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMillis: number, intervalMillis = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMillis;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMillis / 1000} s waiting for ${what}`);
-    await sleep(intervalMillis);
-  }
-}
+/** A probe's rejection counts as "not yet": the API server or a server may be restarting. */
+const tolerant =
+  <T>(probe: () => Promise<T | undefined>) =>
+  () =>
+    probe().catch(() => undefined);
 
 /** Runs the load, takes a server away with `kill` (which returns when it is ready again), and counts. */
 async function serverLost(client: EventBusClient, source: string, kill: () => Promise<void>): Promise<Omit<Figures, "readyMillis">> {
@@ -91,24 +77,8 @@ async function kubeRound(kube: KubeClient, kubeconfig: string): Promise<Figures>
       metadata: { name: "default", namespace },
       spec: { jetstream: { version: "2.11", replicas: 3, tls: { enabled: true }, persistence: { storageClassName: "standard", volumeSize: "1Gi" } } },
     });
-    await until(
-      "the EventBus to be Running",
-      async () => {
-        const eb = (await kube.get(Resources.eventBus, namespace, "default")) as (KubeResource & { status?: { phase?: string } }) | undefined;
-        return eb?.status?.phase === "Running" ? true : undefined;
-      },
-      240_000,
-    );
-    const readyPods = () =>
-      until(
-        "3 Ready pods",
-        async () => {
-          const pods = (await kube.list<Pod>(POD, { namespace })).items;
-          return pods.length === 3 && pods.every(isReady) ? pods : undefined;
-        },
-        240_000,
-      );
-    const pods = await readyPods();
+    await runningBus(kube, namespace);
+    const pods = await readyPods(kube, namespace, 3, "eventbus-name=default");
     const readyMillis = Date.now() - started;
     const secret = (await kube.get(Resources.secret, namespace, "eventbus-default-js-client-auth")) as KubeResource & { data?: Record<string, string> };
     const auth = Buffer.from(secret.data?.["client-auth"] ?? "", "base64").toString("utf8");
@@ -124,13 +94,13 @@ async function kubeRound(kube: KubeClient, kubeconfig: string): Promise<Figures>
       const before = main((await kube.get(POD, namespace, leader)) as Pod);
       if (before?.containerID === undefined) throw new Error(`pod ${leader} has no main container`);
       await killContainer(before.containerID);
-      await until(
+      await waitFor(
         `pod ${leader}'s server restarted and Ready`,
-        async () => {
+        tolerant(async () => {
           const pod = (await kube.get(POD, namespace, leader)) as Pod | undefined;
           return pod && (main(pod)?.restartCount ?? 0) > before.restartCount && isReady(pod) ? true : undefined;
-        },
-        240_000,
+        }),
+        { timeoutMs: 240_000, intervalMs: 250 },
       );
     });
     return { readyMillis, ...lost };
@@ -157,14 +127,13 @@ async function localRound(): Promise<Figures> {
       const victim = (await busStatus(name, { home })).servers.find((s) => s.name === leader);
       if (victim?.pid === undefined) throw new Error(`no pid for the stream leader ${leader ?? "(none)"}`);
       process.kill(victim.pid, "SIGKILL");
-      await until(
+      await waitFor(
         `${victim.name} back and healthy`,
-        async () => {
+        tolerant(async () => {
           const s = (await busStatus(name, { home })).servers.find((x) => x.name === victim.name);
           return s?.pid !== undefined && s.pid !== victim.pid && s.phase === "healthy" ? true : undefined;
-        },
-        120_000,
-        50,
+        }),
+        { timeoutMs: 120_000, intervalMs: 50 },
       );
     });
     return { readyMillis, ...lost };

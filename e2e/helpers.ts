@@ -17,7 +17,7 @@ export interface Pod extends KubeResource {
     phase?: string;
     podIP?: string;
     conditions?: { type: string; status: string }[];
-    containerStatuses?: { name: string; ready: boolean; restartCount: number; state?: { terminated?: { exitCode: number; reason?: string } } }[];
+    containerStatuses?: { name: string; containerID?: string; ready: boolean; restartCount: number; state?: { terminated?: { exitCode: number; reason?: string } } }[];
   };
 }
 

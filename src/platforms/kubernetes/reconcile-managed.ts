@@ -33,7 +33,7 @@ import { renderBusObjects } from "./render.js";
 import { Resources } from "./resources.js";
 import { readiness } from "./status.js";
 import { configured } from "./status-writer.js";
-import { checkMetaGroup } from "./peer-removal.js";
+import { checkMetaGroup } from "./meta-group.js";
 import { materialSecretName, readStoredMaterial, StoredMaterialError, withStoredMaterial } from "./stored-material.js";
 
 /** What the managed reconcile takes from the reconciler's options. */
@@ -159,7 +159,7 @@ const META_REJOIN_PAUSE_MILLIS = 5 * 60_000;
 const rejoined = new Map<string, number>();
 
 /**
- * The meta group of a JetStream bus whose pods are all Ready, set right (see peer-removal.ts):
+ * The meta group of a JetStream bus whose pods are all Ready, set right (see meta-group.ts):
  * servers scaled away removed from it, and the pod of a server left out of it deleted, so that its
  * server starts again and joins. A failure is a Warning Event and another try later.
  */
