@@ -111,9 +111,9 @@ describe("chaos - the servers' JetStream store fills up (max_file_store 2MB, a s
       throw new Error(`the publish after up failed: ${error.message}`, { cause: error });
     });
     assert.ok(ack.seq > 0);
-    const stored = await storedIds(await bus.connect());
+    const stored = await storedIds(await bus.connect(), "default", ack.seq);
     const missing = acked.filter((id) => !stored.has(id));
     assert.deepEqual(missing, [], `${missing.length} of ${acked.length} acked events are not stored (${stored.size} stored)`);
-    assert.ok(stored.has(ack.id));
+    assert.ok(stored.has(ack.id), `the event acked after up (sequence ${ack.seq}) is stored`);
   });
 });

@@ -153,11 +153,19 @@ export function startPublisher(nc: NatsConnection, options: { subject?: string; 
  * The `Nats-Msg-Id` of every event in the stream, read up to the stream's last sequence as it was
  * when the call began: an empty or failed batch (a consumer of a clustered stream being placed, or
  * its stream electing a leader after a server was killed) is asked for again, never taken for the end.
+ * @param atLeastSeq - a sequence acked before the call: the read goes at least that far. A stream
+ *   leader of nats-server 2.10 answers before it has applied its predecessor's last entries (it
+ *   leads before they are applied: server/raft.go of 2.10.29 has no `leaderState` wait, 2.11's
+ *   does), so its `last_seq` can be below an acked one for a moment; asked again for up to 30 s.
  */
-export async function storedIds(nc: NatsConnection, stream = "default"): Promise<Set<string>> {
+export async function storedIds(nc: NatsConnection, stream = "default", atLeastSeq = 0): Promise<Set<string>> {
   const jsm = await jetstreamManager(nc);
   // Right after a server is killed a JetStream request can time out while the stream elects a leader: ask again.
-  const info = await again(() => jsm.streams.info(stream));
+  let info = await again(() => jsm.streams.info(stream));
+  for (const deadline = Date.now() + 30_000; info.state.last_seq < atLeastSeq && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 250));
+    info = await again(() => jsm.streams.info(stream));
+  }
   const ids = new Set<string>();
   if (info.state.messages === 0) return ids;
   const last = info.state.last_seq;
