@@ -224,7 +224,21 @@ async function roundTrip(bus: RenderedBus, connection: NodeConnectionOptions): P
       });
     }
     const js = jetstream(nc);
-    const ack = await js.publish("default.webhook.example", JSON.stringify({ id: "event-1" }), { msgID: "event-1" });
+    // The leader's interest in the subject reaches the other servers over the routes after the
+    // election: the server this client is on may answer "no responders" for a moment (a CI run got
+    // it after the leader was known).
+    const ack = await waitFor(
+      "the stream to take a publish",
+      async () => {
+        try {
+          return await js.publish("default.webhook.example", JSON.stringify({ id: "event-1" }), { msgID: "event-1" });
+        } catch (err) {
+          if (/no responders/i.test(`${String(err)} ${String((err as Error).cause)}`)) return undefined;
+          throw err;
+        }
+      },
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
     assert.equal(ack.stream, name);
     const dup = await js.publish("default.webhook.example", JSON.stringify({ id: "event-1" }), { msgID: "event-1" });
     assert.equal(dup.duplicate, true);
