@@ -6,6 +6,7 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { connect as natsConnect, credsAuthenticator, errors as natsErrors, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 
+import { AckRouter } from "./ack-router.js";
 import { backoffDelay, DEFAULT_BACKOFF, ReconnectDelay, sleep, type BackoffPolicy } from "./backoff.js";
 import { resolveTarget, type BusTarget, type ClientTlsOptions, type ResolvedTarget } from "./connect-options.js";
 import { BusError, ClientErrorCode } from "./errors.js";
@@ -102,6 +103,7 @@ export class EventBusClient implements AsyncDisposable {
   private readonly subscriptions = new Set<EventSubscription>();
   private argoStream: Promise<"created" | "exists"> | undefined;
   private streamStored = false;
+  private ackRouter: AckRouter | undefined;
 
   /** @internal Use {@link connect}. */
   constructor(
@@ -202,6 +204,12 @@ export class EventBusClient implements AsyncDisposable {
     const subscription = await subscribe(this, options);
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /** @internal The acknowledgements of this connection's publishes: one reply subscription, made at the first publish. */
+  get acks(): AckRouter {
+    this.ackRouter ??= new AckRouter(this.nc);
+    return this.ackRouter;
   }
 
   /**

@@ -10,6 +10,8 @@
 import type { PubAck } from "@nats-io/jetstream";
 import { errors as natsErrors } from "@nats-io/transport-node";
 
+import type { AckAnswer } from "./ack-router.js";
+
 import { defaults } from "../api/index.js";
 import { backoffDelay, sleep, type BackoffPolicy } from "./backoff.js";
 import type { EventBusClient } from "./connection.js";
@@ -106,18 +108,41 @@ export function encodeChecked(client: EventBusClient, event: EventInput, options
  *   can only be above it (the search for an event whose id the leader holds "in process" starts there)
  */
 export function publishEncoded(client: EventBusClient, encoded: EncodedEvent, options: PublishOptions = {}, floorSeq = 0): Promise<PublishAck> {
-  const started = Date.now();
-  // The first attempt without an async frame: most events are acknowledged at once.
-  if (client.nc.isClosed()) return settle(client, encoded, options, started, floorSeq, { error: new natsErrors.ClosedConnectionError() });
-  const timeout = options.ackTimeoutMillis ?? DEFAULT_ACK_TIMEOUT_MILLIS;
-  return client.js.publish(encoded.subject, encoded.body, { msgID: encoded.id, timeout }).then(
-    (ack) => (ack.duplicate && ack.seq === 0 ? settle(client, encoded, options, started, floorSeq, { ack }) : toAck(client, encoded, ack, 1)),
-    (error: unknown) => settle(client, encoded, options, started, floorSeq, { error }),
+  return new Promise((resolve, reject) =>
+    sendEncoded(client, encoded, options, floorSeq, (result) => (result.ok ? resolve(result.ack) : reject(result.error))),
   );
 }
 
+/**
+ * {@link publishEncoded} with a callback: `done` is called once with the event's fate. The first
+ * attempt makes no promise: most events are acknowledged at once, and only the others take the
+ * slow path ({@link settle}).
+ */
+function sendEncoded(client: EventBusClient, encoded: EncodedEvent, options: PublishOptions, floorSeq: number, done: (result: PublishResult) => void): void {
+  const started = Date.now();
+  const slow = (answer: Attempt) =>
+    settle(client, encoded, options, started, floorSeq, answer).then(
+      (ack) => done({ ok: true, ack }),
+      (error: unknown) => done({ ok: false, id: encoded.id, subject: encoded.subject, error: error instanceof Error ? error : new Error(String(error)) }),
+    );
+  if (client.nc.isClosed()) {
+    void slow({ error: new natsErrors.ClosedConnectionError() });
+    return;
+  }
+  client.acks.publish(encoded.subject, encoded.body, encoded.id, options.ackTimeoutMillis ?? DEFAULT_ACK_TIMEOUT_MILLIS, (answer) => {
+    if (answer.ack !== undefined && !(answer.ack.duplicate && answer.ack.seq === 0)) done({ ok: true, ack: toAck(client, encoded, answer.ack, 1) });
+    else void slow(answer);
+  });
+}
+
 /** The answer to one attempt: an acknowledgement, or the error. */
-type Attempt = { readonly ack: PubAck; readonly error?: undefined } | { readonly ack?: undefined; readonly error: unknown };
+type Attempt = AckAnswer;
+
+/** Sends one attempt through the connection's acknowledgement router; never rejects. */
+function sendAttempt(client: EventBusClient, encoded: EncodedEvent, options: PublishOptions): Promise<Attempt> {
+  const timeout = options.ackTimeoutMillis ?? DEFAULT_ACK_TIMEOUT_MILLIS;
+  return new Promise((resolve) => client.acks.publish(encoded.subject, encoded.body, encoded.id, timeout, resolve));
+}
 
 /**
  * The slow path after an attempt that did not store the event: classifies each answer, retries
@@ -131,7 +156,6 @@ async function settle(
   floorSeq: number,
   first: Attempt,
 ): Promise<PublishAck> {
-  const timeout = options.ackTimeoutMillis ?? DEFAULT_ACK_TIMEOUT_MILLIS;
   const windowMillis = options.retryWindowMillis ?? defaults.PUBLISHER_RETRY_WINDOW.millis;
   const deadline = started + windowMillis;
   const settleMillis = Math.min(options.inProcessSettleMillis ?? DEFAULT_IN_PROCESS_SETTLE_MILLIS, windowMillis);
@@ -204,11 +228,7 @@ async function settle(
       remainingMillis: Math.max(0, deadline - Date.now()),
     });
     await sleep(wait);
-    try {
-      answer = { ack: await client.js.publish(encoded.subject, encoded.body, { msgID: encoded.id, timeout }) };
-    } catch (error) {
-      answer = { error };
-    }
+    answer = await sendAttempt(client, encoded, options);
   }
 }
 
@@ -226,7 +246,8 @@ export class EventPublisher {
   /** Events at most in flight. */
   readonly window: number;
   private inFlight = 0;
-  private readonly slotWaiters: (() => void)[] = [];
+  /** Events waiting for a slot, in order. */
+  private readonly waiting: { readonly encoded: EncodedEvent; readonly done: (result: PublishResult) => void }[] = [];
   private readonly idleWaiters: (() => void)[] = [];
   private readonly readyWaiters: (() => void)[] = [];
 
@@ -259,28 +280,32 @@ export class EventPublisher {
   }
 
   private publishEncodedEvent(encoded: EncodedEvent): Promise<PublishAck> {
-    // The slot is taken synchronously, so many calls in one tick cannot overrun the window.
+    return new Promise((resolve, reject) => this.dispatch(encoded, (result) => (result.ok ? resolve(result.ack) : reject(result.error))));
+  }
+
+  /**
+   * Sends an event now when a slot of the window is free, else queues it for the next free slot;
+   * `done` gets its fate. The slot is taken synchronously, so many calls in one tick cannot overrun
+   * the window.
+   */
+  private dispatch(encoded: EncodedEvent, done: (result: PublishResult) => void): void {
     if (this.roomy()) {
       this.inFlight++;
-      return this.send(encoded);
-    }
-    return new Promise<void>((resolve) => this.slotWaiters.push(resolve)).then(() => this.send(encoded));
+      this.send(encoded, done);
+    } else this.waiting.push({ encoded, done });
   }
 
   /** Sends an event that holds a slot; the slot is released (or handed on) when it settles. */
-  private send(encoded: EncodedEvent): Promise<PublishAck> {
-    const ack = publishEncoded(this.client, encoded, this.options, this.highestSeq);
-    ack.then(this.onAck, this.releaser);
-    return ack;
+  private send(encoded: EncodedEvent, done: (result: PublishResult) => void): void {
+    sendEncoded(this.client, encoded, this.options, this.highestSeq, (result) => {
+      if (result.ok && result.ack.seq > this.highestSeq) this.highestSeq = result.ack.seq;
+      this.release();
+      done(result);
+    });
   }
 
   /** The highest stream sequence acknowledged so far: a later event can only be stored above it. */
   private highestSeq = 0;
-  private readonly releaser = () => this.release();
-  private readonly onAck = (ack: PublishAck) => {
-    if (ack.seq > this.highestSeq) this.highestSeq = ack.seq;
-    this.release();
-  };
 
   /**
    * Publishes every event, yielding the acknowledgements in order; reading slowly slows publishing.
@@ -298,40 +323,55 @@ export class EventPublisher {
    * that says why it was not stored. An event that cannot be encoded throws (bad input).
    */
   async *publishSettled(events: Iterable<EventInput> | AsyncIterable<EventInput>): AsyncGenerator<PublishResult> {
-    const queue: Promise<PublishResult>[] = [];
+    // The fates by the event's place in the sequence; the generator yields them in order and makes
+    // a promise only when the next one has not come yet.
+    const results = new Map<number, PublishResult>();
+    let sent = 0;
+    let head = 0;
+    let wake: (() => void) | undefined;
     // Up to a second window of events waits for slots: a slot is handed over in the acknowledgement's
     // callback, so acknowledgements read together send their successors together (one socket write).
     const depth = 2 * this.window;
     const push = (event: EventInput) => {
       const encoded = encodeChecked(this.client, event, this.options);
-      queue.push(
-        this.publishEncodedEvent(encoded).then(
-          (ack): PublishResult => ({ ok: true, ack }),
-          (error: unknown): PublishResult => ({
-            ok: false,
-            id: encoded.id,
-            subject: encoded.subject,
-            error: error instanceof Error ? error : new Error(String(error)),
-          }),
-        ),
-      );
+      const place = sent++;
+      this.dispatch(encoded, (result) => {
+        results.set(place, result);
+        if (place === head && wake !== undefined) {
+          const resume = wake;
+          wake = undefined;
+          resume();
+        }
+      });
+    };
+    const next = async (): Promise<PublishResult> => {
+      let result = results.get(head);
+      while (result === undefined) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        result = results.get(head);
+      }
+      results.delete(head++);
+      return result;
     };
     try {
       if (Symbol.iterator in events) {
         // A plain iterable is read without an await per event.
         for (const event of events) {
           push(event);
-          if (queue.length >= depth) yield await queue.shift()!;
+          if (sent - head >= depth) yield await next();
         }
       } else {
         for await (const event of events) {
           push(event);
-          if (queue.length >= depth) yield await queue.shift()!;
+          if (sent - head >= depth) yield await next();
         }
       }
-      while (queue.length > 0) yield await queue.shift()!;
+      while (head < sent) yield await next();
     } finally {
-      await Promise.allSettled(queue);
+      // An early return (the reader stopped): the events sent still settle before it returns.
+      while (head < sent) await next();
     }
   }
 
@@ -348,9 +388,9 @@ export class EventPublisher {
   }
 
   private release(): void {
-    const next = this.slotWaiters.shift();
+    const next = this.waiting.shift();
     // The slot passes straight to the next waiting event.
-    if (next) return next();
+    if (next) return this.send(next.encoded, next.done);
     this.inFlight--;
     if (this.roomy()) for (const resolve of this.readyWaiters.splice(0)) resolve();
     if (this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
@@ -362,6 +402,6 @@ export class EventPublisher {
   }
 
   private roomy(): boolean {
-    return this.inFlight < this.window && this.slotWaiters.length === 0;
+    return this.inFlight < this.window && this.waiting.length === 0;
   }
 }

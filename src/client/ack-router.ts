@@ -1,0 +1,120 @@
+/**
+ * The stream's acknowledgements of published events, received as Go's `PublishAsync` receives them
+ * (nats.go `js.go`: one reply subscription on `<inbox prefix>.<nuid>.*`, each publish's reply
+ * subject the prefix and a token, the answers matched in a map): one subscription per connection
+ * for every publish, one timer for every ack timeout, and no promise, timer or request object per
+ * event. The headers of an event are one reused header object whose `Nats-Msg-Id` is set before
+ * each publish (nats.js encodes them while `publish` runs).
+ *
+ * An answer is what nats.js's `js.publish` would have settled with, so that the publisher's retry
+ * rules read it the same way: the `PubAck`, a `JetStreamApiError` for `{"error": …}`, a
+ * `NoRespondersError` for the server's 503 status (no stream listens on the subject), a
+ * `TimeoutError` when nothing came within the timeout, a `ClosedConnectionError` when the
+ * connection closed first.
+ */
+import { JetStreamApiError, type PubAck } from "@nats-io/jetstream";
+import { createInbox, errors as natsErrors, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+
+import { MSG_ID_HEADER } from "./wire.js";
+
+/** What one publish was answered with. */
+export type AckAnswer = { readonly ack: PubAck; readonly error?: undefined } | { readonly ack?: undefined; readonly error: unknown };
+
+interface Pending {
+  readonly subject: string;
+  readonly deadline: number;
+  readonly done: (answer: AckAnswer) => void;
+}
+
+/** How often the timer looks for publishes whose ack timeout has passed. */
+const SWEEP_MILLIS = 100;
+
+/** The acknowledgements of one connection's publishes. */
+export class AckRouter {
+  private readonly prefix: string;
+  private readonly pending = new Map<string, Pending>();
+  private readonly subscription: Subscription;
+  private readonly header: MsgHdrs = headers();
+  private next = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly nc: NatsConnection) {
+    // `_INBOX.<nuid>.`: the inbox prefix of nats.js's requests, which eventbus's connections keep.
+    this.prefix = `${createInbox()}.`;
+    this.subscription = nc.subscribe(`${this.prefix}*`, { callback: (_err, msg) => this.answer(msg) });
+    void nc.closed().then(() => this.failAll());
+  }
+
+  /** Publishes an event with its `Nats-Msg-Id`; `done` is called once, with the answer. */
+  publish(subject: string, body: Uint8Array, msgId: string, timeoutMillis: number, done: (answer: AckAnswer) => void): void {
+    if (this.nc.isClosed()) {
+      done({ error: new natsErrors.ClosedConnectionError() });
+      return;
+    }
+    const token = (this.next++).toString(36);
+    this.header.set(MSG_ID_HEADER, msgId);
+    try {
+      this.nc.publish(subject, body, { reply: this.prefix + token, headers: this.header });
+    } catch (error) {
+      done({ error });
+      return;
+    }
+    this.pending.set(token, { subject, deadline: Date.now() + timeoutMillis, done });
+    this.timer ??= setInterval(() => this.sweep(), SWEEP_MILLIS).unref();
+  }
+
+  /** Publishes waiting for their answer. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  private answer(msg: Msg): void {
+    const token = msg.subject.slice(this.prefix.length);
+    const pending = this.pending.get(token);
+    if (pending === undefined) return; // timed out before it came
+    this.pending.delete(token);
+    pending.done(parseAnswer(msg, pending.subject));
+  }
+
+  /** Ends every publish whose timeout has passed; stops the timer when none waits. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const [token, pending] of this.pending) {
+      if (pending.deadline > now) continue;
+      this.pending.delete(token);
+      pending.done({ error: new natsErrors.TimeoutError() });
+    }
+    if (this.pending.size === 0) this.stopTimer();
+  }
+
+  private failAll(): void {
+    this.stopTimer();
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    for (const pending of waiting) pending.done({ error: new natsErrors.ClosedConnectionError() });
+    this.subscription.unsubscribe();
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** A reply read as nats.js's `js.publish` reads it (@nats-io/jetstream `jsclient.ts`, `publish`). */
+function parseAnswer(msg: Msg, subject: string): AckAnswer {
+  // The server answers a publish that no subscription takes with a 503 status and no body.
+  if (msg.headers?.code === 503 && msg.data.length === 0) return { error: new natsErrors.NoRespondersError(subject) };
+  let parsed: PubAck & { error?: { code: number; err_code: number; description: string } };
+  try {
+    parsed = msg.json();
+  } catch (error) {
+    return { error: new Error(`the stream's acknowledgement is not JSON: ${error instanceof Error ? error.message : String(error)}`) };
+  }
+  if (parsed.error !== undefined) return { error: new JetStreamApiError(parsed.error) };
+  if (typeof parsed.stream !== "string" || typeof parsed.seq !== "number")
+    return { error: new Error(`the stream's acknowledgement has no stream and sequence: ${JSON.stringify(parsed).slice(0, 200)}`) };
+  // As nats.js: an ack without `duplicate` is not one.
+  parsed.duplicate = parsed.duplicate === true;
+  return { ack: parsed };
+}
