@@ -253,10 +253,23 @@ describe("chaos - an up that is interrupted or fails after its servers are healt
       let stderr = "";
       child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-      // WHEN it is interrupted once its first server is healthy, before the stream is made (at the
-      // third server's line, a CI run's up made the stream and exited 0 before the signal came)
-      await waitUntil("a server to be healthy", () => /healthy \(1\/3/.test(stderr) || child.exitCode !== null, 120_000);
+      // WHEN it is interrupted while its servers start. They are frozen (SIGSTOP) as soon as all
+      // three run, so that the up cannot get past its waits before the signal: two CI runs' ups,
+      // interrupted at a "healthy" line, made the stream and exited 0 before the signal came.
+      // Once the up has taken the signal they are let go (SIGCONT), to stop as it tells them.
+      let frozen: number[] = [];
+      await waitUntil(
+        "the bus's 3 servers to run",
+        async () => {
+          frozen = await serversUnder(home);
+          return frozen.length === 3 || child.exitCode !== null;
+        },
+        120_000,
+      );
+      for (const pid of frozen) process.kill(pid, "SIGSTOP");
       child.kill("SIGINT");
+      await waitUntil("the up to take the signal", () => /SIGINT: interrupting/.test(stderr) || child.exitCode !== null, 30_000);
+      for (const pid of frozen) process.kill(pid, "SIGCONT");
       // THEN it exits 130, says what it left, and no server of the bus runs
       assert.equal(await exited, 130, stderr);
       assert.match(stderr, /eventbus: interrupted: the servers of bus interrupted that this up started were stopped/);
