@@ -1,6 +1,8 @@
 /** `eventbus supervise` (hidden): the supervisor process of a local bus, started by `up`. */
 import type { Command } from "commander";
-import { busPaths, eventbusHome, runSupervisorDaemon } from "../platforms/local/index.js";
+// Only the supervisor's own modules: it runs as long as its bus, so what it loads it keeps.
+import { runSupervisorDaemon } from "../platforms/local/daemon.js";
+import { busPaths, eventbusHome } from "../platforms/local/home.js";
 
 /** Adds `supervise`. */
 export function addSuperviseCommand(program: Command): void {

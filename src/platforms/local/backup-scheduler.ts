@@ -8,12 +8,11 @@
 import { readFileSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { backupIntoDir, type DirBackupResult } from "../../backup/index.js";
-import { Duration, type ResolvedBackup } from "../../api/index.js";
+import type { DirBackupResult } from "../../backup/index.js";
+import { Duration } from "../../api/duration.js";
+import type { ResolvedBackup } from "../../api/index.js";
 import type { JetStreamPlan } from "../../plan/index.js";
-import { busTlsFiles, loadBusSecrets } from "../../secrets/index.js";
-import { projectRoot } from "../../tools/index.js";
-import { connectLocal, localConnection } from "./connect.js";
+import { projectRoot } from "../../tools/paths.js";
 import type { BusPaths } from "./home.js";
 
 /**
@@ -161,6 +160,12 @@ export class BackupScheduler {
   }
 
   private async backupNow(backup: ResolvedBackup, at: Date): Promise<DirBackupResult> {
+    // Loaded when a backup runs: the supervisor of a bus without scheduled backups never needs them.
+    const [{ backupIntoDir }, { busTlsFiles, loadBusSecrets }, { connectLocal, localConnection }] = await Promise.all([
+      import("../../backup/index.js"),
+      import("../../secrets/index.js"),
+      import("./connect.js"),
+    ]);
     const plan = JSON.parse(await readFile(this.paths.plan, "utf8")) as JetStreamPlan;
     const secrets = await loadBusSecrets(this.paths.secrets);
     const connection = localConnection(plan, secrets.credentials, secrets.tls ? busTlsFiles(this.paths.secrets).client.caFile : undefined);

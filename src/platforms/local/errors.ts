@@ -1,4 +1,4 @@
-import { EventBusError } from "../../api/index.js";
+import { EventBusError } from "../../api/errors.js";
 
 /** Error codes of the local platform, stable for scripts. */
 export const LocalErrorCode = {

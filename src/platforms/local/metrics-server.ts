@@ -5,9 +5,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { connect, ConnectionState, type EventBusClient } from "../../client/index.js";
-import { PROMETHEUS_CONTENT_TYPE, renderBusMetrics, snapshotBus, type BusSnapshot } from "../../observe/index.js";
-import { localBusStatus } from "./bus-status.js";
+import type { EventBusClient } from "../../client/index.js";
+import type { BusSnapshot } from "../../observe/index.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { listenOnFreePort } from "./ports.js";
 import type { Supervisor } from "./supervisor.js";
@@ -39,6 +38,13 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/**
+ * The client, the snapshot and the bus's status, loaded at the first scrape: the supervisor runs as
+ * long as its bus, and one that nobody scrapes never needs them.
+ */
+let scrapeModules: Promise<[typeof import("../../client/index.js"), typeof import("../../observe/index.js"), typeof import("./bus-status.js")]> | undefined;
+const loadScrapeModules = () => (scrapeModules ??= Promise.all([import("../../client/index.js"), import("../../observe/index.js"), import("./bus-status.js")]));
+
 /** Serves the bus's metrics; the supervisor gives the servers and their restart counts. */
 export async function startMetricsServer(supervisor: Supervisor, options: MetricsServerOptions): Promise<MetricsServer> {
   let closed = false;
@@ -48,9 +54,10 @@ export async function startMetricsServer(supervisor: Supervisor, options: Metric
   /** The daemon's one connection to its bus, made on the first scrape and again after it closed. */
   const client = (): Promise<EventBusClient> => {
     if (connecting) return connecting;
-    const attempt: Promise<EventBusClient> = localBusStatus(options.bus, { home: options.home })
-      .then((status) => connect({ status, name: "eventbus-supervisor-metrics", timeoutMillis: CONNECT_TIMEOUT_MILLIS }))
-      .then((c) => {
+    const attempt: Promise<EventBusClient> = loadScrapeModules()
+      .then(async ([{ connect, ConnectionState }, , { localBusStatus }]) => {
+        const status = await localBusStatus(options.bus, { home: options.home });
+        const c = await connect({ status, name: "eventbus-supervisor-metrics", timeoutMillis: CONNECT_TIMEOUT_MILLIS });
         c.onStateChange((state) => {
           if (state === ConnectionState.closed && connecting === attempt) connecting = undefined;
         });
@@ -65,6 +72,7 @@ export async function startMetricsServer(supervisor: Supervisor, options: Metric
   };
 
   const snapshot = async (): Promise<BusSnapshot> => {
+    const [, { snapshotBus }] = await loadScrapeModules();
     const monitors = supervisor.status().servers.map((s) => ({ name: s.name, url: `http://127.0.0.1:${s.ports.monitor}` }));
     let why = `the bus did not answer within ${FULL_SNAPSHOT_DEADLINE_MILLIS}ms`;
     const full = (async () => {
@@ -83,6 +91,7 @@ export async function startMetricsServer(supervisor: Supervisor, options: Metric
   };
 
   const render = async (): Promise<string> => {
+    const [, { renderBusMetrics }] = await loadScrapeModules();
     const started = performance.now();
     const taken = await snapshot();
     const status = supervisor.status();
@@ -112,6 +121,7 @@ export async function startMetricsServer(supervisor: Supervisor, options: Metric
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/metrics") {
       const text = await scrape();
+      const [, { PROMETHEUS_CONTENT_TYPE }] = await loadScrapeModules();
       res.writeHead(200, { "content-type": PROMETHEUS_CONTENT_TYPE }).end(text);
     } else {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");

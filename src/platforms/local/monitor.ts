@@ -1,6 +1,6 @@
 /** Probes of a nats-server's monitoring port. */
 
-import { sleep } from "../../client/index.js";
+import { sleep } from "../../client/backoff.js";
 import { getJson, PROBE_TIMEOUT_MS } from "../../observe/http.js";
 import { readJsz } from "../../observe/jsz.js";
 import type { Varz } from "../../observe/snapshot.js";

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
-import { backoffDelay, sleep } from "../../client/index.js";
+import { backoffDelay, sleep } from "../../client/backoff.js";
 import { readServerStreams, type JszStream } from "../../observe/jsz.js";
 import { appliedBus } from "./applied.js";
 import { BackupScheduler, type BackupScheduleStatus } from "./backup-scheduler.js";
