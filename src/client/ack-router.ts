@@ -63,11 +63,6 @@ export class AckRouter {
     this.timer ??= setInterval(() => this.sweep(), SWEEP_MILLIS).unref();
   }
 
-  /** Publishes waiting for their answer. */
-  get size(): number {
-    return this.pending.size;
-  }
-
   private answer(msg: Msg): void {
     const token = msg.subject.slice(this.prefix.length);
     const pending = this.pending.get(token);

@@ -120,28 +120,30 @@ export function publishEncoded(client: EventBusClient, encoded: EncodedEvent, op
  */
 function sendEncoded(client: EventBusClient, encoded: EncodedEvent, options: PublishOptions, floorSeq: number, done: (result: PublishResult) => void): void {
   const started = Date.now();
-  const slow = (answer: Attempt) =>
+  const slow = (answer: AckAnswer) =>
     settle(client, encoded, options, started, floorSeq, answer).then(
       (ack) => done({ ok: true, ack }),
       (error: unknown) => done({ ok: false, id: encoded.id, subject: encoded.subject, error: error instanceof Error ? error : new Error(String(error)) }),
     );
+  // The router subscribes at the first publish, which a closed connection refuses.
   if (client.nc.isClosed()) {
     void slow({ error: new natsErrors.ClosedConnectionError() });
     return;
   }
-  client.acks.publish(encoded.subject, encoded.body, encoded.id, options.ackTimeoutMillis ?? DEFAULT_ACK_TIMEOUT_MILLIS, (answer) => {
-    if (answer.ack !== undefined && !(answer.ack.duplicate && answer.ack.seq === 0)) done({ ok: true, ack: toAck(client, encoded, answer.ack, 1) });
+  sendAttempt(client, encoded, options, (answer) => {
+    if (answer.ack !== undefined && provesStorage(answer.ack)) done({ ok: true, ack: toAck(client, encoded, answer.ack, 1) });
     else void slow(answer);
   });
 }
 
-/** The answer to one attempt: an acknowledgement, or the error. */
-type Attempt = AckAnswer;
+/** Sends one attempt through the connection's acknowledgement router; `answered` gets its answer, once. */
+function sendAttempt(client: EventBusClient, encoded: EncodedEvent, options: PublishOptions, answered: (answer: AckAnswer) => void): void {
+  client.acks.publish(encoded.subject, encoded.body, encoded.id, options.ackTimeoutMillis ?? DEFAULT_ACK_TIMEOUT_MILLIS, answered);
+}
 
-/** Sends one attempt through the connection's acknowledgement router; never rejects. */
-function sendAttempt(client: EventBusClient, encoded: EncodedEvent, options: PublishOptions): Promise<Attempt> {
-  const timeout = options.ackTimeoutMillis ?? DEFAULT_ACK_TIMEOUT_MILLIS;
-  return new Promise((resolve) => client.acks.publish(encoded.subject, encoded.body, encoded.id, timeout, resolve));
+/** A duplicate is proof of storage only with the stored copy's sequence. */
+function provesStorage(ack: PubAck): boolean {
+  return !(ack.duplicate && ack.seq === 0);
 }
 
 /**
@@ -154,7 +156,7 @@ async function settle(
   options: PublishOptions,
   started: number,
   floorSeq: number,
-  first: Attempt,
+  first: AckAnswer,
 ): Promise<PublishAck> {
   const windowMillis = options.retryWindowMillis ?? defaults.PUBLISHER_RETRY_WINDOW.millis;
   const deadline = started + windowMillis;
@@ -166,8 +168,7 @@ async function settle(
   for (let attempt = 1; ; attempt++) {
     let verdict: PublishVerdict;
     if (answer.ack !== undefined) {
-      // A duplicate is proof of storage only with the stored copy's sequence.
-      if (!(answer.ack.duplicate && answer.ack.seq === 0)) return toAck(client, encoded, answer.ack, attempt);
+      if (provesStorage(answer.ack)) return toAck(client, encoded, answer.ack, attempt);
       verdict = { kind: "in-process" };
     } else {
       if (client.nc.isClosed())
@@ -228,7 +229,7 @@ async function settle(
       remainingMillis: Math.max(0, deadline - Date.now()),
     });
     await sleep(wait);
-    answer = await sendAttempt(client, encoded, options);
+    answer = await new Promise<AckAnswer>((resolve) => sendAttempt(client, encoded, options, resolve));
   }
 }
 
