@@ -20,7 +20,7 @@ import { connect, type EventBusClient } from "../src/client/index.js";
 import { fromKubeconfig, KubeClient, Resources, type KubeResource } from "../src/platforms/kubernetes/index.js";
 import { busStatus, downBus, localBusStatus, upBus } from "../src/platforms/local/index.js";
 import { killContainer, nodeUp } from "../scripts/kube-node/node.js";
-import { isReady, POD, type Pod, readyPods, runningBus, sleep } from "../e2e/helpers.js";
+import { argoEventBus, isReady, POD, type Pod, readyPods, runningBus, sleep } from "../e2e/helpers.js";
 import { waitFor } from "../test/helpers/process.js";
 import { startSteadyLoad, storedEventIds } from "./steady-load.js";
 
@@ -71,12 +71,7 @@ async function kubeRound(kube: KubeClient, kubeconfig: string): Promise<Figures>
   let client: EventBusClient | undefined;
   try {
     const started = Date.now();
-    await kube.apply({
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "EventBus",
-      metadata: { name: "default", namespace },
-      spec: { jetstream: { version: "2.11", replicas: 3, tls: { enabled: true }, persistence: { storageClassName: "standard", volumeSize: "1Gi" } } },
-    });
+    await kube.apply(argoEventBus(namespace, "2.11"));
     await runningBus(kube, namespace);
     const pods = await readyPods(kube, namespace, 3, "eventbus-name=default");
     const readyMillis = Date.now() - started;

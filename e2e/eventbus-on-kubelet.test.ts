@@ -33,7 +33,7 @@ import { eventBusCrd } from "../src/api/index.js";
 import { startSteadyLoad, storedEventIds } from "../bench/steady-load.js";
 import { nodeUp } from "../scripts/kube-node/node.js";
 import { spawnProcess, waitFor, type ManagedProcess } from "../test/helpers/process.js";
-import { isReady, POD, type Pod, readyPods as readyPodsOf, runningBus as runningBusOf, sleep } from "./helpers.js";
+import { argoEventBus, isReady, leaderMetaView, metaViews, POD, type Pod, readyPods as readyPodsOf, runningBus as runningBusOf, sleep } from "./helpers.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const EVENTS = 10_000;
@@ -85,12 +85,7 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
 
   /** The EventBus as Argo Events users write it: nats-server 2.10 first, as most of them run, then 2.11 after the version change. */
   let version = "2.10";
-  const argoBus = (annotations: Record<string, string> = {}) => ({
-    apiVersion: "argoproj.io/v1alpha1",
-    kind: "EventBus",
-    metadata: { name: "default", namespace, annotations },
-    spec: { jetstream: { version, replicas: 3, tls: { enabled: true }, persistence: { storageClassName: "standard", volumeSize: "1Gi" } } },
-  });
+  const argoBus = (annotations: Record<string, string> = {}) => argoEventBus(namespace, version, annotations);
 
   const runningBus = (name = "default") => runningBusOf(kube, namespace, name);
   const readyPods = (n: number, name = "default") => readyPodsOf(kube, namespace, n, `eventbus-name=${name}`);
@@ -136,28 +131,18 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
     // nats-server 2.10.29 left one server out of the group in some starts on this node although
     // every pod was Ready (cluster size 2, no R3 stream could be placed); the controller deletes
     // such a server's pod (Event MetaGroupRejoin), and it joins.
-    const ips = () => pods.map((p) => p.status?.podIP ?? "");
-    let metas: unknown[] = [];
+    let views: Awaited<ReturnType<typeof metaViews>> = [];
     const leaderView = await waitFor(
       "a meta group of 3 current peers",
       async () => {
         const current = (await kube.list<Pod>(POD, { namespace, labelSelector: "eventbus-name=default" })).items.filter(isReady);
         if (current.length === 3) pods.splice(0, pods.length, ...current);
-        metas = await Promise.all(
-          ips().map(async (ip) => {
-            const jsz = (await fetch(`http://${ip}:8222/jsz`, { signal: AbortSignal.timeout(3_000) })
-              .then((r) => r.json())
-              .catch(() => ({}))) as {
-              meta_cluster?: { leader?: string; cluster_size?: number; replicas?: { name: string; current: boolean }[] };
-            };
-            return jsz.meta_cluster;
-          }),
-        );
-        const view = (metas as ({ cluster_size?: number; replicas?: { current: boolean }[] } | undefined)[]).find((m) => (m?.replicas ?? []).length > 0);
+        views = await metaViews(pods);
+        const view = leaderMetaView(views);
         return view?.cluster_size === 3 && view.replicas?.length === 2 && view.replicas.every((r) => r.current) ? view : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 1_000 },
-    ).catch((error: unknown) => assert.fail(`${(error as Error).message}: ${JSON.stringify(metas)}`));
+    ).catch((error: unknown) => assert.fail(`${(error as Error).message}: ${JSON.stringify(views)}`));
     assert.equal(leaderView.cluster_size, 3);
 
     // AND a client with the client-auth Secret's credentials stores 10,000 events in an R3 stream
@@ -254,17 +239,6 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
     assert.ok(client, "the first test connected a client");
     await unboundedStream(client);
     const load = startSteadyLoad(client, "e2e", "scaled");
-    type Meta = { leader?: string; cluster_size?: number; replicas?: { name: string; current: boolean; offline?: boolean }[] };
-    const viewsOf = (pods: readonly Pod[]) =>
-      Promise.all(
-        pods.map(async (p) => {
-          const jsz = (await fetch(`http://${p.status?.podIP ?? ""}:8222/jsz`, { signal: AbortSignal.timeout(3_000) })
-            .then((r) => r.json())
-            .catch((e: unknown) => ({ error: String(e) }))) as { meta_cluster?: Meta; error?: string };
-          return { pod: p.metadata.name, ...jsz };
-        }),
-      );
-    const metaOf = async (pods: readonly Pod[]) => (await viewsOf(pods)).map((v) => v.meta_cluster).find((m) => (m?.replicas ?? []).length > 0);
     try {
       for (const replicas of [5, 3]) {
         const started = Date.now();
@@ -274,7 +248,7 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
         const meta = await waitFor(
           `a meta group of ${replicas} current peers`,
           async () => {
-            const m = await metaOf(pods).catch(() => undefined);
+            const m = leaderMetaView(await metaViews(pods));
             return m && (m.replicas ?? []).length === replicas - 1 && (m.replicas ?? []).every((r) => r.current) ? m : undefined;
           },
           { timeoutMs: 60_000, intervalMs: 1_000 },
@@ -282,7 +256,7 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
           const events = (await kube.list<KubeResource & { reason?: string; message?: string }>(Resources.event, { namespace })).items
             .filter((e) => e.reason !== undefined && /Peer/.test(e.reason))
             .map((e) => `${e.reason}: ${e.message}`);
-          throw new Error(`${(error as Error).message}: ${JSON.stringify(await viewsOf(pods))}; events: ${events.join(" | ") || "none"}`);
+          throw new Error(`${(error as Error).message}: ${JSON.stringify(await metaViews(pods))}; events: ${events.join(" | ") || "none"}`);
         });
         console.log(`# scaled to ${replicas} under load: ${replicas} pods Ready in ${((Date.now() - started) / 1000).toFixed(1)} s; meta group ${JSON.stringify(meta)}`);
       }

@@ -30,6 +30,19 @@ export type Bus = KubeResource & {
   };
 };
 
+/**
+ * The EventBus `default` as Argo Events users write it for production: 3 replicas, TLS, and volume
+ * claims of the node's StorageClass `standard`.
+ */
+export function argoEventBus(namespace: string, version: string, annotations: Record<string, string> = {}) {
+  return {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "EventBus",
+    metadata: { name: "default", namespace, annotations },
+    spec: { jetstream: { version, replicas: 3, tls: { enabled: true }, persistence: { storageClassName: "standard", volumeSize: "1Gi" } } },
+  };
+}
+
 export const isReady = (pod: Pod): boolean => pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
 export const sleep = (millis: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, millis));
@@ -70,6 +83,30 @@ export async function readyPods(kube: KubeClient, namespace: string, n: number, 
   ).catch(async (error: unknown) => {
     throw new Error(`${(error as Error).message}\npods:\n${await describePods(kube, namespace)}`);
   });
+}
+
+/** A server's view of the JetStream meta group: `meta_cluster` of its monitoring port's `/jsz`. */
+export interface MetaView {
+  leader?: string;
+  cluster_size?: number;
+  replicas?: { name: string; current: boolean; offline?: boolean }[];
+}
+
+/** Each pod's meta view, read from its monitoring port (8222) on the pod's address, or why it could not be read. */
+export function metaViews(pods: readonly Pod[]): Promise<{ pod: string; meta_cluster?: MetaView; error?: string }[]> {
+  return Promise.all(
+    pods.map(async (p) => {
+      const jsz = (await fetch(`http://${p.status?.podIP ?? ""}:8222/jsz`, { signal: AbortSignal.timeout(3_000) })
+        .then((r) => r.json())
+        .catch((e: unknown) => ({ error: String(e) }))) as { meta_cluster?: MetaView; error?: string };
+      return { pod: p.metadata.name, ...jsz };
+    }),
+  );
+}
+
+/** The meta group as its leader sees it: only the leader's view lists the other peers. */
+export function leaderMetaView(views: readonly { meta_cluster?: MetaView }[]): MetaView | undefined {
+  return views.map((v) => v.meta_cluster).find((m) => (m?.replicas ?? []).length > 0);
 }
 
 /** A container's log, through the API server (`GET /api/v1/namespaces/<ns>/pods/<pod>/log`), as `kubectl logs` reads it. */

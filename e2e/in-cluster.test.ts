@@ -28,7 +28,7 @@ import { fromKubeconfig, KubeClient, Resources, type KubeResource, type Resource
 import { eventbusImageName } from "../scripts/kube-node/eventbus-image.js";
 import { nodeUp } from "../scripts/kube-node/node.js";
 import { waitFor } from "../test/helpers/process.js";
-import { POD, type Pod, podLog, readyPods, runningBus } from "./helpers.js";
+import { argoEventBus, POD, type Pod, podLog, readyPods, runningBus } from "./helpers.js";
 
 const execFileAsync = promisify(execFile);
 const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
@@ -43,7 +43,7 @@ describe("eventbus in the cluster: the controller in a pod, Argo-format clients 
   before(async () => {
     const node = await nodeUp((line) => process.stderr.write(`${line}\n`));
     kube = new KubeClient(fromKubeconfig(node.kubeconfig));
-    image = await eventbusImageName();
+    image = eventbusImageName();
     // The controller and its buses in one namespace: `--watch-namespace` gives it a Role there.
     await execFileAsync(process.execPath, [CLI, "install", "--apply", "--image", image, "--namespace", namespace, "--watch-namespace", namespace, "--all"], {
       env: { ...process.env, KUBECONFIG: node.kubeconfig },
@@ -114,12 +114,7 @@ describe("eventbus in the cluster: the controller in a pod, Argo-format clients 
   test("it reconciles an Argo-shaped bus; a publisher pod with EVENTBUS_CONFIG and the mounted auth.yaml stores 10,000 events, a subscriber pod reads every one", async () => {
     // GIVEN an EventBus as Argo Events users write it, reconciled by the controller in its pod
     const appliedAt = Date.now();
-    await kube.apply({
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "EventBus",
-      metadata: { name: "default", namespace },
-      spec: { jetstream: { version: "2.11", replicas: 3, tls: { enabled: true }, persistence: { storageClassName: "standard", volumeSize: "1Gi" } } },
-    });
+    await kube.apply(argoEventBus(namespace, "2.11"));
     const bus = await runningBus(kube, namespace);
     await readyPods(kube, namespace, 3, "eventbus-name=default");
     console.log(`# reconciled by the in-cluster controller: Running ${((Date.now() - appliedAt) / 1000).toFixed(1)} s after it was applied`);
