@@ -16,6 +16,9 @@ import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 
+import { packageVersion } from "../../src/cli/version.js";
+import { DEFAULT_CONTROLLER_IMAGE } from "../../src/platforms/kubernetes/index.js";
+import { projectRoot } from "../../src/tools/index.js";
 import type { ImageRuntime, LayerEntry } from "./oci.js";
 
 const execFileAsync = promisify(execFile);
@@ -25,15 +28,9 @@ const APP = "app";
 /** Where its Node.js goes. */
 const NODE = "usr/local/bin/node";
 
-/** The project's root (package.json, dist/, node_modules/). */
-function projectRoot(): string {
-  return resolve(import.meta.dirname, "..", "..");
-}
-
-/** The image's name: the controller image `eventbus install --image` takes, at the package's version. */
-export async function eventbusImageName(): Promise<string> {
-  const pkg = JSON.parse(await readFile(join(projectRoot(), "package.json"), "utf8")) as { version: string };
-  return `eventbus-controller:${pkg.version}`;
+/** The image's name: `eventbus install`'s default controller image, tagged with the package's version. */
+export function eventbusImageName(): string {
+  return `${DEFAULT_CONTROLLER_IMAGE.slice(0, DEFAULT_CONTROLLER_IMAGE.lastIndexOf(":"))}:${packageVersion()}`;
 }
 
 /** The image's files, what it runs, and a key that changes with any of the files. */

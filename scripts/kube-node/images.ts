@@ -81,7 +81,7 @@ export async function buildImages(log: (line: string) => void): Promise<BuiltIma
   // Its files are read first: their hash names the archive, so a new dist/ builds a new image.
   const eventbus = await eventbusImage();
   const recipes: { reference: string; key?: string; build: () => Promise<{ files: LayerEntry[]; runtime: ImageRuntime }> }[] = [
-    { reference: fullReference(await eventbusImageName()), key: eventbus.key, build: async () => eventbus },
+    { reference: fullReference(eventbusImageName()), key: eventbus.key, build: async () => eventbus },
     {
       reference: PAUSE_IMAGE,
       build: async () => ({ files: [{ path: "pause", data: await buildPause(dir), mode: 0o755 }], runtime: { entrypoint: ["/pause"] } }),

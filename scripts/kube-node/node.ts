@@ -97,9 +97,9 @@ export async function nodeUp(log: (line: string) => void): Promise<NodeInfo> {
   const binary = (name: string) => findBinary(name);
   for (const dir of [paths.dir, paths.pki, paths.logs, paths.run]) await mkdir(dir, { recursive: true, mode: 0o700 });
   const portsFile = join(paths.dir, "ports.json");
-  const kept = existsSync(portsFile) ? (JSON.parse(await readFile(portsFile, "utf8")) as Partial<Ports>) : {};
-  // A state dir of an older node lacks the newer listeners' ports: all are picked again then.
-  const ports: Ports = kept.kubeProxyMetrics !== undefined ? (kept as Ports) : await pickPorts();
+  // The ports kept in the state dir stay (their daemons may be running); a listener added since
+  // the state dir was made gets a free port of its own.
+  const ports = await pickPorts(existsSync(portsFile) ? (JSON.parse(await readFile(portsFile, "utf8")) as Partial<Ports>) : {});
   await writeFile(portsFile, JSON.stringify(ports));
   const apiserverUrl = `https://${gateway}:${ports.apiserver}`;
 
@@ -339,9 +339,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Free TCP ports for the node's listeners, picked once and kept in the state dir. */
-async function pickPorts(): Promise<Ports> {
-  const taken = new Set<number>();
+/** Free TCP ports for the node's listeners, picked once and kept in the state dir: `kept` are taken as they are. */
+async function pickPorts(kept: Partial<Ports>): Promise<Ports> {
+  const taken = new Set<number>(Object.values(kept));
   const free = async (): Promise<number> => {
     for (;;) {
       const port = await new Promise<number>((resolve, reject) => {
@@ -359,13 +359,13 @@ async function pickPorts(): Promise<Ports> {
     }
   };
   return {
-    apiserver: await free(),
-    etcdClient: await free(),
-    etcdPeer: await free(),
-    kubelet: await free(),
-    kubeletHealthz: await free(),
-    kubeProxyHealthz: await free(),
-    kubeProxyMetrics: await free(),
+    apiserver: kept.apiserver ?? (await free()),
+    etcdClient: kept.etcdClient ?? (await free()),
+    etcdPeer: kept.etcdPeer ?? (await free()),
+    kubelet: kept.kubelet ?? (await free()),
+    kubeletHealthz: kept.kubeletHealthz ?? (await free()),
+    kubeProxyHealthz: kept.kubeProxyHealthz ?? (await free()),
+    kubeProxyMetrics: kept.kubeProxyMetrics ?? (await free()),
   };
 }
 
