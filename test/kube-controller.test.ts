@@ -526,6 +526,92 @@ describe("kube controller - against a real API server", () => {
     );
   });
 
+  test("kube controller - a server never Ready that has no contact with the meta leader while the others are a group: its pod is deleted with a Warning Event", async () => {
+    // GIVEN three real JetStream servers: two routed to each other (a meta group of 2 with a
+    // leader), the third routed to nobody. nats-server 2.10.29 once left a pod's server so on a
+    // kubelet: running 4 minutes, never past its startup probe. Its /healthz says so (nats-server
+    // `monitor.go`, `healthz`: "JetStream has not established contact with a meta leader").
+    const [route0, route1, route2] = [await freePort(), await freePort(), await freePort()];
+    const server = (name: string, listen: number, routes: readonly number[]) =>
+      startNatsServer({
+        args: ["-js"],
+        config: `server_name: ${name}\ncluster { name: cut, listen: "127.0.0.1:${listen}", routes: [${routes.map((r) => `"nats-route://127.0.0.1:${r}"`).join(", ")}] }\n`,
+      });
+    await using js0 = await server("eventbus-cut-js-0", route0, [route1]);
+    await using js1 = await server("eventbus-cut-js-1", route1, [route0]);
+    await using js2 = await server("eventbus-cut-js-2", route2, [await freePort()]);
+    await waitFor(
+      "a meta leader among js-0 and js-1",
+      async () => ((await (await fetch(`${js0.monitorUrl}/jsz`)).json()) as { meta_cluster?: { leader?: string } }).meta_cluster?.leader || undefined,
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    const cutOff = (await (await fetch(`${js2.monitorUrl}/healthz`)).json()) as { error?: string };
+    assert.equal(cutOff.error, "JetStream has not established contact with a meta leader");
+
+    // AND a bus of 3 whose pods are those servers (pod addresses and ports as a kubelet writes
+    // them); js-0 and js-1 Ready, js-2's server container running for two minutes, not Ready.
+    await createBus(jetStreamBus("cut", { version: "2.10", replicas: 3 }));
+    await condition("cut", "Deployed", "True", "Succeeded");
+    const startedAt = new Date(Date.now() - 120_000).toISOString().replace(/\.\d+Z$/, "Z");
+    const pods = [js0, js1, js2].map((srv, i) => ({ name: `eventbus-cut-js-${i}`, srv, ready: i < 2 }));
+    for (const { name, srv, ready } of pods) {
+      const monitor = Number(new URL(srv.monitorUrl).port);
+      const client = Number(new URL(srv.clientUrl).port);
+      await admin.create(Resources.pod, NS, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: NS, labels: { "eventbus-name": "cut" } },
+        spec: {
+          containers: [
+            {
+              name: "main",
+              image: "nats:2.10.29",
+              ports: [
+                { name: "client", containerPort: client },
+                { name: "monitor", containerPort: monitor },
+              ],
+            },
+          ],
+        },
+      });
+      const status = ready ? "True" : "False";
+      const res = await api.request("PATCH", `/api/v1/namespaces/${NS}/pods/${name}/status`, {
+        body: {
+          status: {
+            phase: "Running",
+            podIP: "127.0.0.1",
+            podIPs: [{ ip: "127.0.0.1" }],
+            conditions: [{ type: "Ready", status, lastTransitionTime: startedAt }],
+            containerStatuses: [
+              { name: "main", ready, started: ready, restartCount: 0, image: "nats:2.10.29", imageID: "", state: { running: { startedAt } } },
+            ],
+          },
+        },
+        contentType: "application/merge-patch+json",
+      });
+      assert.equal(res.status, 200, res.text);
+    }
+    const uids = new Map(await Promise.all(pods.map(async (p) => [p.name, (await get(Resources.pod, p.name))?.metadata.uid] as const)));
+
+    // WHEN the StatefulSet reports 2 of 3 Ready: a quorum
+    await setReady("eventbus-cut-js", 2);
+
+    // THEN the controller deletes js-2's pod (its StatefulSet makes it again, and its server starts
+    // anew) and says why in a Warning Event; the pods of the group stay
+    await waitFor("js-2's pod deleted", async () => ((await get(Resources.pod, "eventbus-cut-js-2")) === undefined ? true : undefined), WAIT);
+    for (const name of ["eventbus-cut-js-0", "eventbus-cut-js-1"])
+      assert.equal((await get(Resources.pod, name))?.metadata.uid, uids.get(name), `${name} stays`);
+    const events = await admin.list<Json & KubeResource>(Resources.event, { namespace: NS, fieldSelector: "involvedObject.name=cut,reason=MetaGroupRejoin" });
+    assert.equal(events.items.length, 1);
+    assert.equal(events.items[0]?.type, "Warning");
+    assert.match(
+      String(events.items[0]?.message),
+      /^pod eventbus-cut-js-2 has run without becoming Ready for 1\d\d s but its server is not in the JetStream meta group \(its \/healthz says "JetStream has not established contact with a meta leader"/,
+    );
+    await admin.delete(Resources.eventBus, NS, "cut");
+    for (const { name } of pods.slice(0, 2)) await admin.delete(Resources.pod, NS, name);
+  });
+
   test("kube controller - a mutable change (maxPayload, container resources) updates the ConfigMap and StatefulSet, never the Secrets", async () => {
     const before = await versions(jsObjects("main"));
     const generation = (await getBus("main"))!.metadata.generation as number;

@@ -16,3 +16,20 @@ export async function getJson<T>(url: string, timeoutMs = PROBE_TIMEOUT_MS): Pro
     return undefined;
   }
 }
+
+/** What a server's `/healthz` said: ok, or the error it gave (nats-server answers 503 with `{"status","error"}`). */
+export interface Healthz {
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+/** A server's `/healthz`, or undefined when it does not answer within the deadline. */
+export async function readHealthz(url: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<Healthz | undefined> {
+  try {
+    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await response.json().catch(() => undefined)) as { error?: unknown } | undefined;
+    return { ok: response.ok, ...(typeof body?.error === "string" && { error: body.error }) };
+  } catch {
+    return undefined;
+  }
+}

@@ -22,7 +22,7 @@ export {
   type RetentionOutlook,
   type RetentionSample,
 } from "./retention.js";
-export { getJson, PROBE_TIMEOUT_MS } from "./http.js";
+export { getJson, PROBE_TIMEOUT_MS, readHealthz, type Healthz } from "./http.js";
 export { readMetaGroup, type MetaGroup } from "./jsz.js";
 export { ObserveErrorCode, SystemAccountError } from "./errors.js";
 export { systemServers } from "./system.js";

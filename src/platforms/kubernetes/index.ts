@@ -158,6 +158,7 @@ export {
   withStoredMaterial,
 } from "./stored-material.js";
 export { EventReason, EventRecorder, EventType } from "./events.js";
+export { checkMetaGroup, type MetaGroupCheck, type OutsidePod, type ScaledBus } from "./meta-group.js";
 export { Counter, Gauge, Histogram, MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from "./metrics.js";
 export {
   Annotation,

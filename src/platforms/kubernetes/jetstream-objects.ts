@@ -31,6 +31,9 @@ import {
   type ObjectContext,
 } from "./objects.js";
 
+/** The nats-server container of a JetStream pod (Argo Events names it so too). */
+export const SERVER_CONTAINER = "main";
+
 /** Where the ConfigMap and the server Secret are mounted in the pods (one projected volume). */
 export const JETSTREAM_CONFIG_DIR = "/etc/nats-config";
 /** The directory shared by the server (its pid file) and the config reloader, which signals it. */
@@ -272,7 +275,7 @@ function jetStreamStatefulSet(
     data: { name: names.volumeClaimTemplate, mountPath: JETSTREAM_DATA_DIR },
   };
   const main = {
-    name: "main",
+    name: SERVER_CONTAINER,
     image: image.natsImage,
     ...containerOverrides(pod.containerTemplate),
     ports: serverContainerPorts(),

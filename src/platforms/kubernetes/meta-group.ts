@@ -18,20 +18,23 @@
  */
 import { connect as natsConnect, type ConnectionOptions } from "@nats-io/transport-node";
 
-import { readMetaGroup } from "../../observe/index.js";
+import { readHealthz, readMetaGroup } from "../../observe/index.js";
+import { DEFAULT_PORTS } from "../../plan/index.js";
 import type { BusSecrets } from "../../secrets/index.js";
-import type { KubeResource } from "./kube-client.js";
-import { LabelKey } from "./objects.js";
-import type { ReconcileContext } from "./reconcile-context.js";
+import { SERVER_CONTAINER } from "./jetstream-objects.js";
+import type { KubeClient, KubeResource } from "./kube-client.js";
+import { LabelKey, type ServerPortName } from "./objects.js";
 import { Resources } from "./resources.js";
 
-/** nats-server's default ports, as the rendered pods use them. */
-const MONITOR_PORT = 8222;
-const CLIENT_PORT = 4222;
 const REQUEST_TIMEOUT_MILLIS = 5_000;
 
 interface Pod extends KubeResource {
-  status?: { podIP?: string; conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
+  spec?: { containers?: { name: string; ports?: { name?: string; containerPort: number }[] }[] };
+  status?: {
+    podIP?: string;
+    conditions?: { type: string; status: string; lastTransitionTime?: string }[];
+    containerStatuses?: { name: string; state?: { running?: { startedAt?: string } } }[];
+  };
 }
 
 /** What {@link removeScaledDownPeers} needs of the bus. */
@@ -46,46 +49,83 @@ export interface ScaledBus {
   readonly tlsName?: string;
 }
 
-/** What {@link checkMetaGroup} found: the servers scaled away it removed, and the Ready pods whose server is not in the group. */
-export interface MetaGroupCheck {
-  readonly removed: readonly string[];
-  /** Ready pods whose server the meta group's leader does not count as a peer, with how long each has been Ready. */
-  readonly outside: readonly { readonly pod: string; readonly uid: string; readonly readyForMillis: number }[];
+/** A pod whose server the meta group goes without: how long it has been so, and what shows it. */
+export interface OutsidePod {
+  readonly pod: string;
+  readonly uid: string;
+  /** How long the pod has been Ready (a Ready pod not a peer), or its server container running (a pod never Ready). */
+  readonly forMillis: number;
+  /** What shows it, for the Event: the leader's peers, or the server's own `/healthz` error. */
+  readonly evidence: string;
+  readonly ready: boolean;
 }
 
+/** What {@link checkMetaGroup} found: the servers scaled away it removed, the pods whose server is not in the group, and how many pods are not Ready. */
+export interface MetaGroupCheck {
+  readonly removed: readonly string[];
+  readonly outside: readonly OutsidePod[];
+  readonly unready: number;
+}
+
+/** The `/healthz` errors of a server cut off from the meta group (nats-server 2.10/2.11 `monitor.go`, `healthz`). */
+const CUT_OFF_ERRORS = ["JetStream has not established contact with a meta leader", "JetStream is not current with the meta leader"];
+
 /**
- * Reads the meta group of a JetStream bus whose pods are all Ready: removes the offline peers of
- * pods beyond its replicas, and reports the Ready pods whose server is not a peer. Nothing is
- * asked of the servers unless every pod is Ready, and nothing is sent unless such a peer is there.
+ * Reads the meta group of a JetStream bus with a quorum of Ready pods. It reports the pods whose
+ * server is not in the group: a Ready pod the leader does not count as a peer, and a pod never
+ * Ready whose server says it has no contact with the meta leader (seen once with 2.10.29: the
+ * server ran 4 minutes and never passed its startup probe while the other two were a group). When
+ * every pod is Ready, it also removes the offline peers of pods beyond the replicas. Nothing is
+ * asked of the servers without a quorum of Ready pods, and nothing is sent to them unless such a
+ * peer is there.
  * @throws when a server refuses a removal or cannot be reached
  */
-export async function checkMetaGroup(ctx: ReconcileContext, bus: ScaledBus): Promise<MetaGroupCheck> {
-  const none: MetaGroupCheck = { removed: [], outside: [] };
-  const pods = (await ctx.client.list<Pod>(Resources.pod, { namespace: bus.namespace, labelSelector: `${LabelKey.eventBusName}=${bus.busName}` })).items;
+export async function checkMetaGroup(client: KubeClient, bus: ScaledBus): Promise<MetaGroupCheck> {
+  const pods = (await client.list<Pod>(Resources.pod, { namespace: bus.namespace, labelSelector: `${LabelKey.eventBusName}=${bus.busName}` })).items;
   const readySince = (p: Pod) => p.status?.conditions?.find((c) => c.type === "Ready" && c.status === "True");
   const ready = pods.filter((p) => p.status?.podIP && readySince(p));
-  if (ready.length !== bus.replicas || pods.length !== bus.replicas) return none;
-  const meta = await readMetaGroup(ready.map((p) => ({ name: p.metadata.name, url: `http://${p.status!.podIP}:${MONITOR_PORT}` })));
+  const unready = pods.filter((p) => !readySince(p));
+  const none: MetaGroupCheck = { removed: [], outside: [], unready: unready.length };
+  if (ready.length < Math.floor(bus.replicas / 2) + 1 || pods.length !== bus.replicas) return none;
+  const monitorOf = (p: Pod) => `http://${p.status!.podIP}:${serverPort(p, "monitor")}`;
+  const meta = await readMetaGroup(ready.map((p) => ({ name: p.metadata.name, url: monitorOf(p) })));
   if (meta.leader === undefined) return none;
   const peers = new Set(meta.peers.map((p) => p.name));
   const now = Date.now();
-  const outside = ready
+  const since = (at: string | undefined) => now - Date.parse(at ?? new Date(now).toISOString());
+  const outside: OutsidePod[] = ready
     .filter((p) => !peers.has(p.metadata.name))
     .map((p) => ({
       pod: p.metadata.name,
       uid: p.metadata.uid as string,
-      readyForMillis: now - Date.parse(readySince(p)?.lastTransitionTime ?? new Date(now).toISOString()),
+      forMillis: since(readySince(p)?.lastTransitionTime),
+      evidence: `the meta leader ${meta.leader} does not count it as a peer`,
+      ready: true,
     }));
+  for (const p of unready) {
+    const startedAt = p.status?.containerStatuses?.find((c) => c.name === SERVER_CONTAINER)?.state?.running?.startedAt;
+    if (!p.status?.podIP || startedAt === undefined) continue;
+    const error = (await readHealthz(monitorOf(p)))?.error;
+    if (error === undefined || !CUT_OFF_ERRORS.includes(error)) continue;
+    outside.push({ pod: p.metadata.name, uid: p.metadata.uid as string, forMillis: since(startedAt), evidence: `its /healthz says "${error}"`, ready: false });
+  }
+  if (unready.length > 0) return { ...none, outside };
   const ordinal = (name: string) => (name.startsWith(`${bus.statefulSet}-`) ? Number(name.slice(bus.statefulSet.length + 1)) : Number.NaN);
   const stale = meta.peers.filter((p) => p.offline && Number.isInteger(ordinal(p.name)) && ordinal(p.name) >= bus.replicas).map((p) => p.name);
-  return { removed: stale.length === 0 ? [] : await removePeers(ready, bus, stale), outside };
+  return { removed: stale.length === 0 ? [] : await removePeers(ready, bus, stale), outside, unready: 0 };
+}
+
+/** A port of a pod's server container, as its spec declares it (the rendered pods: nats-server's defaults). */
+function serverPort(pod: Pod, name: ServerPortName): number {
+  const declared = pod.spec?.containers?.find((c) => c.name === SERVER_CONTAINER)?.ports?.find((p) => p.name === name)?.containerPort;
+  return declared ?? DEFAULT_PORTS[name];
 }
 
 /** Sends `$JS.API.SERVER.REMOVE` for each peer, as the bus's system user. */
 async function removePeers(ready: readonly Pod[], bus: ScaledBus, stale: readonly string[]): Promise<string[]> {
   const tls = bus.secrets.tls;
   const options: ConnectionOptions = {
-    servers: ready.map((p) => `${tls ? "tls" : "nats"}://${p.status!.podIP}:${CLIENT_PORT}`),
+    servers: ready.map((p) => `${tls ? "tls" : "nats"}://${p.status!.podIP}:${serverPort(p, "client")}`),
     user: bus.secrets.credentials.systemUser,
     pass: bus.secrets.credentials.systemPassword,
     name: "eventbus-controller",

@@ -171,13 +171,12 @@ export const METRICS_PORT = DEFAULT_PORTS.metrics;
 export const TERMINATION_GRACE_PERIOD_SECONDS = 60;
 
 /** The container ports of a server: client, cluster (routes) and monitor. */
-export function serverContainerPorts(): Record<string, unknown>[] {
-  return [
-    { name: "client", containerPort: DEFAULT_PORTS.client },
-    { name: "cluster", containerPort: DEFAULT_PORTS.cluster },
-    { name: "monitor", containerPort: DEFAULT_PORTS.monitor },
-  ];
+export function serverContainerPorts(): { name: ServerPortName; containerPort: number }[] {
+  return (["client", "cluster", "monitor"] as const).map((name) => ({ name, containerPort: DEFAULT_PORTS[name] }));
 }
+
+/** The names of a server container's ports. */
+export type ServerPortName = "client" | "cluster" | "monitor";
 
 /** The liveness probe of a server container: its monitor port answers. */
 export function monitorLivenessProbe(): Record<string, unknown> {

@@ -132,7 +132,9 @@ export async function reconcileManaged(
     degraded,
   );
   const removal =
-    resolved.spec.mode === "jetstream" && ready === replicas && replicas > 0 ? await tendMetaGroup(ctx, bus, resolved, stsName, replicas, material) : {};
+    resolved.spec.mode === "jetstream" && replicas > 0 && ready >= Math.floor(replicas / 2) + 1
+      ? await tendMetaGroup(ctx, bus, resolved, stsName, replicas, material)
+      : {};
   if (before?.reason !== readyCondition.reason) {
     // A transition between all servers, a quorum and less: once each, the message says how many.
     if (readyCondition.reason === ConditionReason.allServersReady)
@@ -149,17 +151,19 @@ export async function reconcileManaged(
   return removal;
 }
 
-/** How soon a bus whose meta group could not be read or set right is looked at again. */
+/** How soon a bus whose meta group could not be read or set right, or with a pod not Ready, is looked at again. */
 const META_RETRY_MILLIS = 30_000;
 /** How long a Ready server may stay out of the meta group (it may be joining) before its pod is deleted. */
 const META_JOIN_GRACE_MILLIS = 20_000;
+/** How long a server never Ready may go without contact with the meta leader (it may be starting) before its pod is deleted. */
+const META_CONTACT_GRACE_MILLIS = 60_000;
 /** How soon the same pod may be deleted again for staying out of the meta group. */
 const META_REJOIN_PAUSE_MILLIS = 5 * 60_000;
-/** Pods deleted to rejoin the meta group, by uid, with when: one deletion per pause. */
+/** Pods deleted to rejoin the meta group, by namespace/name, with when: one deletion per pause. */
 const rejoined = new Map<string, number>();
 
 /**
- * The meta group of a JetStream bus whose pods are all Ready, set right (see meta-group.ts):
+ * The meta group of a JetStream bus with a quorum of Ready pods, set right (see meta-group.ts):
  * servers scaled away removed from it, and the pod of a server left out of it deleted, so that its
  * server starts again and joins. A failure is a Warning Event and another try later.
  */
@@ -176,28 +180,37 @@ async function tendMetaGroup(
   const tlsName = url === undefined ? undefined : /^[a-z]+:\/\/([^:/,]+)/.exec(url)?.[1];
   const where = `${namespace}/${resolved.name}`;
   try {
-    const { removed, outside } = await checkMetaGroup(ctx, { namespace, busName: resolved.name, statefulSet, replicas, secrets, ...(tlsName && { tlsName }) });
+    const { removed, outside, unready } = await checkMetaGroup(ctx.client, {
+      namespace,
+      busName: resolved.name,
+      statefulSet,
+      replicas,
+      secrets,
+      ...(tlsName && { tlsName }),
+    });
     if (removed.length > 0) {
       const message = `removed ${removed.join(", ")} from the JetStream meta group: scaled away, they would have counted toward its quorum for good`;
       ctx.log("info", "removed scaled-away peers", { bus: where, peers: removed });
       await ctx.recorder.record(bus, EventType.normal, EventReason.peersRemoved, message);
     }
-    let requeue = false;
-    for (const [uid, at] of rejoined) if (Date.now() - at > META_REJOIN_PAUSE_MILLIS) rejoined.delete(uid);
+    let waiting = false;
+    for (const [key, at] of rejoined) if (Date.now() - at > META_REJOIN_PAUSE_MILLIS) rejoined.delete(key);
     for (const o of outside) {
-      const last = rejoined.get(o.uid);
-      if (o.readyForMillis < META_JOIN_GRACE_MILLIS || (last !== undefined && Date.now() - last < META_REJOIN_PAUSE_MILLIS)) {
-        requeue = true;
+      const key = `${namespace}/${o.pod}`;
+      if (o.forMillis < (o.ready ? META_JOIN_GRACE_MILLIS : META_CONTACT_GRACE_MILLIS) || rejoined.has(key)) {
+        waiting = true;
         continue;
       }
-      rejoined.set(o.uid, Date.now());
+      rejoined.set(key, Date.now());
       await ctx.client.delete(Resources.pod, namespace, o.pod, { uid: o.uid });
-      const message = `pod ${o.pod} was Ready for ${Math.round(o.readyForMillis / 1000)} s but its server is not a peer of the JetStream meta group (nats-server 2.10 can leave a server out of a cold start); deleted it so that its server starts again and joins`;
+      const state = o.ready ? "was Ready" : "has run without becoming Ready";
+      const message = `pod ${o.pod} ${state} for ${Math.round(o.forMillis / 1000)} s but its server is not in the JetStream meta group (${o.evidence}; nats-server 2.10 can leave a server out of a cold start); deleted it so that its server starts again and joins`;
       ctx.log("warn", "server outside the meta group", { bus: where, pod: o.pod });
       await ctx.recorder.record(bus, EventType.warning, EventReason.metaGroupRejoin, message);
-      requeue = true;
+      waiting = true;
     }
-    return requeue ? { requeueAfterMillis: META_JOIN_GRACE_MILLIS / 2 } : {};
+    if (waiting) return { requeueAfterMillis: META_JOIN_GRACE_MILLIS / 2 };
+    return unready > 0 ? { requeueAfterMillis: META_RETRY_MILLIS } : {};
   } catch (err) {
     const message = `could not read or set right the JetStream meta group: ${err instanceof Error ? err.message : String(err)}`;
     ctx.log("warn", "meta group check failed", { bus: where, error: message });

@@ -21,7 +21,7 @@ import { EVENTBUS_API_VERSION, EVENTBUS_KIND, EventBusError, jetStreamObjectName
 import { CREDENTIAL_ALPHABET, randomSecret, ROUTE_USER, SYSTEM_USER, type Credentials } from "../../secrets/index.js";
 import { KubeErrorCode } from "./errors.js";
 import { defaultImages, type ImagesTable } from "./images.js";
-import { ARGO_STORE_DIR, JETSTREAM_DATA_DIR, ServerSecretKey } from "./jetstream-objects.js";
+import { ARGO_STORE_DIR, JETSTREAM_DATA_DIR, SERVER_CONTAINER, ServerSecretKey } from "./jetstream-objects.js";
 import { FIELD_MANAGER, type KubeClient, type KubeResource } from "./kube-client.js";
 import type { KubeMaterial } from "./material.js";
 import type { KubeObject } from "./objects.js";
@@ -342,7 +342,7 @@ function checkArgoStatefulSet(sts: KubeResource, names: ReturnType<typeof jetStr
   const containers =
     (sts["spec"] as { template?: { spec?: { containers?: { name: string; volumeMounts?: { name: string; mountPath: string }[] }[] } } } | undefined)?.template
       ?.spec?.containers ?? [];
-  const main = containers.find((c) => c.name === "main");
+  const main = containers.find((c) => c.name === SERVER_CONTAINER);
   const mount = main?.volumeMounts?.find((m) => m.mountPath === JETSTREAM_DATA_DIR);
   if (mount === undefined) {
     problems.push({
