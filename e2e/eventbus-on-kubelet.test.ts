@@ -130,7 +130,9 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
     // AND the three servers are one JetStream meta group: its leader lists the other two as current.
     // nats-server 2.10.29 left one server out of the group in some starts on this node although
     // every pod was Ready (cluster size 2, no R3 stream could be placed); the controller deletes
-    // such a server's pod (Event MetaGroupRejoin), and it joins.
+    // such a server's pod (Event MetaGroupRejoin), and it joins. Once (CI, fresh clone) a server
+    // never passed its startup probe for the same reason; the controller deletes that pod too, after
+    // 60 s of running without contact with the meta leader, so runningBus's 240 s cover it.
     let views: Awaited<ReturnType<typeof metaViews>> = [];
     const leaderView = await waitFor(
       "a meta group of 3 current peers",
