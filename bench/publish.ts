@@ -15,10 +15,11 @@ import { runInNewContext } from "node:vm";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { connect as natsConnect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 
-import { randomUUID } from "node:crypto";
 import { connect, encodeEvent, type EncodedEvent, type EventBusClient, type EventInput } from "../src/client/index.js";
 import { jetstreamManifest } from "../test/helpers/local-bus.js";
 import { runWithBus, type BenchBusRun } from "./bus-run.js";
+import { GOALS } from "./goals.js";
+import { DATA, DATA_BYTES, rawArgoEvent } from "./raw-event.js";
 import { findNatsCli, natsBenchArgs, natsCliVersion, runNatsBench, type NatsBenchTarget } from "./nats-bench.js";
 import { envInt, formatRate, formatRatio, goal, median, percentile, rate } from "./stats.js";
 
@@ -30,13 +31,13 @@ const CONSUME_EVENTS = envInt("BENCH_CONSUME_EVENTS", 20_000);
 const CONSUME_SYNC_EVENTS = envInt("BENCH_CONSUME_SYNC_EVENTS", 3_000);
 const CONSUME_ROUNDS = envInt("BENCH_CONSUME_ROUNDS", 3);
 const JSON_OUTPUT = process.argv.includes("--json") || process.env.BENCH_JSON === "1";
-const DATA_BYTES = 256;
 const STREAM = "default";
 const SOURCE = "bench";
 /** Argo's stream keeps 50000 events: every measured batch must fit, so that its limit is not measured. */
 const STREAM_MAX_MSGS = 50_000;
-const PUBLISH_GOAL = 0.95;
-const GO_GOAL = 0.7;
+const PUBLISH_GOAL = GOALS.publishVsEventSource;
+const GO_GOAL = GOALS.publishVsGo;
+const CPU_GOAL = GOALS.publishCpuMicros;
 
 if (EVENTS > STREAM_MAX_MSGS || CONSUME_EVENTS > STREAM_MAX_MSGS)
   throw new Error(`BENCH_EVENTS and BENCH_CONSUME_EVENTS must be <= ${STREAM_MAX_MSGS} (the stream's maxMsgs)`);
@@ -49,29 +50,8 @@ const collectGarbage = runInNewContext("gc") as () => void;
 /** Progress goes to stderr, so that stdout is the table (or the JSON). */
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
-/** A JSON document of exactly `bytes` bytes: the event's data, as a webhook would carry it. */
-function jsonData(bytes: number): Uint8Array {
-  const prefix = '{"payload":"';
-  const suffix = '"}';
-  return new TextEncoder().encode(`${prefix}${"x".repeat(bytes - prefix.length - suffix.length)}${suffix}`);
-}
-const DATA = jsonData(DATA_BYTES);
-const eventOf = (name: string): EventInput => ({ source: SOURCE, subject: name, type: "webhook", data: DATA });
 
-/**
- * What a raw nats.js event source writes for each event, by hand and independently of the library:
- * Argo's CloudEvent (data in data_base64) and the Nats-Msg-Id. Not byte-identical in `time` (always
- * milliseconds), the same size within a byte.
- */
-function rawArgoEvent(input: EventInput): EncodedEvent {
-  const id = randomUUID().replaceAll("-", "");
-  const data = Buffer.from(input.data as Uint8Array).toString("base64");
-  const body = Buffer.from(
-    `{"specversion":"1.0","id":"${id}","source":"${input.source}","type":"${input.type}","subject":"${input.subject}",` +
-      `"datacontenttype":"application/json","time":"${new Date().toISOString()}","data_base64":"${data}"}`,
-  );
-  return { id, subject: `default.${input.source}.${input.subject}`, headers: { "Nats-Msg-Id": id }, body };
-}
+const eventOf = (name: string): EventInput => ({ source: SOURCE, subject: name, type: "webhook", data: DATA });
 
 /** The same events the library would publish, encoded by it before the clock starts (fresh ids). */
 const encodeAll = (input: EventInput, count: number): EncodedEvent[] => Array.from({ length: count }, () => encodeEvent(input));
@@ -461,7 +441,8 @@ function report(r: Results): void {
       },
       event: r.shape,
       publish: {
-        goal: PUBLISH_GOAL,
+        goal: PUBLISH_GOAL.value,
+        cpuGoalMicros: CPU_GOAL.value,
         raw,
         eventbusPublishAll: {
           ...all,
@@ -480,7 +461,7 @@ function report(r: Results): void {
                 rounds: r.go,
                 eventbusOverGo: all.eventsPerSec / goMedian,
                 rawOverGo: raw.eventsPerSec / goMedian,
-                goal: GO_GOAL,
+                goal: GO_GOAL.value,
                 command: r.goCommand,
               },
       },
@@ -534,7 +515,7 @@ function report(r: Results): void {
     "eventbus publisher({window}).publishAll(events)",
     all,
     allRatio,
-    `  (vs the event source ${formatRatio(allVsSource)}: ${goal(allVsSource, PUBLISH_GOAL)}${rounds(perRound(r.publish.publishAll, r.publish.rawEncoding))})`,
+    `  (vs the event source ${formatRatio(allVsSource)}: ${goal(allVsSource, PUBLISH_GOAL)}${rounds(perRound(r.publish.publishAll, r.publish.rawEncoding))}; CPU ${goal(all.cpuMicrosPerEvent, CPU_GOAL)})`,
   );
   rateRow("eventbus publisher({window}): await ready(); publish()", ready, readyRatio, `  (${rounds(perRound(r.publish.ready)).slice(2)})`);
   if (goMedian !== undefined) {

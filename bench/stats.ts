@@ -1,4 +1,5 @@
 // Small numeric helpers shared by the benchmarks that measure rates and latencies.
+import { goalText, meets, type Goal } from "./goals.js";
 
 /** The median (the upper one of an even count). */
 export function median(values: readonly number[]): number {
@@ -31,5 +32,8 @@ export const formatRate = (value: number): string => Math.round(value).toLocaleS
 /** A ratio with two decimals and an `x`. */
 export const formatRatio = (value: number): string => `${value.toFixed(2)}x`;
 
-/** `goal ≥ 0.95: met` / `not met`. */
-export const goal = (value: number, atLeast: number): string => `goal >= ${atLeast}: ${value >= atLeast ? "met" : "NOT met"}`;
+/** `goal >= 0.95x: met` / `NOT met`; a number is a goal of at least that ratio. */
+export const goal = (value: number, target: Goal | number): string => {
+  const g: Goal = typeof target === "number" ? { op: ">=", value: target, unit: "x" } : target;
+  return `goal ${goalText(g)}: ${meets(value, g) ? "met" : "NOT met"}`;
+};

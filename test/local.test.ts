@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -99,6 +99,13 @@ describe("local platform - state, persistence and faults", () => {
     assert.deepEqual(up1.config?.jetstream?.accessSecret, { name: "eventbus-keep-js-client-auth", key: "client-auth" });
     assert.equal(up1.access?.authFile, paths.authFile);
     assert.equal(up1.access?.monitors?.length, 3);
+    // Each server's Go runtime gets the machine's cores shared among the 3 (at least 1), unless
+    // the environment sets GOMAXPROCS: read from the running processes.
+    const cores = process.env["GOMAXPROCS"] || String(Math.max(1, Math.floor(availableParallelism() / 3)));
+    for (const server of (await busStatus(bus.name, { home: bus.home })).servers) {
+      const environ = (await readFile(`/proc/${pid(server)}/environ`, "utf8")).split("\0");
+      assert.ok(environ.includes(`GOMAXPROCS=${cores}`), `${server.name} runs with GOMAXPROCS=${cores}`);
+    }
     // A client connects from the status alone (its config, auth file and CA).
     let client = await connectClient({ status: up1 });
     await client.close();

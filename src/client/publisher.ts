@@ -80,7 +80,13 @@ export const DEFAULT_PUBLISH_WINDOW = 256;
 export const DEFAULT_ACK_TIMEOUT_MILLIS = 5_000;
 /** The default of {@link PublishOptions.inProcessSettleMillis}. */
 export const DEFAULT_IN_PROCESS_SETTLE_MILLIS = 5_000;
-const RETRY_BACKOFF: BackoffPolicy = { initialMillis: 50, maxMillis: 2_000, jitter: 0.25 };
+/**
+ * Retries of one event: 50 ms doubling to 500 ms. The wait that matters is a stream leader's
+ * election after its server dies (nats-server's raft election timeout, 4–9 s): a retry at most
+ * about half a second apart finds the new leader within that of its election (a 2 s cap cost up
+ * to 2.5 s more in `bench:flow`). nats.go's `PublishAsync` retries "no responders" every 250 ms.
+ */
+const RETRY_BACKOFF: BackoffPolicy = { initialMillis: 50, maxMillis: 500, jitter: 0.25 };
 
 /**
  * Publishes one event and waits for the stream's acknowledgement.
