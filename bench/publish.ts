@@ -50,7 +50,6 @@ const collectGarbage = runInNewContext("gc") as () => void;
 /** Progress goes to stderr, so that stdout is the table (or the JSON). */
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
-
 const eventOf = (name: string): EventInput => ({ source: SOURCE, subject: name, type: "webhook", data: DATA });
 
 /** The same events the library would publish, encoded by it before the clock starts (fresh ids). */

@@ -319,7 +319,10 @@ export class Supervisor {
     const log = await open(spec.log, "a", 0o600);
     let child: ChildProcess;
     try {
-      child = spawn(spec.binary, ["-c", spec.config, ...spec.args], { stdio: ["ignore", log.fd, log.fd], env: serverEnv(this.state?.servers.length ?? this.servers.size) });
+      child = spawn(spec.binary, ["-c", spec.config, ...spec.args], {
+        stdio: ["ignore", log.fd, log.fd],
+        env: serverEnv(this.state?.servers.length ?? this.servers.size),
+      });
       await new Promise<void>((resolve, reject) => {
         child.once("spawn", resolve);
         child.once("error", reject);
