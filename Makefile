@@ -88,7 +88,7 @@ test: tools build ## run the test suite (TESTS=files to pick)
 up: tools-bus build ## run a bus locally: make up ARGS="-f bus.yaml"
 	node dist/cli/main.js up $(ARGS)
 
-bench: tools-nats build ## run the benchmarks
+bench: tools build ## run the benchmarks (one table: npm run bench; -- --json for machines)
 	npm run bench
 
 clean: ## remove dist/ and .tools/ (the shared tool cache under ~/.cache/eventbus stays)

@@ -3,7 +3,7 @@
 // persistence, against the baseline of one bare `nats-server -js` starting on this machine in the
 // same run; and the CLI's start-up (`eventbus --version`) against `node -e 0`, the floor of any
 // node program here (goal: at most 2x). Run with `make bench` (it builds dist/ first) or
-// `npm run bench:up` after a build.
+// `npm run bench:up` after a build (`-- --json` or BENCH_JSON=1 for JSON).
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -12,10 +12,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { allocatePorts } from "../src/platforms/local/index.js";
 import { findNatsServer } from "../src/tools/index.js";
+import { GOALS } from "./goals.js";
+import { envInt, goal, median } from "./stats.js";
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const RUNS = envInt("BENCH_RUNS", 5);
+const JSON_OUTPUT = process.argv.includes("--json") || process.env.BENCH_JSON === "1";
 
 async function healthy(port: number): Promise<void> {
   for (;;) {
@@ -92,12 +93,6 @@ for (let i = 0; i < STARTS; i++) {
   versionRuns.push(await cliStart());
 }
 const startRatio = median(versionRuns) / median(nodeRuns);
-console.log(`CLI start-up: median of ${STARTS} runs each, in turn`);
-console.log(`${"baseline: node -e 0".padEnd(56)} ${median(nodeRuns).toFixed(0).padStart(6)} ms  1.0x`);
-console.log(
-  `${"eventbus --version".padEnd(56)} ${median(versionRuns).toFixed(0).padStart(6)} ms  ${startRatio.toFixed(1)}x  (goal <= 2.0x: ${startRatio <= 2 ? "met" : "not met"})`,
-);
-console.log();
 
 const baseline: number[] = [];
 const version: number[] = [];
@@ -110,14 +105,31 @@ for (let i = 0; i < RUNS; i++) {
   three.push(await busStart(3));
 }
 const b = median(baseline);
-console.log(`eventbus up benchmark (built CLI, wall time): median of ${RUNS} runs (node ${process.version})`);
-console.log(`${"baseline: bare nats-server -js to /healthz".padEnd(56)} ${b.toFixed(0).padStart(6)} ms  1.0x`);
-for (const [label, values] of [
-  ["eventbus --version (CLI start-up alone)", version],
-  ["up, 1 replica, TLS + basic auth + persistence", one],
-  ["up, 3 replicas, TLS + basic auth + persistence", three],
-] as const) {
-  const m = median(values);
-  const goal = label.includes("3 replicas") ? `  (goal < 1500 ms: ${m < 1500 ? "met" : "not met"})` : "";
-  console.log(`${label.padEnd(56)} ${m.toFixed(0).padStart(6)} ms  ${(m / b).toFixed(1)}x${goal}`);
+if (JSON_OUTPUT) {
+  console.log(
+    JSON.stringify({
+      node: process.version,
+      runs: RUNS,
+      cliStart: { nodeMs: median(nodeRuns), versionMs: median(versionRuns), ratio: startRatio, goal: GOALS.cliStartRatio.value },
+      up: { bareServerMs: b, oneReplicaMs: median(one), threeReplicasMs: median(three), goalMs: GOALS.upMillis.value },
+    }),
+  );
+} else {
+  console.log(`CLI start-up: median of ${STARTS} runs each, in turn`);
+  console.log(`${"baseline: node -e 0".padEnd(56)} ${median(nodeRuns).toFixed(0).padStart(6)} ms  1.0x`);
+  console.log(
+    `${"eventbus --version".padEnd(56)} ${median(versionRuns).toFixed(0).padStart(6)} ms  ${startRatio.toFixed(1)}x  (${goal(startRatio, GOALS.cliStartRatio)})`,
+  );
+  console.log();
+  console.log(`eventbus up benchmark (built CLI, wall time): median of ${RUNS} runs (node ${process.version})`);
+  console.log(`${"baseline: bare nats-server -js to /healthz".padEnd(56)} ${b.toFixed(0).padStart(6)} ms  1.0x`);
+  for (const [label, values] of [
+    ["eventbus --version (CLI start-up alone)", version],
+    ["up, 1 replica, TLS + basic auth + persistence", one],
+    ["up, 3 replicas, TLS + basic auth + persistence", three],
+  ] as const) {
+    const m = median(values);
+    const tail = label.includes("3 replicas") ? `  (${goal(m, GOALS.upMillis)})` : "";
+    console.log(`${label.padEnd(56)} ${m.toFixed(0).padStart(6)} ms  ${(m / b).toFixed(1)}x${tail}`);
+  }
 }

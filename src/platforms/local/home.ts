@@ -1,7 +1,8 @@
 import { mkdir, open, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { busNameProblem } from "../../api/index.js";
+// Only the names module: the supervisor loads this, and the API index brings the schema and YAML.
+import { busNameProblem } from "../../api/names.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 
 /** The environment variable that moves the state of every local bus. */
