@@ -13,7 +13,6 @@
  * (`server/raft.go`, `leaderState` set in `applied` when `aflr` is reached). The production lint
  * warns of 2.10 (`version-2.10-failover`).
  */
-import "reflect-metadata";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";

@@ -3,7 +3,6 @@
  * an `up` interrupted with SIGINT, an `up` that fails after its servers are healthy. What runs is
  * shown as it is, nothing is left half-running, and clients keep their URLs.
  */
-import "reflect-metadata";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";

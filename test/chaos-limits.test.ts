@@ -12,7 +12,6 @@
  * message id is in process" (2.11, jetstream_cluster.go) for the whole duplicates window, although
  * nothing was stored.
  */
-import "reflect-metadata";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";

@@ -10,7 +10,6 @@
  * "Not switching to candidate, no resources"). Every replica holds the whole stream, so all of them
  * are full at once and the stream stays without a leader.
  */
-import "reflect-metadata";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 

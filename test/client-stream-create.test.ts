@@ -8,7 +8,6 @@
  * discard, maxMsgs, maxAge, maxBytes, replicas and duplicates; an existing stream is not changed).
  * Before this, `eventbus publish --config` against a bus on Kubernetes waited for a stream nobody made.
  */
-import "reflect-metadata";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";

@@ -4,7 +4,6 @@
  * 3-server bus, whose numbers equal what JetStream and the supervisor report, also while a killed
  * server is restarted.
  */
-import "reflect-metadata";
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { test } from "node:test";

@@ -5,7 +5,6 @@
  * `/metrics` name maxMsgs as the binding limit and the slow consumer, not the quick one, as losing
  * events it has not read.
  */
-import "reflect-metadata";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from "@nats-io/jetstream";

@@ -1,18 +1,46 @@
 /**
- * TLS material with `@peculiar/x509` on node's WebCrypto: a CA, and certificates it issues for
- * servers (client and route listeners) and clients. ECDSA P-256 keys, SHA-256 signatures, PEM
- * output (certificates as `CERTIFICATE`, keys as PKCS#8 `PRIVATE KEY`, which nats-server,
- * node and Go all read).
+ * TLS material on node's crypto: a CA, and certificates it issues for servers (client and route
+ * listeners) and clients. ECDSA P-256 keys, SHA-256 signatures, PEM output (certificates as
+ * `CERTIFICATE`, keys as PKCS#8 `PRIVATE KEY`, which nats-server, node and Go all read). The
+ * certificates are written as DER by hand (der.ts, RFC 5280's few fields and extensions) and
+ * signed with `crypto.sign`; node's X509Certificate parses them, and what it does not expose is
+ * read from the DER. A library for this took 20–27 ms of CPU per bus's three certificates, the
+ * most of the controller's time with 100 buses.
  */
-// @peculiar/x509 resolves its parsers through tsyringe, which needs the Reflect metadata polyfill
-// loaded before the library's first use.
-import "reflect-metadata";
-
-import { createPrivateKey, createPublicKey, randomBytes, webcrypto, type KeyObject } from "node:crypto";
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair as generateKeyPairCallback,
+  randomBytes,
+  sign,
+  X509Certificate,
+  type KeyObject,
+} from "node:crypto";
 import { isIP } from "node:net";
+import { promisify } from "node:util";
 
-import * as x509 from "@peculiar/x509";
-
+import {
+  bitString,
+  booleanTrue,
+  children,
+  explicit,
+  implicit,
+  octetString,
+  oid,
+  readElement,
+  readOid,
+  readTime,
+  sequence,
+  set,
+  smallInteger,
+  Tag,
+  time,
+  tlv,
+  unsignedInteger,
+  utf8String,
+  type Element,
+} from "./der.js";
 import { InvalidCertificateAuthorityError, InvalidCertificateRequestError, InvalidPemError, PemKind } from "./errors.js";
 
 /** How long a CA is valid unless asked otherwise. */
@@ -29,12 +57,33 @@ export const MAX_COMMON_NAME_LENGTH = 64;
 export const SERIAL_NUMBER_BYTES = 16;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const KEY_ALGORITHM = { name: "ECDSA", namedCurve: "P-256" } as const;
-const SIGNING_ALGORITHM = { name: "ECDSA", hash: "SHA-256" } as const;
-const PRIVATE_KEY_TAG = "PRIVATE KEY";
-const crypto = webcrypto;
-type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
+const generateKeyPair = promisify(generateKeyPairCallback);
+
+/** The object identifiers this module writes and reads (RFC 5280, RFC 5758, X.520). */
+const Oid = {
+  ecdsaWithSha256: "1.2.840.10045.4.3.2",
+  commonName: "2.5.4.3",
+  subjectKeyIdentifier: "2.5.29.14",
+  keyUsage: "2.5.29.15",
+  subjectAltName: "2.5.29.17",
+  basicConstraints: "2.5.29.19",
+  authorityKeyIdentifier: "2.5.29.35",
+  extKeyUsage: "2.5.29.37",
+} as const;
+
+/** The short names of RFC 4514 §3 (and the usual others) for a DN's attributes. */
+const ATTRIBUTE_NAMES: Readonly<Record<string, string>> = {
+  "2.5.4.3": "CN",
+  "2.5.4.6": "C",
+  "2.5.4.7": "L",
+  "2.5.4.8": "ST",
+  "2.5.4.9": "STREET",
+  "2.5.4.10": "O",
+  "2.5.4.11": "OU",
+  "0.9.2342.19200300.100.1.1": "UID",
+  "0.9.2342.19200300.100.1.25": "DC",
+  "1.2.840.113549.1.9.1": "E",
+};
 
 /** What a certificate may be used for: a TLS server, a TLS client, or both (route listeners dial and accept). */
 export const CertificateUsage = {
@@ -56,8 +105,8 @@ export const ExtendedKeyUsage = {
 export type ExtendedKeyUsage = (typeof ExtendedKeyUsage)[keyof typeof ExtendedKeyUsage];
 
 const EKU_OIDS: Readonly<Record<ExtendedKeyUsage, string>> = {
-  serverAuth: x509.ExtendedKeyUsage.serverAuth,
-  clientAuth: x509.ExtendedKeyUsage.clientAuth,
+  serverAuth: "1.3.6.1.5.5.7.3.1",
+  clientAuth: "1.3.6.1.5.5.7.3.2",
 };
 
 /** A certificate and its private key, both PEM. The key is secret. */
@@ -114,23 +163,25 @@ export interface CertificateInfo {
 export async function createCertificateAuthority(options: CertificateAuthorityOptions): Promise<CertificateAndKey> {
   const commonName = checkCommonName(options.commonName);
   const validity = validityPeriod(options.validityDays ?? DEFAULT_CA_VALIDITY_DAYS);
-  const keys = await generateKeyPair();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned(
+  const keys = await generateKeyPair("ec", { namedCurve: "P-256" });
+  const spki = keys.publicKey.export({ type: "spki", format: "der" });
+  const subject = nameOf(commonName);
+  const certificate = signedCertificate(
     {
-      serialNumber: randomSerialNumber(),
-      name: [{ CN: [commonName] }],
-      ...validity,
-      keys,
-      signingAlgorithm: SIGNING_ALGORITHM,
+      subject,
+      issuer: subject,
+      validity,
+      spki,
       extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+        extension(Oid.basicConstraints, true, sequence(booleanTrue(), smallInteger(0))),
+        // keyCertSign (bit 5) and cRLSign (bit 6): 0b0000_0110, the last bit unused.
+        extension(Oid.keyUsage, true, tlv(Tag.bitString, Buffer.from([1, 0x06]))),
+        extension(Oid.subjectKeyIdentifier, false, octetString(keyIdentifier(spki))),
       ],
     },
-    crypto,
+    keys.privateKey,
   );
-  return { certPem: cert.toString("pem"), keyPem: await exportPrivateKey(keys.privateKey) };
+  return { certPem: certificatePem(certificate), keyPem: privateKeyPem(keys.privateKey) };
 }
 
 /**
@@ -154,37 +205,27 @@ export async function issueCertificate(ca: CertificateAndKey, options: Certifica
     throw new InvalidCertificateRequestError("dnsNames", "a server certificate needs at least one DNS name or IP address");
   }
   const validity = validityPeriod(options.validityDays ?? DEFAULT_CERTIFICATE_VALIDITY_DAYS);
-  const authority = await loadAuthority(ca);
-  const keys = await generateKeyPair();
+  const authority = loadAuthority(ca);
+  const keys = await generateKeyPair("ec", { namedCurve: "P-256" });
+  const spki = keys.publicKey.export({ type: "spki", format: "der" });
 
-  const names: x509.JsonGeneralName[] = [
-    ...dnsNames.map((value) => ({ type: "dns" as const, value })),
-    ...ipAddresses.map((value) => ({ type: "ip" as const, value })),
+  const names = [...dnsNames.map((name) => implicit(2, Buffer.from(name, "ascii"))), ...ipAddresses.map((address) => implicit(7, ipBytes(address)))];
+  const extensions = [
+    extension(Oid.basicConstraints, true, sequence()),
+    // digitalSignature (bit 0): 0b1000_0000, seven bits unused.
+    extension(Oid.keyUsage, true, tlv(Tag.bitString, Buffer.from([7, 0x80]))),
+    extension(Oid.extKeyUsage, false, sequence(...usages.map((usage) => oid(EKU_OIDS[usage])))),
+    extension(Oid.subjectKeyIdentifier, false, octetString(keyIdentifier(spki))),
+    extension(Oid.authorityKeyIdentifier, false, sequence(implicit(0, authority.keyId))),
   ];
-  const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension(usages.map((usage) => EKU_OIDS[usage])),
-    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
-    new x509.AuthorityKeyIdentifierExtension(authority.keyId),
-  ];
-  if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names));
+  if (names.length > 0) extensions.push(extension(Oid.subjectAltName, false, sequence(...names)));
 
-  const cert = await x509.X509CertificateGenerator.create(
-    {
-      serialNumber: randomSerialNumber(),
-      subject: [{ CN: [commonName] }],
-      // The issuer's DN exactly as encoded in the CA, so that chain builders match it byte for byte.
-      issuer: authority.cert.subjectName,
-      ...validity,
-      publicKey: keys.publicKey,
-      signingKey: authority.signingKey,
-      signingAlgorithm: SIGNING_ALGORITHM,
-      extensions,
-    },
-    crypto,
+  const certificate = signedCertificate(
+    // The issuer's DN exactly as encoded in the CA, so that chain builders match it byte for byte.
+    { subject: nameOf(commonName), issuer: authority.subject, validity, spki, extensions },
+    authority.signingKey,
   );
-  return { certPem: cert.toString("pem"), keyPem: await exportPrivateKey(keys.privateKey) };
+  return { certPem: certificatePem(certificate), keyPem: privateKeyPem(keys.privateKey) };
 }
 
 /**
@@ -193,19 +234,20 @@ export async function issueCertificate(ca: CertificateAndKey, options: Certifica
  */
 export function certificateInfo(pem: string, source = "certificate"): CertificateInfo {
   const cert = parseCertificate(pem, source);
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  const names = san?.names.toJSON() ?? [];
-  const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
-  const ekuOids = new Set((eku?.usages ?? []).map(String));
+  const san = cert.extensions.get(Oid.subjectAltName);
+  const names = san === undefined ? [] : children(readElement(san).content);
+  const eku = cert.extensions.get(Oid.extKeyUsage);
+  const ekuOids = new Set(eku === undefined ? [] : children(readElement(eku).content).map((e) => readOid(e.content)));
   return {
-    subject: cert.subject,
-    issuer: cert.issuer,
-    dnsNames: names.filter((n) => n.type === "dns").map((n) => n.value),
-    ipAddresses: names.filter((n) => n.type === "ip").map((n) => n.value),
+    subject: distinguishedName(cert.subject),
+    issuer: distinguishedName(cert.issuer),
+    // GeneralName [2] dNSName and [7] iPAddress, IMPLICIT (RFC 5280 §4.2.1.6).
+    dnsNames: names.filter((n) => n.tag === 0x82).map((n) => n.content.toString("ascii")),
+    ipAddresses: names.filter((n) => n.tag === 0x87).map((n) => ipText(n.content)),
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
-    isCa: cert.getExtension(x509.BasicConstraintsExtension)?.ca === true,
-    serialNumber: cert.serialNumber.toLowerCase(),
+    isCa: cert.node.ca,
+    serialNumber: cert.serial.toString("hex"),
     extendedKeyUsages: (Object.keys(EKU_OIDS) as ExtendedKeyUsage[]).filter((usage) => ekuOids.has(EKU_OIDS[usage])),
   };
 }
@@ -217,43 +259,81 @@ export function certificateInfo(pem: string, source = "certificate"): Certificat
 export function keyMatchesCertificate(certPem: string, keyPem: string, sources = { cert: "certificate", key: "private key" }): boolean {
   const cert = parseCertificate(certPem, sources.cert);
   const publicKey = createPublicKey(parsePrivateKey(keyPem, sources.key)).export({ type: "spki", format: "der" });
-  return Buffer.from(cert.publicKey.rawData).equals(publicKey);
+  return cert.spki.equals(publicKey);
 }
 
 // ---------------------------------------------------------------------------------------------
 
-interface Authority {
-  readonly cert: x509.X509Certificate;
-  readonly signingKey: CryptoKey;
-  /** The key identifier issued certificates name as their authority key identifier. */
-  readonly keyId: string;
+/** A certificate as node parsed it, with what node does not expose read from its DER. */
+interface ParsedCertificate {
+  readonly node: X509Certificate;
+  readonly serial: Buffer;
+  /** The subject and issuer Names, DER. */
+  readonly subject: Element;
+  readonly issuer: Element;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** The SubjectPublicKeyInfo, DER. */
+  readonly spki: Buffer;
+  /** Each extension's value (the content of its extnValue OCTET STRING), by OID. */
+  readonly extensions: ReadonlyMap<string, Buffer>;
 }
 
-async function loadAuthority(ca: CertificateAndKey): Promise<Authority> {
+interface Authority {
+  readonly subject: Buffer;
+  readonly signingKey: KeyObject;
+  /** The key identifier issued certificates name as their authority key identifier. */
+  readonly keyId: Buffer;
+}
+
+function loadAuthority(ca: CertificateAndKey): Authority {
   const cert = parseCertificate(ca.certPem, "ca.certPem");
   const keyObject = parsePrivateKey(ca.keyPem, "ca.keyPem");
-  if (cert.getExtension(x509.BasicConstraintsExtension)?.ca !== true) {
-    throw new InvalidCertificateAuthorityError(`${cert.subject} is not a CA certificate (basicConstraints CA is not set)`);
+  if (!cert.node.ca) {
+    throw new InvalidCertificateAuthorityError(`${distinguishedName(cert.subject)} is not a CA certificate (basicConstraints CA is not set)`);
   }
   const details = keyObject.asymmetricKeyDetails;
   if (keyObject.asymmetricKeyType !== "ec" || details?.namedCurve !== "prime256v1") {
     throw new InvalidCertificateAuthorityError("the CA key must be an ECDSA P-256 key");
   }
   const publicKey = createPublicKey(keyObject).export({ type: "spki", format: "der" });
-  if (!Buffer.from(cert.publicKey.rawData).equals(publicKey)) {
-    throw new InvalidCertificateAuthorityError(`the CA key is not the key of ${cert.subject}`);
+  if (!cert.spki.equals(publicKey)) {
+    throw new InvalidCertificateAuthorityError(`the CA key is not the key of ${distinguishedName(cert.subject)}`);
   }
-  const pkcs8 = keyObject.export({ type: "pkcs8", format: "der" });
-  const signingKey = await crypto.subtle.importKey("pkcs8", pkcs8, KEY_ALGORITHM, false, ["sign"]);
-  const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
-  const keyId = ski?.keyId ?? (await x509.SubjectKeyIdentifierExtension.create(cert.publicKey, false, crypto)).keyId;
-  return { cert, signingKey, keyId };
+  const ski = cert.extensions.get(Oid.subjectKeyIdentifier);
+  const keyId = ski === undefined ? keyIdentifier(cert.spki) : readElement(ski).content;
+  return { subject: cert.subject.encoded, signingKey: keyObject, keyId };
 }
 
-function parseCertificate(pem: string, source: string): x509.X509Certificate {
+function parseCertificate(pem: string, source: string): ParsedCertificate {
   if (typeof pem !== "string" || !pem.includes("-----BEGIN CERTIFICATE-----")) throw new InvalidPemError(PemKind.Certificate, source);
   try {
-    return new x509.X509Certificate(pem);
+    const node = new X509Certificate(pem);
+    // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue } (RFC 5280 §4.1)
+    const tbs = children(readElement(node.raw).content)[0]!;
+    const fields = children(tbs.content);
+    // TBSCertificate ::= SEQUENCE { [0] version DEFAULT v1, serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, …, [3] extensions }
+    const at = fields[0]?.tag === 0xa0 ? 1 : 0;
+    const [serial, , issuer, validity, subject, spki] = fields.slice(at);
+    const [notBefore, notAfter] = children(validity!.content);
+    const extensions = new Map<string, Buffer>();
+    const extensionsField = fields.find((f) => f.tag === 0xa3);
+    if (extensionsField !== undefined) {
+      for (const ext of children(readElement(extensionsField.content).content)) {
+        const parts = children(ext.content);
+        extensions.set(readOid(parts[0]!.content), parts[parts.length - 1]!.content);
+      }
+    }
+    return {
+      node,
+      serial: serial!.content,
+      issuer: issuer!,
+      subject: subject!,
+      notBefore: readTime(notBefore!),
+      notAfter: readTime(notAfter!),
+      spki: spki!.encoded,
+      extensions,
+    };
   } catch {
     // The parser's message may quote the input; the input may be a key pasted by mistake.
     throw new InvalidPemError(PemKind.Certificate, source);
@@ -269,20 +349,124 @@ function parsePrivateKey(pem: string, source: string): KeyObject {
   }
 }
 
-async function generateKeyPair(): Promise<CryptoKeyPair> {
-  return crypto.subtle.generateKey(KEY_ALGORITHM, true, ["sign", "verify"]);
+/** What a certificate of ours is made of, before it is signed. */
+interface CertificateFields {
+  readonly subject: Buffer;
+  readonly issuer: Buffer;
+  readonly validity: { readonly notBefore: Date; readonly notAfter: Date };
+  readonly spki: Buffer;
+  readonly extensions: readonly Buffer[];
 }
 
-async function exportPrivateKey(key: CryptoKey): Promise<string> {
-  const pkcs8 = await crypto.subtle.exportKey("pkcs8", key);
-  return `${x509.PemConverter.encode(pkcs8, PRIVATE_KEY_TAG)}\n`;
+/** A v3 certificate with a fresh random serial, signed with ECDSA and SHA-256 by `key`, DER. */
+function signedCertificate(fields: CertificateFields, key: KeyObject): Buffer {
+  const algorithm = sequence(oid(Oid.ecdsaWithSha256));
+  const tbs = sequence(
+    explicit(0, smallInteger(2)),
+    unsignedInteger(randomSerialNumber()),
+    algorithm,
+    fields.issuer,
+    sequence(time(fields.validity.notBefore), time(fields.validity.notAfter)),
+    fields.subject,
+    fields.spki,
+    explicit(3, sequence(...fields.extensions)),
+  );
+  return sequence(tbs, algorithm, bitString(sign("sha256", tbs, { key, dsaEncoding: "der" })));
+}
+
+/** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
+function extension(id: string, critical: boolean, value: Buffer): Buffer {
+  return sequence(oid(id), ...(critical ? [booleanTrue()] : []), octetString(value));
+}
+
+/** A Name of one RDN: the common name, as a UTF8String. */
+function nameOf(commonName: string): Buffer {
+  return sequence(set(sequence(oid(Oid.commonName), utf8String(commonName))));
+}
+
+/** RFC 5280 §4.2.1.2 method 1: the SHA-1 of the subjectPublicKey BIT STRING's bits. */
+function keyIdentifier(spki: Buffer): Buffer {
+  const bits = children(readElement(spki).content)[1]!.content.subarray(1);
+  return createHash("sha1").update(bits).digest();
+}
+
+/** A Name in RFC 4514's string form: the RDNs last to first, `type=value`, with the special characters escaped. */
+function distinguishedName(name: Element): string {
+  return children(name.content)
+    .reverse()
+    .map((rdn) =>
+      children(rdn.content)
+        .map((attribute) => {
+          const [type, value] = children(attribute.content);
+          const id = readOid(type!.content);
+          return `${ATTRIBUTE_NAMES[id] ?? id}=${escapeDnValue(value!.content.toString("utf8"))}`;
+        })
+        .join("+"),
+    )
+    .join(", ");
+}
+
+function escapeDnValue(value: string): string {
+  return value
+    .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
+    .replace(/^[ #]/, (c) => `\\${c}`)
+    .replace(/ $/, "\\ ");
+}
+
+/** An IP SAN's bytes (4 for IPv4, 16 for IPv6). */
+function ipBytes(address: string): Buffer {
+  if (isIP(address) === 4) return Buffer.from(address.split(".").map(Number));
+  const [head, tail] = address.includes("::") ? address.split("::") : [address, undefined];
+  const groups = (text: string | undefined): number[] => {
+    if (text === undefined || text === "") return [];
+    return text.split(":").flatMap((part) => {
+      if (!part.includes(".")) return [Number.parseInt(part, 16)];
+      const [a, b, c, d] = part.split(".").map(Number);
+      return [(a! << 8) | b!, (c! << 8) | d!];
+    });
+  };
+  const front = groups(head);
+  const back = groups(tail);
+  const all = tail === undefined ? front : [...front, ...new Array<number>(8 - front.length - back.length).fill(0), ...back];
+  const bytes = Buffer.alloc(16);
+  all.forEach((group, i) => bytes.writeUInt16BE(group, i * 2));
+  return bytes;
+}
+
+/** An IP SAN's text: dotted IPv4, or IPv6 with its longest run of zero groups compressed (RFC 5952). */
+function ipText(bytes: Buffer): string {
+  if (bytes.length === 4) return [...bytes].join(".");
+  const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
+  let best = { start: -1, length: 0 };
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > best.length && j - i > 1) best = { start: i, length: j - i };
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best.start < 0) return hex.join(":");
+  return `${hex.slice(0, best.start).join(":")}::${hex.slice(best.start + best.length).join(":")}`;
+}
+
+function certificatePem(der: Buffer): string {
+  const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----`;
+}
+
+function privateKeyPem(key: KeyObject): string {
+  return key.export({ type: "pkcs8", format: "pem" }) as string;
 }
 
 /** A positive serial of {@link SERIAL_NUMBER_BYTES} CSPRNG bytes, as hex, without a leading zero byte. */
-function randomSerialNumber(): string {
+function randomSerialNumber(): Buffer {
   const bytes = randomBytes(SERIAL_NUMBER_BYTES);
   bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x40;
-  return bytes.toString("hex");
+  return bytes;
 }
 
 function validityPeriod(days: number): { notBefore: Date; notAfter: Date } {
