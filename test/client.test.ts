@@ -3,7 +3,6 @@
  * redelivery, reconnection, and the faults a user meets (unreachable, refused, TLS, oversized events,
  * a server killed while publishing).
  */
-import "reflect-metadata";
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -2,7 +2,6 @@
  * The bus snapshot against a real local 3-server bus with a publisher and a slow consumer: its
  * numbers equal what JetStream's API reports, and a killed server is shown down without a hang.
  */
-import "reflect-metadata";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";

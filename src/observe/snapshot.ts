@@ -8,7 +8,7 @@ import type { ConsumerInfo } from "@nats-io/jetstream";
 
 import { Duration } from "../api/index.js";
 import { durableName, type DurableNameParts, type EventBusClient, type StreamSummary } from "../client/index.js";
-import { getJson } from "./http.js";
+import { getJson, readHealthz } from "./http.js";
 import { readMetaGroup, type Jsz, type MetaGroup, type MonitorEndpoint } from "./jsz.js";
 
 export type { MonitorEndpoint } from "./jsz.js";
@@ -196,12 +196,7 @@ export function formatSeconds(seconds: number): string {
 
 async function serverSnapshot(monitor: MonitorEndpoint, timeout: number): Promise<ServerSnapshot> {
   const [healthz, varz, jsz] = await Promise.all([
-    fetch(`${monitor.url}/healthz`, { signal: AbortSignal.timeout(timeout) })
-      .then(async (r) => {
-        await r.body?.cancel();
-        return r.ok;
-      })
-      .catch(() => undefined),
+    readHealthz(monitor.url, timeout).then((h) => h?.ok),
     getJson<Varz>(`${monitor.url}/varz`, timeout),
     getJson<Jsz>(`${monitor.url}/jsz`, timeout),
   ]);

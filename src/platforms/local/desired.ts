@@ -30,7 +30,7 @@ import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import type { BusPaths } from "./home.js";
 import { orphanPid } from "./orphans.js";
 import { allocateMetricsPort, allocatePorts } from "./ports.js";
-import { readState, type ControlFile, type LocalState, type ServerState } from "./state-file.js";
+import { readState, type BackupState, type ControlFile, type LocalState, type ServerState } from "./state-file.js";
 
 /** `created`: first start; `started`: an existing bus was started; `updated`: a change was applied; `unchanged`: nothing to do. */
 export type UpAction = "created" | "started" | "updated" | "unchanged";
@@ -198,7 +198,14 @@ export function desiredState(desired: DesiredBus, generation: number): LocalStat
     metricsPort: desired.metricsPort,
     servers: [...desired.servers],
     ...(!desired.established && { established: false }),
+    backup: backupState(desired.bus),
   };
+}
+
+/** The scheduled backups the supervisor takes, from the resolved manifest: null for none. */
+function backupState(bus: DesiredBus["bus"]): BackupState | null {
+  const backup = bus.spec.mode === "jetstream" ? bus.spec.backup : undefined;
+  return backup === undefined ? null : { schedule: backup.schedule.toString(), keep: backup.keep };
 }
 
 function serverMaterial(plan: JetStreamPlan, paths: BusPaths, secrets: BusSecrets, index: number): ServerMaterial {

@@ -1,7 +1,7 @@
 /** Probes of a nats-server's monitoring port. */
 
 import { sleep } from "../../client/backoff.js";
-import { getJson, PROBE_TIMEOUT_MS } from "../../observe/http.js";
+import { getJson, readHealthz } from "../../observe/http.js";
 import { readJsz } from "../../observe/jsz.js";
 import type { Varz } from "../../observe/snapshot.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
@@ -12,28 +12,15 @@ export type { Jsz } from "../../observe/jsz.js";
 
 /** Whether `/healthz` answers 200: the server accepts clients and its JetStream assets are current. */
 export async function isHealthy(monitorPort: number, host = "127.0.0.1"): Promise<boolean> {
-  try {
-    const response = await fetch(`http://${host}:${monitorPort}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  }
+  return (await readHealthz(`http://${host}:${monitorPort}`))?.ok === true;
 }
 
 /** Why `/healthz` is not ok, as the server says it ("JetStream stream 'js > default' is not current"), or undefined when it is. */
 export async function healthzError(monitorPort: number, host = "127.0.0.1"): Promise<string | undefined> {
-  try {
-    const response = await fetch(`http://${host}:${monitorPort}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    if (response.ok) {
-      await response.body?.cancel();
-      return undefined;
-    }
-    const body = (await response.json().catch(() => ({}))) as { error?: string };
-    return body.error ?? `status ${response.status}`;
-  } catch (error) {
-    return `no answer (${(error as Error).message})`;
-  }
+  const healthz = await readHealthz(`http://${host}:${monitorPort}`);
+  if (healthz === undefined) return "no answer";
+  if (healthz.ok) return undefined;
+  return healthz.error ?? `status ${healthz.status}`;
 }
 
 export const jsz = (monitorPort: number, host = "127.0.0.1") => readJsz(`http://${host}:${monitorPort}`);

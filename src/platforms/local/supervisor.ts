@@ -3,7 +3,7 @@ import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { backoffDelay, sleep } from "../../client/backoff.js";
 import { readServerStreams, type JszStream } from "../../observe/jsz.js";
-import { appliedBus } from "./applied.js";
+import { CronSchedule } from "../../api/cron.js";
 import { BackupScheduler, type BackupScheduleStatus } from "./backup-scheduler.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import type { BusPaths } from "./home.js";
@@ -286,6 +286,14 @@ export class Supervisor {
   /** Takes the scheduled backups of the applied manifest; a manifest that cannot be read is an error event. */
   private async configureBackups(): Promise<void> {
     try {
+      const backup = this.state?.backup;
+      if (backup !== undefined) {
+        this.backups.configure(backup === null ? undefined : { schedule: CronSchedule.parse(backup.schedule), keep: backup.keep });
+        return;
+      }
+      // A state file written before the schedule was kept in it: read the applied manifest (this
+      // loads the schema and YAML, which the supervisor otherwise goes without).
+      const { appliedBus } = await import("./applied.js");
       const applied = await appliedBus(this.paths);
       this.backups.configure(applied?.bus.spec.mode === "jetstream" ? applied.bus.spec.backup : undefined);
     } catch (error) {
