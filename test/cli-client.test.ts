@@ -379,6 +379,7 @@ describe("cli - publish, subscribe and stream on a local bus", { timeout: 120_00
       [["subscribe", "--source", "s", "--event", "e", "--sensor", "x"], /^eventbus: --trigger, --dependency: --sensor, --trigger and --dependency go together/],
       [["subscribe", "--source", "s", "--event", "e", "--from", "yesterday"], /^eventbus: --from: must be new, start, a stream sequence/],
       [["subscribe", "--source", "s", "--event", "e", "--ack-wait", "-1s"], /^eventbus: --ack-wait: must not be negative/],
+      [["subscribe", "--source", "s", "--event", "e", "--batch", "0"], /^eventbus: --batch: must be a whole number >= 1, got "0"\n$/],
       [["stream", "apply", "-f", join(bus.home, "missing.yaml")], /^eventbus: .*missing\.yaml: no such file/],
       // Checked before connecting: the unreachable server is never dialled
       [["stream", "apply", "--server", "nats://127.0.0.1:1", "-f", "-"], /^streamConfig\.maxAge: must be a duration .*\n1 issue\(s\); nothing was changed\n$/],

@@ -1,7 +1,7 @@
 /** `eventbus subscribe`: one event source's events through a durable consumer, as Argo's sensors read them. */
 import type { Command } from "commander";
 import { Duration } from "../api/index.js";
-import { checkSubjectToken, ConnectionState, isJsonContentType, type ReceivedEvent, type StartPosition } from "../client/index.js";
+import { checkSubjectToken, ConnectionState, DEFAULT_BATCH, isJsonContentType, type ReceivedEvent, type StartPosition } from "../client/index.js";
 import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionFlags } from "./connection-flags.js";
 import { CliError } from "./errors.js";
 import type { Io } from "./io.js";
@@ -20,6 +20,7 @@ interface SubscribeFlags extends ConnectionFlags {
   readonly from: string;
   readonly count?: string;
   readonly ackWait?: string;
+  readonly batch?: string;
   readonly ack: boolean;
   readonly output: ClientOutput;
 }
@@ -39,6 +40,10 @@ export function addSubscribeCommand(program: Command, io: Io): void {
       .option("--from <position>", "where a new consumer starts: new, start, a stream sequence, an RFC 3339 time, or a duration ago such as 10m", "new")
       .option("--count <n>", "exit after this many events")
       .option("--ack-wait <duration>", "how long the server waits for an ack before delivering again (new consumers)")
+      .option(
+        "--batch <n>",
+        `events pulled per request (default ${DEFAULT_BATCH}; fewer when each event takes long to handle, so that none waits past the ack wait)`,
+      )
       .option("--no-ack", "never ack: the events are delivered again after the ack wait")
       .addOption(outputOption([ClientOutput.table, ClientOutput.json])),
   ).action((bus: string | undefined, opts: SubscribeFlags) => subscribeCommand(bus, opts, io));
@@ -52,6 +57,7 @@ async function subscribeCommand(bus: string | undefined, opts: SubscribeFlags, i
   const from = startPosition(opts.from);
   const count = opts.count === undefined ? undefined : wholeNumber("--count", opts.count);
   const ackWait = opts.ackWait === undefined ? undefined : positiveDuration("--ack-wait", opts.ackWait);
+  const batch = opts.batch === undefined ? undefined : wholeNumber("--batch", opts.batch);
   const choice = await connectionChoice(bus, opts, io);
   await using client = await openClient(choice, io);
   const subscription = await client.subscribe({
@@ -61,6 +67,7 @@ async function subscribeCommand(bus: string | undefined, opts: SubscribeFlags, i
     ...(dependency !== undefined && { dependency }),
     from,
     ...(ackWait !== undefined && { ackWaitMillis: ackWait.millis }),
+    ...(batch !== undefined && { batch }),
     // Pull no more than will be printed, so that a durable consumer does not hold back events for the ack wait.
     ...(count !== undefined && { max: count }),
     onInvalid: (error, message) => io.stderr(`skipped message ${message.seq} on ${message.subject}: not an Argo Events CloudEvent (${error.message})\n`),

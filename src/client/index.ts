@@ -57,7 +57,15 @@ export {
   type PublishWait,
 } from "./publisher.js";
 export { isPublishFailed, JetStreamErrorCode, PublishFailedError, PublishFailureReason } from "./publish-errors.js";
-export { DEFAULT_ACK_WAIT_MILLIS, EventSubscription, subscribe, type ReceivedEvent, type StartPosition, type SubscribeOptions } from "./subscription.js";
+export {
+  DEFAULT_ACK_WAIT_MILLIS,
+  DEFAULT_BATCH,
+  EventSubscription,
+  subscribe,
+  type ReceivedEvent,
+  type StartPosition,
+  type SubscribeOptions,
+} from "./subscription.js";
 export {
   ackedByAll,
   ARGO_STREAM_SUBJECTS,
