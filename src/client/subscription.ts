@@ -188,19 +188,36 @@ export class EventSubscription implements AsyncIterable<ReceivedEvent>, AsyncDis
     readonly warnings: readonly string[] = [],
   ) {}
 
-  async *[Symbol.asyncIterator](): AsyncIterator<ReceivedEvent> {
-    for await (const msg of this.messages) {
-      let event: ArgoEvent;
-      try {
-        event = decodeEvent(msg.subject, msg.headers, msg.data);
-      } catch (err) {
-        if (!(err instanceof InvalidEventError)) throw err;
-        this.onInvalid?.(err, { subject: msg.subject, seq: msg.seq });
-        msg.term("not an Argo Events CloudEvent");
-        continue;
-      }
-      yield received(event, msg);
-    }
+  /**
+   * The events, each decoded and checked as it comes; a message that is not an Argo Events
+   * CloudEvent is terminated and skipped. An iterator object rather than an async generator: a
+   * generator's yield costs a promise and microtasks of its own for every event.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<ReceivedEvent> {
+    const messages = this.messages[Symbol.asyncIterator]();
+    return {
+      next: async (): Promise<IteratorResult<ReceivedEvent>> => {
+        for (;;) {
+          const next = await messages.next();
+          if (next.done) return { done: true, value: undefined };
+          const msg = next.value;
+          let event: ArgoEvent;
+          try {
+            event = decodeEvent(msg.subject, msg.headers, msg.data);
+          } catch (err) {
+            if (!(err instanceof InvalidEventError)) throw err;
+            this.onInvalid?.(err, { subject: msg.subject, seq: msg.seq });
+            msg.term("not an Argo Events CloudEvent");
+            continue;
+          }
+          return { done: false, value: new Received(event, msg) };
+        }
+      },
+      return: async (): Promise<IteratorResult<ReceivedEvent>> => {
+        await messages.return?.();
+        return { done: true, value: undefined };
+      },
+    };
   }
 
   /**
@@ -217,28 +234,58 @@ export class EventSubscription implements AsyncIterable<ReceivedEvent>, AsyncDis
   }
 }
 
-function received(event: ArgoEvent, msg: JsMsg): ReceivedEvent {
-  return {
-    event,
-    subject: msg.subject,
-    seq: msg.seq,
-    deliveryCount: msg.info.deliveryCount,
-    redelivered: msg.redelivered,
-    storedAt: new Date(Number(msg.timestampNanos / 1_000_000n)),
-    pending: msg.info.pending,
-    ack: async (options) => {
-      if (options?.confirm === false) return msg.ack();
-      const ok = await msg.ackAck();
-      if (!ok)
-        throw new BusError(
-          ClientErrorCode.consumer,
-          `event ${event.id}: the server did not confirm the ack (the ack wait may have passed; the event will be delivered again)`,
-        );
-    },
-    nak: (delayMillis?: number) => msg.nak(delayMillis),
-    working: () => msg.working(),
-    term: (reason?: string) => msg.term(reason),
-  };
+/** A received event: what the message says, read from it when asked. */
+class Received implements ReceivedEvent {
+  constructor(
+    readonly event: ArgoEvent,
+    private readonly msg: JsMsg,
+  ) {}
+
+  get subject(): string {
+    return this.msg.subject;
+  }
+
+  get seq(): number {
+    return this.msg.seq;
+  }
+
+  get deliveryCount(): number {
+    return this.msg.info.deliveryCount;
+  }
+
+  get redelivered(): boolean {
+    return this.msg.redelivered;
+  }
+
+  get storedAt(): Date {
+    return new Date(Number(this.msg.timestampNanos / 1_000_000n));
+  }
+
+  get pending(): number {
+    return this.msg.info.pending;
+  }
+
+  async ack(options?: { readonly confirm?: boolean }): Promise<void> {
+    if (options?.confirm === false) return this.msg.ack();
+    const ok = await this.msg.ackAck();
+    if (!ok)
+      throw new BusError(
+        ClientErrorCode.consumer,
+        `event ${this.event.id}: the server did not confirm the ack (the ack wait may have passed; the event will be delivered again)`,
+      );
+  }
+
+  nak(delayMillis?: number): void {
+    this.msg.nak(delayMillis);
+  }
+
+  working(): void {
+    this.msg.working();
+  }
+
+  term(reason?: string): void {
+    this.msg.term(reason);
+  }
 }
 
 async function ensureConsumer(

@@ -97,7 +97,8 @@ const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const CONTROL = /\p{Cc}/u;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Standard base64 (RFC 4648 §4): the alphabet and up to two `=` at the end; the length is checked apart (a multiple of 4). */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
 const ATTRIBUTES = new Set(["specversion", "id", "source", "type", "subject", "datacontenttype", "dataschema", "time", "data", "data_base64"]);
 
@@ -219,9 +220,9 @@ export function decodeEvent(subject: string, headers: MessageHeaders, body: Uint
   if (msgId !== undefined && msgId !== "" && msgId !== id) throw new InvalidEventError("id", `does not match the ${MSG_ID_HEADER} header`);
 
   let extensions: Record<string, unknown> | undefined;
-  for (const [key, value] of Object.entries(fields)) {
+  for (const key in fields) {
     if (ATTRIBUTES.has(key)) continue;
-    (extensions ??= {})[key] = value;
+    (extensions ??= {})[key] = fields[key];
   }
   return {
     specversion: CLOUDEVENTS_SPEC_VERSION,
@@ -310,7 +311,8 @@ function readData(fields: Record<string, unknown>, contentType: string | undefin
   if (hasData && hasBase64) throw new InvalidEventError("data", "must not be given together with data_base64");
   if (hasBase64) {
     const text = fields.data_base64;
-    if (typeof text !== "string" || !BASE64.test(text)) throw new InvalidEventError("data_base64", "must be standard base64 text");
+    if (typeof text !== "string" || text.length % 4 !== 0 || !BASE64.test(text)) throw new InvalidEventError("data_base64", "must be standard base64 text");
+    // A copy: Buffer.from may return a slice of its shared pool, whose `.buffer` holds other bytes.
     return new Uint8Array(Buffer.from(text, "base64"));
   }
   if (!hasData) return new Uint8Array(0);
