@@ -49,7 +49,7 @@ tools: deps ## build the pinned binaries (NATS, kube-apiserver, etcd) into the s
 tools-bus: deps ## only the nats-server that a local bus runs by default (what `make up` needs)
 	@$(TSX) scripts/install-tools.ts --group bus
 
-tools-nats: deps ## only the NATS binaries of `make tools` (what `make bench` needs)
+tools-nats: deps ## only the NATS binaries of `make tools` (a bus of another nats-server version, the nats CLI)
 	@$(TSX) scripts/install-tools.ts --group bus --group nats
 
 # One build at a time: kubelet or containerd alone keeps 2 cores busy.
