@@ -318,18 +318,27 @@ export class EventPublisher {
    * Publishes every event, yielding the acknowledgements in order; reading slowly slows publishing.
    * Throws the first event's failure (see {@link publishSettled} to go on past failures).
    */
-  async *publishAll(events: Iterable<EventInput> | AsyncIterable<EventInput>): AsyncGenerator<PublishAck> {
-    for await (const result of this.publishSettled(events)) {
+  publishAll(events: Iterable<EventInput> | AsyncIterable<EventInput>): AsyncGenerator<PublishAck> {
+    return this.inOrder(events, (result) => {
       if (!result.ok) throw result.error;
-      yield result.ack;
-    }
+      return result.ack;
+    });
   }
 
   /**
    * Publishes every event, yielding each one's fate in order: its acknowledgement, or the error
    * that says why it was not stored. An event that cannot be encoded throws (bad input).
    */
-  async *publishSettled(events: Iterable<EventInput> | AsyncIterable<EventInput>): AsyncGenerator<PublishResult> {
+  publishSettled(events: Iterable<EventInput> | AsyncIterable<EventInput>): AsyncGenerator<PublishResult> {
+    return this.inOrder(events, (result) => result);
+  }
+
+  /**
+   * Publishes every event and yields `take` of each one's fate, in order (one generator for both
+   * {@link publishAll} and {@link publishSettled}: a generator wrapping another cost a promise and
+   * microtasks per event). A throw from `take` ends it after the events sent have settled.
+   */
+  private async *inOrder<T>(events: Iterable<EventInput> | AsyncIterable<EventInput>, take: (result: PublishResult) => T): AsyncGenerator<T> {
     // The fates by the event's place in the sequence; the generator yields them in order and makes
     // a promise only when the next one has not come yet.
     const results = new Map<number, PublishResult>();
@@ -351,15 +360,20 @@ export class EventPublisher {
         }
       });
     };
+    /** The next fate in order if it has come, without a promise. */
+    const ready = (): PublishResult | undefined => {
+      const result = results.get(head);
+      if (result !== undefined) results.delete(head++);
+      return result;
+    };
     const next = async (): Promise<PublishResult> => {
-      let result = results.get(head);
+      let result = ready();
       while (result === undefined) {
         await new Promise<void>((resolve) => {
           wake = resolve;
         });
-        result = results.get(head);
+        result = ready();
       }
-      results.delete(head++);
       return result;
     };
     try {
@@ -367,15 +381,15 @@ export class EventPublisher {
         // A plain iterable is read without an await per event.
         for (const event of events) {
           push(event);
-          if (sent - head >= depth) yield await next();
+          if (sent - head >= depth) yield take(ready() ?? (await next()));
         }
       } else {
         for await (const event of events) {
           push(event);
-          if (sent - head >= depth) yield await next();
+          if (sent - head >= depth) yield take(ready() ?? (await next()));
         }
       }
-      while (head < sent) yield await next();
+      while (head < sent) yield take(ready() ?? (await next()));
     } finally {
       // An early return (the reader stopped): the events sent still settle before it returns.
       while (head < sent) await next();
