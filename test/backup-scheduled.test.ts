@@ -6,9 +6,11 @@
  * schedule's times); everything else is the path a schedule takes.
  */
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -19,6 +21,7 @@ import { jetstreamManifest, publishAcked, startTestBus, type TestBus } from "./h
 import { waitFor } from "./helpers/process.js";
 
 const NAME = "sched";
+const CLI_MAIN = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
 const manifest = (backup: string) => jetstreamManifest(NAME, `version: "2.10"\nreplicas: 1\nauth: basic${backup ? `\nbackup: ${backup}` : ""}`);
 
 /** The archives of a directory, by file name. */
@@ -208,4 +211,44 @@ describe("scheduled backups - local platform", { timeout: 300_000 }, () => {
     const listed = await runCliProcess(["backups", "--dir", into, "-o", "json"], undefined, { env: env(), timeoutMillis: 60_000 });
     assert.equal((JSON.parse(listed.stdout) as { backups: unknown[] }).backups.length, 1);
   });
+
+  test("a state file written before the schedule was kept in it: a supervisor started on it takes the schedule from the applied manifest", async () => {
+    // GIVEN a bus with a schedule, whose state file is then as an older eventbus wrote it (no `backup` key)
+    await bus.apply(manifest(`{ schedule: "30 2 * * *", keep: 4 }`));
+    const paths = busPaths(bus.home, NAME);
+    const state = JSON.parse(await readFile(paths.state, "utf8")) as Record<string, unknown>;
+    assert.deepEqual(state["backup"], { schedule: "30 2 * * *", keep: 4 }, "up writes the resolved schedule into the state file");
+    delete state["backup"];
+    await writeFile(paths.state, `${JSON.stringify(state)}\n`, { mode: 0o600 });
+    // WHEN its supervisor is SIGKILLed and another starts on that state (adopting the running server)
+    const control = JSON.parse(await readFile(paths.control, "utf8")) as { pid: number };
+    process.kill(control.pid, "SIGKILL");
+    await waitFor("the supervisor gone", () => (isRunning(control.pid) ? undefined : true), { timeoutMs: 10_000, intervalMs: 50 });
+    const supervisor = spawn(process.execPath, ["--import", "tsx", CLI_MAIN, "supervise", NAME], {
+      env: { ...process.env, ...env() },
+      stdio: "ignore",
+      detached: true,
+    });
+    supervisor.unref();
+    // THEN its status shows the manifest's schedule (`down` at the end stops it through its control endpoint)
+    const report = await waitFor(
+      "the schedule from the applied manifest",
+      async () => {
+        const r = await status().catch(() => undefined);
+        return r?.backups?.schedule === "30 2 * * *" && r.backups.keep === 4 ? r : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    assert.ok(report.events.some((e) => e.message.startsWith('scheduled backups: "30 2 * * *" (UTC), keeping 4')));
+  });
 });
+
+/** Whether a process runs (signal 0 checks without sending). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
