@@ -7,37 +7,25 @@
 //      source publishing the same events (bench/raw-publish.ts, plain node).
 // Figures are kernel counts from /proc/<pid>/status: VmRSS (resident now) and VmHWM (its peak).
 // Run with `npm run bench:memory` after a build (`-- --json` or BENCH_JSON=1 for JSON).
-import { execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { busCredentials, busPaths } from "../src/platforms/local/index.js";
+import { BUILT_CLI, memoryOf, requireBuiltCli, runBuiltCli } from "./built-cli.js";
 import { GOALS } from "./goals.js";
 import { envInt, goal } from "./stats.js";
 
 const COUNT = envInt("BENCH_PUBLISH_COUNT", 100_000);
 const JSON_OUTPUT = process.argv.includes("--json") || process.env.BENCH_JSON === "1";
-const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const RAW_PUBLISH = fileURLToPath(new URL("./raw-publish.ts", import.meta.url));
-const MB = 1024 * 1024;
-if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (make bench does)`);
+requireBuiltCli();
+const cli = runBuiltCli;
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
-
-/** VmRSS and VmHWM of a process, in MB; undefined once it is gone. */
-async function memoryOf(pid: number): Promise<{ rss: number; peak: number } | undefined> {
-  const text = await readFile(`/proc/${pid}/status`, "utf8").catch(() => undefined);
-  if (text === undefined) return undefined;
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? Number.NaN);
-  const rss = kb("VmRSS");
-  const peak = kb("VmHWM");
-  // A process that has exited but not been reaped has no memory left to read.
-  return Number.isNaN(rss) ? undefined : { rss: (rss * 1024) / MB, peak: (peak * 1024) / MB };
-}
 
 /**
  * Runs a command to its end and returns its peak resident memory, read from /proc every 20 ms
@@ -59,14 +47,6 @@ async function peakOf(file: string, args: readonly string[], env: NodeJS.Process
   const code = await exited;
   if (code !== 0) throw new Error(`${[file, ...args].join(" ")} exited ${code}: ${stderr.slice(-2000)}`);
   return peak;
-}
-
-function cli(args: readonly string[], home: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, EVENTBUS_HOME: home } }, (error, stdout, stderr) =>
-      error ? reject(new Error(`eventbus ${args.join(" ")} failed: ${stderr}`)) : resolve(stdout),
-    );
-  });
 }
 
 /** A bare node process of the same binary, resident after a second of doing nothing. */
@@ -117,7 +97,7 @@ try {
   const data = `{"payload":"${"x".repeat(242)}"}`;
   const publishPeak = await peakOf(
     process.execPath,
-    [CLI, "publish", name, "--source", "memory", "--event", "eventbus", "--type", "webhook", "--data", data, "--count", String(COUNT), "-o", "json"],
+    [BUILT_CLI, "publish", name, "--source", "memory", "--event", "eventbus", "--type", "webhook", "--data", data, "--count", String(COUNT), "-o", "json"],
     { ...process.env, EVENTBUS_HOME: home },
   );
 

@@ -9,9 +9,6 @@
 //   - the controller's resident memory with the buses (goal < 150 MB), against itself with none.
 // Run with `npm run bench:reconcile` after a build (needs `make tools`; `-- --json` for JSON).
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 
 import { eventBusCrd } from "../src/api/index.js";
@@ -19,6 +16,7 @@ import { fromKubeconfig, KubeClient, Resources, WRITE_VERBS, type KubeResource, 
 import { freePort } from "../test/helpers/ports.js";
 import { startKubeApi } from "../test/helpers/kube-api.js";
 import { parsePrometheusText } from "../test/helpers/prometheus-text.js";
+import { BUILT_CLI, memoryOf, requireBuiltCli } from "./built-cli.js";
 import { GOALS } from "./goals.js";
 import { envInt, goal } from "./stats.js";
 
@@ -28,8 +26,7 @@ const QUIET_MS = envInt("BENCH_QUIET_MS", 5_000);
 const NS = "bench";
 const RAW_NS = "bench-raw";
 const JSON_OUTPUT = process.argv.includes("--json") || process.env.BENCH_JSON === "1";
-const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
-if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (make bench does)`);
+requireBuiltCli();
 const OBJECT_TYPES: readonly ResourceType[] = [Resources.statefulSet, Resources.service, Resources.configMap, Resources.secret, Resources.podDisruptionBudget];
 
 type Bus = KubeResource & { status?: { conditions?: { type: string; status: string }[] } };
@@ -39,10 +36,7 @@ const progress = (line: string) => process.stderr.write(`${line}\n`);
 const deployed = (bus: Bus) => bus.status?.conditions?.some((c) => c.type === "Deployed" && c.status === "True") === true;
 
 /** Resident memory of a process, MB (VmRSS). */
-async function rssOf(pid: number): Promise<number> {
-  const text = await readFile(`/proc/${pid}/status`, "utf8");
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(text)?.[1] ?? Number.NaN) / 1024;
-}
+const rssOf = async (pid: number): Promise<number> => (await memoryOf(pid))?.rss ?? Number.NaN;
 
 /** Runs `work` over `items`, `workers` at a time. */
 async function pool<T>(items: readonly T[], workers: number, work: (item: T) => Promise<unknown>): Promise<void> {
@@ -77,7 +71,18 @@ async function main(): Promise<void> {
     const healthPort = await freePort();
     const controller = spawn(
       process.execPath,
-      [CLI, "controller", "--kubeconfig", api.kubeconfigPath, "--all", "--no-leader-elect", "--workers", String(WORKERS), "--health-port", String(healthPort)],
+      [
+        BUILT_CLI,
+        "controller",
+        "--kubeconfig",
+        api.kubeconfigPath,
+        "--all",
+        "--no-leader-elect",
+        "--workers",
+        String(WORKERS),
+        "--health-port",
+        String(healthPort),
+      ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     let log = "";

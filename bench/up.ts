@@ -5,13 +5,12 @@
 // node program here (goal: at most 2x). Run with `make bench` (it builds dist/ first) or
 // `npm run bench:up` after a build (`-- --json` or BENCH_JSON=1 for JSON).
 import { execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { allocatePorts } from "../src/platforms/local/index.js";
 import { findNatsServer } from "../src/tools/index.js";
+import { requireBuiltCli, runBuiltCli } from "./built-cli.js";
 import { GOALS } from "./goals.js";
 import { envInt, goal, median } from "./stats.js";
 
@@ -44,16 +43,8 @@ async function bareServerStart(): Promise<number> {
   return elapsed;
 }
 
-const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
-if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (make bench does)`);
-
-function cli(args: string[], home: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, EVENTBUS_HOME: home } }, (error, _stdout, stderr) =>
-      error ? reject(new Error(`eventbus ${args.join(" ")} failed: ${stderr}`)) : resolve(),
-    );
-  });
-}
+requireBuiltCli();
+const cli = runBuiltCli;
 
 async function busStart(replicas: number): Promise<number> {
   const home = await mkdtemp(join(tmpdir(), "eventbus-bench-"));

@@ -325,11 +325,12 @@ export class Supervisor {
     if (!this.state?.persistent) await rm(spec.data, { recursive: true, force: true });
     await mkdir(spec.data, { recursive: true, mode: 0o700 });
     const log = await open(spec.log, "a", 0o600);
+    const env = serverEnv(this.state?.servers.length ?? this.servers.size);
     let child: ChildProcess;
     try {
       child = spawn(spec.binary, ["-c", spec.config, ...spec.args], {
         stdio: ["ignore", log.fd, log.fd],
-        env: serverEnv(this.state?.servers.length ?? this.servers.size),
+        env,
       });
       await new Promise<void>((resolve, reject) => {
         child.once("spawn", resolve);
@@ -346,7 +347,7 @@ export class Supervisor {
     );
     this.emit(
       "info",
-      `started (pid ${child.pid}, nats-server ${spec.serverVersion}, client port ${spec.ports.client}, GOMAXPROCS ${serverEnv(this.state?.servers.length ?? this.servers.size)["GOMAXPROCS"]})`,
+      `started (pid ${child.pid}, nats-server ${spec.serverVersion}, client port ${spec.ports.client}, GOMAXPROCS ${env["GOMAXPROCS"]})`,
       spec.name,
     );
   }
