@@ -15,7 +15,7 @@ import { after, before, describe, test } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { parseArchiveFileName } from "../src/backup/index.js";
-import { busPaths, busStatus, type BusReport } from "../src/platforms/local/index.js";
+import { busPaths, busStatus, isAlive, type BusReport } from "../src/platforms/local/index.js";
 import { runCliProcess } from "./helpers/cli-process.js";
 import { jetstreamManifest, publishAcked, startTestBus, type TestBus } from "./helpers/local-bus.js";
 import { waitFor } from "./helpers/process.js";
@@ -223,7 +223,7 @@ describe("scheduled backups - local platform", { timeout: 300_000 }, () => {
     // WHEN its supervisor is SIGKILLed and another starts on that state (adopting the running server)
     const control = JSON.parse(await readFile(paths.control, "utf8")) as { pid: number };
     process.kill(control.pid, "SIGKILL");
-    await waitFor("the supervisor gone", () => (isRunning(control.pid) ? undefined : true), { timeoutMs: 10_000, intervalMs: 50 });
+    await waitFor("the supervisor gone", () => (isAlive(control.pid) ? undefined : true), { timeoutMs: 10_000, intervalMs: 50 });
     const supervisor = spawn(process.execPath, ["--import", "tsx", CLI_MAIN, "supervise", NAME], {
       env: { ...process.env, ...env() },
       stdio: "ignore",
@@ -242,13 +242,3 @@ describe("scheduled backups - local platform", { timeout: 300_000 }, () => {
     assert.ok(report.events.some((e) => e.message.startsWith('scheduled backups: "30 2 * * *" (UTC), keeping 4')));
   });
 });
-
-/** Whether a process runs (signal 0 checks without sending). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
