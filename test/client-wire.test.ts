@@ -66,7 +66,11 @@ describe("client wire - encode", () => {
     assert.equal(msg.headers["Nats-Msg-Id"], doc.id);
     assert.equal(doc.datacontenttype, "application/json");
     assert.ok(Date.parse(doc.time) >= before - 1 && Date.parse(doc.time) <= Date.now());
-    assert.match(newEventId(), /^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
+    // A v4 UUID as google/uuid writes it (version 4, variant 10), dashes removed; more ids than one
+    // refill of the random pool (256), all distinct.
+    const ids = Array.from({ length: 600 }, () => newEventId());
+    for (const id of ids) assert.match(id, /^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
+    assert.equal(new Set(ids).size, ids.length);
   });
 
   it("client wire - times are UTC without trailing zeros in the fraction, like Go's RFC3339Nano", () => {
