@@ -76,11 +76,15 @@ test("frames - events written as one command per turn reach JetStream and raw na
   }
 });
 
-test("frames - the bytes of a frame are those of the protocol: control line, header block, body, CRLF", () => {
+test("frames - the bytes of a frame are those of the protocol: control line, header block, body, CRLF; PUB without an id", () => {
   const body = Buffer.from('{"a":"é"}');
   const { bytes, payloadBytes } = writeFrames([{ subject: "default.s.e", reply: "_INBOX.x.1", msgId: "ïd", body }]);
   const header = "NATS/1.0\r\nNats-Msg-Id: ïd\r\n\r\n";
   const headerBytes = Buffer.byteLength(header);
   assert.equal(bytes.toString(), `HPUB default.s.e _INBOX.x.1 ${headerBytes} ${headerBytes + body.byteLength}\r\n${header}${body.toString()}\r\n`);
   assert.equal(payloadBytes, headerBytes + body.byteLength);
+  // Without an id: a PUB (a confirmed ack's +ACK to the message's reply subject).
+  const ack = writeFrames([{ subject: "$JS.ACK.default.c.1.2.3.4.5", reply: "_INBOX.x.2", msgId: undefined, body: Buffer.from("+ACK") }]);
+  assert.equal(ack.bytes.toString(), "PUB $JS.ACK.default.c.1.2.3.4.5 _INBOX.x.2 4\r\n+ACK\r\n");
+  assert.equal(ack.payloadBytes, 4);
 });

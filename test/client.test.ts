@@ -183,6 +183,49 @@ describe("client - a bus with basic auth and TLS", () => {
     }
   });
 
+  test("a confirmed ack is answered by the server; an event answered once takes no second answer, and an ack on a closed connection fails", async () => {
+    // nats.js's `ackAck` (@nats-io/jetstream jsmsg.ts) sends +ACK with a reply subject and resolves on
+    // any reply; a message answered before (`didAck`) is not confirmed and nothing more is sent.
+    const options = { source: "confirm", event: "e", durable: "confirm-test", ackWaitMillis: 1000 } as const;
+    const subscriber = await connect({ status: await bus.status() });
+    let closed = false;
+    try {
+      const iterator = (await subscriber.subscribe(options))[Symbol.asyncIterator]();
+      const ids = [];
+      for (let n = 1; n <= 3; n++) ids.push((await client.publish({ source: "confirm", subject: "e", type: "t", data: { n } })).id);
+      const manager = await subscriber.manager();
+
+      // GIVEN the first event, acked and confirmed
+      const first = await nextWithin(iterator, 10_000);
+      assert.equal(first?.event.id, ids[0]);
+      await first!.ack();
+      // THEN the server holds it as acked, a second ack is refused, and a nak sends nothing (no redelivery)
+      assert.equal((await manager.consumers.info("default", "confirm-test")).ack_floor.stream_seq, first!.seq);
+      await assert.rejects(first!.ack(), /event .*: the server did not confirm the ack \(it was answered before/);
+      first!.nak();
+
+      // GIVEN the second event, nak'd: a confirmed ack after it is refused, and the nak stands (it comes again)
+      const second = await nextWithin(iterator, 10_000);
+      assert.equal(second?.event.id, ids[1]);
+      second!.nak();
+      await assert.rejects(second!.ack(), /it was answered before/);
+      const third = await nextWithin(iterator, 10_000);
+      const again = await nextWithin(iterator, 10_000);
+      assert.deepEqual([third?.event.id, again?.event.id].sort(), [ids[1], ids[2]].sort(), "the nak'd event came again, the acked one did not");
+      const redelivered = third?.event.id === ids[1] ? third : again;
+      assert.equal(redelivered?.redelivered, true);
+
+      // GIVEN an event not yet acked on a connection that closes: the confirmed ack fails
+      const pendingOne = redelivered === third ? again : third;
+      await redelivered!.ack();
+      await subscriber.close();
+      closed = true;
+      await assert.rejects(pendingOne!.ack(), /the server did not confirm the ack/);
+    } finally {
+      if (!closed) await subscriber.close();
+    }
+  });
+
   test("subscribe from the start, from a sequence, and from a time", async () => {
     const acks = [];
     for (let i = 0; i < 3; i++) acks.push(await client.publish({ source: "replay", subject: "e", type: "t", data: { i } }));

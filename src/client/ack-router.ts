@@ -20,7 +20,16 @@
  * connection closed first.
  */
 import { JetStreamApiError, type PubAck } from "@nats-io/jetstream";
-import { createInbox, errors as natsErrors, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import {
+  createInbox,
+  errors as natsErrors,
+  headers,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type PublishOptions,
+  type Subscription,
+} from "@nats-io/transport-node";
 
 import { protocolWriter, writeFrames, type Frame, type ProtocolWriter } from "./publish-frames.js";
 import { MSG_ID_HEADER } from "./wire.js";
@@ -28,29 +37,68 @@ import { MSG_ID_HEADER } from "./wire.js";
 /** What one publish was answered with. */
 export type AckAnswer = { readonly ack: PubAck; readonly error?: undefined } | { readonly ack?: undefined; readonly error: unknown };
 
-interface Pending {
-  readonly subject: string;
+/** A request waiting for its reply: a publish waiting for the stream's acknowledgement, or an ack waiting for its confirmation. */
+interface Waiting {
   readonly deadline: number;
-  readonly done: (answer: AckAnswer) => void;
+  /** The reply came. */
+  receive(msg: Msg): void;
+  /** No reply: the timeout passed, the connection closed, or the request could not be sent. */
+  fail(error: unknown): void;
 }
 
-/** A publish waiting for the turn's hand-over to the connection. */
+/** A publish: its answer is the stream's acknowledgement (a class, so that a publish makes no closures). */
+class PublishWaiting implements Waiting {
+  constructor(
+    private readonly subject: string,
+    readonly deadline: number,
+    private readonly done: (answer: AckAnswer) => void,
+  ) {}
+
+  receive(msg: Msg): void {
+    this.done(parseAnswer(msg, this.subject));
+  }
+
+  fail(error: unknown): void {
+    this.done({ error });
+  }
+}
+
+/** An ack with a reply subject (`+ACK`, as nats.js's `ackAck` and nats.go's `AckSync`): any reply confirms it. */
+class ConfirmWaiting implements Waiting {
+  constructor(
+    readonly deadline: number,
+    private readonly done: (error?: unknown) => void,
+  ) {}
+
+  receive(): void {
+    this.done();
+  }
+
+  fail(error: unknown): void {
+    this.done(error);
+  }
+}
+
+/** A request waiting for the turn's hand-over to the connection. */
 interface Outgoing extends Frame {
   readonly token: string;
 }
 
-/** How often the timer looks for publishes whose ack timeout has passed. */
+/** How often the timer looks for requests whose timeout has passed. */
 const SWEEP_MILLIS = 100;
 
-/** The acknowledgements of one connection's publishes. */
+/** JetStream's positive acknowledgement of a consumed message (nats.js `jsmsg.ts` `ACK`). */
+const ACK_PAYLOAD = Buffer.from("+ACK");
+
+/** The replies to one connection's publishes and confirmed acks. */
 export class AckRouter {
   private readonly prefix: string;
-  private readonly pending = new Map<string, Pending>();
+  private readonly waiting = new Map<string, Waiting>();
   private readonly subscription: Subscription;
   private readonly header: MsgHdrs = headers();
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** The publishes of this turn of the event loop, handed to the connection by {@link handOver}. */
+  /** The requests of this turn of the event loop, handed to the connection by {@link handOver}. */
   private outgoing: Outgoing[] = [];
   /** nats.js's protocol handler, which takes the turn's frames as one command; `undefined`: through `nc.publish`. */
   private readonly writer: ProtocolWriter | undefined;
@@ -72,16 +120,34 @@ export class AckRouter {
       done({ error: new natsErrors.ClosedConnectionError() });
       return;
     }
+    this.send(subject, body, msgId, new PublishWaiting(subject, Date.now() + timeoutMillis, done));
+  }
+
+  /**
+   * Acknowledges a consumed message and waits for the server to confirm it, as nats.js's `ackAck`
+   * does but through this router: no request object, error and timer of its own per ack. `done`
+   * is called once: without an error when confirmed, with a `TimeoutError` or `ClosedConnectionError` if not.
+   * @param ackSubject - the message's reply subject (`$JS.ACK.…`)
+   */
+  confirmAck(ackSubject: string, timeoutMillis: number, done: (error?: unknown) => void): void {
+    if (this.nc.isClosed()) {
+      done(new natsErrors.ClosedConnectionError());
+      return;
+    }
+    this.send(ackSubject, ACK_PAYLOAD, undefined, new ConfirmWaiting(Date.now() + timeoutMillis, done));
+  }
+
+  private send(subject: string, body: Uint8Array, msgId: string | undefined, waiting: Waiting): void {
     const token = (this.next++).toString(36);
-    this.pending.set(token, { subject, deadline: Date.now() + timeoutMillis, done });
+    this.waiting.set(token, waiting);
     if (this.outgoing.push({ token, subject, reply: this.prefix + token, body, msgId }) === 1) setImmediate(this.handOver);
     this.timer ??= setInterval(() => this.sweep(), SWEEP_MILLIS).unref();
   }
 
-  /** Gives the connection this turn's publishes in one go, so that nats.js writes them together. */
+  /** Gives the connection this turn's requests in one go, so that nats.js writes them together. */
   private readonly handOver = (): void => {
     // Those ended meanwhile (the connection closed) are not sent.
-    const outgoing = this.outgoing.filter((o) => this.pending.has(o.token));
+    const outgoing = this.outgoing.filter((o) => this.waiting.has(o.token));
     this.outgoing = [];
     if (outgoing.length === 0) return;
     const writer = this.writer;
@@ -96,7 +162,7 @@ export class AckRouter {
         ? new natsErrors.DrainingConnectionError()
         : undefined;
     if (refused !== undefined) {
-      for (const { token } of outgoing) this.end(token, { error: refused });
+      for (const { token } of outgoing) this.end(token)?.fail(refused);
       return;
     }
     const { bytes, payloadBytes } = writeFrames(outgoing);
@@ -105,48 +171,48 @@ export class AckRouter {
     writer.outBytes += payloadBytes;
   };
 
-  /** Publishes one event through `nc.publish` (a nats.js without the protocol handler eventbus knows). */
+  /** Sends one request through `nc.publish` (a nats.js without the protocol handler eventbus knows). */
   private publishOne({ token, subject, reply, body, msgId }: Outgoing): void {
-    this.header.set(MSG_ID_HEADER, msgId);
+    let options: PublishOptions = { reply };
+    if (msgId !== undefined) {
+      this.header.set(MSG_ID_HEADER, msgId);
+      options = { reply, headers: this.header };
+    }
     try {
-      this.nc.publish(subject, body, { reply, headers: this.header });
+      this.nc.publish(subject, body, options);
     } catch (error) {
-      this.end(token, { error });
+      this.end(token)?.fail(error);
     }
   }
 
-  /** Ends a publish that is still waiting with `answer`. */
-  private end(token: string, answer: AckAnswer): void {
-    const pending = this.pending.get(token);
-    if (pending === undefined) return;
-    this.pending.delete(token);
-    pending.done(answer);
+  /** Takes a request that is still waiting off the map. */
+  private end(token: string): Waiting | undefined {
+    const waiting = this.waiting.get(token);
+    if (waiting !== undefined) this.waiting.delete(token);
+    return waiting;
   }
 
   private answer(msg: Msg): void {
-    const token = msg.subject.slice(this.prefix.length);
-    const pending = this.pending.get(token);
-    if (pending === undefined) return; // timed out before it came
-    this.pending.delete(token);
-    pending.done(parseAnswer(msg, pending.subject));
+    // Nothing waits for a reply that came after its timeout.
+    this.end(msg.subject.slice(this.prefix.length))?.receive(msg);
   }
 
-  /** Ends every publish whose timeout has passed; stops the timer when none waits. */
+  /** Ends every request whose timeout has passed; stops the timer when none waits. */
   private sweep(): void {
     const now = Date.now();
-    for (const [token, pending] of this.pending) {
-      if (pending.deadline > now) continue;
-      this.pending.delete(token);
-      pending.done({ error: new natsErrors.TimeoutError() });
+    for (const [token, waiting] of this.waiting) {
+      if (waiting.deadline > now) continue;
+      this.waiting.delete(token);
+      waiting.fail(new natsErrors.TimeoutError());
     }
-    if (this.pending.size === 0) this.stopTimer();
+    if (this.waiting.size === 0) this.stopTimer();
   }
 
   private failAll(): void {
     this.stopTimer();
-    const waiting = [...this.pending.values()];
-    this.pending.clear();
-    for (const pending of waiting) pending.done({ error: new natsErrors.ClosedConnectionError() });
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const w of waiting) w.fail(new natsErrors.ClosedConnectionError());
     this.subscription.unsubscribe();
   }
 

@@ -1,5 +1,5 @@
 /**
- * The NATS protocol frames of a turn's publishes, written by eventbus into one buffer and given to
+ * The NATS protocol frames of a turn's publishes (and confirmed acks), written by eventbus into one buffer and given to
  * nats.js's protocol handler as one command. nats.js's `publish` builds each frame from a header
  * object (validated, joined into text, encoded), a control line (a template, encoded) and the body,
  * and copies the pieces again when it writes: about a third of the publisher's CPU per event. The
@@ -9,17 +9,18 @@
  *     NATS/1.0\r\nNats-Msg-Id: <id>\r\n\r\n<body>\r\n
  *
  * the same bytes nats.js writes for `publish(subject, body, { reply, headers })` with that one
- * header (`headers.ts` `toString`: the value trimmed, as `validHeaderValue` does).
+ * header (`headers.ts` `toString`: the value trimmed, as `validHeaderValue` does). A frame without
+ * an id is a plain `PUB <subject> <reply> <bytes>\r\n<body>\r\n` (a confirmed ack's `+ACK`).
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 
 import { MSG_ID_HEADER } from "./wire.js";
 
-/** One publish of a frame: its subject, reply subject, `Nats-Msg-Id` and body. */
+/** One publish of a frame: its subject, reply subject, `Nats-Msg-Id` (none: a PUB without headers) and body. */
 export interface Frame {
   readonly subject: string;
   readonly reply: string;
-  readonly msgId: string;
+  readonly msgId: string | undefined;
   readonly body: Uint8Array;
 }
 
@@ -57,11 +58,18 @@ export function writeFrames(frames: readonly Frame[]): { readonly bytes: Buffer;
   let size = 0;
   let payloadBytes = 0;
   for (let i = 0; i < frames.length; i++) {
-    const { subject, reply, body } = frames[i]!;
-    const id = frames[i]!.msgId.trim();
-    const headerBytes = HEADER_OVERHEAD + Buffer.byteLength(id);
-    const total = headerBytes + body.byteLength;
-    const head = `HPUB ${subject} ${reply} ${headerBytes} ${total}\r\nNATS/1.0\r\n${MSG_ID_HEADER}: ${id}\r\n\r\n`;
+    const { subject, reply, body, msgId } = frames[i]!;
+    let head: string;
+    let total: number;
+    if (msgId === undefined) {
+      total = body.byteLength;
+      head = `PUB ${subject} ${reply} ${total}\r\n`;
+    } else {
+      const id = msgId.trim();
+      const headerBytes = HEADER_OVERHEAD + Buffer.byteLength(id);
+      total = headerBytes + body.byteLength;
+      head = `HPUB ${subject} ${reply} ${headerBytes} ${total}\r\nNATS/1.0\r\n${MSG_ID_HEADER}: ${id}\r\n\r\n`;
+    }
     heads[i] = head;
     size += Buffer.byteLength(head) + body.byteLength + 2;
     payloadBytes += total;

@@ -16,6 +16,7 @@ import {
   type JsMsg,
 } from "@nats-io/jetstream";
 
+import type { AckRouter } from "./ack-router.js";
 import type { EventBusClient } from "./connection.js";
 import { durableName, isArgoDurableName, type DurableNameParts } from "./consumer-names.js";
 import { BusError, ClientErrorCode, InvalidEventError } from "./errors.js";
@@ -125,7 +126,7 @@ export async function subscribe(client: EventBusClient, options: SubscribeOption
     throw consumerError(info.name, err);
   });
   const source: MessageSource = options.max === undefined ? await consumer.consume({ max_messages: batch }) : new BoundedFetch(consumer, options.max, batch);
-  return new EventSubscription(info.name, durable !== undefined, created, subject, source, options.onInvalid, warnings);
+  return new EventSubscription(info.name, durable !== undefined, created, subject, source, options.onInvalid, warnings, () => client.acks);
 }
 
 /** What a subscription reads messages from: nats.js's `consume()`, or a {@link BoundedFetch}. */
@@ -186,6 +187,8 @@ export class EventSubscription implements AsyncIterable<ReceivedEvent>, AsyncDis
      * name whose config differs from the one Argo's sensor asks for; empty otherwise.
      */
     readonly warnings: readonly string[] = [],
+    /** The connection's reply router, which confirms acks (made at the first confirmed ack). */
+    private readonly acks?: () => AckRouter,
   ) {}
 
   /**
@@ -210,7 +213,7 @@ export class EventSubscription implements AsyncIterable<ReceivedEvent>, AsyncDis
             msg.term("not an Argo Events CloudEvent");
             continue;
           }
-          return { done: false, value: new Received(event, msg) };
+          return { done: false, value: new Received(event, msg, this.acks) };
         }
       },
       return: async (): Promise<IteratorResult<ReceivedEvent>> => {
@@ -234,11 +237,21 @@ export class EventSubscription implements AsyncIterable<ReceivedEvent>, AsyncDis
   }
 }
 
+/**
+ * How long a confirmed ack waits for the server's reply: nats.js's default JetStream request
+ * timeout, which its `ackAck` uses (`@nats-io/jetstream` `jsmsg.ts`, the message's `timeout`).
+ */
+const CONFIRM_TIMEOUT_MILLIS = 5_000;
+
 /** A received event: what the message says, read from it when asked. */
 class Received implements ReceivedEvent {
+  /** Acked, nak'd or terminated: the message takes no other answer (as nats.js's `didAck`). */
+  private settled = false;
+
   constructor(
     readonly event: ArgoEvent,
     private readonly msg: JsMsg,
+    private readonly acks: (() => AckRouter) | undefined,
   ) {}
 
   get subject(): string {
@@ -266,25 +279,47 @@ class Received implements ReceivedEvent {
   }
 
   async ack(options?: { readonly confirm?: boolean }): Promise<void> {
-    if (options?.confirm === false) return this.msg.ack();
-    const ok = await this.msg.ackAck();
-    if (!ok)
-      throw new BusError(
-        ClientErrorCode.consumer,
-        `event ${this.event.id}: the server did not confirm the ack (the ack wait may have passed; the event will be delivered again)`,
-      );
+    if (options?.confirm === false) {
+      if (this.settle()) this.msg.ack();
+      return;
+    }
+    const unconfirmed = (detail: string, cause?: unknown) =>
+      new BusError(ClientErrorCode.consumer, `event ${this.event.id}: the server did not confirm the ack (${detail}; the event will be delivered again)`, {
+        cause,
+      });
+    // As nats.js's `ackAck`: a message answered before is not confirmed.
+    if (!this.settle()) throw unconfirmed("it was answered before");
+    // The reply subject of nats.js's message (its `JsMsgImpl` has one; the `JsMsg` type does not say so).
+    const reply = (this.msg as { readonly reply?: unknown }).reply;
+    const acks = this.acks;
+    if (acks === undefined || typeof reply !== "string" || reply === "") {
+      if (!(await this.msg.ackAck())) throw unconfirmed("the ack wait may have passed");
+      return;
+    }
+    await new Promise<void>((resolve, reject) =>
+      acks().confirmAck(reply, CONFIRM_TIMEOUT_MILLIS, (error) =>
+        error === undefined ? resolve() : reject(unconfirmed(error instanceof Error ? error.message : String(error), error)),
+      ),
+    );
   }
 
   nak(delayMillis?: number): void {
-    this.msg.nak(delayMillis);
+    if (this.settle()) this.msg.nak(delayMillis);
   }
 
   working(): void {
-    this.msg.working();
+    if (!this.settled) this.msg.working();
   }
 
   term(reason?: string): void {
-    this.msg.term(reason);
+    if (this.settle()) this.msg.term(reason);
+  }
+
+  /** Marks the message answered; `false` when it was answered before (the new answer is not sent, as nats.js's `doAck`). */
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    return true;
   }
 }
 
