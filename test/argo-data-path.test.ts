@@ -109,7 +109,7 @@ describe("argo data path - a local bus as Argo's pods use it", () => {
 
   test("eventbus credentials' streamConfig, decoded and sent as Argo's driver sends it on start, leaves the live stream as it is", async () => {
     const credentials = await busCredentials(bus.name, { home: bus.home });
-    const decoded = argoStreamConfig(credentials.statusConfig.jetstream.streamConfig);
+    const decoded = argoStreamConfig(credentials.statusConfig.jetstream?.streamConfig ?? "");
     const before = (await jsm.streams.info("default")).config;
     assert.deepEqual(
       {

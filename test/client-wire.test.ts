@@ -242,13 +242,13 @@ describe("client wire - consumer names", () => {
 });
 
 describe("client wire - config", () => {
-  const statusConfig: BusCredentials["statusConfig"] = {
+  const statusConfig = {
     jetstream: {
       url: "nats://127.0.0.1:4222,nats://127.0.0.1:4223",
       accessSecret: { name: "eventbus-default-js-client-auth", key: "client-auth" },
       streamConfig: "maxAge: 72h\n",
     },
-  };
+  } satisfies BusCredentials["statusConfig"];
 
   it("client wire - reads the statusConfig that `eventbus credentials` prints, as an object, as JSON and as Argo's base64 env var", () => {
     const expected = {

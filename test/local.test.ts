@@ -236,7 +236,7 @@ describe("local platform - state, persistence and faults", () => {
           home,
           manifest: { text: "apiVersion: argoproj.io/v1alpha1\nkind: EventBus\nmetadata: {name: x}\nspec: {jetstreamExotic: {url: nats://a}}\n", source: "x" },
         }),
-        (e: unknown) => e instanceof LocalPlatformError && /runs managed JetStream buses/.test(e.message),
+        (e: unknown) => e instanceof LocalPlatformError && /runs managed buses .*jetstreamExotic is an external bus/.test(e.message),
       );
       await chmod(home, 0o500);
       if (process.getuid?.() !== 0) {

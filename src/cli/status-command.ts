@@ -196,7 +196,8 @@ function localSource(name: string, dependencies: readonly DurableNameParts[]): F
       const report = await busStatus(name);
       let snapshot: BusSnapshot | undefined;
       let problems: string[] = [...report.problems];
-      if (report.running) {
+      // A NATS Streaming bus has no JetStream to take a snapshot of: its report has the raft cluster.
+      if (report.running && report.stan === undefined) {
         try {
           // The bus's status (its credentials and CA) only to connect; each drawing's monitors come
           // from the report it has just read.

@@ -78,10 +78,21 @@ export function localView(r: BusReport, problems: readonly string[], snapshot: B
   const b = r.backups;
   const lastBackup = b?.lastRun === undefined ? "" : `, last ${b.lastRun.at} ${b.lastRun.ok ? `ok (${b.lastRun.file ?? ""})` : "FAILED"}`;
   return {
-    headline: `bus ${r.name}: ${localState(r, problems)}, ${r.replicas} server(s), version ${r.version ?? "?"} (nats-server ${r.servers[0]?.version ?? "?"}), generation ${r.generation}`,
+    headline:
+      r.stan !== undefined
+        ? `bus ${r.name}: ${localState(r, problems)}, ${r.replicas} server(s), NATS Streaming (nats-streaming-server ${r.servers[0]?.version ?? "?"}), generation ${r.generation}`
+        : `bus ${r.name}: ${localState(r, problems)}, ${r.replicas} server(s), version ${r.version ?? "?"} (nats-server ${r.servers[0]?.version ?? "?"}), generation ${r.generation}`,
     problems,
     notes: [
       { label: "storage", text: r.storage },
+      ...(r.stan === undefined
+        ? []
+        : [
+            {
+              label: "nats streaming",
+              text: `cluster ID ${r.stan.clusterId}, raft leader ${r.stan.leader ?? "(none)"} (${r.stan.servers.map((s) => `${s.name} ${s.role ?? s.state ?? "no answer"}`).join(", ")})`,
+            },
+          ]),
       ...(r.running && r.metricsUrl !== undefined ? [{ label: "metrics", text: `${r.metricsUrl} (Prometheus text)` }] : []),
       ...(b === undefined
         ? []

@@ -56,7 +56,8 @@ export function addUpCommand(program: Command, io: Io): void {
         auth: up.connection.auth,
         ...(up.connection.caFile !== undefined && { caFile: up.connection.caFile }),
         persistent: up.persistent,
-        stream: up.stream,
+        ...(up.stream !== undefined && { stream: up.stream }),
+        ...(up.clusterId !== undefined && { clusterId: up.clusterId }),
         stateDir: up.paths.dir,
       };
       if (opts.output !== "text") io.stdout(formatData(summary, opts.output));
@@ -69,7 +70,7 @@ export function addUpCommand(program: Command, io: Io): void {
             `  auth:        ${up.connection.auth}${up.connection.auth === "none" ? "" : ` (eventbus credentials ${up.name} --show-secrets)`}`,
             `  tls:         ${up.connection.caFile ? `on, CA ${up.connection.caFile}` : "off"}`,
             `  storage:     ${up.persistent ? "persistent" : "ephemeral (lost when a server restarts)"}`,
-            `  stream:      default (${up.stream.action})`,
+            up.stream !== undefined ? `  stream:      default (${up.stream.action})` : `  cluster id:  ${up.clusterId} (NATS Streaming)`,
             "",
           ].join("\n"),
         );

@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import type { JetStreamPlan } from "../../plan/index.js";
+import type { JetStreamPlan, StanPlan } from "../../plan/index.js";
 import type { Credentials } from "../../secrets/index.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 
@@ -14,7 +14,7 @@ export interface LocalConnection {
 }
 
 /** The connection details of a local bus from its plan and credentials. */
-export function localConnection(plan: JetStreamPlan, credentials: Credentials, caFile: string | undefined): LocalConnection {
+export function localConnection(plan: JetStreamPlan | StanPlan, credentials: Credentials, caFile: string | undefined): LocalConnection {
   const urls = plan.servers.map((s) => `nats://${plan.listenHost}:${s.ports.client}`);
   const auth: LocalConnection["auth"] =
     plan.auth === "basic"
@@ -22,7 +22,7 @@ export function localConnection(plan: JetStreamPlan, credentials: Credentials, c
       : plan.auth === "token"
         ? { mode: "token", token: credentials.token }
         : { mode: "none" };
-  return { urls, ...(plan.tls && caFile !== undefined && { caFile }), auth };
+  return { urls, ...(plan.kind === "jetstream" && plan.tls && caFile !== undefined && { caFile }), auth };
 }
 
 /** Connects to a local bus with its own credentials, verifying its certificate with its CA. */

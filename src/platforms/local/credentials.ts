@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { formatStreamConfig } from "../../api/index.js";
 import { busTlsFiles, CLIENT_AUTH_SECRET_KEY, loadBusSecrets } from "../../secrets/index.js";
-import type { JetStreamPlan } from "../../plan/index.js";
+import type { JetStreamPlan, StanPlan } from "../../plan/index.js";
+import type { StatusConfig } from "../../api/index.js";
 import { appliedBus } from "./applied.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { busPaths, eventbusHome } from "./home.js";
@@ -21,10 +22,14 @@ export interface BusCredentials {
   readonly authFile?: string;
   /** Each server's monitoring endpoint (`http://127.0.0.1:<port>`), in server order. */
   readonly monitors: readonly string[];
-  /** What Argo Events puts in an EventBus's `status.config`, for `EVENTBUS_CONFIG`. */
-  readonly statusConfig: {
-    readonly jetstream: { readonly url: string; readonly accessSecret?: { readonly name: string; readonly key: string }; readonly streamConfig: string };
-  };
+  /** The cluster ID a NATS Streaming client connects with; a JetStream bus has none. */
+  readonly clusterId?: string;
+  /**
+   * What Argo Events puts in an EventBus's `status.config`, for `EVENTBUS_CONFIG`: `jetstream`
+   * (url, accessSecret, streamConfig) for a JetStream bus, `nats` (url, clusterID, auth,
+   * accessSecret) for NATS Streaming (argoproj/argo-events pkg/apis/eventbus/v1alpha1 `NATSConfig`).
+   */
+  readonly statusConfig: StatusConfig;
 }
 
 /** The connection details of a local bus, from its state dir. */
@@ -32,13 +37,22 @@ export async function busCredentials(name: string, options: { home?: string; sho
   const paths = busPaths(options.home ?? eventbusHome(), name);
   const planText = await readFile(paths.plan, "utf8").catch(() => undefined);
   if (planText === undefined) throw new LocalPlatformError(LocalErrorCode.notFound, `no local bus named ${name} (looked in ${paths.dir})`);
-  const plan = JSON.parse(planText) as JetStreamPlan;
+  const plan = JSON.parse(planText) as JetStreamPlan | StanPlan;
   const secrets = await loadBusSecrets(paths.secrets);
-  const applied = await appliedBus(paths).catch(() => undefined);
-  const stream = applied?.bus.spec.mode === "jetstream" ? applied.bus.spec.streamConfig : undefined;
   const urls = plan.servers.map((s) => `nats://${plan.listenHost}:${s.ports.client}`);
   const c = secrets.credentials;
-  const streamConfig = stream ? formatStreamConfig(stream) : "";
+  const accessSecret = { name: plan.kind === "stan" ? plan.objects.clientSecret : plan.objects.clientAuthSecret, key: CLIENT_AUTH_SECRET_KEY };
+  let statusConfig: StatusConfig;
+  if (plan.kind === "stan") {
+    statusConfig = { nats: { url: urls.join(","), clusterID: plan.clusterId, auth: plan.auth, ...(plan.auth === "token" && { accessSecret }) } };
+  } else {
+    const applied = await appliedBus(paths).catch(() => undefined);
+    const stream = applied?.bus.spec.mode === "jetstream" ? applied.bus.spec.streamConfig : undefined;
+    statusConfig = {
+      jetstream: { url: urls.join(","), ...(plan.auth !== "none" && { accessSecret }), streamConfig: stream ? formatStreamConfig(stream) : "" },
+    };
+  }
+  const tls = plan.kind === "jetstream" && plan.tls;
   return {
     name,
     urls,
@@ -46,15 +60,10 @@ export async function busCredentials(name: string, options: { home?: string; sho
     ...(plan.auth === "basic" && { user: c.user }),
     ...(options.showSecrets && plan.auth === "basic" && { password: c.password }),
     ...(options.showSecrets && plan.auth === "token" && { token: c.token }),
-    ...(plan.tls && { caFile: busTlsFiles(paths.secrets).client.caFile }),
+    ...(tls && { caFile: busTlsFiles(paths.secrets).client.caFile }),
     ...(plan.auth !== "none" && { authFile: paths.authFile }),
+    ...(plan.kind === "stan" && { clusterId: plan.clusterId }),
     monitors: plan.servers.map((s) => `http://${plan.listenHost}:${s.ports.monitor}`),
-    statusConfig: {
-      jetstream: {
-        url: urls.join(","),
-        ...(plan.auth !== "none" && { accessSecret: { name: plan.objects.clientAuthSecret, key: CLIENT_AUTH_SECRET_KEY } }),
-        streamConfig,
-      },
-    },
+    statusConfig,
   };
 }

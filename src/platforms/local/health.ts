@@ -7,11 +7,11 @@
  */
 import { EventBusError } from "../../api/index.js";
 import { readMetaGroup } from "../../observe/jsz.js";
-import type { JetStreamPlan } from "../../plan/index.js";
+import type { JetStreamPlan, StanPlan } from "../../plan/index.js";
 import { liveControl, supervisorStatus } from "./control-client.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import type { BusPaths } from "./home.js";
-import { jsz, metaLeader, poll } from "./monitor.js";
+import { getJson, jsz, metaLeader, poll } from "./monitor.js";
 import { logTail } from "./supervisor.js";
 
 /** How many times a starting server may exit before `up` gives up on it. */
@@ -39,7 +39,7 @@ export class IncompleteMetaGroupError extends EventBusError {
  */
 export async function waitHealthy(
   paths: BusPaths,
-  plan: JetStreamPlan,
+  plan: JetStreamPlan | StanPlan,
   timeoutMs: number,
   progress: (line: string) => void,
   metaJoinMs: number,
@@ -68,6 +68,11 @@ export async function waitHealthy(
       },
       { timeoutMs, intervalMs: 25, failWhen },
     );
+    if (plan.kind === "stan") {
+      const leader = await poll("a NATS Streaming raft leader that every server follows", () => stanLeader(plan), { timeoutMs, intervalMs: 50, failWhen });
+      progress(`  NATS Streaming raft leader: ${leader}`);
+      return;
+    }
     const leader = await poll(
       "a JetStream meta leader",
       // Every server must see the same leader: then the whole cluster is in one meta group.
@@ -86,9 +91,46 @@ export async function waitHealthy(
     if (signal?.aborted) throw new LocalPlatformError(LocalErrorCode.interrupted, "interrupted", { cause: error });
     throw new LocalPlatformError(LocalErrorCode.unhealthy, `bus ${plan.busName} did not become healthy: ${(error as Error).message}`, {
       cause: error,
-      detail: await clusterDiagnostics(paths, plan),
+      detail: plan.kind === "stan" ? await stanDiagnostics(paths, plan) : await clusterDiagnostics(paths, plan),
     });
   }
+}
+
+/**
+ * What one NATS Streaming server's `/streaming/serverz` says of its place (nats-streaming-server
+ * 0.25.6 `server/monitor.go` `Serverz`): `state` STANDALONE, CLUSTERED, FT_ACTIVE, FT_STANDBY or
+ * FAILED, and in a cluster `role`, the raft state (hashicorp/raft: Leader, Follower, Candidate,
+ * Shutdown), and `node_id`.
+ */
+interface StanServerz {
+  readonly state?: string;
+  readonly role?: string;
+  readonly node_id?: string;
+}
+
+const serverz = (monitorPort: number) => getJson<StanServerz>(`http://127.0.0.1:${monitorPort}/streaming/serverz`);
+
+/**
+ * The raft leader of a NATS Streaming cluster once every server is in it (one Leader, the others
+ * Followers), undefined until then. A STAN bus always has 3 servers or more (validate raises fewer, as Argo does).
+ */
+export async function stanLeader(plan: StanPlan): Promise<string | undefined> {
+  const views = await Promise.all(plan.servers.map((s) => serverz(s.ports.monitor)));
+  if (!views.every((v) => v?.state === "CLUSTERED" && (v.role === "Leader" || v.role === "Follower"))) return undefined;
+  const leaders = views.flatMap((v, i) => (v?.role === "Leader" ? [v.node_id ?? plan.servers[i]!.name] : []));
+  return leaders.length === 1 ? leaders[0] : undefined;
+}
+
+/** Each NATS Streaming server's state and raft role and the end of its log, for an error's detail. */
+async function stanDiagnostics(paths: BusPaths, plan: StanPlan): Promise<string> {
+  const views = await Promise.all(
+    plan.servers.map(async (s) => {
+      const view = await serverz(s.ports.monitor);
+      const seen = view ? `state ${view.state ?? "?"}${view.role ? `, raft ${view.role}` : ""}` : "no /streaming/serverz answer";
+      return `${s.name} (${seen}):\n${await logTail(paths.serverLog(s.index), 8)}`;
+    }),
+  );
+  return views.join("\n");
 }
 
 /**

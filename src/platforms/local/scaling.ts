@@ -9,6 +9,7 @@ import type { BusSecrets } from "../../secrets/index.js";
 import { connectLocal, withConnection, type LocalConnection } from "./connect.js";
 import { formatEvent, supervisorOperation } from "./control-client.js";
 import type { DesiredBus } from "./desired.js";
+import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import type { BusPaths } from "./home.js";
 import { poll } from "./monitor.js";
 import { writeFileAtomic, type LocalState } from "./state-file.js";
@@ -22,6 +23,9 @@ import { waitStreamPlaced } from "./stream.js";
 export async function scaleDown(desired: DesiredBus, paths: BusPaths, progress: (line: string) => void): Promise<number> {
   const control = desired.control!;
   const previousState = desired.previousState!;
+  const plan = desired.plan;
+  // NATS Streaming's raft peers are fixed (`desiredBus` refuses a change of its replicas).
+  if (plan.kind !== "jetstream") throw new LocalPlatformError(LocalErrorCode.immutableChange, `bus ${plan.busName}: only a JetStream bus scales down`);
   let staying = previousState.servers;
   const gone: string[] = [];
   for (const server of [...desired.removing].sort((a, b) => b.index - a.index)) {
@@ -32,7 +36,7 @@ export async function scaleDown(desired: DesiredBus, paths: BusPaths, progress: 
     await supervisorOperation(control, "apply", (event) => progress(formatEvent(event)));
     await removePeers(desired.connection, desired.secrets, [server.name], progress);
     gone.push(server.name);
-    await withConnection(desired.connection, "eventbus-up", (nc) => waitStreamPlaced(nc, desired.plan.stream.name, gone, staying.length, 60_000, progress));
+    await withConnection(desired.connection, "eventbus-up", (nc) => waitStreamPlaced(nc, plan.stream.name, gone, staying.length, 60_000, progress));
   }
   return desired.generation + 1;
 }

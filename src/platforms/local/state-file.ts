@@ -59,6 +59,8 @@ export interface ServerState {
   binary: string;
   /** Extra command-line flags (`spec.jetstream.startArgs`). */
   args: string[];
+  /** The flag the config is given with: `-c` for nats-server (absent), `-sc` for nats-streaming-server. */
+  configFlag?: "-sc" | undefined;
   config: string;
   data: string;
   log: string;
@@ -68,19 +70,25 @@ export interface ServerState {
   digest: string;
 }
 
-const serverStateShape = object({
-  index: integer(0),
-  name: string,
-  serverVersion: string,
-  binary: string,
-  args: array(string),
-  config: string,
-  data: string,
-  log: string,
-  pidFile: string,
-  ports: object({ client: integer(), cluster: integer(), monitor: integer() }),
-  digest: string,
-});
+const serverStateShape = object(
+  {
+    index: integer(0),
+    name: string,
+    serverVersion: string,
+    binary: string,
+    args: array(string),
+    config: string,
+    data: string,
+    log: string,
+    pidFile: string,
+    ports: object({ client: integer(), cluster: integer(), monitor: integer() }),
+    digest: string,
+  },
+  { configFlag: literal("-sc") },
+);
+
+/** What a local bus runs: JetStream (nats-server), or legacy NATS Streaming (nats-streaming-server). */
+export type BusKind = "jetstream" | "stan";
 
 /** The scheduled backups of a bus, as its supervisor takes them. */
 export interface BackupState {
@@ -93,6 +101,8 @@ export interface BackupState {
 export interface LocalState {
   version: 1;
   name: string;
+  /** @default "jetstream" (a state file written before NATS Streaming ran locally has no kind) */
+  kind?: BusKind | undefined;
   /** Increases with every applied change; the supervisor reports the generation it runs. */
   generation: number;
   /** Whether the store survives restarts; without persistence it is wiped before each start. */
@@ -119,7 +129,12 @@ const localStateShape = object(
     lameDuckMillis: integer(0),
     servers: array(serverStateShape),
   },
-  { metricsPort: integer(1, 65535), established: boolean, backup: nullable(object({ schedule: string, keep: integer(1) })) },
+  {
+    kind: (v, path) => (v === "jetstream" || v === "stan" ? undefined : `${path}: must be "jetstream" or "stan"`),
+    metricsPort: integer(1, 65535),
+    established: boolean,
+    backup: nullable(object({ schedule: string, keep: integer(1) })),
+  },
 );
 
 /** The supervisor's control endpoint, written by the supervisor when it listens. */

@@ -4,7 +4,7 @@ import { liveControl, supervisorStatus } from "./control-client.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { busPaths, eventbusHome } from "./home.js";
 import { readBusStreams, readMetaGroup, type MonitorEndpoint } from "../../observe/jsz.js";
-import { varz } from "./monitor.js";
+import { getJson, varz } from "./monitor.js";
 import { orphanPid } from "./orphans.js";
 import { readState } from "./state-file.js";
 import type { SupervisorEvent, SupervisorStatus, ServerPhase } from "./supervisor.js";
@@ -61,6 +61,13 @@ export interface BusReport {
     readonly peersCurrent: number;
   };
   readonly streams: readonly StreamReport[];
+  /** A NATS Streaming bus: its cluster ID and each server's place in the raft cluster. */
+  readonly stan?: {
+    readonly clusterId: string;
+    readonly leader?: string;
+    /** Each serving server's state and raft role (`/streaming/serverz`), in server order. */
+    readonly servers: readonly { readonly name: string; readonly state?: string; readonly role?: string }[];
+  };
   readonly events: readonly SupervisorEvent[];
   readonly stateDir: string;
   /** Where the supervisor serves the bus's Prometheus metrics, while it runs. */
@@ -105,7 +112,13 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
   let jetstream: BusReport["jetstream"];
   const streams: StreamReport[] = [];
   let streamsKnown = false;
-  if (healthyServer) {
+  let stan: BusReport["stan"];
+  if (state.kind === "stan") {
+    stan = await stanReport(
+      `eventbus-${name}`,
+      state.servers.filter((s) => serving(servers.find((r) => r.name === s.name)?.phase)),
+    );
+  } else if (healthyServer) {
     const servingMonitors = state.servers
       .filter((s) => serving(servers.find((r) => r.name === s.name)?.phase))
       .map((s) => ({ name: s.name, url: `http://127.0.0.1:${s.ports.monitor}` }));
@@ -132,8 +145,12 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
   if (supervised) {
     for (const s of servers) if (s.phase !== "healthy") problems.push(`server ${s.name} is ${s.phase}`);
   }
-  if (healthyServer && !streamsKnown) problems.push("no server answered for its streams in time (their /jsz): the streams are not shown");
-  if (streamsKnown && !streams.some((s) => s.name === "default")) {
+  if (stan !== undefined && running && stan.leader === undefined && stan.servers.length > 0) {
+    problems.push(`the NATS Streaming cluster has no raft leader (${stan.servers.map((s) => `${s.name}: ${s.role ?? s.state ?? "no answer"}`).join(", ")})`);
+  }
+  if (healthyServer && state.kind !== "stan" && !streamsKnown)
+    problems.push("no server answered for its streams in time (their /jsz): the streams are not shown");
+  if (state.kind !== "stan" && streamsKnown && !streams.some((s) => s.name === "default")) {
     problems.push(`the bus has no stream default: events cannot be stored; \`eventbus up ${name}\` creates it`);
   }
   for (const s of streams) if (s.replicas > 1 && s.leader === undefined) problems.push(`stream ${s.name} has no leader`);
@@ -156,6 +173,7 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
     servers,
     ...(jetstream && { jetstream }),
     streams,
+    ...(stan && { stan }),
     events: supervisor?.events.slice(-20) ?? [],
     stateDir: paths.dir,
     ...(supervised && control?.metricsPort !== undefined && { metricsUrl: `http://127.0.0.1:${control.metricsPort}/metrics` }),
@@ -179,6 +197,22 @@ async function accountStreams(monitors: readonly MonitorEndpoint[]): Promise<Str
       current: (stream.cluster?.replicas ?? []).every((r) => r.current),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The raft cluster of a NATS Streaming bus as its serving servers report it (nats-streaming-server
+ * `server/monitor.go` `Serverz`: `state`, `role` the hashicorp/raft state, `node_id`); the leader
+ * of a single server is that server once it runs standalone.
+ */
+async function stanReport(clusterId: string, serving: readonly { name: string; ports: { monitor: number } }[]): Promise<NonNullable<BusReport["stan"]>> {
+  const views = await Promise.all(
+    serving.map(async (s) => {
+      const view = await getJson<{ state?: string; role?: string }>(`http://127.0.0.1:${s.ports.monitor}/streaming/serverz`);
+      return { name: s.name, ...(view?.state !== undefined && { state: view.state }), ...(view?.role && { role: view.role }) };
+    }),
+  );
+  const leader = views.find((v) => v.role === "Leader" || v.state === "STANDALONE")?.name;
+  return { clusterId, ...(leader !== undefined && { leader }), servers: views };
 }
 
 /** The names of every local bus under the home dir, sorted. */

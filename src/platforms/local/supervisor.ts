@@ -328,7 +328,7 @@ export class Supervisor {
     const env = serverEnv(this.state?.servers.length ?? this.servers.size);
     let child: ChildProcess;
     try {
-      child = spawn(spec.binary, ["-c", spec.config, ...spec.args], {
+      child = spawn(spec.binary, [spec.configFlag ?? "-c", spec.config, ...spec.args], {
         stdio: ["ignore", log.fd, log.fd],
         env,
       });
@@ -448,8 +448,14 @@ export class Supervisor {
     this.emit("info", "stopped", managed.spec.name);
   }
 
-  private lameDuck(): { readonly signal: "SIGUSR2"; readonly limitMillis: number } {
-    return { signal: "SIGUSR2", limitMillis: (this.state?.lameDuckMillis ?? 10_000) + 15_000 };
+  /**
+   * How a server stops: nats-server in lame duck (SIGUSR2); nats-streaming-server, which handles no
+   * SIGUSR2 (Go's default for it would end the process at once), shuts down on SIGTERM
+   * (nats-streaming-server 0.25.6 `server/signal.go`: `Shutdown`, exit 143).
+   */
+  private lameDuck(): { readonly signal: "SIGUSR2" | "SIGTERM"; readonly limitMillis: number } {
+    const limitMillis = (this.state?.lameDuckMillis ?? 10_000) + 15_000;
+    return { signal: this.state?.kind === "stan" ? "SIGTERM" : "SIGUSR2", limitMillis };
   }
 
   /**

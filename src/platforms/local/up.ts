@@ -9,14 +9,15 @@ import { spawn } from "node:child_process";
 import { mkdir, open, rm } from "node:fs/promises";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ResolvedEventBus, ResolvedJetStream } from "../../api/index.js";
+import type { ResolvedEventBus } from "../../api/index.js";
+import type { JetStreamPlan } from "../../plan/index.js";
 import { argoAuthFile, ensureSecretDir, saveBusSecrets, writeSecretFile } from "../../secrets/index.js";
 import { writeReadyStatus } from "./bus-status.js";
 import { withConnection, type LocalConnection } from "./connect.js";
 import { formatEvent, liveControl, supervisorOperation, supervisorStatus } from "./control-client.js";
 import { runSupervisorDaemon, type RunningDaemon } from "./daemon.js";
 import { DEFAULT_BUS_MANIFEST } from "./default-bus.js";
-import { desiredBus, desiredState, readJetStreamBus, type DesiredBus, type UpAction } from "./desired.js";
+import { desiredBus, desiredState, readLocalBus, type DesiredBus, type LocalSpec, type UpAction } from "./desired.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { clusterDiagnostics, IncompleteMetaGroupError, MAX_COLD_STARTS, META_JOIN_GRACE_MS, waitHealthy } from "./health.js";
 import { busPaths, eventbusHome, prepareBusDir, type BusPaths } from "./home.js";
@@ -56,7 +57,10 @@ export interface UpResult {
   readonly generation: number;
   readonly persistent: boolean;
   readonly connection: Omit<LocalConnection, "auth"> & { readonly auth: LocalConnection["auth"]["mode"] };
-  readonly stream: StreamOutcome;
+  /** The stream `default` of a JetStream bus; none for NATS Streaming, whose channels come with their first event. */
+  readonly stream?: StreamOutcome;
+  /** The cluster ID a NATS Streaming client connects with (`eventbus-<name>`). */
+  readonly clusterId?: string;
   readonly paths: BusPaths;
   /** The supervisor, when it runs in this process. */
   readonly daemon?: RunningDaemon;
@@ -66,27 +70,30 @@ export interface UpResult {
 const DEFAULT_TIMEOUT_MILLIS = 120_000;
 
 /**
- * Runs a managed JetStream bus on this machine, or applies a changed manifest to a running one.
+ * Runs a managed JetStream (or NATS Streaming) bus on this machine, or applies a changed manifest to a running one.
  * Everything is checked before anything is written: an invalid manifest, a refused change, a
  * missing binary or an unusable state dir leave the bus as it was.
  */
 export async function upBus(options: UpOptions = {}): Promise<UpResult> {
   const progress = options.onProgress ?? (() => {});
   const home = options.home ?? eventbusHome();
-  const { bus, spec } = readJetStreamBus(options.manifest ?? { text: DEFAULT_BUS_MANIFEST, source: "<default bus>" }, progress);
+  const { bus, spec } = readLocalBus(options.manifest ?? { text: DEFAULT_BUS_MANIFEST, source: "<default bus>" }, progress);
   const paths = busPaths(home, bus.name);
   await prepareBusDir(paths);
   return withLock(paths.lock, `bus ${bus.name}`, () => apply(bus, spec, paths, options, progress));
 }
 
-async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusPaths, options: UpOptions, progress: (line: string) => void): Promise<UpResult> {
+async function apply(bus: ResolvedEventBus, spec: LocalSpec, paths: BusPaths, options: UpOptions, progress: (line: string) => void): Promise<UpResult> {
   const timeoutMs = options.timeoutMillis ?? DEFAULT_TIMEOUT_MILLIS;
   // 1. The desired bus: everything that can refuse the change, before anything is written.
   const desired = await desiredBus(bus, spec, paths);
   const { plan, connection } = desired;
   if (desired.action === "unchanged") {
     progress(`bus ${bus.name} is up to date (generation ${desired.generation}); nothing to do`);
-    const stream = await withConnection(connection, "eventbus-up", (nc) => ensureStreamReady(nc, plan.stream, timeoutMs, options.signal, progress));
+    const stream =
+      plan.kind === "jetstream"
+        ? await withConnection(connection, "eventbus-up", (nc) => ensureStreamReady(nc, plan.stream, timeoutMs, options.signal, progress))
+        : undefined;
     await writeReadyStatus(paths, plan.replicas);
     return outcome(desired, desired.generation, stream, paths);
   }
@@ -116,8 +123,9 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
     );
   } else {
     if (options.signal?.aborted) throw interrupted(`bus ${bus.name} was not started; its new state is written, and the next \`eventbus up\` starts it`);
+    const server = plan.kind === "jetstream" ? "nats-server" : "nats-streaming-server";
     progress(
-      `starting bus ${bus.name}: ${plan.replicas} server(s), nats-server ${desired.serverVersion}, auth ${plan.auth}, TLS ${plan.tls ? "on" : "off"}, ${desired.persistent ? "persistent" : "ephemeral"} store`,
+      `starting bus ${bus.name}: ${plan.replicas} server(s), ${server} ${desired.serverVersion}, auth ${plan.auth}, TLS ${plan.kind === "jetstream" && plan.tls ? "on" : "off"}, ${desired.persistent ? "persistent" : "ephemeral"} store`,
     );
     if (desired.adopting > 0) progress(`  adopting ${desired.adopting} server(s) left running by a supervisor that exited (they keep their ports and clients)`);
     await supervisor.start();
@@ -125,8 +133,11 @@ async function apply(bus: ResolvedEventBus, spec: ResolvedJetStream, paths: BusP
 
   // 4. Wait: every server healthy in one meta group, then the stream ready.
   await waitUp(desired, paths, supervisor, timeoutMs, options.signal, progress);
-  const stream = await streamReady(desired, paths, supervisor, timeoutMs, options.signal, progress);
-  progress(`stream ${plan.stream.name}: ${stream.action}${stream.changes.length > 0 ? ` (${stream.changes.join("; ")})` : ""}`);
+  let stream: StreamOutcome | undefined;
+  if (plan.kind === "jetstream") {
+    stream = await streamReady(desired, plan, paths, supervisor, timeoutMs, options.signal, progress);
+    progress(`stream ${plan.stream.name}: ${stream.action}${stream.changes.length > 0 ? ` (${stream.changes.join("; ")})` : ""}`);
+  } else if (desired.action !== "updated") await restartStale(paths, progress, options.signal);
   if (!desired.established) await writeFileAtomic(paths.state, `${JSON.stringify({ ...state, established: undefined }, null, 2)}\n`);
   await writeReadyStatus(paths, plan.replicas);
   return { ...outcome(desired, generation, stream, paths), ...(supervisor.daemon && { daemon: supervisor.daemon }) };
@@ -139,7 +150,8 @@ async function writeServerFiles(desired: DesiredBus, paths: BusPaths): Promise<v
   if (desired.newSecrets) await saveBusSecrets(paths.secrets, secrets);
   for (const server of plan.servers) {
     await mkdir(paths.serverDir(server.index), { recursive: true, mode: 0o700 });
-    await writeSecretFile(paths.serverSecretsConfig(server.index), desired.rendered[server.index]!.secrets);
+    // A NATS Streaming bus without a token includes no secrets file: an empty one replaces any older.
+    await writeSecretFile(paths.serverSecretsConfig(server.index), desired.rendered[server.index]!.secrets ?? "");
     await writeSecretFile(paths.serverConfig(server.index), desired.rendered[server.index]!.config);
   }
   if (plan.auth !== "none") await writeSecretFile(paths.authFile, argoAuthFile(secrets.credentials, plan.auth));
@@ -198,13 +210,14 @@ async function waitUp(
  */
 async function streamReady(
   desired: DesiredBus,
+  plan: JetStreamPlan,
   paths: BusPaths,
   supervisor: StartedSupervisor,
   timeoutMs: number,
   signal: AbortSignal | undefined,
   progress: (line: string) => void,
 ): Promise<StreamOutcome> {
-  const { bus, plan } = desired;
+  const { bus } = desired;
   try {
     if (desired.action !== "updated") await restartStale(paths, progress, signal);
     return await withConnection(desired.connection, "eventbus-up", (nc) => ensureStreamReady(nc, plan.stream, timeoutMs, signal, progress)).catch(
@@ -296,15 +309,16 @@ async function restartStale(paths: BusPaths, progress: (line: string) => void, s
   );
 }
 
-function outcome(desired: DesiredBus, generation: number, stream: StreamOutcome, paths: BusPaths): UpResult {
-  const { connection } = desired;
+function outcome(desired: DesiredBus, generation: number, stream: StreamOutcome | undefined, paths: BusPaths): UpResult {
+  const { connection, plan } = desired;
   return {
     name: desired.bus.name,
     action: desired.action,
     generation,
     persistent: desired.persistent,
     connection: { urls: connection.urls, ...(connection.caFile !== undefined && { caFile: connection.caFile }), auth: connection.auth.mode },
-    stream,
+    ...(stream !== undefined && { stream }),
+    ...(plan.kind === "stan" && { clusterId: plan.clusterId }),
     paths,
   };
 }
