@@ -16,6 +16,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 
+import { connectStan, type StanMessage } from "../src/client/stan/index.js";
 import { getJson } from "../src/observe/http.js";
 import { busCredentials, busStatus } from "../src/platforms/local/index.js";
 import { runCliProcess } from "./helpers/cli-process.js";
@@ -135,6 +136,59 @@ describe("local NATS Streaming - a 3-server bus with token auth and persistence"
       { timeoutMs: 60_000 },
     );
     await waitFor("the cluster whole again", async () => (whole(await serverz(bus)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
+  });
+
+  test("the raft leader SIGKILLed while a STAN client publishes: every acked message is in the channel, in order", async () => {
+    // As Argo's STAN event source (argoproj/argo-events pkg/eventbus/stan/eventsource/source_conn.go
+    // `Publish`): one channel, eventbus-<namespace>, and a message counts once its PubAck came.
+    const creds = await busCredentials(bus.name, { home: bus.home, showSecrets: true });
+    const nc = await connect({ servers: [...creds.urls], token: creds.token, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const channel = "eventbus-argo-events";
+    const acked: string[] = [];
+    try {
+      const stan = await connectStan(nc, { clusterId: "eventbus-legacy", clientId: "failover-publisher", pubAckTimeoutMillis: 3000 });
+      const publish = async (n: number) => {
+        const body = `event-${n}`;
+        // A publish whose ack did not come (the leader died) is sent again; STAN may then hold it twice.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await stan.publish(channel, new TextEncoder().encode(body));
+            acked.push(body);
+            return;
+          } catch (error) {
+            if (attempt >= 20) throw error;
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        }
+      };
+      for (let n = 0; n < 200; n++) await publish(n);
+      const views = await serverz(bus);
+      const leader = views.find((v) => v?.role === "Leader")!.node_id!;
+      const report = await busStatus(bus.name, { home: bus.home });
+      process.kill(report.servers.find((s) => s.name === leader)!.pid!, "SIGKILL");
+      for (let n = 200; n < 300; n++) await publish(n);
+      await waitFor("the cluster whole again", async () => (whole(await serverz(bus)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
+      const reader = await stan.subscribe(channel, { startAt: "first" });
+      const received: StanMessage[] = [];
+      // A lost message would leave the loop waiting: the subscription is closed after 30 s, and the assertion says what is missing.
+      const giveUp = setTimeout(() => void reader.close(), 30_000);
+      for await (const m of reader) {
+        received.push(m);
+        if (received.length >= acked.length && new Set(received.map((r) => new TextDecoder().decode(r.data))).size >= acked.length) break;
+      }
+      clearTimeout(giveUp);
+      await reader.close();
+      const bodies = received.map((m) => new TextDecoder().decode(m.data));
+      assert.deepEqual([...new Set(bodies)], acked, "every acked message, in the order it was acked");
+      // eventbus status shows the channel from the new leader, and the publisher's messages in it.
+      const after = await busStatus(bus.name, { home: bus.home });
+      const shown = after.stan?.channels.find((c) => c.name === channel);
+      assert.equal(shown?.msgs, received.length);
+      assert.notEqual(after.stan?.leader, undefined);
+      await stan.close();
+    } finally {
+      await nc.close();
+    }
   });
 
   test("a change of replicas is refused before anything changes: raft peers are fixed", async () => {

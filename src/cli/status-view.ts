@@ -8,6 +8,7 @@
  */
 import type { Condition } from "../api/index.js";
 import { formatSeconds, type BusSnapshot, type ConsumerSnapshot, type LimitOutlook, type RetentionOutlook } from "../observe/index.js";
+import type { StanChannelSnapshot, StanSubscriptionSnapshot } from "../observe/stan.js";
 import type { BusReport } from "../platforms/local/index.js";
 import { table } from "./io.js";
 
@@ -56,6 +57,8 @@ export interface StatusView {
   /** The JetStream meta group: its leader, its peers, and how many of them are current. */
   readonly jetstream?: { readonly metaLeader?: string; readonly peers: readonly string[]; readonly current: number };
   readonly streams: readonly StreamRow[];
+  /** A NATS Streaming bus's channels, and their subscriptions with the channel's name. */
+  readonly stanChannels?: readonly StanChannelSnapshot[];
   /** Why the stream could not be read, when it could not. */
   readonly streamError?: string;
   readonly retention?: RetentionOutlook;
@@ -132,6 +135,7 @@ export function localView(r: BusReport, problems: readonly string[], snapshot: B
     })),
     ...(snapshot?.retention && { retention: snapshot.retention }),
     consumers: snapshot?.consumers ?? [],
+    ...(r.stan && { stanChannels: r.stan.channels }),
   };
 }
 
@@ -247,6 +251,27 @@ const SERVER_COLUMNS: readonly Column<ServerRow>[] = [
   ["JS STORAGE", (s) => (s.jetstreamStore ? `${s.jetstreamStore.used}/${s.jetstreamStore.max}` : undefined)],
 ];
 
+const CHANNEL_COLUMNS: readonly Column<StanChannelSnapshot>[] = [
+  ["CHANNEL", (c) => c.name],
+  ["MESSAGES", (c) => String(c.msgs)],
+  ["BYTES", (c) => String(c.bytes)],
+  ["FIRST", (c) => String(c.firstSeq)],
+  ["LAST", (c) => String(c.lastSeq)],
+  ["SUBSCRIPTIONS", (c) => String(c.subscriptions.length)],
+];
+
+const SUBSCRIPTION_COLUMNS: readonly Column<StanSubscriptionSnapshot & { readonly channel: string }>[] = [
+  ["CHANNEL", (s) => s.channel],
+  ["CLIENT", (s) => s.clientId],
+  ["QUEUE GROUP", (s) => s.queueGroup],
+  ["DURABLE", (s) => s.durableName],
+  ["STATE", (s) => (s.offline ? "offline" : s.stalled ? "stalled" : "active")],
+  ["LAST SENT", (s) => String(s.lastSent)],
+  ["PENDING", (s) => `${s.pending}/${s.maxInFlight}`],
+  ["BACKLOG", (s) => String(s.backlog)],
+  ["ACK WAIT", (s) => `${s.ackWaitSeconds}s`],
+];
+
 const STREAM_COLUMNS: readonly Column<StreamRow>[] = [
   ["STREAM", (s) => s.name],
   ["MESSAGES", (s) => String(s.messages)],
@@ -290,6 +315,11 @@ export function formatStatus(v: StatusView): string {
   }
   if (v.streamError !== undefined) section(v.streamError);
   if (v.streams.length > 0) section(sparseTable(v.streams, STREAM_COLUMNS));
+  if (v.stanChannels && v.stanChannels.length > 0) {
+    section(sparseTable(v.stanChannels, CHANNEL_COLUMNS));
+    const subscriptions = v.stanChannels.flatMap((c) => c.subscriptions.map((s) => ({ ...s, channel: c.name })));
+    if (subscriptions.length > 0) section(sparseTable(subscriptions, SUBSCRIPTION_COLUMNS));
+  }
   if (v.retention) lines.push(retentionLine(v.retention));
   if (v.consumers.length > 0) section(sparseTable(v.consumers, CONSUMER_COLUMNS));
   if (v.conditions && v.conditions.length > 0) section(sparseTable(v.conditions, CONDITION_COLUMNS));

@@ -4,7 +4,8 @@ import { liveControl, supervisorStatus } from "./control-client.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import { busPaths, eventbusHome } from "./home.js";
 import { readBusStreams, readMetaGroup, type MonitorEndpoint } from "../../observe/jsz.js";
-import { getJson, varz } from "./monitor.js";
+import { readStanBus, type StanChannelSnapshot } from "../../observe/stan.js";
+import { varz } from "./monitor.js";
 import { orphanPid } from "./orphans.js";
 import { readState } from "./state-file.js";
 import type { SupervisorEvent, SupervisorStatus, ServerPhase } from "./supervisor.js";
@@ -61,12 +62,14 @@ export interface BusReport {
     readonly peersCurrent: number;
   };
   readonly streams: readonly StreamReport[];
-  /** A NATS Streaming bus: its cluster ID and each server's place in the raft cluster. */
+  /** A NATS Streaming bus: its cluster ID, each serving server's place in the raft cluster, and its channels. */
   readonly stan?: {
     readonly clusterId: string;
     readonly leader?: string;
     /** Each serving server's state and raft role (`/streaming/serverz`), in server order. */
     readonly servers: readonly { readonly name: string; readonly state?: string; readonly role?: string }[];
+    /** The channels with their subscriptions, as the raft leader reports them. */
+    readonly channels: readonly StanChannelSnapshot[];
   };
   readonly events: readonly SupervisorEvent[];
   readonly stateDir: string;
@@ -113,11 +116,20 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
   const streams: StreamReport[] = [];
   let streamsKnown = false;
   let stan: BusReport["stan"];
+  let stanProblems: readonly string[] = [];
   if (state.kind === "stan") {
-    stan = await stanReport(
-      `eventbus-${name}`,
-      state.servers.filter((s) => serving(servers.find((r) => r.name === s.name)?.phase)),
-    );
+    const monitors = state.servers
+      .filter((s) => serving(servers.find((r) => r.name === s.name)?.phase))
+      .map((s) => ({ name: s.name, monitorUrl: `http://127.0.0.1:${s.ports.monitor}` }));
+    const snapshot = await readStanBus(monitors);
+    stan = {
+      clusterId: `eventbus-${name}`,
+      ...(snapshot.leader !== undefined && { leader: snapshot.leader }),
+      servers: snapshot.servers.map((s) => ({ name: s.name, ...(s.state !== undefined && { state: s.state }), ...(s.role !== undefined && { role: s.role }) })),
+      channels: snapshot.channels,
+    };
+    // The servers that are not serving are said above; the snapshot adds the cluster's own problems.
+    if (monitors.length > 0) stanProblems = snapshot.problems;
   } else if (healthyServer) {
     const servingMonitors = state.servers
       .filter((s) => serving(servers.find((r) => r.name === s.name)?.phase))
@@ -145,9 +157,7 @@ export async function busStatus(name: string, options: { home?: string } = {}): 
   if (supervised) {
     for (const s of servers) if (s.phase !== "healthy") problems.push(`server ${s.name} is ${s.phase}`);
   }
-  if (stan !== undefined && running && stan.leader === undefined && stan.servers.length > 0) {
-    problems.push(`the NATS Streaming cluster has no raft leader (${stan.servers.map((s) => `${s.name}: ${s.role ?? s.state ?? "no answer"}`).join(", ")})`);
-  }
+  problems.push(...stanProblems);
   if (healthyServer && state.kind !== "stan" && !streamsKnown)
     problems.push("no server answered for its streams in time (their /jsz): the streams are not shown");
   if (state.kind !== "stan" && streamsKnown && !streams.some((s) => s.name === "default")) {
@@ -197,22 +207,6 @@ async function accountStreams(monitors: readonly MonitorEndpoint[]): Promise<Str
       current: (stream.cluster?.replicas ?? []).every((r) => r.current),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/**
- * The raft cluster of a NATS Streaming bus as its serving servers report it (nats-streaming-server
- * `server/monitor.go` `Serverz`: `state`, `role` the hashicorp/raft state, `node_id`); the leader
- * of a single server is that server once it runs standalone.
- */
-async function stanReport(clusterId: string, serving: readonly { name: string; ports: { monitor: number } }[]): Promise<NonNullable<BusReport["stan"]>> {
-  const views = await Promise.all(
-    serving.map(async (s) => {
-      const view = await getJson<{ state?: string; role?: string }>(`http://127.0.0.1:${s.ports.monitor}/streaming/serverz`);
-      return { name: s.name, ...(view?.state !== undefined && { state: view.state }), ...(view?.role && { role: view.role }) };
-    }),
-  );
-  const leader = views.find((v) => v.role === "Leader" || v.state === "STANDALONE")?.name;
-  return { clusterId, ...(leader !== undefined && { leader }), servers: views };
 }
 
 /** The names of every local bus under the home dir, sorted. */
