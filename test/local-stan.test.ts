@@ -17,9 +17,10 @@ import { after, before, describe, test } from "node:test";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 
 import { connectStan, type StanMessage } from "../src/client/stan/index.js";
-import { getJson } from "../src/observe/http.js";
+import { getJson, httpGet } from "../src/observe/http.js";
 import { busCredentials, busStatus } from "../src/platforms/local/index.js";
 import { runCliProcess } from "./helpers/cli-process.js";
+import { parsePrometheusText, sampleValue } from "./helpers/prometheus-text.js";
 import { startTestBus, type TestBus } from "./helpers/local-bus.js";
 import { waitFor } from "./helpers/process.js";
 
@@ -185,6 +186,11 @@ describe("local NATS Streaming - a 3-server bus with token auth and persistence"
       const shown = after.stan?.channels.find((c) => c.name === channel);
       assert.equal(shown?.msgs, received.length);
       assert.notEqual(after.stan?.leader, undefined);
+      // The supervisor's /metrics of a STAN bus: the channel's messages and every server up.
+      assert.ok(after.metricsUrl, "the supervisor serves /metrics");
+      const metrics = parsePrometheusText((await httpGet(after.metricsUrl!, 5000))!.body);
+      assert.equal(sampleValue(metrics, "nss_chan_msgs_total", { bus: "legacy", channel }), received.length);
+      for (const server of after.servers) assert.equal(sampleValue(metrics, "eventbus_server_up", { bus: "legacy", server_name: server.name }), 1);
       await stan.close();
     } finally {
       await nc.close();

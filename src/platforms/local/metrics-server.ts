@@ -45,6 +45,10 @@ export interface MetricsServer {
 let scrapeModules: Promise<[typeof import("../../client/index.js"), typeof import("../../observe/index.js"), typeof import("./bus-status.js")]> | undefined;
 const loadScrapeModules = () => (scrapeModules ??= Promise.all([import("../../client/index.js"), import("../../observe/index.js"), import("./bus-status.js")]));
 
+/** The NATS Streaming snapshot and its metrics, loaded at the first scrape of a STAN bus. */
+let stanModules: Promise<[typeof import("../../observe/stan.js"), typeof import("../../observe/stan-metrics.js")]> | undefined;
+const loadStanModules = () => (stanModules ??= Promise.all([import("../../observe/stan.js"), import("../../observe/stan-metrics.js")]));
+
 /** Serves the bus's metrics; the supervisor gives the servers and their restart counts. */
 export async function startMetricsServer(supervisor: Supervisor, options: MetricsServerOptions): Promise<MetricsServer> {
   let closed = false;
@@ -90,7 +94,21 @@ export async function startMetricsServer(supervisor: Supervisor, options: Metric
     return result ?? snapshotBus(undefined, { monitors, timeoutMillis: FALLBACK_MONITOR_TIMEOUT_MILLIS, noClientError: why });
   };
 
+  /** A NATS Streaming bus: its snapshot from the servers' monitoring endpoints (there is no JetStream to ask). */
+  const renderStan = async (): Promise<string> => {
+    const [{ readStanBus }, { renderStanMetrics }] = await loadStanModules();
+    const started = performance.now();
+    const status = supervisor.status();
+    const taken = await readStanBus(
+      status.servers.map((s) => ({ name: s.name, monitorUrl: `http://127.0.0.1:${s.ports.monitor}` })),
+      { timeoutMillis: MONITOR_TIMEOUT_MILLIS },
+    );
+    const restarts = Object.fromEntries(status.servers.map((s) => [s.name, s.restarts]));
+    return renderStanMetrics(options.bus, taken, { restarts, durationSeconds: Math.round(performance.now() - started) / 1000 });
+  };
+
   const render = async (): Promise<string> => {
+    if (supervisor.kind === "stan") return renderStan();
     const [, { renderBusMetrics }] = await loadScrapeModules();
     const started = performance.now();
     const taken = await snapshot();

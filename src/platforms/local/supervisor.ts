@@ -189,6 +189,11 @@ export class Supervisor {
     await this.configureBackups();
   }
 
+  /** What the bus runs: JetStream, or NATS Streaming. */
+  get kind(): "jetstream" | "stan" {
+    return this.state?.kind ?? "jetstream";
+  }
+
   status(): SupervisorStatus {
     const state = this.state;
     const backups = this.backups.status();
