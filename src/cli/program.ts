@@ -26,6 +26,7 @@ const AREAS: readonly { readonly commands: readonly string[]; readonly load: () 
   { commands: ["publish"], load: async () => (await import("./publish-command.js")).addPublishCommand },
   { commands: ["subscribe"], load: async () => (await import("./subscribe-command.js")).addSubscribeCommand },
   { commands: ["stream"], load: async () => (await import("./stream-command.js")).addStreamCommand },
+  { commands: ["migrate"], load: async () => (await import("./migrate-command.js")).addMigrateCommand },
   { commands: ["backup", "restore", "backups"], load: async () => (await import("./backup-command.js")).addBackupCommands },
 ];
 
