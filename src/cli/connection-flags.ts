@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { Duration, parseNatsUrls, ValueParseError } from "../api/index.js";
 import {
   connect,
+  BusKind,
   EVENTBUS_CONFIG_ENV,
   InvalidAuthFileError,
   InvalidConfigError,
@@ -109,6 +110,49 @@ export async function connectionChoice(
   // only here, so that commands given --server or --config do not load the local platform.
   const { localBusStatus } = await import("../platforms/local/bus-status.js");
   return { target: { status: await localBusStatus(local) }, timeoutMillis, label: `local bus ${local}`, localBus: local };
+}
+
+/** The NATS Streaming (STAN) flags of `publish` and `subscribe`. */
+export interface StanFlags {
+  /** `--cluster-id`: with `--server`, selects NATS Streaming. */
+  readonly clusterId?: string;
+  /** `--channel`: the STAN channel, Argo Events' `eventbus-<namespace>`. */
+  readonly channel?: string;
+}
+
+/** The channel of a local NATS Streaming bus: Argo's `eventbus-<namespace>` for the namespace `default`, as a local bus has none. */
+export const DEFAULT_LOCAL_STAN_CHANNEL = "eventbus-default";
+
+/** Adds `--cluster-id` and `--channel` (NATS Streaming buses) to `publish` or `subscribe`. */
+export function addStanFlags(command: Command): Command {
+  return command
+    .option(
+      "--cluster-id <id>",
+      "with --server: the bus is NATS Streaming (STAN) with this cluster ID (eventbus-<bus name> for an Argo Events bus); a local STAN bus or --config names its own",
+    )
+    .option(
+      "--channel <name>",
+      `NATS Streaming only: the channel, Argo Events' eventbus-<namespace> (default: $EVENTBUS_SUBJECT when set, as in Argo's pods; else for a local bus, which has no namespace, ${DEFAULT_LOCAL_STAN_CHANNEL}; required otherwise)`,
+    );
+}
+
+/**
+ * Whether the command talks NATS Streaming: `--cluster-id` was given, or the local bus's status or
+ * the `--config` is a NATS Streaming config (Argo's `status.config.nats`).
+ * @throws {@link CliError} (exit 2) for `--channel` with a JetStream bus
+ */
+export function stanSelected(choice: ConnectionChoice, flags: StanFlags): boolean {
+  const { target } = choice;
+  const stan =
+    flags.clusterId !== undefined ||
+    ("status" in target && target.status.config?.nats !== undefined) ||
+    ("config" in target && typeof target.config !== "string" && target.config.kind === BusKind.stan);
+  if (!stan && flags.channel !== undefined) {
+    throw new CliError(
+      `--channel: names a NATS Streaming channel, and ${choice.label} is a JetStream bus (its subjects are default.<source>.<event>); for a NATS Streaming bus give --cluster-id with --server`,
+    );
+  }
+  return stan;
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   type PublishWait,
   sleep,
 } from "../client/index.js";
-import { addConnectionFlags, connectionChoice, openClient, type ConnectionFlags } from "./connection-flags.js";
+import { addConnectionFlags, addStanFlags, connectionChoice, openClient, stanSelected, type ConnectionFlags, type StanFlags } from "./connection-flags.js";
 import { CliError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
@@ -24,7 +24,7 @@ const DEFAULT_EVENT_TYPE = "eventbus";
 /** How often `publish --count` reports progress on a terminal. */
 const PROGRESS_INTERVAL_MILLIS = 1_000;
 
-interface PublishFlags extends ConnectionFlags {
+interface PublishFlags extends ConnectionFlags, StanFlags {
   readonly source: string;
   readonly event: string;
   readonly type: string;
@@ -39,20 +39,24 @@ interface PublishFlags extends ConnectionFlags {
 
 /** Adds the command. */
 export function addPublishCommand(program: Command, io: Io): void {
-  addConnectionFlags(
-    program
-      .command("publish")
-      .description("publish events in Argo Events' wire format (CloudEvents on default.<source>.<event>) and wait for the stream's acks")
-      .requiredOption("--source <name>", "event source name (CloudEvents source)")
-      .requiredOption("--event <name>", "event name (CloudEvents subject)")
-      .option("--type <type>", "event source type (CloudEvents type)", DEFAULT_EVENT_TYPE)
-      .option("--content-type <type>", "datacontenttype; JSON types require JSON data", DEFAULT_DATA_CONTENT_TYPE)
-      .option("--data <json|@file|->", "the payload: the text itself, @FILE, or - for standard input")
-      .option("--id <id>", "event id (Nats-Msg-Id) of every event; the stream stores one of them")
-      .option("--count <n>", "events to publish", "1")
-      .option("--rate <events-per-second>", "pace the events")
-      .option("--window <n>", "events in flight at most")
-      .addOption(outputOption([ClientOutput.table, ClientOutput.json])),
+  addStanFlags(
+    addConnectionFlags(
+      program
+        .command("publish")
+        .description(
+          "publish events in Argo Events' wire format (CloudEvents on default.<source>.<event>, or to a NATS Streaming bus's channel) and wait for the stream's acks",
+        )
+        .requiredOption("--source <name>", "event source name (CloudEvents source)")
+        .requiredOption("--event <name>", "event name (CloudEvents subject)")
+        .option("--type <type>", "event source type (CloudEvents type)", DEFAULT_EVENT_TYPE)
+        .option("--content-type <type>", "datacontenttype; JSON types require JSON data", DEFAULT_DATA_CONTENT_TYPE)
+        .option("--data <json|@file|->", "the payload: the text itself, @FILE, or - for standard input")
+        .option("--id <id>", "event id (Nats-Msg-Id) of every event; the stream stores one of them")
+        .option("--count <n>", "events to publish", "1")
+        .option("--rate <events-per-second>", "pace the events")
+        .option("--window <n>", "events in flight at most")
+        .addOption(outputOption([ClientOutput.table, ClientOutput.json])),
+    ),
   ).action((bus: string | undefined, opts: PublishFlags) => publishCommand(bus, opts, io));
 }
 
@@ -64,9 +68,6 @@ async function publishCommand(bus: string | undefined, opts: PublishFlags, io: I
   const window = opts.window === undefined ? undefined : wholeNumber("--window", opts.window);
   const data = opts.data === undefined ? undefined : await readData(opts.data, opts.contentType, io);
   const choice = await connectionChoice(bus, opts, io);
-  await using client = await openClient(choice, io);
-  const waits = new WaitReporter(io);
-  const publisher = client.publisher({ ...(window !== undefined && { window }), onWait: (wait) => waits.report(wait) });
   const event: EventInput = {
     source: opts.source,
     subject: opts.event,
@@ -76,6 +77,15 @@ async function publishCommand(bus: string | undefined, opts: PublishFlags, io: I
     ...(data !== undefined && { data }),
   };
   const started = Date.now();
+  if (stanSelected(choice, opts)) {
+    // Loaded only for a NATS Streaming bus.
+    const { publishStan } = await import("./stan-client-commands.js");
+    const events = paced(event, count, rate, started);
+    return publishStan(choice, opts, { events, count, ...(window !== undefined && { window }), output: opts.output }, io);
+  }
+  await using client = await openClient(choice, io);
+  const waits = new WaitReporter(io);
+  const publisher = client.publisher({ ...(window !== undefined && { window }), onWait: (wait) => waits.report(wait) });
   const progress = process.stderr.isTTY && io === processIo && count > 1;
   let lastProgress = started;
   const tally = { stored: 0, duplicates: 0, failed: 0 };

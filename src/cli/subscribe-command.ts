@@ -1,16 +1,23 @@
 /** `eventbus subscribe`: one event source's events through a durable consumer, as Argo's sensors read them. */
 import type { Command } from "commander";
 import { Duration } from "../api/index.js";
-import { checkSubjectToken, ConnectionState, DEFAULT_BATCH, isJsonContentType, type ReceivedEvent, type StartPosition } from "../client/index.js";
-import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionFlags } from "./connection-flags.js";
+import { checkSubjectToken, ConnectionState, DEFAULT_BATCH, type StartPosition } from "../client/index.js";
+import {
+  addConnectionFlags,
+  addStanFlags,
+  connectionChoice,
+  openClient,
+  positiveDuration,
+  stanSelected,
+  type ConnectionFlags,
+  type StanFlags,
+} from "./connection-flags.js";
 import { CliError } from "./errors.js";
+import { eventJson, eventLine } from "./event-output.js";
 import type { Io } from "./io.js";
-import { ClientOutput, outputOption, strictUtf8, wholeNumber } from "./client-flags.js";
+import { ClientOutput, outputOption, wholeNumber } from "./client-flags.js";
 
-/** Characters of an event's data a table line shows at most. */
-const TABLE_DATA_CHARS = 200;
-
-interface SubscribeFlags extends ConnectionFlags {
+interface SubscribeFlags extends ConnectionFlags, StanFlags {
   readonly source: string;
   readonly event: string;
   readonly durable?: string;
@@ -27,25 +34,34 @@ interface SubscribeFlags extends ConnectionFlags {
 
 /** Adds the command. */
 export function addSubscribeCommand(program: Command, io: Io): void {
-  addConnectionFlags(
-    program
-      .command("subscribe")
-      .description("print events of one event source and event name, acking each after it is printed")
-      .requiredOption("--source <name>", "event source name")
-      .requiredOption("--event <name>", "event name")
-      .option("--durable <name>", "a durable consumer's name (kept after exit)")
-      .option("--sensor <name>", "with --trigger and --dependency: the durable consumer of that sensor dependency, as Argo Events names it")
-      .option("--trigger <name>", "the trigger's template name (with --sensor)")
-      .option("--dependency <name>", "the dependency's name (with --sensor)")
-      .option("--from <position>", "where a new consumer starts: new, start, a stream sequence, an RFC 3339 time, or a duration ago such as 10m", "new")
-      .option("--count <n>", "exit after this many events")
-      .option("--ack-wait <duration>", "how long the server waits for an ack before delivering again (new consumers)")
-      .option(
-        "--batch <n>",
-        `events pulled per request (default ${DEFAULT_BATCH}; fewer when each event takes long to handle, so that none waits past the ack wait)`,
-      )
-      .option("--no-ack", "never ack: the events are delivered again after the ack wait")
-      .addOption(outputOption([ClientOutput.table, ClientOutput.json])),
+  addStanFlags(
+    addConnectionFlags(
+      program
+        .command("subscribe")
+        .description("print events of one event source and event name, acking each after it is printed")
+        .requiredOption("--source <name>", "event source name")
+        .requiredOption("--event <name>", "event name")
+        .option("--durable <name>", "a durable consumer's name (kept after exit)")
+        .option(
+          "--sensor <name>",
+          "with --trigger and --dependency: the durable consumer (NATS Streaming: durable queue group) of that sensor dependency, as Argo Events names it",
+        )
+        .option("--trigger <name>", "the trigger's template name (with --sensor)")
+        .option("--dependency <name>", "the dependency's name (with --sensor)")
+        .option(
+          "--from <position>",
+          "where a new consumer starts: new, start, a stream (or channel) sequence, an RFC 3339 time, or a duration ago such as 10m",
+          "new",
+        )
+        .option("--count <n>", "exit after this many events")
+        .option("--ack-wait <duration>", "how long the server waits for an ack before delivering again (new consumers)")
+        .option(
+          "--batch <n>",
+          `JetStream only: events pulled per request (default ${DEFAULT_BATCH}; fewer when each event takes long to handle, so that none waits past the ack wait)`,
+        )
+        .option("--no-ack", "never ack: the events are delivered again after the ack wait")
+        .addOption(outputOption([ClientOutput.table, ClientOutput.json])),
+    ),
   ).action((bus: string | undefined, opts: SubscribeFlags) => subscribeCommand(bus, opts, io));
 }
 
@@ -59,6 +75,23 @@ async function subscribeCommand(bus: string | undefined, opts: SubscribeFlags, i
   const ackWait = opts.ackWait === undefined ? undefined : positiveDuration("--ack-wait", opts.ackWait);
   const batch = opts.batch === undefined ? undefined : wholeNumber("--batch", opts.batch);
   const choice = await connectionChoice(bus, opts, io);
+  if (stanSelected(choice, opts)) {
+    // Loaded only for a NATS Streaming bus.
+    const { subscribeStan } = await import("./stan-client-commands.js");
+    const request = {
+      source: opts.source,
+      event: opts.event,
+      ...(opts.durable !== undefined && { durable: opts.durable }),
+      ...(dependency !== undefined && { dependency }),
+      from,
+      ...(count !== undefined && { count }),
+      ...(ackWait !== undefined && { ackWait }),
+      ...(batch !== undefined && { batch }),
+      ack: opts.ack,
+      output: opts.output,
+    };
+    return subscribeStan(choice, opts, request, io);
+  }
   await using client = await openClient(choice, io);
   const subscription = await client.subscribe({
     source: opts.source,
@@ -120,60 +153,4 @@ function startPosition(text: string, now: number = Date.now()): StartPosition {
   } catch {
     throw new CliError(`--from: must be new, start, a stream sequence (>= 1), an RFC 3339 time or a duration ago such as 10m, got ${JSON.stringify(text)}`);
   }
-}
-
-/** A subscribed event as one line: `<stored at> <source>/<event> <id> <data>`. */
-function eventLine(received: ReceivedEvent): string {
-  const { event } = received;
-  const text = dataText(event.data);
-  const shown =
-    text === undefined
-      ? `(${event.data.byteLength} bytes, not UTF-8)`
-      : escapeControls(text.length > TABLE_DATA_CHARS ? `${text.slice(0, TABLE_DATA_CHARS)}…` : text);
-  return `${received.storedAt.toISOString()} ${event.source}/${event.subject} ${event.id} ${shown}`;
-}
-
-/** A subscribed event as a JSON object: the data parsed when it is JSON, else text, else base64. */
-function eventJson(received: ReceivedEvent) {
-  const { event } = received;
-  const text = dataText(event.data);
-  let data: { data: unknown; dataEncoding?: "base64" };
-  if (text === undefined) data = { data: Buffer.from(event.data).toString("base64"), dataEncoding: "base64" };
-  else if (isJsonContentType(event.datacontenttype) && text === "") data = { data: null };
-  else data = { data: isJsonContentType(event.datacontenttype) ? parseOr(text) : text };
-  return {
-    id: event.id,
-    source: event.source,
-    subject: event.subject,
-    type: event.type,
-    time: event.time,
-    datacontenttype: event.datacontenttype,
-    ...data,
-    seq: received.seq,
-    deliveryCount: received.deliveryCount,
-    redelivered: received.redelivered,
-  };
-}
-
-function dataText(data: Uint8Array): string | undefined {
-  try {
-    return strictUtf8.decode(data);
-  } catch {
-    return undefined;
-  }
-}
-
-function parseOr(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-/** Keeps one event on one line: newlines and other control characters are written as escapes. */
-function escapeControls(text: string): string {
-  return text.replace(/\p{Cc}/gu, (c) =>
-    c === "\n" ? "\\n" : c === "\t" ? "\\t" : c === "\r" ? "\\r" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
 }
