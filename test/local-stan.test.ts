@@ -197,9 +197,64 @@ describe("local NATS Streaming - a 3-server bus with token auth and persistence"
     }
   });
 
+  test("a changed limit rolls through the servers one at a time while a STAN client publishes: every acked message stays", async () => {
+    const creds = await busCredentials(bus.name, { home: bus.home, showSecrets: true });
+    const nc = await connect({ servers: [...creds.urls], token: creds.token, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const channel = "eventbus-rolling";
+    const acked: string[] = [];
+    try {
+      const stan = await connectStan(nc, { clusterId: "eventbus-legacy", clientId: "rolling-publisher", pubAckTimeoutMillis: 3000 });
+      let stop = false;
+      const publishing = (async () => {
+        for (let n = 0; !stop; n++) {
+          const body = `rolling-${n}`;
+          // A publish whose ack did not come (a server restarting) is sent again.
+          for (;;) {
+            try {
+              await stan.publish(channel, new TextEncoder().encode(body));
+              acked.push(body);
+              break;
+            } catch {
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          }
+        }
+      })();
+      const updated = await bus.apply(stanManifest("legacy", "replicas: 3\nauth: token\npersistence: {volumeSize: 1Gi}\nmaxMsgs: 6000"));
+      stop = true;
+      await publishing;
+      assert.equal(updated.action, "updated");
+      // Every server runs the new limit (`/streaming/storez`: the store limits it was started with).
+      const limits = await Promise.all(creds.monitors.map((url) => getJson<{ limits?: { max_msgs?: number } }>(`${url}/streaming/storez`)));
+      assert.deepEqual(
+        limits.map((l) => l?.limits?.max_msgs),
+        [6000, 6000, 6000],
+      );
+      assert.ok(whole(await serverz(bus)), "the cluster is whole after the change");
+      const reader = await stan.subscribe(channel, { startAt: "first" });
+      const bodies = new Set<string>();
+      const giveUp = setTimeout(() => void reader.close(), 30_000);
+      for await (const m of reader) {
+        bodies.add(new TextDecoder().decode(m.data));
+        if (acked.every((b) => bodies.has(b))) break;
+      }
+      clearTimeout(giveUp);
+      await reader.close();
+      assert.deepEqual(
+        acked.filter((b) => !bodies.has(b)),
+        [],
+        `every one of the ${acked.length} acked messages is in the channel`,
+      );
+      assert.ok(acked.length > 0, "messages were published during the change");
+      await stan.close();
+    } finally {
+      await nc.close();
+    }
+  });
+
   test("a change of replicas is refused before anything changes: raft peers are fixed", async () => {
     await assert.rejects(
-      bus.apply(stanManifest("legacy", "replicas: 5\nauth: token\npersistence: {volumeSize: 1Gi}\nmaxMsgs: 5000")),
+      bus.apply(stanManifest("legacy", "replicas: 5\nauth: token\npersistence: {volumeSize: 1Gi}\nmaxMsgs: 6000")),
       /spec\.nats\.native\.replicas: NATS Streaming fixes its raft peers when the cluster is made, so bus legacy cannot go from 3 to 5 servers/,
     );
     assert.ok(whole(await serverz(bus)), "the three servers run on");

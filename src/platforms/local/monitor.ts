@@ -15,6 +15,19 @@ export async function isHealthy(monitorPort: number, host = "127.0.0.1"): Promis
   return (await readHealthz(`http://${host}:${monitorPort}`))?.ok === true;
 }
 
+/**
+ * Whether a NATS Streaming server of a cluster serves: `/healthz` answers 200 (its NATS server
+ * accepts clients) and its streaming server runs in the raft cluster, as a Leader or a Follower
+ * (`/streaming/serverz`, nats-streaming-server 0.25.6 `server/monitor.go`: `state` CLUSTERED and
+ * `role` the hashicorp/raft state). Its NATS server is up before its store is loaded and its raft
+ * node started, so `/healthz` alone would let a rolling change stop the next server too soon.
+ */
+export async function isStanServing(monitorPort: number, host = "127.0.0.1"): Promise<boolean> {
+  if (!(await isHealthy(monitorPort, host))) return false;
+  const serverz = await getJson<{ state?: string; role?: string }>(`http://${host}:${monitorPort}/streaming/serverz`);
+  return serverz?.state === "CLUSTERED" && (serverz.role === "Leader" || serverz.role === "Follower");
+}
+
 /** Why `/healthz` is not ok, as the server says it ("JetStream stream 'js > default' is not current"), or undefined when it is. */
 export async function healthzError(monitorPort: number, host = "127.0.0.1"): Promise<string | undefined> {
   const healthz = await readHealthz(`http://${host}:${monitorPort}`);

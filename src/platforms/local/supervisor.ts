@@ -7,7 +7,7 @@ import { CronSchedule } from "../../api/cron.js";
 import { BackupScheduler, type BackupScheduleStatus } from "./backup-scheduler.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import type { BusPaths } from "./home.js";
-import { healthzError, isHealthy, jsz } from "./monitor.js";
+import { healthzError, isHealthy, isStanServing, jsz } from "./monitor.js";
 import { orphanPid } from "./orphans.js";
 import { adoptedProcess, spawnedProcess, type ServerProcess } from "./server-process.js";
 import { readServerRecord, readState, writeServerRecord, type LocalState, type ServerState } from "./state-file.js";
@@ -187,6 +187,11 @@ export class Supervisor {
     this.replicaTimer = setInterval(() => void this.watchReplicas(), REPLICA_WATCH_INTERVAL_MS);
     this.replicaTimer.unref();
     await this.configureBackups();
+  }
+
+  /** Whether a server serves: `/healthz`, and for NATS Streaming its place in the raft cluster too. */
+  private serving(monitorPort: number): Promise<boolean> {
+    return this.kind === "stan" ? isStanServing(monitorPort) : isHealthy(monitorPort);
   }
 
   /** What the bus runs: JetStream, or NATS Streaming. */
@@ -392,7 +397,7 @@ export class Supervisor {
   private async watchStartup(managed: Managed, proc: ServerProcess): Promise<void> {
     const deadline = Date.now() + (this.options.healthTimeoutMillis ?? 60_000);
     while (managed.proc === proc && proc.running() && managed.phase === ServerPhase.running && Date.now() < deadline) {
-      if (await isHealthy(managed.spec.ports.monitor)) {
+      if (await this.serving(managed.spec.ports.monitor)) {
         if (managed.proc === proc && managed.phase === ServerPhase.running) managed.phase = ServerPhase.healthy;
         return;
       }
@@ -481,7 +486,7 @@ export class Supervisor {
         const pauseMillis = backoffDelay({ initialMillis: STALL_RETRY_PAUSE_MILLIS, maxMillis: MAX_STALL_RETRY_PAUSE_MILLIS, jitter: 0 }, round);
         await sleep(pauseMillis);
         if (this.stopped || managed.stopping || this.applying || managed.phase === ServerPhase.healthy) return;
-        if (await isHealthy(managed.spec.ports.monitor)) return void (managed.phase = ServerPhase.healthy);
+        if (await this.serving(managed.spec.ports.monitor)) return void (managed.phase = ServerPhase.healthy);
         this.emit("warn", `still not healthy ${pauseMillis / 1000}s later; restarting it again`, name);
         await this.restartStalled(managed);
         this.watchUntilHealthy(managed, round + 1);
@@ -517,7 +522,7 @@ export class Supervisor {
           failure = `${name} keeps exiting`;
           break;
         }
-        if (await isHealthy(port)) {
+        if (await this.serving(port)) {
           managed.phase = ServerPhase.healthy;
           this.emit("info", "healthy", name);
           return;
@@ -662,7 +667,7 @@ export class Supervisor {
     await Promise.all(
       [...this.servers.values()].map(async (m) => {
         if (m.phase !== ServerPhase.running && m.phase !== ServerPhase.healthy) return;
-        const healthy = await isHealthy(m.spec.ports.monitor);
+        const healthy = await this.serving(m.spec.ports.monitor);
         if (m.phase === ServerPhase.running || m.phase === ServerPhase.healthy) m.phase = healthy ? ServerPhase.healthy : ServerPhase.running;
       }),
     );
