@@ -84,13 +84,7 @@ export async function connectionChoice(
   const creds = flags.creds !== undefined ? { authFile: flags.creds } : {};
 
   if (flags.server !== undefined) {
-    let urls: string[];
-    try {
-      urls = parseNatsUrls(flags.server).map((u) => u.url);
-    } catch (error) {
-      if (!(error instanceof ValueParseError)) throw error;
-      throw new CliError(`--server: ${error.message}`);
-    }
+    const urls = natsUrlsFlag("--server", flags.server);
     return { target: { servers: urls, ...creds }, ...(tls && { tls }), timeoutMillis, label: urls.join(","), credsFile: flags.creds };
   }
   const configText = flags.config !== undefined ? await configFlag(flags.config, io) : bus === undefined && envConfig ? envConfig : undefined;
@@ -172,6 +166,16 @@ export async function openClient(choice: ConnectionChoice, io: Io): Promise<Even
     if (error instanceof InvalidAuthFileError && choice.credsFile !== undefined)
       throw new CliError(`--creds ${choice.credsFile}: ${error.message}`, undefined, { cause: error });
     throw error;
+  }
+}
+
+/** The URLs of a flag's comma-separated `nats://` (or `tls://`) list; one that does not parse is a {@link CliError} naming `flag`. */
+export function natsUrlsFlag(flag: string, text: string): string[] {
+  try {
+    return parseNatsUrls(text).map((u) => u.url);
+  } catch (error) {
+    if (!(error instanceof ValueParseError)) throw error;
+    throw new CliError(`${flag}: ${error.message}`);
   }
 }
 

@@ -6,11 +6,11 @@
 import { readFile } from "node:fs/promises";
 import { connect as natsConnect, credsAuthenticator, type ConnectionOptions } from "@nats-io/transport-node";
 import type { Command } from "commander";
-import { Duration, parseNatsUrls, ValueParseError } from "../api/index.js";
+import { Duration } from "../api/index.js";
 import { InvalidAuthFileError, parseAuthFile, type EventBusClient } from "../client/index.js";
 import { argoStanChannel, isValidChannel } from "../client/stan/index.js";
 import { migrateStanToJetStream, type MigrateFrom, type MigrateProgress, type MigrateSummary } from "../migrate/index.js";
-import { connectionChoice, openClient, positiveDuration, type ConnectionFlags } from "./connection-flags.js";
+import { connectionChoice, natsUrlsFlag, openClient, positiveDuration, type ConnectionFlags } from "./connection-flags.js";
 import { wholeNumber } from "./client-flags.js";
 import { CliError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
@@ -123,12 +123,12 @@ function planOf(opts: MigrateFlags, now: number = Date.now()): Plan {
   else {
     const clusterId = opts.fromClusterId!;
     if (clusterId === "" || /[\s*>]/.test(clusterId)) throw new CliError(`--from-cluster-id: not a cluster ID, got ${JSON.stringify(clusterId)}`);
-    from = { urls: natsUrls("--from-server", opts.fromServer!), clusterId, ...(opts.fromCreds !== undefined && { credsFile: opts.fromCreds }) };
+    from = { urls: natsUrlsFlag("--from-server", opts.fromServer!), clusterId, ...(opts.fromCreds !== undefined && { credsFile: opts.fromCreds }) };
   }
   let to: Plan["to"];
   if (opts.to !== undefined) to = { localBus: opts.to };
   else {
-    natsUrls("--to-server", opts.toServer!);
+    natsUrlsFlag("--to-server", opts.toServer!);
     to = { urls: opts.toServer!, ...(opts.toCreds !== undefined && { credsFile: opts.toCreds }), ...(opts.toCa !== undefined && { caFile: opts.toCa }) };
   }
   return { from, to, ...(start !== undefined && { start }), ...(window !== undefined && { window }), timeoutMillis };
@@ -240,15 +240,6 @@ async function jetstreamClient(plan: Plan, opts: MigrateFlags, io: Io): Promise<
   } catch (error) {
     if (error instanceof CliError) throw new CliError(error.message.replace(/--(server|creds|ca)\b/g, "--to-$1"), error.exitCode, { cause: error });
     throw error;
-  }
-}
-
-function natsUrls(flag: string, text: string): string[] {
-  try {
-    return parseNatsUrls(text).map((u) => u.url);
-  } catch (error) {
-    if (!(error instanceof ValueParseError)) throw error;
-    throw new CliError(`${flag}: ${error.message}`);
   }
 }
 

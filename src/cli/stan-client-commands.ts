@@ -17,7 +17,7 @@
  */
 import { randomBytes } from "node:crypto";
 
-import { type Duration, parseNatsUrls, ValueParseError } from "../api/index.js";
+import type { Duration } from "../api/index.js";
 import {
   ARGO_AUTH_FILE,
   BusKind,
@@ -41,7 +41,7 @@ import {
   type StanSubscribeOptions,
 } from "../client/stan/index.js";
 import { ClientOutput } from "./client-flags.js";
-import { DEFAULT_LOCAL_STAN_CHANNEL, openClient, type ConnectionChoice, type StanFlags } from "./connection-flags.js";
+import { DEFAULT_LOCAL_STAN_CHANNEL, natsUrlsFlag, openClient, type ConnectionChoice, type StanFlags } from "./connection-flags.js";
 import { CliError } from "./errors.js";
 import { eventJson, eventLine, type PrintedEvent } from "./event-output.js";
 import { ExitCode } from "./exit-codes.js";
@@ -87,7 +87,7 @@ export function stanTarget(choice: ConnectionChoice, flags: StanFlags, env: Node
     if (config.clusterID === undefined) throw new CliError(`${choice.label}: its status.config.nats has no clusterID yet (not configured)`);
     const needsAuth = config.auth !== undefined && config.auth !== "none";
     const authFile = needsAuth ? target.status.access?.authFile : undefined;
-    nats = { urls: urlsOf(config.url, "status.config.nats.url"), clusterId: config.clusterID, ...(authFile !== undefined && { authFile }) };
+    nats = { urls: natsUrlsFlag("status.config.nats.url", config.url), clusterId: config.clusterID, ...(authFile !== undefined && { authFile }) };
   } else if ("config" in target) {
     const config = typeof target.config === "string" ? parseEventBusConfig(target.config) : target.config;
     if (config.kind !== BusKind.stan) throw notStan(choice);
@@ -95,7 +95,7 @@ export function stanTarget(choice: ConnectionChoice, flags: StanFlags, env: Node
     nats = { urls: config.urls, clusterId: config.clusterId, ...(authFile !== undefined && { authFile }) };
   } else {
     if (flags.clusterId === undefined) throw notStan(choice);
-    const urls = typeof target.servers === "string" ? urlsOf(target.servers, "--server") : target.servers;
+    const urls = typeof target.servers === "string" ? natsUrlsFlag("--server", target.servers) : target.servers;
     nats = { urls, clusterId: flags.clusterId, ...(target.authFile !== undefined && { authFile: target.authFile }) };
   }
   if (flags.clusterId !== undefined && flags.clusterId !== nats.clusterId) {
@@ -333,13 +333,4 @@ function clientId(prefix: string): string {
 
 function notStan(choice: ConnectionChoice): CliError {
   return new CliError(`${choice.label} is not a NATS Streaming bus (its config has no nats section); --cluster-id selects NATS Streaming with --server`);
-}
-
-function urlsOf(text: string, what: string): string[] {
-  try {
-    return parseNatsUrls(text).map((u) => u.url);
-  } catch (error) {
-    if (!(error instanceof ValueParseError)) throw error;
-    throw new CliError(`${what}: ${error.message}`);
-  }
 }

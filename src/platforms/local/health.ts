@@ -11,7 +11,7 @@ import type { JetStreamPlan, StanPlan } from "../../plan/index.js";
 import { liveControl, supervisorStatus } from "./control-client.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 import type { BusPaths } from "./home.js";
-import { getJson, jsz, metaLeader, poll } from "./monitor.js";
+import { inRaftCluster, jsz, metaLeader, poll, stanServerz } from "./monitor.js";
 import { logTail } from "./supervisor.js";
 
 /** How many times a starting server may exit before `up` gives up on it. */
@@ -97,26 +97,12 @@ export async function waitHealthy(
 }
 
 /**
- * What one NATS Streaming server's `/streaming/serverz` says of its place (nats-streaming-server
- * 0.25.6 `server/monitor.go` `Serverz`): `state` STANDALONE, CLUSTERED, FT_ACTIVE, FT_STANDBY or
- * FAILED, and in a cluster `role`, the raft state (hashicorp/raft: Leader, Follower, Candidate,
- * Shutdown), and `node_id`.
- */
-interface StanServerz {
-  readonly state?: string;
-  readonly role?: string;
-  readonly node_id?: string;
-}
-
-const serverz = (monitorPort: number) => getJson<StanServerz>(`http://127.0.0.1:${monitorPort}/streaming/serverz`);
-
-/**
  * The raft leader of a NATS Streaming cluster once every server is in it (one Leader, the others
  * Followers), undefined until then. A STAN bus always has 3 servers or more (validate raises fewer, as Argo does).
  */
 export async function stanLeader(plan: StanPlan): Promise<string | undefined> {
-  const views = await Promise.all(plan.servers.map((s) => serverz(s.ports.monitor)));
-  if (!views.every((v) => v?.state === "CLUSTERED" && (v.role === "Leader" || v.role === "Follower"))) return undefined;
+  const views = await Promise.all(plan.servers.map((s) => stanServerz(s.ports.monitor)));
+  if (!views.every(inRaftCluster)) return undefined;
   const leaders = views.flatMap((v, i) => (v?.role === "Leader" ? [v.node_id ?? plan.servers[i]!.name] : []));
   return leaders.length === 1 ? leaders[0] : undefined;
 }
@@ -125,7 +111,7 @@ export async function stanLeader(plan: StanPlan): Promise<string | undefined> {
 async function stanDiagnostics(paths: BusPaths, plan: StanPlan): Promise<string> {
   const views = await Promise.all(
     plan.servers.map(async (s) => {
-      const view = await serverz(s.ports.monitor);
+      const view = await stanServerz(s.ports.monitor);
       const seen = view ? `state ${view.state ?? "?"}${view.role ? `, raft ${view.role}` : ""}` : "no /streaming/serverz answer";
       return `${s.name} (${seen}):\n${await logTail(paths.serverLog(s.index), 8)}`;
     }),

@@ -4,6 +4,7 @@ import { sleep } from "../../client/backoff.js";
 import { getJson, readHealthz } from "../../observe/http.js";
 import { readJsz } from "../../observe/jsz.js";
 import type { Varz } from "../../observe/snapshot.js";
+import type { Serverz } from "../../observe/stan.js";
 import { LocalErrorCode, LocalPlatformError } from "./errors.js";
 
 export { getJson };
@@ -15,17 +16,26 @@ export async function isHealthy(monitorPort: number, host = "127.0.0.1"): Promis
   return (await readHealthz(`http://${host}:${monitorPort}`))?.ok === true;
 }
 
+/** A NATS Streaming server's `/streaming/serverz`, or undefined when it does not answer. */
+export const stanServerz = (monitorPort: number, host = "127.0.0.1") => getJson<Serverz>(`http://${host}:${monitorPort}/streaming/serverz`);
+
+/**
+ * Whether a server's `/streaming/serverz` says it runs in the raft cluster, as a Leader or a
+ * Follower (nats-streaming-server 0.25.6 `server/monitor.go`: `state` CLUSTERED and `role` the
+ * hashicorp/raft state).
+ */
+export function inRaftCluster(view: Pick<Serverz, "state" | "role"> | undefined): boolean {
+  return view?.state === "CLUSTERED" && (view.role === "Leader" || view.role === "Follower");
+}
+
 /**
  * Whether a NATS Streaming server of a cluster serves: `/healthz` answers 200 (its NATS server
- * accepts clients) and its streaming server runs in the raft cluster, as a Leader or a Follower
- * (`/streaming/serverz`, nats-streaming-server 0.25.6 `server/monitor.go`: `state` CLUSTERED and
- * `role` the hashicorp/raft state). Its NATS server is up before its store is loaded and its raft
- * node started, so `/healthz` alone would let a rolling change stop the next server too soon.
+ * accepts clients) and its streaming server runs in the raft cluster ({@link inRaftCluster}). Its
+ * NATS server is up before its store is loaded and its raft node started, so `/healthz` alone
+ * would let a rolling change stop the next server too soon.
  */
 export async function isStanServing(monitorPort: number, host = "127.0.0.1"): Promise<boolean> {
-  if (!(await isHealthy(monitorPort, host))) return false;
-  const serverz = await getJson<{ state?: string; role?: string }>(`http://${host}:${monitorPort}/streaming/serverz`);
-  return serverz?.state === "CLUSTERED" && (serverz.role === "Leader" || serverz.role === "Follower");
+  return (await isHealthy(monitorPort, host)) && inRaftCluster(await stanServerz(monitorPort, host));
 }
 
 /** Why `/healthz` is not ok, as the server says it ("JetStream stream 'js > default' is not current"), or undefined when it is. */
