@@ -15,7 +15,7 @@
 import { mkdtemp, rm, open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { jetstreamManager, type StreamInfo } from "@nats-io/jetstream";
+import { jetstreamManager, type ConsumerInfo, type MsgRequest, type StreamInfo } from "@nats-io/jetstream";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { backupStreams, isNotFound } from "./backup.js";
 import { BackupError, BackupErrorCode } from "./errors.js";
@@ -389,6 +389,11 @@ function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Leader stepdowns of one consumer at most, until its pending count is plausible. */
+const MAX_RECOUNTS = 8;
+/** The pause before a consumer is stepped down again because its count was not plausible. */
+const RECOUNT_PAUSE_MILLIS = 500;
+
 /**
  * Has each replicated consumer of a restored stream elected again, once every replica of the
  * stream is current. A consumer counts its pending events when it becomes leader
@@ -396,20 +401,51 @@ function reason(error: unknown): string {
  * later only when that count exceeds what the stream holds (`checkNumPending`): a consumer whose
  * leader was elected on a replica the restore had not yet reached counted 0 and kept reporting 0
  * pending with 180 events unread (an Argo sensor's backlog hidden from `status`). A leader stepdown
- * (`$JS.API.CONSUMER.LEADER.STEPDOWN.<stream>.<consumer>`) has a leader count again on a current
- * replica; the consumers' delivered and ack floor are raft state and do not change.
+ * (`$JS.API.CONSUMER.LEADER.STEPDOWN.<stream>.<consumer>`) has a leader count again; the
+ * consumers' delivered and ack floor are raft state and do not change. A replica reported current
+ * by the stream's raft group can still be catching up the stream's messages (they come outside the
+ * raft log, `processSnapshot`/`processCatchupMsg`), so a new leader's count is checked against the
+ * stream ({@link pendingAtLeast}) and the consumer stepped down again while it is below.
  */
 async function recountConsumers(nc: NatsConnection, stream: string, deadline: number): Promise<void> {
   const jsm = await jetstreamManager(nc);
   for await (const consumer of jsm.consumers.list(stream)) {
     if ((consumer.cluster?.replicas ?? []).length === 0) continue;
     const what = `restore of stream ${stream}: consumer ${consumer.name}`;
-    await apiRequest(nc, `${JS_API}.CONSUMER.LEADER.STEPDOWN.${stream}.${consumer.name}`, {}, BackupErrorCode.restoreFailed, `${what}: leader stepdown`);
-    for (let pause = READY_POLL_FIRST_MILLIS; ; pause = Math.min(pause * 2, READY_POLL_MAX_MILLIS)) {
-      const info = await jsm.consumers.info(stream, consumer.name).catch(() => undefined);
-      if (info?.cluster?.leader !== undefined) break;
-      if (Date.now() > deadline) throw new BackupError(BackupErrorCode.restoreFailed, `${what} has no leader again within ${READY_TIMEOUT_MILLIS / 1000} s`);
-      await new Promise((resolve) => setTimeout(resolve, pause));
+    for (let round = 1; ; round++) {
+      await apiRequest(nc, `${JS_API}.CONSUMER.LEADER.STEPDOWN.${stream}.${consumer.name}`, {}, BackupErrorCode.restoreFailed, `${what}: leader stepdown`);
+      let info: ConsumerInfo | undefined;
+      for (let pause = READY_POLL_FIRST_MILLIS; ; pause = Math.min(pause * 2, READY_POLL_MAX_MILLIS)) {
+        info = await jsm.consumers.info(stream, consumer.name).catch(() => undefined);
+        if (info?.cluster?.leader !== undefined) break;
+        if (Date.now() > deadline) throw new BackupError(BackupErrorCode.restoreFailed, `${what} has no leader again within ${READY_TIMEOUT_MILLIS / 1000} s`);
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+      // A count still low after the last round is left: the events are there, only the count is off.
+      if (info.num_pending >= (await pendingAtLeast(nc, info)) || round >= MAX_RECOUNTS || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, RECOUNT_PAUSE_MILLIS));
     }
   }
+}
+
+/**
+ * The fewest events a consumer can have pending, read from the stream's leader: every event after
+ * its delivered sequence when it takes all of a stream without gaps, else 1 when an event on its
+ * filter follows its delivered sequence (`$JS.API.STREAM.MSG.GET` with `next_by_subj`, nats-server
+ * 2.10.29 `server/jetstream_api.go` jsMsgGetRequest), else 0.
+ */
+async function pendingAtLeast(nc: NatsConnection, consumer: ConsumerInfo): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  const { config, state } = await jsm.streams.info(consumer.stream_name);
+  const from = Math.max(consumer.delivered.stream_seq, state.first_seq - 1);
+  if (from >= state.last_seq) return 0;
+  const filters = consumer.config.filter_subjects ?? (consumer.config.filter_subject ? [consumer.config.filter_subject] : []);
+  const whole = filters.length === 0 || filters.includes(">") || (config.subjects ?? []).every((s) => filters.includes(s));
+  if (whole && (state.num_deleted ?? 0) === 0) return state.last_seq - from;
+  for (const filter of filters.length === 0 ? [">"] : filters) {
+    const query = { seq: from + 1, next_by_subj: filter } as unknown as MsgRequest;
+    const next = await jsm.streams.getMessage(consumer.stream_name, query).catch(() => null);
+    if (next !== null) return 1;
+  }
+  return 0;
 }

@@ -144,8 +144,32 @@ export interface StoredEvent {
  * @throws when the stream cannot be read within {@link SEARCH_TIMEOUT_MILLIS}
  */
 export async function findStoredEvent(client: EventBusClient, encoded: EncodedEvent, afterSeq: number): Promise<StoredEvent | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await searchStream(client, encoded, afterSeq);
+    } catch (error) {
+      // Right after a cluster change the JetStream API can go unanswered for a moment (a search in
+      // CI found no responders for its consumer): asked again a few times before it counts.
+      const unanswered = error instanceof SearchUnanswered || isNoResponders(error) || /no responders/i.test((error as Error).message ?? "");
+      if (!unanswered || attempt >= SEARCH_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, SEARCH_RETRY_PAUSE_MILLIS * attempt));
+    }
+  }
+}
+
+/** How many times a search that no JetStream API answered is made. */
+const SEARCH_ATTEMPTS = 4;
+const SEARCH_RETRY_PAUSE_MILLIS = 250;
+
+/** No JetStream API answered the search's request for the stream's name. */
+class SearchUnanswered extends Error {
+  override readonly name = "SearchUnanswered";
+}
+
+async function searchStream(client: EventBusClient, encoded: EncodedEvent, afterSeq: number): Promise<StoredEvent | undefined> {
   const names = await apiRequest<{ streams?: string[] | null }>(client, `${client.js.apiPrefix}.STREAM.NAMES`, JSON.stringify({ subject: encoded.subject }));
-  const stream = names !== undefined && names !== "no-responders" ? names.streams?.[0] : undefined;
+  if (names === "no-responders") throw new SearchUnanswered(`no JetStream API answered the request for the stream of ${encoded.subject}`);
+  const stream = names?.streams?.[0];
   if (stream === undefined) throw new Error(`no stream takes ${encoded.subject}`);
   const consumer = await client.js.consumers.get(stream, {
     filter_subjects: encoded.subject,
