@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { formatStatus, kubeView, localView, snapshotView } from "../src/cli/status-view.js";
+import { localView } from "../src/cli/local-view.js";
+import { formatStatus, kubeView, snapshotView } from "../src/view/index.js";
 import type { BusSnapshot } from "../src/observe/index.js";
 import type { BusReport } from "../src/platforms/local/index.js";
 

@@ -28,20 +28,11 @@ export async function readInput(file: string, io: Io): Promise<string> {
   }
 }
 
+export { table } from "../view/index.js";
+
 /** Data as JSON or YAML text; keys keep their order, so the output is deterministic. */
 export function formatData(data: unknown, format: "json" | "yaml"): string {
   return format === "json" ? `${JSON.stringify(data, null, 2)}\n` : stringify(data, { lineWidth: 0 });
-}
-
-/** A plain-text table: a header row and left-aligned columns. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  return `${[line(header), ...rows.map(line)].join("\n")}\n`;
 }
 
 /** `1 error`, `2 warnings`. */

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { busStatus, eventbusHome, listBuses, type BusReport } from "../platforms/local/index.js";
 import { formatData, outputOption, table, type Io } from "./io.js";
-import { localState } from "./status-view.js";
+import { localState } from "./local-view.js";
 
 type Output = "text" | "json" | "yaml";
 

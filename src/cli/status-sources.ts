@@ -1,0 +1,167 @@
+/**
+ * Where the views of a bus come from, one drawing at a time: a local bus (its supervisor's report
+ * and, while it runs, a snapshot through its own credentials), any bus through an open client (a
+ * snapshot; its servers through their monitoring endpoints or the system account), and an
+ * EventBus in Kubernetes (its status as the controller wrote it). `eventbus status` prints the
+ * frames; `eventbus console` serves them.
+ */
+import type { BusStatus } from "../api/index.js";
+import { connect, sleep, type DurableNameParts, type EventBusClient } from "../client/index.js";
+import {
+  PENDING_GROWTH_SNAPSHOTS,
+  retentionSample,
+  snapshotBus,
+  systemServers,
+  type BusSnapshot,
+  type MonitorEndpoint,
+  type RetentionSample,
+} from "../observe/index.js";
+import { Resources, type KubeClient, type KubeResource } from "../platforms/kubernetes/index.js";
+import { busStatus, localBusStatus } from "../platforms/local/index.js";
+import { kubeView, snapshotView, type FrameSource } from "../view/index.js";
+import { localView } from "./local-view.js";
+
+/** How long a first drawing waits between its two readings of the stream, to measure the publish and read rates. */
+export const RATE_SAMPLE_MILLIS = 1000;
+
+/** The reading a first drawing measures its rates from: taken, then {@link RATE_SAMPLE_MILLIS} waited. Later drawings measure from the one before. */
+async function firstRateBase(client: EventBusClient, history: readonly BusSnapshot[]): Promise<RetentionSample | undefined> {
+  if (history.length > 0) return undefined;
+  const sample = await retentionSample(client);
+  if ("error" in sample.stream) return undefined;
+  await sleep(RATE_SAMPLE_MILLIS);
+  return sample;
+}
+
+/** Keeps the snapshots that consumers' pending is compared across. */
+function remember(history: BusSnapshot[], snapshot: BusSnapshot): BusSnapshot {
+  history.push(snapshot);
+  if (history.length >= PENDING_GROWTH_SNAPSHOTS) history.shift();
+  return snapshot;
+}
+
+/** Options of {@link localSource}. */
+export interface LocalSourceOptions {
+  /** Sensor dependencies whose Argo durable consumers are named. */
+  readonly dependencies?: readonly DurableNameParts[];
+  /** The eventbus home the bus lives in. @default $EVENTBUS_HOME, else ./.eventbus */
+  readonly home?: string;
+}
+
+/** A local bus: the supervisor's report, and a snapshot while it runs. */
+export function localSource(name: string, options: LocalSourceOptions = {}): FrameSource {
+  let client: EventBusClient | undefined;
+  const history: BusSnapshot[] = [];
+  const where = options.home === undefined ? {} : { home: options.home };
+  return {
+    async frame() {
+      const report = await busStatus(name, where);
+      let snapshot: BusSnapshot | undefined;
+      let problems: string[] = [...report.problems];
+      // A NATS Streaming bus has no JetStream to take a snapshot of: its report has the raft cluster.
+      if (report.running && report.stan === undefined) {
+        try {
+          // The bus's status (its credentials and CA) only to connect; each drawing's monitors come
+          // from the report it has just read.
+          client ??= await connect({ status: await localBusStatus(name, where), timeoutMillis: 3000, name: "eventbus-status" });
+          const rateBase = await firstRateBase(client, history);
+          const monitors = report.servers.map((s) => ({ name: s.name, url: `http://127.0.0.1:${s.ports.monitor}` }));
+          snapshot = remember(
+            history,
+            await snapshotBus(client, { monitors, dependencies: options.dependencies ?? [], previous: history, ...(rateBase && { rateBase }) }),
+          );
+          // The snapshot says more of the same problem (why a stream has no leader): its line wins.
+          const seen = snapshot.problems;
+          problems = [...problems.filter((q) => !seen.some((p) => p.startsWith(q))), ...seen];
+        } catch (error) {
+          problems.push(`cannot connect to the bus: ${(error as Error).message}`);
+        }
+      }
+      const healthy = !report.running || (report.healthy && problems.length === 0);
+      return {
+        view: localView(report, problems, snapshot),
+        data: {
+          ...report,
+          problems,
+          consumers: snapshot?.consumers ?? [],
+          ...(snapshot?.retention && { retention: snapshot.retention }),
+          ...(snapshot && { snapshot }),
+        },
+        healthy,
+        ...(snapshot && { snapshot }),
+      };
+    },
+    client: () => client,
+    async close() {
+      await client?.close();
+    },
+  };
+}
+
+/** Options of {@link remoteSource}. */
+export interface RemoteSourceOptions {
+  /** The servers' monitoring endpoints. */
+  readonly monitors?: readonly MonitorEndpoint[];
+  /** A connection as a user of the bus's system account: the servers are read with `$SYS` requests. It is closed with the source. */
+  readonly system?: EventBusClient;
+  readonly dependencies?: readonly DurableNameParts[];
+}
+
+/** Any bus through an open client (closed with the source): a snapshot; its servers through `monitors` or the system account. */
+export function remoteSource(label: string, client: EventBusClient, options: RemoteSourceOptions = {}): FrameSource {
+  const monitors = options.monitors ?? [];
+  const system = options.system;
+  const servers = system && ((timeout: number) => systemServers(system.nc, timeout));
+  const history: BusSnapshot[] = [];
+  return {
+    async frame() {
+      const rateBase = await firstRateBase(client, history);
+      const snapshot = remember(
+        history,
+        await snapshotBus(client, {
+          monitors,
+          dependencies: options.dependencies ?? [],
+          previous: history,
+          ...(servers && { servers }),
+          ...(rateBase && { rateBase }),
+        }),
+      );
+      const serversNote =
+        snapshot.serversUnavailable ??
+        (monitors.length === 0 && !servers
+          ? "not shown: give the servers' monitoring endpoints with --monitor, or a system account user with --system-creds"
+          : undefined);
+      return {
+        view: snapshotView(label, snapshot, serversNote),
+        data: { bus: label, ...snapshot, ...(serversNote && { serversNote }) },
+        healthy: snapshot.problems.length === 0,
+        snapshot,
+      };
+    },
+    client: () => client,
+    async close() {
+      await system?.close();
+      await client.close();
+    },
+  };
+}
+
+/** Thrown by a Kubernetes source's frame when the EventBus is gone. */
+export class EventBusNotFound extends Error {
+  override readonly name = "EventBusNotFound";
+}
+
+/** An EventBus in Kubernetes: its status as the controller wrote it (the servers run in pods, out of reach). The client is not closed with it. */
+export function kubeSource(kube: KubeClient, namespace: string, name: string, source: string): FrameSource {
+  return {
+    async frame() {
+      const bus = await kube.get<KubeResource & { status?: BusStatus }>(Resources.eventBus, namespace, name);
+      if (bus === undefined) throw new EventBusNotFound(`no EventBus ${name} in namespace ${namespace} (${source})`);
+      const view = kubeView(namespace, name, bus.status);
+      const data = { namespace, name, phase: bus.status?.phase, problems: view.problems, conditions: view.conditions ?? [], config: bus.status?.config };
+      return { view, data, healthy: view.problems.length === 0 };
+    },
+    client: () => undefined,
+    async close() {},
+  };
+}
