@@ -1,5 +1,5 @@
 # eventbus — every target installs what it needs (idempotently), then acts.
-#   make test            Node >= 22 + npm deps + pinned binaries (NATS, kube-apiserver, etcd) + build, then the test suite
+#   make test            Node >= 22 + npm deps + pinned binaries (NATS, kube-apiserver, etcd) + Chromium + build, then the test suite
 #   make test TESTS=test/tools.test.ts   only those test files
 #   make up ARGS="-f bus.yaml"
 
@@ -20,7 +20,7 @@ DEPS_STAMP := node_modules/.eventbus-deps-stamp
 # make finds the test files itself, sorted, so that every machine runs them in one order.
 TESTS ?= $(shell find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 
-.PHONY: help node deps tools tools-bus tools-nats tools-node node-packages kube-node e2e build lint format test up bench clean
+.PHONY: help node deps tools tools-bus tools-nats tools-node tools-browser node-packages kube-node e2e build lint format test up bench clean
 
 help: ## list the targets
 	@echo "usage: make <target>"
@@ -60,9 +60,19 @@ tools-node: deps node-packages ## a single-node Kubernetes: kubelet, controller 
 # static busybox; the node makes its bridge with iproute2, and kube-proxy its rules with nftables.
 NODE_PACKAGES := gcc libseccomp-dev busybox-static iproute2 nftables
 node-packages: ## the Debian packages of the single-node Kubernetes, installed with apt-get when missing
-	@missing="$$(for p in $(NODE_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done)"; \
-	if [ -n "$$missing" ]; then echo "node-packages: apt-get install" $$missing; apt-get install -y --no-install-recommends $$missing; \
-	else echo "node-packages: $(NODE_PACKAGES) installed"; fi
+	@$(call apt_install,node-packages,$(NODE_PACKAGES))
+
+# The console's tests drive the page in Debian's Chromium (with playwright-core from npm).
+BROWSER_PACKAGES := chromium
+tools-browser: ## Debian's Chromium for the console's browser tests, installed with apt-get when missing
+	@$(call apt_install,tools-browser,$(BROWSER_PACKAGES))
+
+# $(call apt_install,target,packages): apt-get install the packages not installed yet.
+define apt_install
+missing="$$(for p in $(2); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done)"; \
+if [ -n "$$missing" ]; then echo "$(1): apt-get install" $$missing; apt-get install -y --no-install-recommends $$missing; \
+else echo "$(1): $(2) installed"; fi
+endef
 
 kube-node: tools-node build ## the single-node Kubernetes: make kube-node (up, idempotent), make kube-node ARGS=down
 	@$(TSX) scripts/kube-node.ts $(or $(ARGS),up)
@@ -80,7 +90,7 @@ lint: deps ## check formatting and lint rules (Biome, biome.jsonc) and the types
 format: deps ## format the tree and apply the linter's safe fixes (Biome)
 	node_modules/.bin/biome check --write .
 
-test: tools build ## run the test suite (TESTS=files to pick)
+test: tools tools-browser build ## run the test suite (TESTS=files to pick)
 	@# One test file at a time: several clusters starting at once on 2 cores make nats-server's
 	@# JetStream meta group miss slow servers now and then (see the README).
 	node --import tsx --test --test-concurrency=1 $(TESTS)

@@ -23,6 +23,7 @@ const AREAS: readonly { readonly commands: readonly string[]; readonly load: () 
   { commands: ["credentials"], load: async () => (await import("./credentials-command.js")).addCredentialsCommand },
   { commands: ["supervise"], load: async () => (await import("./supervise-command.js")).addSuperviseCommand },
   { commands: ["status"], load: async () => (await import("./status-command.js")).addStatusCommand },
+  { commands: ["console"], load: async () => (await import("./console-command.js")).addConsoleCommand },
   { commands: ["publish"], load: async () => (await import("./publish-command.js")).addPublishCommand },
   { commands: ["subscribe"], load: async () => (await import("./subscribe-command.js")).addSubscribeCommand },
   { commands: ["stream"], load: async () => (await import("./stream-command.js")).addStreamCommand },

@@ -46,6 +46,8 @@ export interface LocalSourceOptions {
   readonly dependencies?: readonly DurableNameParts[];
   /** The eventbus home the bus lives in. @default $EVENTBUS_HOME, else ./.eventbus */
   readonly home?: string;
+  /** How long a snapshot waits for the JetStream API. @default the snapshot's (3 s) */
+  readonly jetstreamTimeoutMillis?: number;
 }
 
 /** A local bus: the supervisor's report, and a snapshot while it runs. */
@@ -68,7 +70,13 @@ export function localSource(name: string, options: LocalSourceOptions = {}): Fra
           const monitors = report.servers.map((s) => ({ name: s.name, url: `http://127.0.0.1:${s.ports.monitor}` }));
           snapshot = remember(
             history,
-            await snapshotBus(client, { monitors, dependencies: options.dependencies ?? [], previous: history, ...(rateBase && { rateBase }) }),
+            await snapshotBus(client, {
+              monitors,
+              dependencies: options.dependencies ?? [],
+              previous: history,
+              ...(rateBase && { rateBase }),
+              ...(options.jetstreamTimeoutMillis !== undefined && { jetstreamTimeoutMillis: options.jetstreamTimeoutMillis }),
+            }),
           );
           // The snapshot says more of the same problem (why a stream has no leader): its line wins.
           const seen = snapshot.problems;
@@ -105,6 +113,8 @@ export interface RemoteSourceOptions {
   /** A connection as a user of the bus's system account: the servers are read with `$SYS` requests. It is closed with the source. */
   readonly system?: EventBusClient;
   readonly dependencies?: readonly DurableNameParts[];
+  /** How long a snapshot waits for the JetStream API. @default the snapshot's (3 s) */
+  readonly jetstreamTimeoutMillis?: number;
 }
 
 /** Any bus through an open client (closed with the source): a snapshot; its servers through `monitors` or the system account. */
@@ -124,6 +134,7 @@ export function remoteSource(label: string, client: EventBusClient, options: Rem
           previous: history,
           ...(servers && { servers }),
           ...(rateBase && { rateBase }),
+          ...(options.jetstreamTimeoutMillis !== undefined && { jetstreamTimeoutMillis: options.jetstreamTimeoutMillis }),
         }),
       );
       const serversNote =

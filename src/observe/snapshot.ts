@@ -94,6 +94,12 @@ export interface SnapshotOptions {
   /** The deadline of each monitoring request. @default 1500 (ms) */
   readonly timeoutMillis?: number;
   /**
+   * The deadline of the stream's and the consumers' readings through the JetStream API, which
+   * does not answer while the bus elects a meta or stream leader (seconds after a leader is
+   * killed): the servers are shown meanwhile, and the stream says why it is missing. @default 3000 (ms)
+   */
+  readonly jetstreamTimeoutMillis?: number;
+  /**
    * Reads the servers and the meta group some other way than from `monitors` (the system account's
    * `$SYS` requests); when it throws, the snapshot has no servers and its message is a problem.
    */
@@ -108,6 +114,19 @@ export interface SnapshotOptions {
    * {@link RATE_MIN_WINDOW_MILLIS} before (a supervisor's scrapes measure the rates between them).
    */
   readonly rateBase?: RetentionSample;
+}
+
+/** How long a snapshot waits for the JetStream API by default. */
+export const DEFAULT_JETSTREAM_TIMEOUT_MILLIS = 3000;
+
+/** `promise`, or a rejection with `message` once `millis` have passed (the promise is left to settle on its own). */
+function withDeadline<T>(promise: Promise<T>, millis: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), millis);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Rates are measured over at least this long when the base is the client's last snapshot. */
@@ -136,12 +155,14 @@ export async function snapshotBus(client: EventBusClient | undefined, options: S
     serversError = err instanceof Error ? err.message : String(err);
     return { servers: [], jetstream: { peers: [] } };
   });
+  const jsTimeout = options.jetstreamTimeoutMillis ?? DEFAULT_JETSTREAM_TIMEOUT_MILLIS;
+  const unanswered = `the JetStream API did not answer within ${jsTimeout / 1000} s (is a meta or stream leader being elected?)`;
   const [servers, stream, consumers] = await Promise.all([
     fromSystem ? fromSystem.then((r) => r.servers) : Promise.all(monitors.map((m) => serverSnapshot(m, timeout))),
     client
-      ? client.streamInfo().catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }))
+      ? withDeadline(client.streamInfo(), jsTimeout, unanswered).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }))
       : { error: options.noClientError ?? "not connected to the bus" },
-    client ? consumerSnapshots(client, options.dependencies ?? []) : [],
+    client ? withDeadline(consumerSnapshots(client, options.dependencies ?? []), jsTimeout, unanswered).catch(() => []) : [],
   ]);
   const jetstream = fromSystem ? (await fromSystem).jetstream : await metaGroup(monitors, servers, timeout);
   const reading: RetentionSample = { takenAt: new Date().toISOString(), stream, consumers };
@@ -171,9 +192,12 @@ export async function snapshotBus(client: EventBusClient | undefined, options: S
  * (a single `eventbus status` has no earlier snapshot to measure them from).
  */
 export async function retentionSample(client: EventBusClient): Promise<RetentionSample> {
+  const unanswered = `the JetStream API did not answer within ${DEFAULT_JETSTREAM_TIMEOUT_MILLIS / 1000} s`;
   const [stream, consumers] = await Promise.all([
-    client.streamInfo().catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) })),
-    consumerSnapshots(client, []),
+    withDeadline(client.streamInfo(), DEFAULT_JETSTREAM_TIMEOUT_MILLIS, unanswered).catch((err: unknown) => ({
+      error: err instanceof Error ? err.message : String(err),
+    })),
+    withDeadline(consumerSnapshots(client, []), DEFAULT_JETSTREAM_TIMEOUT_MILLIS, unanswered).catch(() => []),
   ]);
   return { takenAt: new Date().toISOString(), stream, consumers };
 }
