@@ -104,6 +104,9 @@ describe("eventbus console - in a browser", { timeout: 300_000 }, () => {
     }
     assert.match((await page.locator("#headline").textContent()) ?? "", /^bus default: healthy, 3 server\(s\)/);
     assert.equal(await page.locator('#streams tr[data-stream="default"]').count(), 1);
+    // The retention line in the words of eventbus status, and the limit that binds first marked.
+    assert.match((await page.locator("#retention-line").textContent()) ?? "", /^retention: limits, discard old; /);
+    assert.equal((await page.locator('#limits tr[data-limit="maxAge"] td, #limits tr[data-limit="maxAge"] th').count()) > 0, true);
     await shoot(page, "bus-light.png");
     await page.emulateMedia({ colorScheme: "dark" });
     // The dark theme comes from the system's preference: the page's background turns dark.

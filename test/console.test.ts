@@ -116,6 +116,7 @@ describe("eventbus console - HTTP", { timeout: 300_000 }, () => {
       ["default"],
     );
     assert.equal(b.browsable, true);
+    assert.match(b.retentionLine ?? "", /^retention: limits, discard old; .*maxAge|^retention: limits, discard old; /);
     assert.deepEqual(b.flagged, { servers: [], consumers: [] });
   });
 

@@ -126,3 +126,48 @@ test("status view - an EventBus in Kubernetes: conditions not True are problems,
   assert.match(text, /\nstatus\.config: \{"jetstream":\{"url":"nats:\/\/s:4222"\}\}\n$/);
   assert.deepEqual(kubeView("ns", "new", undefined).problems, ["no conditions yet: the controller has not reconciled the bus"]);
 });
+
+test("status view - a local bus with a snapshot: its servers' uptime, CPU, memory and storage from their monitoring endpoints, and the stream's replicas with their state", () => {
+  const renamed: BusSnapshot = {
+    ...snapshot,
+    servers: snapshot.servers.map((s, i) => ({ ...s, name: `eventbus-local-js-${i}` })),
+    stream: {
+      ...(snapshot.stream as object),
+      cluster: { leader: "eventbus-local-js-0", replicas: [{ name: "eventbus-local-js-1", current: false, offline: false, lagMessages: 12 }] },
+    } as BusSnapshot["stream"],
+  };
+  const view = localView(report, [], renamed);
+  assert.deepEqual(view.servers[0], {
+    name: "eventbus-local-js-0",
+    state: "healthy",
+    pid: 101,
+    version: "2.10.29",
+    uptime: "1m",
+    cpu: 2,
+    memoryBytes: 1000,
+    ports: { client: 4222, cluster: 6222, monitor: 8222 },
+    restarts: 0,
+    connections: 3,
+    jetstreamStore: { used: 10, max: 100 },
+  });
+  // The unreachable server keeps what the supervisor knows, and nothing from the monitoring endpoint.
+  assert.equal(view.servers[1]!.cpu, undefined);
+  assert.equal(view.servers[1]!.state, "backoff");
+  assert.equal(view.streams[0]!.replicas, "eventbus-local-js-0 (leader), eventbus-local-js-1 (behind 12)");
+  const text = formatStatus(view);
+  assert.deepEqual(header(text, "SERVER"), [
+    "SERVER",
+    "STATE",
+    "PID",
+    "VERSION",
+    "UPTIME",
+    "CPU",
+    "MEMORY",
+    "CLIENT",
+    "CLUSTER",
+    "MONITOR",
+    "RESTARTS",
+    "CONNECTIONS",
+    "JS STORAGE",
+  ]);
+});

@@ -4,7 +4,7 @@
  */
 import type { BusSnapshot } from "../observe/index.js";
 import type { BusReport } from "../platforms/local/index.js";
-import type { StatusView } from "../view/index.js";
+import { replicasText, type StatusView } from "../view/index.js";
 
 /** One word for a local bus: stopped, unsupervised (its servers outlived their supervisor), healthy or degraded. */
 export function localState(r: BusReport, problems: readonly string[] = r.problems): string {
@@ -74,7 +74,8 @@ export function localView(r: BusReport, problems: readonly string[], snapshot: B
       firstSeq: s.firstSeq,
       lastSeq: s.lastSeq,
       consumers: s.consumers,
-      replicas: String(s.replicas),
+      // The snapshot's stream (the JetStream API's answer) has each replica's lag.
+      replicas: snapshotCluster(snapshot, s.name) ?? String(s.replicas),
       ...(s.leader !== undefined && { leader: s.leader }),
       current: s.current,
     })),
@@ -82,4 +83,10 @@ export function localView(r: BusReport, problems: readonly string[], snapshot: B
     consumers: snapshot?.consumers ?? [],
     ...(r.stan && { stanChannels: r.stan.channels }),
   };
+}
+
+/** The snapshot's replicas of stream `name`, with their state, when it read that stream. */
+function snapshotCluster(snapshot: BusSnapshot | undefined, name: string): string | undefined {
+  const stream = snapshot && !("error" in snapshot.stream) ? snapshot.stream : undefined;
+  return stream?.name === name && stream.cluster ? replicasText(stream.cluster) : undefined;
 }

@@ -4,7 +4,7 @@
  * charts, and hands the same serialized state to every viewer. Viewers never cause readings, so
  * ten open tabs cost what one does.
  */
-import type { FrameSource, StatusView } from "../view/index.js";
+import { retentionLine, type FrameSource, type StatusView } from "../view/index.js";
 import type { BusKind, ConsoleBus, ConsoleState, Sample } from "./model.js";
 
 /** How long the first round waits for the buses' first readings before the console serves. */
@@ -158,6 +158,7 @@ export class ConsoleHub {
         takenAt,
         healthy: frame.healthy,
         view: frame.view,
+        ...(frame.view.retention && { retentionLine: retentionLine(frame.view.retention) }),
         flagged: flagged(frame.view),
         history: w.history,
         browsable: w.source.client() !== undefined,

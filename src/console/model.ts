@@ -34,6 +34,8 @@ export interface ConsoleBus {
   readonly healthy: boolean;
   /** The same facts and words as `eventbus status`. */
   readonly view: StatusView;
+  /** The stream's retention in the line `eventbus status` prints, when the view has a retention outlook. */
+  readonly retentionLine?: string;
   /** Names the problems point at: each row of these is marked. */
   readonly flagged: { readonly servers: readonly string[]; readonly consumers: readonly string[] };
   /** The readings of the last minutes, oldest first, for the charts. */

@@ -7,6 +7,7 @@
  * columns for what it cannot know.
  */
 import type { Condition } from "../api/index.js";
+import type { StreamSummary } from "../client/index.js";
 import { formatSeconds, type BusSnapshot, type ConsumerSnapshot, type LimitOutlook, type RetentionOutlook } from "../observe/index.js";
 import type { StanChannelSnapshot, StanSubscriptionSnapshot } from "../observe/stan.js";
 import { table } from "./table.js";
@@ -68,6 +69,14 @@ export interface StatusView {
   readonly config?: unknown;
 }
 
+/** A stream's leader and each replica with its state: `a (leader), b (current), c (behind 12)`. */
+export function replicasText(cluster: NonNullable<StreamSummary["cluster"]>): string {
+  return [
+    `${cluster.leader ?? "(no leader)"} (leader)`,
+    ...cluster.replicas.map((r) => `${r.name} (${r.offline ? "offline" : r.current ? "current" : `behind ${r.lagMessages}`})`),
+  ].join(", ");
+}
+
 /** Any bus from its snapshot; `serversNote` says why its servers are not shown, when they are not. */
 export function snapshotView(label: string, s: BusSnapshot, serversNote: string | undefined): StatusView {
   const stream = "error" in s.stream ? undefined : s.stream;
@@ -107,12 +116,7 @@ export function snapshotView(label: string, s: BusSnapshot, serversNote: string 
             lastSeq: stream.state.lastSeq,
             subjects: stream.state.subjects,
             consumers: stream.state.consumers,
-            replicas: stream.cluster
-              ? [
-                  `${stream.cluster.leader ?? "(no leader)"} (leader)`,
-                  ...stream.cluster.replicas.map((r) => `${r.name} (${r.offline ? "offline" : r.current ? "current" : `behind ${r.lagMessages}`})`),
-                ].join(", ")
-              : "",
+            replicas: stream.cluster ? replicasText(stream.cluster) : "",
           },
         ]
       : [],

@@ -4,7 +4,7 @@
  * prints (the same wording as `retentionLine` in src/view/status-view.ts, which the page cannot import
  * at run time).
  */
-import type { LimitOutlook, RetentionOutlook } from "../../observe/index.js";
+import type { LimitOutlook } from "../../observe/index.js";
 
 const INTEGER = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const DECIMAL = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
@@ -74,22 +74,6 @@ export function ago(iso: string, now: number): string {
   if (Number.isNaN(t)) return iso;
   const seconds = Math.max(0, (now - t) / 1000);
   return seconds < 1 ? "just now" : `${formatSeconds(seconds)} ago`;
-}
-
-/**
- * The stream's retention in one line, as `eventbus status` prints it: the limit reached first and
- * what it does then, the other limits, the oldest event's age and the publish rate.
- */
-export function retentionLine(r: RetentionOutlook): string {
-  const parts = [`${r.policy}, discard ${r.discard}${r.policy === "limits" ? "" : ` (${r.removedBy})`}`];
-  const binding = r.limits.find((l) => l.limit === r.binding);
-  if (binding) parts.push(`${limitText(binding)} binds: ${limitWhen(binding)}`);
-  else parts.push(r.limits.length === 0 ? "no limit (unlimited)" : r.publishRate === undefined ? "no limit reached yet" : "no limit is reached at this rate");
-  const others = r.limits.filter((l) => l !== binding && l.reachedInSeconds !== undefined && l.reachedInSeconds !== null);
-  if (others.length > 0) parts.push(`then ${others.map((l) => `${l.limit} in ${formatSeconds(l.reachedInSeconds!)}`).join(", ")}`);
-  parts.push(r.oldestEventAgeSeconds === undefined ? "no events" : `oldest event ${formatSeconds(r.oldestEventAgeSeconds)} old`);
-  parts.push(r.publishRate === undefined ? "publish rate not measured yet" : `${r.publishRate} events/s published`);
-  return `retention: ${parts.join("; ")}`;
 }
 
 /** A limit as `eventbus status` names it: `maxAge 168h`, `maxMsgs 1000000`, `the store of s1 (… of … bytes)`. */

@@ -10,7 +10,7 @@ import type { StanChannelSnapshot, StanSubscriptionSnapshot } from "../../observ
 import type { Condition } from "../../api/index.js";
 import { charts } from "./charts.js";
 import { h, type Child } from "./dom.js";
-import { ago, bytes, count, dateTime, decimal, formatSeconds, limitText, limitValue, plural, reachedIn, retentionLine, timeOfDay } from "./format.js";
+import { ago, bytes, count, dateTime, decimal, formatSeconds, limitText, limitValue, plural, reachedIn, timeOfDay } from "./format.js";
 
 /** The bus list: one link per bus, the selected one marked. */
 export function busList(buses: readonly ConsoleBus[], selected: string | undefined): HTMLUListElement {
@@ -267,7 +267,7 @@ export function busBody(bus: ConsoleBus, now: number): HTMLElement {
     section(
       "retention",
       "Retention",
-      h("p", { id: "retention-line" }, retentionLine(r)),
+      h("p", { id: "retention-line" }, bus.retentionLine ?? ""),
       r.limits.length > 0 &&
         dataTable("limits", "retention-title", limitColumns, r.limits, (l) => ({
           key: l.limit + (l.server ?? ""),
