@@ -134,7 +134,7 @@ test("status view - a local bus with a snapshot: its servers' uptime, CPU, memor
     stream: {
       ...(snapshot.stream as object),
       cluster: { leader: "eventbus-local-js-0", replicas: [{ name: "eventbus-local-js-1", current: false, offline: false, lagMessages: 12 }] },
-    } as BusSnapshot["stream"],
+    } as unknown as BusSnapshot["stream"],
   };
   const view = localView(report, [], renamed);
   assert.deepEqual(view.servers[0], {
