@@ -13,7 +13,7 @@ const JSON_OUTPUT = process.argv.includes("--json") || process.env.BENCH_JSON ==
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 /** The benchmarks, in the order they run. */
-const BENCHES = ["up", "publish", "flow", "memory", "reconcile"] as const;
+const BENCHES = ["up", "publish", "flow", "memory", "reconcile", "console"] as const;
 type BenchName = (typeof BENCHES)[number];
 
 /** Runs one benchmark with `--json`: its progress goes to our stderr, its JSON is returned. */
@@ -54,7 +54,7 @@ interface Row {
 type Json = any;
 
 function rowsOf(results: Partial<Record<BenchName, Json>>): Row[] {
-  const { up, publish: p, flow, memory: m, reconcile: r } = results;
+  const { up, publish: p, flow, memory: m, reconcile: r, console: c } = results;
   const rows: Row[] = [];
   const go = p?.publish?.go;
   rows.push(
@@ -205,6 +205,31 @@ function rowsOf(results: Partial<Record<BenchName, Json>>): Row[] {
       unit: "",
       goal: GOALS.quietWrites,
       goalOn: "value",
+    },
+    {
+      figure: `console CPU, ${c?.viewers ?? 50} viewers`,
+      value: c?.many?.cpuMillisPerSec,
+      baseline: c?.one?.cpuMillisPerSec,
+      baselineLabel: "the console with 1 viewer",
+      unit: "ms/s",
+      goal: GOALS.consoleCpuRatio,
+      goalOn: "ratio",
+    },
+    {
+      figure: `bus readings, ${c?.viewers ?? 50} console viewers`,
+      value: c?.many?.varzReads,
+      baseline: c?.one?.varzReads,
+      baselineLabel: "the console with 1 viewer",
+      unit: "",
+      goal: GOALS.consoleReadingsRatio,
+      goalOn: "ratio",
+    },
+    {
+      figure: `console with ${c?.viewers ?? 50} viewers, RSS`,
+      value: c?.many?.rssMb,
+      baseline: c?.one?.rssMb,
+      baselineLabel: "the console with 1 viewer",
+      unit: "MB",
     },
   );
   return rows;

@@ -53,4 +53,8 @@ export const GOALS = {
   reconcileMillis: { op: "<", value: 5000, unit: "ms" },
   /** The controller's writes in a quiet period after that. */
   quietWrites: { op: "<=", value: 0, unit: "" },
+  /** `eventbus console`'s CPU with 50 viewers against one: the readings are shared, only the pushes are per viewer. */
+  consoleCpuRatio: { op: "<=", value: 2.0, unit: "x" },
+  /** The bus's readings (its servers' /varz requests) with 50 console viewers against one. */
+  consoleReadingsRatio: { op: "<=", value: 1.2, unit: "x" },
 } as const satisfies Record<string, Goal>;

@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { EventBusError, EventBusValidationError, isEventBusError, ManifestReadError, ValueParseError } from "../src/api/index.js";
 import { BackupError, BackupErrorCode } from "../src/backup/index.js";
 import { CliError } from "../src/cli/errors.js";
+import { ConsoleError, ConsoleErrorCode } from "../src/console/index.js";
 import { ExitCode } from "../src/cli/exit-codes.js";
 import {
   BusError,
@@ -104,6 +105,7 @@ const SAMPLES: Record<string, (cause: Error) => Error> = {
   MissingBinaryError: (cause) => new MissingBinaryError("nats-server", "2.10.0", ["$PATH"], undefined, { cause }),
   InvalidVersionsTableError: (cause) => new InvalidVersionsTableError(["a: b"], { cause }),
   UnknownVersionError: (cause) => new UnknownVersionError(VersionKind.JetStream, "9.9", ["2.10"], { cause }),
+  ConsoleError: (cause) => new ConsoleError(ConsoleErrorCode.notFound, "no such page", { cause }),
 };
 
 /** Classes that take no `cause` on purpose: the cause could quote a secret, or there is none. */

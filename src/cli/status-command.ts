@@ -9,7 +9,7 @@ import type { DurableNameParts, EventBusClient } from "../client/index.js";
 import type { MonitorEndpoint } from "../observe/index.js";
 import { KubeClient, loadKubeConnection } from "../platforms/kubernetes/index.js";
 import { formatStatus, type FrameSource } from "../view/index.js";
-import { EventBusNotFound, kubeSource, localSource, remoteSource } from "./status-sources.js";
+import { kubeSource, localSource, remoteSource } from "./status-sources.js";
 import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionChoice, type ConnectionFlags } from "./connection-flags.js";
 import { CliError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
@@ -171,14 +171,7 @@ function kubeSourceFor(name: string, flags: StatusFlags): FrameSource {
   const client = new KubeClient(connection, { timeoutMs: 10_000 });
   const source = kubeSource(client, flags.namespace ?? client.namespace ?? "default", name, connection.source);
   return {
-    async frame() {
-      try {
-        return await source.frame();
-      } catch (error) {
-        if (error instanceof EventBusNotFound) throw new CliError(error.message, ExitCode.failed);
-        throw error;
-      }
-    },
+    frame: () => source.frame(),
     client: () => undefined,
     async close() {
       client.close();

@@ -19,6 +19,8 @@ import {
 import { Resources, type KubeClient, type KubeResource } from "../platforms/kubernetes/index.js";
 import { busStatus, localBusStatus } from "../platforms/local/index.js";
 import { kubeView, snapshotView, type FrameSource } from "../view/index.js";
+import { CliError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
 import { localView } from "./local-view.js";
 
 /** How long a first drawing waits between its two readings of the stream, to measure the publish and read rates. */
@@ -157,17 +159,12 @@ export function remoteSource(label: string, client: EventBusClient, options: Rem
   };
 }
 
-/** Thrown by a Kubernetes source's frame when the EventBus is gone. */
-export class EventBusNotFound extends Error {
-  override readonly name = "EventBusNotFound";
-}
-
 /** An EventBus in Kubernetes: its status as the controller wrote it (the servers run in pods, out of reach). The client is not closed with it. */
 export function kubeSource(kube: KubeClient, namespace: string, name: string, source: string): FrameSource {
   return {
     async frame() {
       const bus = await kube.get<KubeResource & { status?: BusStatus }>(Resources.eventBus, namespace, name);
-      if (bus === undefined) throw new EventBusNotFound(`no EventBus ${name} in namespace ${namespace} (${source})`);
+      if (bus === undefined) throw new CliError(`no EventBus ${name} in namespace ${namespace} (${source})`, ExitCode.failed);
       const view = kubeView(namespace, name, bus.status);
       const data = { namespace, name, phase: bus.status?.phase, problems: view.problems, conditions: view.conditions ?? [], config: bus.status?.config };
       return { view, data, healthy: view.problems.length === 0 };

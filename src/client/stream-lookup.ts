@@ -5,6 +5,7 @@
  * really in the stream.
  */
 import { DeliverPolicy, JetStreamApiError } from "@nats-io/jetstream";
+import { errors as natsErrors } from "@nats-io/transport-node";
 
 import type { EventBusClient } from "./connection.js";
 import { JetStreamErrorCode, PublishFailureReason, isNoResponders } from "./publish-errors.js";
@@ -150,7 +151,7 @@ export async function findStoredEvent(client: EventBusClient, encoded: EncodedEv
     } catch (error) {
       // Right after a cluster change the JetStream API can go unanswered for a moment (a search in
       // CI found no responders for its consumer): asked again a few times before it counts.
-      const unanswered = error instanceof SearchUnanswered || isNoResponders(error) || /no responders/i.test((error as Error).message ?? "");
+      const unanswered = isNoResponders(error) || /no responders/i.test((error as Error).message ?? "");
       if (!unanswered || attempt >= SEARCH_ATTEMPTS) throw error;
       await new Promise((resolve) => setTimeout(resolve, SEARCH_RETRY_PAUSE_MILLIS * attempt));
     }
@@ -161,14 +162,9 @@ export async function findStoredEvent(client: EventBusClient, encoded: EncodedEv
 const SEARCH_ATTEMPTS = 4;
 const SEARCH_RETRY_PAUSE_MILLIS = 250;
 
-/** No JetStream API answered the search's request for the stream's name. */
-class SearchUnanswered extends Error {
-  override readonly name = "SearchUnanswered";
-}
-
 async function searchStream(client: EventBusClient, encoded: EncodedEvent, afterSeq: number): Promise<StoredEvent | undefined> {
   const names = await apiRequest<{ streams?: string[] | null }>(client, `${client.js.apiPrefix}.STREAM.NAMES`, JSON.stringify({ subject: encoded.subject }));
-  if (names === "no-responders") throw new SearchUnanswered(`no JetStream API answered the request for the stream of ${encoded.subject}`);
+  if (names === "no-responders") throw new natsErrors.NoRespondersError(`${client.js.apiPrefix}.STREAM.NAMES`);
   const stream = names?.streams?.[0];
   if (stream === undefined) throw new Error(`no stream takes ${encoded.subject}`);
   const consumer = await client.js.consumers.get(stream, {

@@ -1,20 +1,27 @@
 /** The console's failures, each with a stable code and the HTTP status it is served with. */
+import { EventBusError } from "../api/index.js";
+
 export const ConsoleErrorCode = {
   /** A request the console cannot answer as asked (a bad subject filter or limit). */
-  badRequest: "BAD_REQUEST",
+  badRequest: "CONSOLE_BAD_REQUEST",
   /** No such bus, or no such page. */
-  notFound: "NOT_FOUND",
+  notFound: "CONSOLE_NOT_FOUND",
   /** The bus cannot be read now (not connected yet, stopped). */
-  unavailable: "UNAVAILABLE",
+  unavailable: "CONSOLE_UNAVAILABLE",
   /** The console could not listen where asked. */
-  listen: "LISTEN",
+  listen: "CONSOLE_LISTEN_FAILED",
 } as const;
 export type ConsoleErrorCode = (typeof ConsoleErrorCode)[keyof typeof ConsoleErrorCode];
 
-const HTTP_STATUS: Readonly<Record<ConsoleErrorCode, number>> = { BAD_REQUEST: 400, NOT_FOUND: 404, UNAVAILABLE: 503, LISTEN: 500 };
+const HTTP_STATUS: Readonly<Record<ConsoleErrorCode, number>> = {
+  [ConsoleErrorCode.badRequest]: 400,
+  [ConsoleErrorCode.notFound]: 404,
+  [ConsoleErrorCode.unavailable]: 503,
+  [ConsoleErrorCode.listen]: 500,
+};
 
 /** A failure of the console, served as `{ "error": message }` with its HTTP status. */
-export class ConsoleError extends Error {
+export class ConsoleError extends EventBusError {
   override readonly name = "ConsoleError";
   constructor(
     readonly code: ConsoleErrorCode,

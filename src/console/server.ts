@@ -20,6 +20,9 @@ import { PAGE_STYLE } from "./page-style.js";
 /** The cookie a token given as `?token=` is kept in. */
 export const TOKEN_COOKIE = "eventbus_console";
 
+/** How much a viewer may leave unread before states are no longer queued for it. */
+const MAX_UNREAD_BYTES = 1024 * 1024;
+
 /** Between two SSE comments that keep an idle connection open through proxies. */
 const KEEPALIVE_MILLIS = 15_000;
 
@@ -138,7 +141,11 @@ export async function startConsoleServer(hub: ConsoleHub, options: ConsoleServer
     if (req.method === "HEAD") return void res.end();
     res.write(`retry: 2000\n\n`);
     streams.add(res);
-    const unwatch = hub.watch((chunk) => res.write(chunk));
+    // A viewer that does not read (a stalled tab) is skipped until it has taken what it was sent:
+    // each state replaces the one before, so nothing is lost but memory is not spent on it.
+    const unwatch = hub.watch((chunk) => {
+      if (res.writableLength <= MAX_UNREAD_BYTES) res.write(chunk);
+    });
     const keepalive = setInterval(() => res.write(": keepalive\n\n"), KEEPALIVE_MILLIS);
     res.on("close", () => {
       clearInterval(keepalive);
