@@ -121,28 +121,28 @@ describe("eventbus console - HTTP", { timeout: 300_000 }, () => {
   });
 
   test("pushes: every viewer gets the state each interval, and ten viewers cost the servers no more readings than one", async () => {
-    // GIVEN one viewer for 5 s, then ten at once for 5 s; the servers count each /varz they answer.
+    // GIVEN one viewer for 3 s, then ten at once for 3 s; the servers count each /varz they answer.
     const before1 = await varzRequests(monitors);
-    const one = await sseEvents(new URL("/api/stream", console_.url).href, 100, 5000);
+    const one = await sseEvents(new URL("/api/stream", console_.url).href, 100, 3000);
     const after1 = await varzRequests(monitors);
-    const ten = await Promise.all(Array.from({ length: 10 }, () => sseEvents(new URL("/api/stream", console_.url).href, 100, 5000)));
+    const ten = await Promise.all(Array.from({ length: 10 }, () => sseEvents(new URL("/api/stream", console_.url).href, 100, 3000)));
     const after10 = await varzRequests(monitors);
 
     // THEN each viewer got the state at once and about once a second (interval 1s).
     for (const events of [one, ...ten]) {
-      assert.ok(events.length >= 3, `a viewer got ${events.length} pushes in 5 s`);
+      assert.ok(events.length >= 2, `a viewer got ${events.length} pushes in 3 s`);
       assert.ok(events.every((e) => e.event === "state"));
       assert.deepEqual(
         (JSON.parse(events[0]!.data) as ConsoleState).buses.map((b) => b.id),
         ["local.default"],
       );
     }
-    // AND the readings of the 5 s with ten viewers are those of a 1 s interval, not ten times more.
+    // AND the readings of the 3 s with ten viewers are those of a 1 s interval, not ten times more.
     const readsOne = sum(after1) - sum(before1);
     const readsTen = sum(after10) - sum(after1);
     // (A reading asks each server's /varz for the snapshot and the supervisor's report; reading per viewer would be ten times as many.)
     assert.ok(readsOne >= 3 * 3, `${readsOne} /varz readings with one viewer`);
-    assert.ok(readsTen <= readsOne * 1.5, `${readsTen} /varz readings in 5 s with ten viewers, ${readsOne} with one`);
+    assert.ok(readsTen <= readsOne * 1.5, `${readsTen} /varz readings in 3 s with ten viewers, ${readsOne} with one`);
   });
 
   test("the event browser: the newest events of a subject, newest first, decoded; no consumer is created and nothing is acked", async () => {
