@@ -107,6 +107,11 @@ describe("eventbus console - in a browser", { timeout: 300_000 }, () => {
     // The retention line in the words of eventbus status, and the limit that binds first marked.
     assert.match((await page.locator("#retention-line").textContent()) ?? "", /^retention: limits, discard old; /);
     assert.equal((await page.locator('#limits tr[data-limit="maxAge"] td, #limits tr[data-limit="maxAge"] th').count()) > 0, true);
+    // Keyboard: the first Tab reaches the skip link, which takes the focus to the content.
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.className), "skip");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "main");
     await shoot(page, "bus-light.png");
     await page.emulateMedia({ colorScheme: "dark" });
     // The dark theme comes from the system's preference: the page's background turns dark.
