@@ -150,6 +150,28 @@ export function stanSelected(choice: ConnectionChoice, flags: StanFlags): boolea
 }
 
 /**
+ * A NATS Streaming bus given by `--server --cluster-id` or a `--config` with Argo's `nats` block,
+ * read from the servers' monitoring endpoints (`status`, `console`): its label and cluster ID, or
+ * undefined for any other bus.
+ * @throws {@link CliError} (exit 2) without `--monitor`, which is how its channels are read
+ */
+export function stanStatusTarget(
+  choice: ConnectionChoice,
+  clusterIdFlag: string | undefined,
+  monitors: readonly string[],
+): { clusterId: string | undefined } | undefined {
+  if (choice.localBus !== undefined || !stanSelected(choice, { clusterId: clusterIdFlag })) return undefined;
+  if (monitors.length === 0) {
+    throw new CliError(
+      "a NATS Streaming bus is read from its servers' monitoring endpoints (it has no request that lists channels): give --monitor http://host:8222,… with --cluster-id",
+    );
+  }
+  const { target } = choice;
+  const fromConfig = "config" in target && typeof target.config !== "string" && target.config.kind === BusKind.stan ? target.config.clusterId : undefined;
+  return { clusterId: clusterIdFlag ?? fromConfig };
+}
+
+/**
  * Connects, printing a line on stderr for each failed attempt that will be retried. An auth file
  * that cannot be read as credentials is reported against `--creds`.
  */

@@ -12,8 +12,8 @@ import type { DurableNameParts, EventBusClient } from "../client/index.js";
 import { BusKind, ConsoleError, ConsoleHub, isLoopback, startConsoleServer, type BusEntry } from "../console/index.js";
 import { KubeClient, loadKubeConnection, Resources, type KubeResource } from "../platforms/kubernetes/index.js";
 import { eventbusHome, listBuses } from "../platforms/local/index.js";
-import { kubeSource, localSource, remoteSource } from "./status-sources.js";
-import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionFlags } from "./connection-flags.js";
+import { kubeSource, localSource, remoteSource, stanRemoteSource } from "./status-sources.js";
+import { addConnectionFlags, connectionChoice, openClient, positiveDuration, stanStatusTarget, type ConnectionFlags } from "./connection-flags.js";
 import { CliError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { outputOption, type Io } from "./io.js";
@@ -30,6 +30,7 @@ interface ConsoleFlags extends ConnectionFlags {
   readonly interval: string;
   readonly history: string;
   readonly monitor?: string;
+  readonly clusterId?: string;
   readonly systemCreds?: string;
   readonly dependency: readonly DurableNameParts[];
   readonly kube: boolean;
@@ -55,6 +56,7 @@ export function addConsoleCommand(program: Command, io: Io, _result: { code: Exi
     .option("--interval <duration>", "time between two readings of each bus (one reading is shared by every viewer)", "2s")
     .option("--history <duration>", "how far back the charts go", "5m")
     .option("--monitor <urls>", "monitoring endpoints (http://host:8222) of the servers of the bus given by --server or --config, comma-separated")
+    .option("--cluster-id <id>", "with --server: the bus is NATS Streaming with this cluster ID, read from its servers' --monitor endpoints")
     .option(
       "--system-creds <file>",
       "auth file of a user of the system account of the bus given by --server or --config: its servers are read with $SYS requests",
@@ -97,8 +99,22 @@ export function addConsoleCommand(program: Command, io: Io, _result: { code: Exi
       });
       let kube: KubeClient | undefined;
       try {
-        if (remoteGiven) {
-          const choice = await connectionChoice(undefined, flags, io);
+        const choice = remoteGiven ? await connectionChoice(undefined, flags, io) : undefined;
+        const stan =
+          choice &&
+          stanStatusTarget(
+            choice,
+            flags.clusterId,
+            monitors.map((m) => m.url),
+          );
+        if (choice && stan) {
+          const source = stanRemoteSource(
+            choice.label,
+            monitors.map((m) => ({ name: m.name, monitorUrl: m.url })),
+            stan.clusterId,
+          );
+          entries.push({ id: "remote.1", label: choice.label, kind: BusKind.remote, open: () => source });
+        } else if (choice) {
           const client = await openClient(choice, io);
           owned.push(client);
           const system =

@@ -9,8 +9,16 @@ import type { DurableNameParts, EventBusClient } from "../client/index.js";
 import type { MonitorEndpoint } from "../observe/index.js";
 import { KubeClient, loadKubeConnection } from "../platforms/kubernetes/index.js";
 import { formatStatus, type FrameSource } from "../view/index.js";
-import { kubeSource, localSource, remoteSource } from "./status-sources.js";
-import { addConnectionFlags, connectionChoice, openClient, positiveDuration, type ConnectionChoice, type ConnectionFlags } from "./connection-flags.js";
+import { kubeSource, localSource, remoteSource, stanRemoteSource } from "./status-sources.js";
+import {
+  addConnectionFlags,
+  connectionChoice,
+  openClient,
+  positiveDuration,
+  stanStatusTarget,
+  type ConnectionChoice,
+  type ConnectionFlags,
+} from "./connection-flags.js";
 import { CliError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatData, outputOption, type Io } from "./io.js";
@@ -22,6 +30,7 @@ interface StatusFlags extends ConnectionFlags {
   readonly watch: boolean;
   readonly interval: string;
   readonly monitor?: string;
+  readonly clusterId?: string;
   readonly dependency: readonly DurableNameParts[];
   readonly systemCreds?: string;
   readonly kube: boolean;
@@ -43,6 +52,7 @@ export function addStatusCommand(program: Command, io: Io, result: { code: ExitC
       ),
   )
     .option("--monitor <urls>", "monitoring endpoints (http://host:8222) of the servers of a bus given by --server or --config, comma-separated")
+    .option("--cluster-id <id>", "with --server: the bus is NATS Streaming with this cluster ID, read from its servers' --monitor endpoints")
     .option("--system-creds <file>", "auth file of a user of the bus's system account: its servers are then read with $SYS requests, no --monitor needed")
     .option("--dependency <sensor/trigger/dependency>", "name the Argo sensor dependency a durable consumer belongs to (repeatable)", collectDependency, [])
     .option("--kube", "read the EventBus BUS from Kubernetes: its phase, conditions and status.config, as the controller wrote them", false)
@@ -80,7 +90,19 @@ async function busSourceOf(bus: string | undefined, flags: StatusFlags, io: Io):
     throw new CliError(`${monitors.length > 0 ? "--monitor" : "--system-creds"}: a local bus's servers are known; use it with --server or --config`);
   }
   if (monitors.length > 0 && flags.systemCreds !== undefined) throw new CliError("give only one of --monitor and --system-creds");
-  return choice.localBus !== undefined ? localSource(choice.localBus, { dependencies: flags.dependency }) : remoteSourceOf(choice, monitors, flags, io);
+  if (choice.localBus !== undefined) return localSource(choice.localBus, { dependencies: flags.dependency });
+  const stan = stanStatusTarget(
+    choice,
+    flags.clusterId,
+    monitors.map((m) => m.url),
+  );
+  if (stan)
+    return stanRemoteSource(
+      choice.label,
+      monitors.map((m) => ({ name: m.name, monitorUrl: m.url })),
+      stan.clusterId,
+    );
+  return remoteSourceOf(choice, monitors, flags, io);
 }
 
 /** Draws once; the exit code says whether the bus is healthy. */

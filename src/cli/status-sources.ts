@@ -18,7 +18,8 @@ import {
 } from "../observe/index.js";
 import { Resources, type KubeClient, type KubeResource } from "../platforms/kubernetes/index.js";
 import { busStatus, localBusStatus } from "../platforms/local/index.js";
-import { kubeView, snapshotView, type FrameSource } from "../view/index.js";
+import { readStanBus, type StanMonitor } from "../observe/stan.js";
+import { kubeView, snapshotView, stanView, type FrameSource } from "../view/index.js";
 import { CliError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { localView } from "./local-view.js";
@@ -156,6 +157,22 @@ export function remoteSource(label: string, client: EventBusClient, options: Rem
       await system?.close();
       await client.close();
     },
+  };
+}
+
+/**
+ * A NATS Streaming bus given by URL: read from its servers' monitoring endpoints (STAN has no
+ * request that lists channels or subscriptions; `/streaming/*` does), the raft leader's view first.
+ */
+export function stanRemoteSource(label: string, monitors: readonly StanMonitor[], clusterId: string | undefined): FrameSource {
+  return {
+    async frame() {
+      const snapshot = await readStanBus(monitors);
+      const view = stanView(label, snapshot, clusterId);
+      return { view, data: { bus: label, ...snapshot, problems: view.problems }, healthy: view.problems.length === 0 };
+    },
+    client: () => undefined,
+    async close() {},
   };
 }
 

@@ -9,7 +9,7 @@
 import type { Condition } from "../api/index.js";
 import type { StreamSummary } from "../client/index.js";
 import { formatSeconds, type BusSnapshot, type ConsumerSnapshot, type LimitOutlook, type RetentionOutlook } from "../observe/index.js";
-import type { StanChannelSnapshot, StanSubscriptionSnapshot } from "../observe/stan.js";
+import type { StanBusSnapshot, StanChannelSnapshot, StanSubscriptionSnapshot } from "../observe/stan.js";
 import { table } from "./table.js";
 
 /** One server as the view shows it; what the source does not know is absent. */
@@ -123,6 +123,44 @@ export function snapshotView(label: string, s: BusSnapshot, serversNote: string 
     ...("error" in s.stream && { streamError: `stream default: ${s.stream.error}` }),
     ...(s.retention && { retention: s.retention }),
     consumers: s.consumers,
+  };
+}
+
+/**
+ * A NATS Streaming bus from its servers' monitoring endpoints: each server with its raft role, the
+ * leader, and the channels with their subscriptions as the leader has them. `clusterId` is the ID
+ * the caller connects with: servers of another cluster are a problem.
+ */
+export function stanView(label: string, s: StanBusSnapshot, clusterId: string | undefined): StatusView {
+  const wrongCluster =
+    clusterId !== undefined && s.clusterId !== undefined && s.clusterId !== clusterId
+      ? [`the servers are NATS Streaming cluster ${s.clusterId}, not ${clusterId}: clients connecting with ${clusterId} are refused`]
+      : [];
+  const problems = [...wrongCluster, ...s.problems];
+  return {
+    headline: `bus ${label}: ${problems.length === 0 ? "healthy" : "degraded"}, NATS Streaming${s.clusterId !== undefined ? ` cluster ${s.clusterId}` : ""}`,
+    problems,
+    notes: [
+      {
+        label: "nats streaming",
+        text: `${s.clustered ? `raft leader ${s.leader ?? "(none)"}` : `serving ${s.leader ?? "(none)"}`} (${s.servers
+          .map((v) => `${v.name} ${v.role ?? v.state ?? "no answer"}`)
+          .join(
+            ", ",
+          )})${s.channelsSource ? `; channels read from ${s.channelsSource.server}${s.channelsSource.leader ? "" : " (not the leader: up to a second behind)"}` : ""}`,
+      },
+    ],
+    servers: s.servers.map((v) => ({
+      name: v.name,
+      state: !v.reachable ? "down" : v.healthy ? "healthy" : "unhealthy",
+      ...(v.version !== undefined && { version: v.version }),
+      ...(v.uptime !== undefined && { uptime: v.uptime }),
+      ...(v.clients !== undefined && { connections: v.clients }),
+    })),
+    streams: [],
+    ...(s.channelsError !== undefined && { streamError: `channels: ${s.channelsError}` }),
+    stanChannels: s.channels,
+    consumers: [],
   };
 }
 
