@@ -306,6 +306,10 @@ describe("eventbus console - HTTP", { timeout: 300_000 }, () => {
       assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
       assert.match(run.stderr, message);
     }
+    // A local bus that does not exist: exit 1, naming where it looked.
+    const missing = await runCliProcess(["console", "nope", "--port", "0"], undefined, { env: { EVENTBUS_HOME: bus.home }, timeoutMillis: 30_000 });
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.equal(missing.stderr, `eventbus: no local bus named nope (looked in ${bus.home}/buses)\n`);
     // A port in use: exit 1, before any bus is read.
     const taken = new URL(console_.url).port;
     const run = await runCliProcess(["console", "--port", taken], undefined, { env: { EVENTBUS_HOME: bus.home }, timeoutMillis: 30_000 });

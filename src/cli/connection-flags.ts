@@ -48,10 +48,13 @@ export interface ConnectionChoice {
   readonly credsFile?: string;
 }
 
-/** Adds `[BUS]` and the connection flags to a client command. */
-export function addConnectionFlags(command: Command): Command {
+/** Adds `[BUS]` (described as the command reads it) and the connection flags to a client command. */
+export function addConnectionFlags(
+  command: Command,
+  busDescription = `a local bus (default: $${EVENTBUS_CONFIG_ENV} when set, else the local bus ${DEFAULT_BUS_NAME})`,
+): Command {
   return command
-    .argument("[bus]", `a local bus (default: $${EVENTBUS_CONFIG_ENV} when set, else the local bus ${DEFAULT_BUS_NAME})`)
+    .argument("[bus]", busDescription)
     .option("--server <urls>", "nats:// or tls:// URLs of any bus, comma-separated (instead of BUS)")
     .option("--config <json|@file>", `Argo's status.config JSON, or its base64 (as in ${EVENTBUS_CONFIG_ENV}), or @FILE holding it (instead of BUS)`)
     .option("--creds <file>", "auth file: Argo's auth.yaml (username/password or token), a plain token, or a NATS .creds file")

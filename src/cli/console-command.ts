@@ -49,6 +49,7 @@ export function addConsoleCommand(program: Command, io: Io, _result: { code: Exi
       .description(
         "a web page of the buses, live: servers, JetStream, the stream and its consumers, charts and an event browser (read-only; every local bus, a bus given with --server/--config, EventBuses with --kube)",
       ),
+    "show only this local bus (default: every local bus)",
   )
     .option("--port <port>", "port to serve on (0: a free one)", String(DEFAULT_CONSOLE_PORT))
     .option("--listen <address>", "address to serve on; any but a loopback one needs the access token, printed once", "127.0.0.1")
@@ -88,6 +89,8 @@ export function addConsoleCommand(program: Command, io: Io, _result: { code: Exi
       const discoverers: (() => Promise<readonly BusEntry[]>)[] = [];
       const owned: EventBusClient[] = [];
       const home = eventbusHome();
+      if (bus !== undefined && !(await listBuses({ home })).includes(bus))
+        throw new CliError(`no local bus named ${bus} (looked in ${home}/buses)`, ExitCode.failed);
       discoverers.push(async () => {
         const names = bus !== undefined ? [bus] : await listBuses({ home });
         return names.map((name) => ({
