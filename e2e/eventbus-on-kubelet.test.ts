@@ -23,6 +23,7 @@
  * Argo's do); in-cluster.test.ts runs clients in pods with `status.config`, names checked.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
@@ -57,14 +58,26 @@ async function assertAllStored(client: EventBusClient, event: string, acked: rea
   assert.deepEqual(lost.slice(0, 10), [], `${lost.length} acked events are not stored`);
 }
 
+/** Runs the built CLI to its end; its stdout when it exits 0 or 1 (`status`: the bus has a problem), else an error with its stderr. */
+function cliOutput(args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error && error.code !== 1) reject(new Error(`eventbus ${args.join(" ")}: exit ${error.code}: ${stderr}${stdout}`));
+      else resolve(stdout);
+    });
+  });
+}
+
 describe("an Argo-shaped EventBus on a real kubelet", () => {
   const namespace = `e2e-${randomBytes(3).toString("hex")}`;
   let kube: KubeClient;
+  let kubeconfig: string;
   let controller: ManagedProcess | undefined;
   let client: EventBusClient | undefined;
 
   before(async () => {
     const node = await nodeUp((line) => process.stderr.write(`${line}\n`));
+    kubeconfig = node.kubeconfig;
     kube = new KubeClient(fromKubeconfig(node.kubeconfig));
     await kube.apply(eventBusCrd() as unknown as Parameters<KubeClient["apply"]>[0]);
     await kube.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
@@ -146,6 +159,19 @@ describe("an Argo-shaped EventBus on a real kubelet", () => {
       { timeoutMs: 120_000, intervalMs: 1_000 },
     ).catch((error: unknown) => assert.fail(`${(error as Error).message}: ${JSON.stringify(views)}`));
     assert.equal(leaderView.cluster_size, 3);
+
+    // AND `eventbus status --kube` (the console's source of a cluster's buses) shows the three servers
+    // from their pods' monitoring endpoints, read through the API server's pod proxy.
+    const status = JSON.parse(await cliOutput(["status", "default", "--kube", "-n", namespace, "--kubeconfig", kubeconfig, "-o", "json"])) as {
+      servers?: { name: string; state: string; version?: string }[];
+      jetstream?: { peers: string[]; current: number };
+    };
+    assert.deepEqual(
+      status.servers?.map((s) => [s.name, s.state, s.version?.startsWith("2.10.")]),
+      [0, 1, 2].map((i) => [`eventbus-default-js-${i}`, "healthy", true]),
+      JSON.stringify(status),
+    );
+    assert.equal(status.jetstream?.peers.length, 3);
 
     // AND a client with the client-auth Secret's credentials stores 10,000 events in an R3 stream
     // made as Argo's driver makes it, and reads every one back.

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { runCli } from "../src/cli/program.js";
 import { fromKubeconfig, KubeClient } from "../src/platforms/kubernetes/index.js";
 import { serveEventBuses, startKubeApi, type KubeApi } from "./helpers/kube-api.js";
+import { waitFor } from "./helpers/process.js";
 
 const NS = "events";
 
@@ -104,6 +105,34 @@ describe("cli - status of an EventBus in Kubernetes", { timeout: 120_000 }, () =
       ],
     );
     assert.deepEqual(shown.config, config);
+
+    // The EventBus's pods do not exist (no kubelet here): the servers are said to be none yet, not down.
+    assert.match((await run(["status", "default", ...kube])).stdout, /\nservers: none yet: no pod eventbus-default-js-\* exists\n/);
+
+    // A user who may read the EventBus but not use the pod proxy: its servers are not shown, and it says why (RBAC's 403), the status still is.
+    await admin.apply({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: "eventbus-reader", namespace: NS },
+      rules: [{ apiGroups: ["argoproj.io"], resources: ["eventbus"], verbs: ["get", "list"] }],
+    });
+    await admin.apply({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "eventbus-reader", namespace: NS },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "eventbus-reader" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: api.restricted.name }],
+    });
+    const reader = await waitFor(
+      "the Role to be in force",
+      async () => {
+        const r = await run(["status", "default", "--kube", "-n", NS, "--kubeconfig", api.restricted.kubeconfigPath]);
+        return r.code === 0 ? r : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 250 },
+    );
+    assert.match(reader.stdout, /^eventbus events\/default: ready, phase Running\n/);
+    assert.match(reader.stdout, /\nservers: not shown: .*403.*\(reading them needs get on pods\/proxy\)\n/);
 
     const missing = await run(["status", "nope", ...kube]);
     assert.equal(missing.code, 1);

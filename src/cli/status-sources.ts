@@ -16,10 +16,10 @@ import {
   type MonitorEndpoint,
   type RetentionSample,
 } from "../observe/index.js";
-import { Resources, type KubeClient, type KubeResource } from "../platforms/kubernetes/index.js";
+import { podServers, Resources, type KubeClient, type KubeResource } from "../platforms/kubernetes/index.js";
 import { busStatus, localBusStatus } from "../platforms/local/index.js";
 import { readStanBus, type StanMonitor } from "../observe/stan.js";
-import { kubeView, snapshotView, stanView, type FrameSource } from "../view/index.js";
+import { kubeView, metaSummary, serverRow, snapshotView, stanView, type FrameSource } from "../view/index.js";
 import { CliError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { localView } from "./local-view.js";
@@ -176,14 +176,55 @@ export function stanRemoteSource(label: string, monitors: readonly StanMonitor[]
   };
 }
 
-/** An EventBus in Kubernetes: its status as the controller wrote it (the servers run in pods, out of reach). The client is not closed with it. */
+/**
+ * An EventBus in Kubernetes: its status as the controller wrote it, and for a managed JetStream bus
+ * its servers and meta group from its pods' monitoring endpoints through the API server's pod
+ * proxy (when the caller may not use it, a note says why instead). The client is not closed with it.
+ */
 export function kubeSource(kube: KubeClient, namespace: string, name: string, source: string): FrameSource {
   return {
     async frame() {
-      const bus = await kube.get<KubeResource & { status?: BusStatus }>(Resources.eventBus, namespace, name);
+      const bus = await kube.get<KubeResource & { spec?: { jetstream?: { replicas?: number } }; status?: BusStatus }>(Resources.eventBus, namespace, name);
       if (bus === undefined) throw new CliError(`no EventBus ${name} in namespace ${namespace} (${source})`, ExitCode.failed);
-      const view = kubeView(namespace, name, bus.status);
-      const data = { namespace, name, phase: bus.status?.phase, problems: view.problems, conditions: view.conditions ?? [], config: bus.status?.config };
+      const jetstream = bus.spec?.jetstream;
+      let pods: Parameters<typeof kubeView>[3];
+      if (jetstream) {
+        // Argo's (and eventbus's) JetStream pods: eventbus-<name>-js-<i>, 3 unless the spec says.
+        const names = Array.from({ length: Math.max(1, jetstream.replicas ?? 3) }, (_, i) => `eventbus-${name}-js-${i}`);
+        try {
+          const seen = await podServers(kube, namespace, names);
+          if (seen.missingPods.length === names.length) {
+            pods = { servers: [], notes: [{ label: "servers", text: `none yet: no pod ${names[0]!.replace(/-0$/, "-*")} exists` }], problems: [] };
+          } else {
+            const servers = seen.servers.map(serverRow);
+            pods = {
+              servers,
+              notes: [],
+              problems: servers
+                .filter((r) => r.state !== "healthy")
+                .map((r) => `server ${r.name} is ${r.state === "down" ? "down (its pod's monitoring endpoint does not answer)" : "not healthy (/healthz)"}`),
+              ...(seen.jetstream.peers.length > 0 && { jetstream: metaSummary(seen.jetstream) }),
+            };
+          }
+        } catch (error) {
+          pods = {
+            servers: [],
+            notes: [{ label: "servers", text: `not shown: ${(error as Error).message} (reading them needs get on pods/proxy)` }],
+            problems: [],
+          };
+        }
+      }
+      const view = kubeView(namespace, name, bus.status, pods);
+      const data = {
+        namespace,
+        name,
+        phase: bus.status?.phase,
+        problems: view.problems,
+        conditions: view.conditions ?? [],
+        config: bus.status?.config,
+        ...(view.servers.length > 0 && { servers: view.servers }),
+        ...(view.jetstream && { jetstream: view.jetstream }),
+      };
       return { view, data, healthy: view.problems.length === 0 };
     },
     client: () => undefined,

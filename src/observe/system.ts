@@ -47,14 +47,30 @@ export async function systemServers(nc: NatsConnection, timeoutMillis: number): 
   ]);
   if (varz.size === 0)
     throw new SystemAccountError("no server answered the system account's requests; give the bus's system account credentials with --system-creds");
-  // The meta leader's view names every peer, including those that are down and did not answer.
-  const views = [...jsz.values()].map((r) => r.data?.meta_cluster).filter((v) => v !== undefined);
-  const meta = views.find((v) => v.leader !== undefined && jsz.get(v.leader)?.data?.meta_cluster === v) ?? views.find((v) => v.leader !== undefined);
+  return serversFromAnswers(
+    new Map([...varz].flatMap(([name, r]) => (r.data ? [[name, r.data] as const] : []))),
+    new Map([...jsz].flatMap(([name, r]) => (r.data ? [[name, r.data] as const] : []))),
+    new Set([...healthz].filter(([, r]) => r.data?.status === "ok").map(([name]) => name)),
+  );
+}
+
+/**
+ * The servers and meta group from what each server answered (`/varz`, `/jsz`, `/healthz`), by
+ * server name, however they were asked (system account, a proxy). The meta leader's view names
+ * every peer, including those that are down and did not answer: they are listed as unreachable.
+ */
+export function serversFromAnswers(
+  varz: ReadonlyMap<string, Varz>,
+  jsz: ReadonlyMap<string, Jsz>,
+  healthy: ReadonlySet<string>,
+): Pick<BusSnapshot, "servers" | "jetstream"> {
+  const views = [...jsz.values()].map((j) => j.meta_cluster).filter((v) => v !== undefined);
+  const meta = views.find((v) => v.leader !== undefined && jsz.get(v.leader)?.meta_cluster === v) ?? views.find((v) => v.leader !== undefined);
   const names = new Set([...varz.keys(), ...(meta?.leader ? [meta.leader] : []), ...(meta?.replicas ?? []).map((r) => r.name)]);
   const servers = [...names].sort().map((name): ServerSnapshot => {
-    const v = varz.get(name)?.data;
+    const v = varz.get(name);
     if (v === undefined) return { name, reachable: false, healthy: false };
-    return serverFromMonitoring(name, healthz.get(name)?.data?.status === "ok", v, jsz.get(name)?.data);
+    return serverFromMonitoring(name, healthy.has(name), v, jsz.get(name));
   });
   return { servers, jetstream: snapshotMeta(metaGroupOf(meta)) };
 }

@@ -8,7 +8,7 @@
  */
 import type { Condition } from "../api/index.js";
 import type { StreamSummary } from "../client/index.js";
-import { formatSeconds, type BusSnapshot, type ConsumerSnapshot, type LimitOutlook, type RetentionOutlook } from "../observe/index.js";
+import { formatSeconds, type BusSnapshot, type ServerSnapshot, type ConsumerSnapshot, type LimitOutlook, type RetentionOutlook } from "../observe/index.js";
 import type { StanBusSnapshot, StanChannelSnapshot, StanSubscriptionSnapshot } from "../observe/stan.js";
 import { table } from "./table.js";
 
@@ -77,6 +77,30 @@ export function replicasText(cluster: NonNullable<StreamSummary["cluster"]>): st
   ].join(", ");
 }
 
+/** A server as its monitoring endpoint reported it: healthy, unhealthy or down, and its resources. */
+export function serverRow(v: ServerSnapshot): ServerRow {
+  return {
+    name: v.name,
+    state: v.reachable ? (v.healthy ? "healthy" : "unhealthy") : "down",
+    ...(v.version !== undefined && { version: v.version }),
+    ...(v.uptime !== undefined && { uptime: v.uptime }),
+    ...(v.cpu !== undefined && { cpu: v.cpu }),
+    ...(v.memoryBytes !== undefined && { memoryBytes: v.memoryBytes }),
+    ...(v.connections !== undefined && { connections: v.connections }),
+    ...(v.routes !== undefined && { routes: v.routes }),
+    ...(v.jetstream && { jetstreamStore: { used: v.jetstream.storeBytes, max: v.jetstream.maxStoreBytes } }),
+  };
+}
+
+/** The meta group in a line's facts: its leader, its peers, how many are current. */
+export function metaSummary(jetstream: BusSnapshot["jetstream"]): NonNullable<StatusView["jetstream"]> {
+  return {
+    ...(jetstream.metaLeader !== undefined && { metaLeader: jetstream.metaLeader }),
+    peers: jetstream.peers.map((p) => p.name),
+    current: jetstream.peers.filter((p) => p.current && !p.offline).length,
+  };
+}
+
 /** Any bus from its snapshot; `serversNote` says why its servers are not shown, when they are not. */
 export function snapshotView(label: string, s: BusSnapshot, serversNote: string | undefined): StatusView {
   const stream = "error" in s.stream ? undefined : s.stream;
@@ -84,28 +108,8 @@ export function snapshotView(label: string, s: BusSnapshot, serversNote: string 
     headline: `bus ${label}: ${s.problems.length === 0 ? "healthy" : "degraded"}`,
     problems: s.problems,
     notes: serversNote === undefined ? [] : [{ label: "servers", text: serversNote }],
-    servers:
-      serversNote !== undefined
-        ? []
-        : s.servers.map((v) => ({
-            name: v.name,
-            state: v.reachable ? (v.healthy ? "healthy" : "unhealthy") : "down",
-            ...(v.version !== undefined && { version: v.version }),
-            ...(v.uptime !== undefined && { uptime: v.uptime }),
-            ...(v.cpu !== undefined && { cpu: v.cpu }),
-            ...(v.memoryBytes !== undefined && { memoryBytes: v.memoryBytes }),
-            ...(v.connections !== undefined && { connections: v.connections }),
-            ...(v.routes !== undefined && { routes: v.routes }),
-            ...(v.jetstream && { jetstreamStore: { used: v.jetstream.storeBytes, max: v.jetstream.maxStoreBytes } }),
-          })),
-    ...(serversNote === undefined &&
-      s.jetstream.peers.length > 0 && {
-        jetstream: {
-          ...(s.jetstream.metaLeader !== undefined && { metaLeader: s.jetstream.metaLeader }),
-          peers: s.jetstream.peers.map((p) => p.name),
-          current: s.jetstream.peers.filter((p) => p.current && !p.offline).length,
-        },
-      }),
+    servers: serversNote !== undefined ? [] : s.servers.map(serverRow),
+    ...(serversNote === undefined && s.jetstream.peers.length > 0 && { jetstream: metaSummary(s.jetstream) }),
     streams: stream
       ? [
           {
@@ -164,11 +168,12 @@ export function stanView(label: string, s: StanBusSnapshot, clusterId: string | 
   };
 }
 
-/** An EventBus read from the API server: its conditions, phase, degraded message and config. */
+/** An EventBus read from the API server: its conditions, phase, degraded message and config, and what its pods' servers said when they were read. */
 export function kubeView(
   namespace: string,
   name: string,
   status: { phase?: string; message?: string; conditions?: readonly Condition[]; config?: unknown } | undefined,
+  pods: Pick<StatusView, "servers" | "jetstream" | "notes"> & { readonly problems: readonly string[] } = { servers: [], notes: [], problems: [] },
 ): StatusView {
   const conditions = status?.conditions ?? [];
   const problems = [
@@ -178,12 +183,14 @@ export function kubeView(
       .map((c) => `condition ${c.type} is ${c.status}${c.reason ? ` (${c.reason})` : ""}${c.message ? `: ${c.message}` : ""}`),
     // A degraded bus keeps every condition True (Argo Events deploys on it); why is in status.message.
     ...(status?.message ? [`degraded: ${status.message}`] : []),
+    ...pods.problems,
   ];
   return {
     headline: `eventbus ${namespace}/${name}: ${problems.length === 0 ? "ready" : "not ready"}${status?.phase ? `, phase ${status.phase}` : ""}`,
     problems,
-    notes: [],
-    servers: [],
+    notes: pods.notes,
+    servers: pods.servers,
+    ...(pods.jetstream && { jetstream: pods.jetstream }),
     streams: [],
     consumers: [],
     conditions,

@@ -100,6 +100,7 @@ export {
   type Selection,
   type WatchEvent,
 } from "./kube-client.js";
+export { podServers, POD_MONITOR_PORT } from "./pod-monitoring.js";
 export {
   isConflict,
   isGone,
